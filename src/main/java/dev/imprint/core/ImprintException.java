@@ -1,0 +1,52 @@
+package dev.imprint.core;
+
+import java.util.Locale;
+
+/**
+ * A domain error: what went wrong, in words that name the field, the value and the expectation,
+ * plus a {@link Code} that adapters (gRPC, CLI) translate into their own error vocabulary.
+ */
+public class ImprintException extends RuntimeException {
+
+    /** The kind of failure; mirrors the gRPC status codes Imprint uses. */
+    public enum Code {
+        INVALID_ARGUMENT,
+        NOT_FOUND,
+        ALREADY_EXISTS,
+        FAILED_PRECONDITION,
+        RESOURCE_EXHAUSTED,
+        INTERNAL
+    }
+
+    private final Code code;
+
+    public ImprintException(Code code, String message) {
+        super(message);
+        this.code = code;
+    }
+
+    public ImprintException(Code code, String message, Throwable cause) {
+        super(message, cause);
+        this.code = code;
+    }
+
+    public Code code() {
+        return code;
+    }
+
+    public static ImprintException invalidArgument(String format, Object... args) {
+        return new ImprintException(Code.INVALID_ARGUMENT, String.format(Locale.ROOT, format, args));
+    }
+
+    public static ImprintException notFound(String format, Object... args) {
+        return new ImprintException(Code.NOT_FOUND, String.format(Locale.ROOT, format, args));
+    }
+
+    public static ImprintException alreadyExists(String format, Object... args) {
+        return new ImprintException(Code.ALREADY_EXISTS, String.format(Locale.ROOT, format, args));
+    }
+
+    public static ImprintException failedPrecondition(String format, Object... args) {
+        return new ImprintException(Code.FAILED_PRECONDITION, String.format(Locale.ROOT, format, args));
+    }
+}

@@ -1,0 +1,14 @@
+package dev.imprint.core;
+
+import java.util.Map;
+
+/**
+ * How close a suspect is to one reference.
+ *
+ * @param rank     1-based position under the query's ordering
+ * @param values   the value of every computed metric
+ * @param perProbe each metric per probe, in the suspect's probe order; empty unless asked for
+ */
+public record Match(String modelId, Map<String, String> labels, int rank, Map<Metric, Double> values,
+                    Map<Metric, double[]> perProbe) {
+}

@@ -1,0 +1,76 @@
+package dev.imprint.core;
+
+import java.util.Objects;
+
+/**
+ * A fixed set of probe prompts: every fingerprint on it is a {@code numProbes × dim} matrix whose
+ * row p is a model's output for probe p.
+ *
+ * @param smoothingEpsilon DISTRIBUTION only (0 for EMBEDDING): rows are smoothed as
+ *     {@code x~ = (x + eps) / (1 + dim*eps)} before any logarithm is taken
+ */
+public record ProbeSet(String id, int numProbes, int dim, ProbeSetKind kind, double smoothingEpsilon,
+                       String description) {
+
+    public static final double DEFAULT_SMOOTHING_EPSILON = 1e-6;
+    /** Largest numProbes × dim: one fingerprint must fit a Java array, with room to spare (1 GiB). */
+    public static final long MAX_ELEMENTS = 1L << 28;
+
+    public ProbeSet {
+        Ids.requireValid("probe_set_id", id);
+        if (kind == null) {
+            throw ImprintException.invalidArgument("kind is unspecified; expected EMBEDDING or DISTRIBUTION");
+        }
+        if (numProbes <= 0) {
+            throw ImprintException.invalidArgument("num_probes=%d; expected at least 1", numProbes);
+        }
+        if (dim <= 0) {
+            throw ImprintException.invalidArgument("dim=%d; expected at least 1", dim);
+        }
+        if ((long) numProbes * dim > MAX_ELEMENTS) {
+            throw ImprintException.invalidArgument("num_probes*dim=%d exceeds the limit of %d values per fingerprint",
+                    (long) numProbes * dim, MAX_ELEMENTS);
+        }
+        if (kind == ProbeSetKind.EMBEDDING && smoothingEpsilon != 0) {
+            throw ImprintException.invalidArgument("smoothing_epsilon=%s on an EMBEDDING set; it applies to DISTRIBUTION sets only",
+                    smoothingEpsilon);
+        }
+        if (kind == ProbeSetKind.DISTRIBUTION && !(smoothingEpsilon > 0 && smoothingEpsilon < 1)) {
+            throw ImprintException.invalidArgument("smoothing_epsilon=%s; expected a value in (0, 1)", smoothingEpsilon);
+        }
+        description = description == null ? "" : description;
+    }
+
+    /**
+     * Builds a probe set the way a create request describes it: an unset (zero) epsilon on a
+     * DISTRIBUTION set means {@link #DEFAULT_SMOOTHING_EPSILON}.
+     */
+    public static ProbeSet fromRequest(String id, int numProbes, int dim, ProbeSetKind kind,
+                                       double smoothingEpsilon, String description) {
+        double eps = kind == ProbeSetKind.DISTRIBUTION && smoothingEpsilon == 0
+                ? DEFAULT_SMOOTHING_EPSILON : smoothingEpsilon;
+        return new ProbeSet(id, numProbes, dim, kind, eps, description);
+    }
+
+    /** Number of float values in one fingerprint. */
+    public int elements() {
+        return numProbes * dim;
+    }
+
+    /** True when {@code other} defines the same probe set (same id, shape, kind, smoothing and description). */
+    public boolean sameDefinitionAs(ProbeSet other) {
+        return equals(other);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ProbeSet p && id.equals(p.id) && numProbes == p.numProbes && dim == p.dim
+                && kind == p.kind && Double.compare(smoothingEpsilon, p.smoothingEpsilon) == 0
+                && description.equals(p.description);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(id, numProbes, dim, kind, smoothingEpsilon, description);
+    }
+}

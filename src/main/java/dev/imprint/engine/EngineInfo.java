@@ -1,0 +1,13 @@
+package dev.imprint.engine;
+
+import java.util.List;
+
+/**
+ * A snapshot of the engine's state for GetServerInfo and the CLI's {@code info}.
+ *
+ * @param referenceBytes backend memory held by references, precomputed forms included
+ * @param quarantined    files set aside as corrupt when the store was loaded
+ */
+public record EngineInfo(String backend, String backendReason, long referenceBytes, int probeSetCount,
+                         int referenceCount, String storeLocation, List<String> quarantined) {
+}

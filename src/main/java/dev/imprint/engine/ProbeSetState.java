@@ -1,0 +1,266 @@
+package dev.imprint.engine;
+
+import dev.imprint.core.ImprintException;
+import dev.imprint.core.Labels;
+import dev.imprint.core.Match;
+import dev.imprint.core.Metric;
+import dev.imprint.core.ProbeSet;
+import dev.imprint.core.Reference;
+import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ScoreQuery;
+import dev.imprint.core.ScoreResult;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Consumer;
+
+/**
+ * One probe set as the engine holds it: its catalog of reference metadata and the backend's
+ * resident references, kept consistent with each other.
+ *
+ * <p>Two locks: {@code writes} serialises puts and deletes end to end (disk I/O included), so
+ * "exists?" checks and the durable write cannot interleave; {@code visibility} guards only the
+ * in-memory switch, so scoring never waits on the disk.
+ */
+final class ProbeSetState implements AutoCloseable {
+    private final ProbeSet set;
+    private final ResidentReferences resident;
+    private final TreeMap<String, ReferenceMeta> catalog = new TreeMap<>();
+    private final ReentrantLock writes = new ReentrantLock();
+    private final ReentrantReadWriteLock visibility = new ReentrantReadWriteLock();
+    private boolean retired;
+
+    ProbeSetState(ProbeSet set, ResidentReferences resident) {
+        this.set = set;
+        this.resident = resident;
+    }
+
+    ProbeSet set() {
+        return set;
+    }
+
+    /** Adds a reference read back from the store; only before the state is shared. */
+    void install(ReferenceMeta meta, float[] rows) {
+        resident.put(meta.modelId(), rows);
+        catalog.put(meta.modelId(), meta);
+    }
+
+    /** Makes a new reference durable through {@code saver}, then visible. */
+    ReferenceMeta put(ReferenceMeta meta, float[] rows, boolean replace, Consumer<Reference> saver) {
+        writes.lock();
+        try {
+            ensureLive();
+            if (!replace && catalogContains(meta.modelId())) {
+                throw ImprintException.alreadyExists("reference %s already exists in probe set %s; set replace to overwrite it",
+                        meta.modelId(), set.id());
+            }
+            saver.accept(new Reference(meta, rows));
+            visibility.writeLock().lock();
+            try {
+                resident.put(meta.modelId(), rows);
+                catalog.put(meta.modelId(), meta);
+            } finally {
+                visibility.writeLock().unlock();
+            }
+            return meta;
+        } finally {
+            writes.unlock();
+        }
+    }
+
+    /** Deletes a reference durably through {@code remover}, then from memory. */
+    void delete(String modelId, Runnable remover) {
+        writes.lock();
+        try {
+            ensureLive();
+            if (!catalogContains(modelId)) {
+                throw ImprintException.notFound("reference %s does not exist in probe set %s", modelId, set.id());
+            }
+            remover.run();
+            visibility.writeLock().lock();
+            try {
+                catalog.remove(modelId);
+                resident.remove(modelId);
+            } finally {
+                visibility.writeLock().unlock();
+            }
+        } finally {
+            writes.unlock();
+        }
+    }
+
+    /**
+     * Marks the set deleted after {@code deleter} removed it durably, so later writes find it gone.
+     *
+     * @return the number of references that went with it
+     */
+    int retire(boolean force, Runnable deleter) {
+        writes.lock();
+        try {
+            ensureLive();
+            int count = referenceCount();
+            if (count > 0 && !force) {
+                throw ImprintException.failedPrecondition("probe set %s still holds %d references; delete them first or set force",
+                        set.id(), count);
+            }
+            deleter.run();
+            visibility.writeLock().lock();
+            try {
+                retired = true;
+                resident.close();
+            } finally {
+                visibility.writeLock().unlock();
+            }
+            return count;
+        } finally {
+            writes.unlock();
+        }
+    }
+
+    ReferenceMeta meta(String modelId) {
+        visibility.readLock().lock();
+        try {
+            ReferenceMeta meta = catalog.get(modelId);
+            if (meta == null) {
+                throw ImprintException.notFound("reference %s does not exist in probe set %s", modelId, set.id());
+            }
+            return meta;
+        } finally {
+            visibility.readLock().unlock();
+        }
+    }
+
+    List<ReferenceMeta> list(Map<String, String> selector) {
+        visibility.readLock().lock();
+        try {
+            return catalog.values().stream().filter(m -> Labels.matches(selector, m.labels())).toList();
+        } finally {
+            visibility.readLock().unlock();
+        }
+    }
+
+    int referenceCount() {
+        visibility.readLock().lock();
+        try {
+            return catalog.size();
+        } finally {
+            visibility.readLock().unlock();
+        }
+    }
+
+    long bytesHeld() {
+        visibility.readLock().lock();
+        try {
+            return resident.bytesHeld();
+        } finally {
+            visibility.readLock().unlock();
+        }
+    }
+
+    /** Scores a batch against the references the query selects and ranks each suspect's matches. */
+    List<ScoreResult> score(SuspectBatch batch, ScoreQuery query, String backendName) {
+        List<ReferenceMeta> selected;
+        BatchScores scores;
+        visibility.readLock().lock();
+        try {
+            if (retired) {
+                throw ImprintException.notFound("probe set %s does not exist", set.id());
+            }
+            selected = select(query);
+            List<String> ids = selected.stream().map(ReferenceMeta::modelId).toList();
+            scores = selected.isEmpty() ? new BatchScores(batch.size(), 0, batch.probeCount())
+                    : resident.score(batch, ids, query.metrics(), query.includePerProbe());
+        } finally {
+            visibility.readLock().unlock();
+        }
+        List<ScoreResult> results = new ArrayList<>(batch.size());
+        for (int s = 0; s < batch.size(); s++) {
+            results.add(new ScoreResult(set.id(), rank(s, selected, scores, query), batch.probeCount(),
+                    selected.size(), backendName, query.orderBy()));
+        }
+        return results;
+    }
+
+    private List<ReferenceMeta> select(ScoreQuery query) {
+        List<ReferenceMeta> candidates;
+        if (query.modelIds().isEmpty()) {
+            candidates = new ArrayList<>(catalog.values());
+        } else {
+            candidates = new ArrayList<>(query.modelIds().size());
+            for (String id : new TreeSet<>(query.modelIds())) {
+                ReferenceMeta meta = catalog.get(id);
+                if (meta == null) {
+                    throw ImprintException.notFound("model_ids names %s, which does not exist in probe set %s",
+                            id, set.id());
+                }
+                candidates.add(meta);
+            }
+        }
+        candidates.removeIf(m -> !Labels.matches(query.labelSelector(), m.labels()));
+        return candidates;
+    }
+
+    private static List<Match> rank(int suspect, List<ReferenceMeta> refs, BatchScores scores, ScoreQuery query) {
+        Metric order = query.orderBy();
+        Integer[] byRank = new Integer[refs.size()];
+        for (int r = 0; r < byRank.length; r++) {
+            byRank[r] = r;
+        }
+        Comparator<Integer> closer = Comparator.comparingDouble(r -> scores.value(order, suspect, r));
+        if (order.higherIsCloser()) {
+            closer = closer.reversed();
+        }
+        // Model ids break ties so equal scores rank the same way on every backend.
+        Arrays.sort(byRank, closer.thenComparing(r -> refs.get(r).modelId()));
+        int keep = query.topK() == 0 ? byRank.length : Math.min(query.topK(), byRank.length);
+        List<Match> matches = new ArrayList<>(keep);
+        for (int i = 0; i < keep; i++) {
+            int r = byRank[i];
+            Map<Metric, Double> values = new EnumMap<>(Metric.class);
+            Map<Metric, double[]> perProbe = new EnumMap<>(Metric.class);
+            for (Metric m : query.metrics()) {
+                values.put(m, scores.value(m, suspect, r));
+                if (query.includePerProbe()) {
+                    perProbe.put(m, scores.perProbe(m, suspect, r));
+                }
+            }
+            ReferenceMeta meta = refs.get(r);
+            matches.add(new Match(meta.modelId(), meta.labels(), i + 1, Collections.unmodifiableMap(values),
+                    Collections.unmodifiableMap(perProbe)));
+        }
+        return matches;
+    }
+
+    private boolean catalogContains(String modelId) {
+        visibility.readLock().lock();
+        try {
+            return catalog.containsKey(modelId);
+        } finally {
+            visibility.readLock().unlock();
+        }
+    }
+
+    private void ensureLive() {
+        if (retired) {
+            throw ImprintException.notFound("probe set %s does not exist", set.id());
+        }
+    }
+
+    @Override
+    public void close() {
+        visibility.writeLock().lock();
+        try {
+            resident.close();
+        } finally {
+            visibility.writeLock().unlock();
+        }
+    }
+}

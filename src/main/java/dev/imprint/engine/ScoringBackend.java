@@ -1,0 +1,20 @@
+package dev.imprint.engine;
+
+import dev.imprint.core.ProbeSet;
+
+/**
+ * Where fingerprints are held and scored: the CPU today, a GPU beside it. The engine talks to
+ * backends only through this interface and {@link ResidentReferences}, so the server, store and
+ * CLI never know which one is running.
+ */
+public interface ScoringBackend extends AutoCloseable {
+
+    /** A short name reported to clients, such as "cpu". */
+    String name();
+
+    /** Creates the empty resident form of one probe set's references. */
+    ResidentReferences createResidentSet(ProbeSet set);
+
+    @Override
+    void close();
+}
