@@ -115,7 +115,7 @@ class ReferenceFileTest {
         Path file = dir.resolve("m.arrow");
         ReferenceFile.write(allocator, file, set, ref);
         byte[] original = Files.readAllBytes(file);
-        int valuesAt = indexOf(original, littleEndian(Arrays.copyOf(ref.rows(), 2)));
+        int valuesAt = Fingerprints.indexOf(original, Fingerprints.littleEndian(Arrays.copyOf(ref.rows(), 2)));
         assertTrue(valuesAt > 0, "values not found in the file");
         int valuesEnd = valuesAt + ref.rows().length * 4;
 
@@ -272,26 +272,5 @@ class ReferenceFileTest {
         try (FileChannel ch = FileChannel.open(file); ArrowFileReader reader = new ArrowFileReader(ch, allocator)) {
             return reader.getVectorSchemaRoot().getSchema().getCustomMetadata();
         }
-    }
-
-    static byte[] littleEndian(float[] values) {
-        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        for (float v : values) {
-            b.putFloat(v);
-        }
-        return b.array();
-    }
-
-    static int indexOf(byte[] haystack, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= haystack.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
     }
 }
