@@ -18,8 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -32,21 +30,9 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class SuspectTableTest {
-    @TempDir
-    Path dir;
-
-    private final BufferAllocator allocator = new RootAllocator();
-
-    @AfterEach
-    void closeAllocatorFailingOnLeaks() {
-        allocator.close();
-    }
-
+class SuspectTableTest extends ArrowFileTestBase {
     @Test
     void streamsSuspectsBackExactlyEvenWhenTheySpanRecordBatches() throws IOException {
         int dim = 16384;
