@@ -162,6 +162,10 @@ final class FingerprintCodec {
             }
             IntVector probe = (IntVector) root.getVector(PROBE);
             FixedSizeListVector values = (FixedSizeListVector) root.getVector(VALUES);
+            if (probe.getValueCount() != count || values.getValueCount() != count) {
+                throw ImprintException.invalidArgument("batch at row %d has %d rows but columns of %d and %d values",
+                        seen, count, probe.getValueCount(), values.getValueCount());
+            }
             requireNoNulls(probe.getNullCount(), PROBE, seen);
             requireNoNullValues(values, count, dim, seen);
             for (int i = 0; i < count; i++) {

@@ -191,6 +191,12 @@ public final class SuspectTable {
                 BatchLoader.load(channel, fileSize, blocks.get(nextBlock++), root, allocator);
                 batchRows = root.getRowCount();
                 row = 0;
+                for (FieldVector column : root.getFieldVectors()) {
+                    if (column.getValueCount() != batchRows) {
+                        throw ImprintException.invalidArgument("batch at row %d has %d rows but column %s has %d values",
+                                batchStart, batchRows, column.getName(), column.getValueCount());
+                    }
+                }
                 requireNoNulls(root.getVector(MODEL_ID));
                 requireNoNulls(root.getVector(PROBE));
                 FingerprintCodec.requireNoNullValues((FixedSizeListVector) root.getVector(VALUES), batchRows, dim,
