@@ -19,6 +19,7 @@ import dev.imprint.api.v1.Reference;
 import dev.imprint.api.v1.ScoreRequest;
 import dev.imprint.api.v1.ScoreResponse;
 import dev.imprint.api.v1.ServerInfo;
+import dev.imprint.core.Ids;
 import dev.imprint.core.ReferenceMeta;
 import dev.imprint.engine.EngineInfo;
 import dev.imprint.engine.ImprintEngine;
@@ -85,7 +86,7 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
     @Override
     public void getReference(GetReferenceRequest req, StreamObserver<Reference> out) {
         unary("GetReference", out, () -> ProtoMapper.toProto(engine.getReference(req.getProbeSetId(),
-                req.getModelId())));
+                Ids.requireValid("model_id", req.getModelId()))));
     }
 
     @Override
@@ -102,7 +103,7 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
     @Override
     public void deleteReference(DeleteReferenceRequest req, StreamObserver<DeleteReferenceResponse> out) {
         unary("DeleteReference", out, () -> {
-            engine.deleteReference(req.getProbeSetId(), req.getModelId());
+            engine.deleteReference(req.getProbeSetId(), Ids.requireValid("model_id", req.getModelId()));
             return DeleteReferenceResponse.getDefaultInstance();
         });
     }
