@@ -7,17 +7,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.imprint.api.v1.PutReferenceRequest;
 import dev.imprint.api.v1.Reference;
 import dev.imprint.api.v1.ReferenceHeader;
+import dev.imprint.client.ImprintClient;
 import dev.imprint.client.ScoreOptions;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ProbeSetKind;
 import dev.imprint.core.ScoreResult;
+import dev.imprint.engine.ImprintEngine;
+import dev.imprint.engine.SelectedBackend;
+import dev.imprint.engine.cpu.CpuBackend;
+import dev.imprint.store.ArrowFingerprintStore;
 import dev.imprint.testing.TestFingerprints;
+import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.reflection.v1.ServerReflectionGrpc;
 import io.grpc.reflection.v1.ServerReflectionRequest;
 import io.grpc.reflection.v1.ServerReflectionResponse;
@@ -59,6 +67,23 @@ class ServerLifecycleTest {
         assertEquals(ServingStatus.SERVING, health.check(HealthCheckRequest.getDefaultInstance()).getStatus());
         assertEquals(ServingStatus.SERVING, health.check(HealthCheckRequest.newBuilder()
                 .setService(ImprintServer.SERVICE_NAME).build()).getStatus());
+    }
+
+    @Test
+    void servesOverAnInjectedInProcessBuilder(@TempDir Path otherDir) throws Exception {
+        String name = InProcessServerBuilder.generateName();
+        ImprintServer server = new ImprintServer(InProcessServerBuilder.forName(name),
+                ImprintEngine.open(ArrowFingerprintStore.open(otherDir), new SelectedBackend(new CpuBackend(1), "cpu: test")),
+                ImprintServer.Options.defaults()).start();
+        ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
+        try (ImprintClient client = new ImprintClient(channel)) {
+            client.createProbeSet(ProbeSet.fromRequest("x", 2, 3, ProbeSetKind.EMBEDDING, 0, ""));
+            assertEquals(List.of("x"), client.listProbeSets().stream().map(ProbeSet::id).toList());
+            assertEquals(ImprintServer.DEFAULT_MAX_INBOUND_MESSAGE_BYTES,
+                    client.getServerInfo().getMaxInboundMessageBytes());
+        } finally {
+            server.stop();
+        }
     }
 
     @Test
