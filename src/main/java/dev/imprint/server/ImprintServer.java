@@ -97,7 +97,10 @@ public final class ImprintServer {
         return NettyServerBuilder.forAddress(new InetSocketAddress(host, port));
     }
 
-    /** Binds the port, starts serving and reports SERVING on the health service. */
+    /**
+     * Binds the port, starts serving, reports SERVING on the health service and logs
+     * {@code listening on HOST:PORT}. If binding fails, {@link #stop()} still releases the engine.
+     */
     public ImprintServer start() throws IOException {
         server.start();
         health.setStatus("", ServingStatus.SERVING);

@@ -126,7 +126,7 @@ class ImprintClientTest {
         }
         List<String> delivered = new ArrayList<>();
         ImprintException e = assertThrows(ImprintException.class, () -> client.scoreStream("s", suspects,
-                ScoreOptions.defaults(), 8, (input, result) -> delivered.add(input.requestId())));
+                ScoreOptions.defaults(), (input, result) -> delivered.add(input.requestId())));
         assertEquals(ImprintException.Code.INVALID_ARGUMENT, e.code());
         assertTrue(e.getMessage().startsWith("request_id='s17' (message 18): suspect row 0 column 5"), e.getMessage());
         assertEquals(17, delivered.size());
