@@ -108,7 +108,7 @@ final class FingerprintCodec {
             // A corrupt length field must not make Arrow allocate more than the file could hold.
             try (BufferAllocator allocator = parent.newChildAllocator("read " + displayName, 0, 2 * size + (1 << 20));
                  ArrowFileReader reader = new ArrowFileReader(channel, allocator)) {
-                return decode(reader, size, format, withRows);
+                return decode(reader, channel, size, allocator, format, withRows);
             }
         } catch (NoSuchFileException e) {
             throw ImprintException.notFound("file %s does not exist", displayName);
@@ -120,8 +120,8 @@ final class FingerprintCodec {
         }
     }
 
-    private static Decoded decode(ArrowFileReader reader, long fileSize, String format, boolean withRows)
-            throws IOException {
+    private static Decoded decode(ArrowFileReader reader, FileChannel channel, long fileSize, BufferAllocator allocator,
+                                  String format, boolean withRows) throws IOException {
         VectorSchemaRoot root = reader.getVectorSchemaRoot();
         Schema schema = root.getSchema();
         Map<String, String> metadata = schema.getCustomMetadata() == null ? Map.of() : schema.getCustomMetadata();
@@ -144,25 +144,22 @@ final class FingerprintCodec {
         float[] rows = withRows ? new float[set.elements()] : null;
         long seen = 0;
         for (ArrowBlock block : reader.getRecordBlocks()) {
-            if (!reader.loadRecordBatch(block)) {
-                throw ImprintException.invalidArgument("record batch at offset %d could not be loaded", block.getOffset());
-            }
+            BatchLoader.load(channel, fileSize, block, root, allocator);
             int count = root.getRowCount();
             if (seen + count > expectedRows) {
-                throw ImprintException.invalidArgument("has more than %d rows; expected num_probes=%d",
-                        seen + count - 1, expectedRows);
+                throw ImprintException.invalidArgument("has at least %d rows; expected %d", seen + count, expectedRows);
             }
             IntVector probe = (IntVector) root.getVector(PROBE);
             FixedSizeListVector values = (FixedSizeListVector) root.getVector(VALUES);
             requireNoNulls(probe.getNullCount(), PROBE, seen);
-            requireNoNulls(values.getNullCount(), VALUES, seen);
+            requireNoNullValues(values, count, dim, seen);
             for (int i = 0; i < count; i++) {
                 if (probe.get(i) != seen + i) {
                     throw ImprintException.invalidArgument("row %d has probe=%d; expected %d (rows list probes 0..P-1 in order)",
                             seen + i, probe.get(i), seen + i);
                 }
             }
-            copyValues(values, count, dim, rows, (int) (seen * dim), crc);
+            copyValues(values, 0, count, dim, rows, (int) (seen * dim), crc);
             seen += count;
         }
         if (seen != expectedRows) {
@@ -177,27 +174,38 @@ final class FingerprintCodec {
     }
 
     /**
-     * Copies {@code count} rows of a values column into {@code dest} at {@code destOffset} and feeds
-     * their little-endian bytes to {@code crc}.
+     * Copies rows {@code firstRow..firstRow+count-1} of a values column into {@code dest} at
+     * {@code destOffset} and, unless {@code crc} is null, feeds their little-endian bytes to it.
+     * The caller has checked the column for nulls.
      */
-    static void copyValues(FixedSizeListVector values, int count, int dim, float[] dest, int destOffset, CRC32C crc) {
+    static void copyValues(FixedSizeListVector values, int firstRow, int count, int dim, float[] dest, int destOffset,
+                           CRC32C crc) {
         Float4Vector data = (Float4Vector) values.getDataVector();
+        long start = (long) firstRow * dim;
         long total = (long) count * dim;
-        if (data.getValueCount() < total) {
-            throw ImprintException.invalidArgument("column %s holds %d values for %d rows of dim %d",
-                    VALUES, data.getValueCount(), count, dim);
+        if (data.getValueCount() < start + total) {
+            throw ImprintException.invalidArgument("column %s holds %d values, too few for %d rows of dim %d",
+                    VALUES, data.getValueCount(), firstRow + count, dim);
         }
-        requireNoNulls(BitVectorHelper.getNullCount(data.getValidityBuffer(), (int) total), VALUES + ".item", -1);
         ArrowBuf buf = data.getDataBuffer();
         for (long done = 0; done < total; ) {
             int chunk = (int) Math.min(COPY_CHUNK_FLOATS, total - done);
-            ByteBuffer bytes = buf.nioBuffer(done * Float.BYTES, chunk * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer bytes = buf.nioBuffer((start + done) * Float.BYTES, chunk * Float.BYTES)
+                    .order(ByteOrder.LITTLE_ENDIAN);
             if (crc != null) {
                 crc.update(bytes.duplicate());
             }
             bytes.asFloatBuffer().get(dest, destOffset + (int) done, chunk);
             done += chunk;
         }
+    }
+
+    /** Checks a values column and its items for nulls in the first {@code count} rows. */
+    static void requireNoNullValues(FixedSizeListVector values, int count, int dim, long firstRowOfBatch) {
+        requireNoNulls(values.getNullCount(), VALUES, firstRowOfBatch);
+        Float4Vector data = (Float4Vector) values.getDataVector();
+        requireNoNulls(BitVectorHelper.getNullCount(data.getValidityBuffer(), count * dim), VALUES + ".item",
+                firstRowOfBatch);
     }
 
     /** Fills {@code root}'s probe and values columns with rows first..first+count-1 of {@code rows}. */
@@ -234,9 +242,8 @@ final class FingerprintCodec {
 
     static void requireNoNulls(int nulls, String column, long firstRow) {
         if (nulls != 0) {
-            throw ImprintException.invalidArgument(firstRow >= 0
-                    ? "column %s has %d nulls in the batch starting at row %d; every value must be present"
-                    : "column %s has %d nulls; every value must be present", column, nulls, firstRow);
+            throw ImprintException.invalidArgument("column %s has %d nulls in the batch starting at row %d; "
+                    + "every value must be present", column, nulls, firstRow);
         }
     }
 
