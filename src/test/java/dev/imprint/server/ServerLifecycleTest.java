@@ -32,7 +32,9 @@ import io.grpc.reflection.v1.ServiceResponse;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -46,12 +48,13 @@ import org.junit.jupiter.api.io.TempDir;
 class ServerLifecycleTest {
     @TempDir
     Path dataDir;
+    private final CallWatcher watcher = new CallWatcher();
     private ServerHarness h;
     private final TestFingerprints gen = new TestFingerprints(555L);
 
     @BeforeEach
     void start() throws Exception {
-        h = ServerHarness.start(dataDir);
+        h = ServerHarness.start(dataDir, watcher);
     }
 
     @AfterEach
@@ -145,6 +148,8 @@ class ServerLifecycleTest {
         StreamObserver<PutReferenceRequest> upload = h.asyncStub().putReference(recorder);
         upload.onNext(Uploads.header("s", "late"));
         upload.onNext(Uploads.chunk(0, rows, 0, 4 * d));
+        // Only a call the server has started is in flight; one still on the wire would be refused.
+        watcher.awaitMessages("PutReference", 2);
 
         Thread stopper = stopInBackground();
         awaitRefusingNewCalls();
@@ -181,6 +186,27 @@ class ServerLifecycleTest {
                 scoreAfter.matches().stream().map(m -> m.modelId() + m.values()).toList());
         assertEquals(3, h.client().getServerInfo().getProbeSetCount());
         assertEquals(7, h.client().getServerInfo().getReferenceCount());
+    }
+
+    @Test
+    void aTruncatedFileFoundAtRestartIsReportedByServerInfoWhileTheRestLoads() throws Exception {
+        h.client().createProbeSet(ProbeSet.fromRequest("s", 4, 8, ProbeSetKind.EMBEDDING, 0, ""));
+        h.client().putReference("s", "good", Map.of(), gen.embedding(4, 8), false);
+        h.client().putReference("s", "bad", Map.of(), gen.embedding(4, 8), false);
+        h.server().stop();
+        Path bad;
+        try (var files = Files.walk(dataDir)) {
+            bad = files.filter(f -> f.getFileName().toString().startsWith("bad")).findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(bad);
+        Files.write(bad, Arrays.copyOf(bytes, bytes.length / 2));
+
+        h.restart();
+        assertEquals(List.of("good"), h.client().listReferences("s", Map.of()).stream()
+                .map(r -> r.modelId()).toList());
+        List<String> quarantined = h.client().getServerInfo().getQuarantinedFilesList();
+        assertEquals(1, quarantined.size(), quarantined.toString());
+        assertTrue(quarantined.get(0).contains("bad"), quarantined.toString());
     }
 
     private Thread stopInBackground() {
