@@ -11,47 +11,33 @@ import dev.imprint.core.Metric;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ProbeSetKind;
 import dev.imprint.core.ScoreResult;
-import dev.imprint.server.CallWatcher;
-import dev.imprint.server.ServerHarness;
+import dev.imprint.server.ServerTestBase;
 import dev.imprint.testing.OracleAssertions;
 import dev.imprint.testing.TestFingerprints;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class ImprintClientTest {
+class ImprintClientTest extends ServerTestBase {
     private static final int P = 20;
     private static final int D = 30;
 
-    @TempDir
-    Path dataDir;
-    private final CallWatcher watcher = new CallWatcher();
-    private ServerHarness h;
     private ImprintClient client;
     private final TestFingerprints gen = new TestFingerprints(31337L);
     private final List<float[]> refs = new ArrayList<>();
 
     @BeforeEach
-    void start() throws Exception {
-        h = ServerHarness.start(dataDir, watcher);
+    void addReferences() {
         client = h.client();
         client.createProbeSet(ProbeSet.fromRequest("s", P, D, ProbeSetKind.DISTRIBUTION, 0, ""));
         for (int m = 0; m < 6; m++) {
             refs.add(gen.rows(ProbeSetKind.DISTRIBUTION, P, D));
             client.putReference("s", "m" + m, Map.of("family", m < 3 ? "a" : "b"), refs.get(m), false);
         }
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        h.close();
     }
 
     @Test

@@ -18,31 +18,13 @@ import dev.imprint.testing.TestFingerprints;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
-import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class PutReferenceTest {
-    @TempDir
-    Path dataDir;
-    private final CallWatcher watcher = new CallWatcher();
-    private ServerHarness h;
+class PutReferenceTest extends ServerTestBase {
     private final TestFingerprints gen = new TestFingerprints(99L);
-
-    @BeforeEach
-    void start() throws Exception {
-        h = ServerHarness.start(dataDir, watcher);
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        h.close();
-    }
 
     @Test
     void uploadFarLargerThanTheMessageLimitSucceedsThroughChunks() {

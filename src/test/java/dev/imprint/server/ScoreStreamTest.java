@@ -10,39 +10,26 @@ import dev.imprint.core.ProbeSetKind;
 import dev.imprint.testing.TestFingerprints;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class ScoreStreamTest {
+class ScoreStreamTest extends ServerTestBase {
     private static final int P = 16;
     private static final int D = 24;
 
-    @TempDir
-    Path dataDir;
-    private final CallWatcher watcher = new CallWatcher();
-    private ServerHarness h;
     private final TestFingerprints gen = new TestFingerprints(4242L);
     private final List<float[]> refs = new ArrayList<>();
 
     @BeforeEach
-    void start() throws Exception {
-        h = ServerHarness.start(dataDir, watcher);
+    void addReferences() {
         h.client().createProbeSet(ProbeSet.fromRequest("s", P, D, ProbeSetKind.DISTRIBUTION, 0, ""));
         for (int m = 0; m < 5; m++) {
             refs.add(gen.rows(ProbeSetKind.DISTRIBUTION, P, D));
             h.client().putReference("s", "m" + m, Map.of("i", Integer.toString(m)), refs.get(m), false);
         }
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        h.close();
     }
 
     @Test

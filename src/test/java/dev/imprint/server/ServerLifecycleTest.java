@@ -40,27 +40,11 @@ import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class ServerLifecycleTest {
-    @TempDir
-    Path dataDir;
-    private final CallWatcher watcher = new CallWatcher();
-    private ServerHarness h;
+class ServerLifecycleTest extends ServerTestBase {
     private final TestFingerprints gen = new TestFingerprints(555L);
-
-    @BeforeEach
-    void start() throws Exception {
-        h = ServerHarness.start(dataDir, watcher);
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        h.close();
-    }
 
     @Test
     void healthIsServingForTheServerAndTheImprintService() {
