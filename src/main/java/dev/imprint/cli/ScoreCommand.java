@@ -1,0 +1,88 @@
+package dev.imprint.cli;
+
+import dev.imprint.core.ProbeSet;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code imprint score}: ranks the references against each suspect of a suspect table (or against
+ * a reference file taken as a suspect) and prints one readable table per suspect.
+ */
+@Command(name = "score", mixinStandardHelpOptions = true,
+        description = "Score suspects from a suspect table (or a reference file taken as a suspect) against the "
+                + "references and print a ranked table per suspect.")
+final class ScoreCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Mixin
+    private TargetOptions target;
+
+    @Mixin
+    private ScoringOptions scoring;
+
+    @Parameters(index = "0", paramLabel = "FILE", description = "Suspect table or reference Arrow file.")
+    Path file;
+
+    @Option(names = "--suspect", paramLabel = "MODEL_ID", split = ",",
+            description = "Score only these suspects of the table (default: all).")
+    List<String> suspects = new ArrayList<>();
+
+    @Option(names = "--probe-set", paramLabel = "ID",
+            description = "Probe set to score against (default: the one the file names).")
+    String probeSetId;
+
+    @Option(names = "--top-k", paramLabel = "K", defaultValue = "10",
+            description = "Matches shown per suspect; 0 for all.")
+    int topK;
+
+    @Override
+    public Integer call() {
+        if (topK < 0) {
+            throw new ParameterException(spec.commandLine(), "--top-k=" + topK + "; expected 0 (all) or more");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        Set<String> only = new LinkedHashSet<>(suspects);
+        Set<String> scored = new LinkedHashSet<>();
+        try (BufferAllocator allocator = new RootAllocator(); SuspectSource source = SuspectSource.open(allocator, file);
+             Target t = target.open()) {
+            ProbeSet set = resolveProbeSet(t, source, probeSetId, file);
+            t.scoreAll(set, source.suspects(set, only), scoring.toScoreOptions(topK), (suspect, result) -> {
+                scored.add(suspect.requestId());
+                out.print(RankedTable.render(suspect.requestId(), "", result));
+                out.println();
+                out.flush();
+            });
+        }
+        only.removeAll(scored);
+        if (!only.isEmpty()) {
+            throw new CliException("no suspect " + String.join(", ", only) + " in " + file);
+        }
+        if (scored.isEmpty()) {
+            throw new CliException(file + " holds no suspects");
+        }
+        return ImprintCli.EXIT_OK;
+    }
+
+    /** The probe set named by {@code override}, else by the file; CliException if neither names one. */
+    static ProbeSet resolveProbeSet(Target t, SuspectSource source, String override, Path file) {
+        String id = override != null && !override.isBlank() ? override
+                : source.probeSetId().orElseThrow(() -> new CliException(
+                        file + " names no probe set; pass --probe-set"));
+        return t.getProbeSet(id);
+    }
+}
