@@ -3,10 +3,65 @@ package dev.imprint.engine.cpu;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.engine.ResidentReferences;
 import dev.imprint.engine.ScoringBackend;
+import dev.ludovic.netlib.blas.BLAS;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
+/**
+ * The CPU backend: references held on the Java heap in precomputed float32 forms, the heavy part
+ * of scoring done as native BLAS matrix products (netlib's JNI binding to the system BLAS), the
+ * rest in double.
+ *
+ * <p>The backend owns one worker pool, sized to the machine's cores, that every probe set's
+ * scoring shares; {@link #close()} stops it.
+ */
 public final class CpuBackend implements ScoringBackend {
-    public static String blasImplementation() { return "?"; }
-    public String name() { return "cpu"; }
-    public ResidentReferences createResidentSet(ProbeSet set) { throw new UnsupportedOperationException(); }
-    public void close() {}
+    private final BLAS blas = BLAS.getInstance();
+    private final ForkJoinPool workers;
+
+    /** A backend using every available core. */
+    public CpuBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    /** A backend scoring with {@code threads} worker threads (at least 1). */
+    public CpuBackend(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads=" + threads + "; expected at least 1");
+        }
+        AtomicInteger counter = new AtomicInteger();
+        this.workers = new ForkJoinPool(threads, pool -> {
+            ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+            t.setName("imprint-cpu-" + counter.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        }, null, false);
+    }
+
+    /** The class name of the BLAS implementation netlib picked, e.g. "dev.ludovic.netlib.blas.JNIBLAS". */
+    public static String blasImplementation() {
+        return BLAS.getInstance().getClass().getName();
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public ResidentReferences createResidentSet(ProbeSet set) {
+        return new CpuResidentSet(set, blas, workers);
+    }
+
+    @Override
+    public void close() {
+        workers.shutdownNow();
+        try {
+            workers.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
 }

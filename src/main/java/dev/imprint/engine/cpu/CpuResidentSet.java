@@ -1,0 +1,461 @@
+package dev.imprint.engine.cpu;
+
+import dev.imprint.core.ImprintException;
+import dev.imprint.core.Metric;
+import dev.imprint.core.ProbeSet;
+import dev.imprint.core.ProbeSetKind;
+import dev.imprint.engine.BatchScores;
+import dev.imprint.engine.ResidentReferences;
+import dev.imprint.engine.SuspectBatch;
+import dev.ludovic.netlib.blas.BLAS;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Future;
+
+/**
+ * The references of one probe set in the CPU backend's probe-major layout.
+ *
+ * <p>Layout: references occupy slots 0..size-1. For each probe p, {@code unit[p]} holds the unit
+ * rows {@code r[p]/|r[p]|} of every slot back to back ({@code slot*D + k}), and for DISTRIBUTION
+ * sets {@code logs[p]} the smoothed logs {@code ln r~[p]} in the same layout; both are float32 and
+ * the column-major D×capacity matrices BLAS multiplies. Per (slot, probe), at {@code slot*P + p}:
+ * the norm |r[p]|, the negative entropy {@code sum_k r~ ln r~} and the argmax of the raw row, all
+ * but the argmax in double. Arrays grow by half again when full, so a put rarely copies; a remove
+ * moves the last slot into the hole.
+ *
+ * <p>Scoring, per probe of the batch: one product of the unit rows with the suspects' raw rows and
+ * smoothed logs side by side (cosine and the cross term of KL(r~||s~), which is affine in
+ * {@code r = |r| u}), and one of the reference logs with the smoothed suspects (KL(s~||r~)), each
+ * only if a requested metric needs it; the rest is combined per (suspect, reference, probe) in
+ * double. Probes are split across the backend's workers.
+ */
+final class CpuResidentSet implements ResidentReferences {
+    private static final int INITIAL_CAPACITY = 4;
+    private static final Metric[] METRICS = Metric.values();
+
+    private final ProbeSet set;
+    private final int probes;
+    private final int dim;
+    private final boolean distribution;
+    private final double eps;
+    /** 1/(1+D*eps): smoothing maps x to (x+eps)*scale. */
+    private final double scale;
+    private final BLAS blas;
+    private final ForkJoinPool workers;
+
+    private final Map<String, Integer> slotOf = new HashMap<>();
+    private String[] idAt = new String[0];
+    private int size;
+    private int capacity;
+    private final float[][] unit;
+    private final float[][] logs;
+    private double[] norm = new double[0];
+    private double[] negEntropy = new double[0];
+    private int[] argmax = new int[0];
+
+    CpuResidentSet(ProbeSet set, BLAS blas, ForkJoinPool workers) {
+        this.set = set;
+        this.probes = set.numProbes();
+        this.dim = set.dim();
+        this.distribution = set.kind() == ProbeSetKind.DISTRIBUTION;
+        this.eps = set.smoothingEpsilon();
+        this.scale = 1.0 / (1.0 + dim * eps);
+        this.blas = blas;
+        this.workers = workers;
+        this.unit = emptyPerProbe();
+        this.logs = distribution ? emptyPerProbe() : null;
+    }
+
+    private float[][] emptyPerProbe() {
+        float[][] a = new float[probes][];
+        Arrays.fill(a, new float[0]);
+        return a;
+    }
+
+    @Override
+    public void put(String modelId, float[] rows) {
+        if (rows.length != set.elements()) {
+            throw new IllegalArgumentException("rows has " + rows.length + " values; expected num_probes*dim="
+                    + set.elements());
+        }
+        Integer existing = slotOf.get(modelId);
+        int slot;
+        if (existing != null) {
+            slot = existing;
+        } else {
+            ensureCapacity(size + 1);
+            slot = size++;
+            slotOf.put(modelId, slot);
+            idAt[slot] = modelId;
+        }
+        fill(slot, rows);
+    }
+
+    /** Computes every precomputed form of one reference into {@code slot}. */
+    private void fill(int slot, float[] rows) {
+        int off = slot * dim;
+        for (int p = 0; p < probes; p++) {
+            int base = p * dim;
+            double sumSq = 0;
+            int best = 0;
+            float bestValue = rows[base];
+            for (int k = 0; k < dim; k++) {
+                float v = rows[base + k];
+                sumSq += (double) v * v;
+                if (v > bestValue) {
+                    bestValue = v;
+                    best = k;
+                }
+            }
+            double n = Math.sqrt(sumSq);
+            int meta = slot * probes + p;
+            norm[meta] = n;
+            argmax[meta] = best;
+            float[] u = unit[p];
+            for (int k = 0; k < dim; k++) {
+                u[off + k] = (float) (rows[base + k] / n);
+            }
+            if (distribution) {
+                float[] l = logs[p];
+                double h = 0;
+                for (int k = 0; k < dim; k++) {
+                    double t = (rows[base + k] + eps) * scale;
+                    double lt = Math.log(t);
+                    h += t * lt;
+                    l[off + k] = (float) lt;
+                }
+                negEntropy[meta] = h;
+            }
+        }
+    }
+
+    @Override
+    public void remove(String modelId) {
+        Integer slot = slotOf.remove(modelId);
+        if (slot == null) {
+            return;
+        }
+        int last = --size;
+        if (slot != last) {
+            move(last, slot);
+            idAt[slot] = idAt[last];
+            slotOf.put(idAt[slot], slot);
+        }
+        idAt[last] = null;
+        if (size * 4 <= capacity) {
+            resize(size * 2);
+        }
+    }
+
+    private void move(int from, int to) {
+        for (int p = 0; p < probes; p++) {
+            System.arraycopy(unit[p], from * dim, unit[p], to * dim, dim);
+            if (distribution) {
+                System.arraycopy(logs[p], from * dim, logs[p], to * dim, dim);
+            }
+        }
+        System.arraycopy(norm, from * probes, norm, to * probes, probes);
+        System.arraycopy(argmax, from * probes, argmax, to * probes, probes);
+        if (distribution) {
+            System.arraycopy(negEntropy, from * probes, negEntropy, to * probes, probes);
+        }
+    }
+
+    private void ensureCapacity(int needed) {
+        if (needed <= capacity) {
+            return;
+        }
+        // One float array per probe holds every slot, so a Java array's length bounds the slots.
+        int limit = (Integer.MAX_VALUE - 16) / dim;
+        if (needed > limit) {
+            throw new ImprintException(ImprintException.Code.RESOURCE_EXHAUSTED, String.format(
+                    "probe set %s holds %d references of dim=%d; the CPU backend holds at most %d at that dim",
+                    set.id(), size, dim, limit));
+        }
+        long grown = Math.max((long) needed, Math.max(INITIAL_CAPACITY, capacity + (long) capacity / 2));
+        resize((int) Math.min(grown, limit));
+    }
+
+    private void resize(int newCapacity) {
+        for (int p = 0; p < probes; p++) {
+            unit[p] = Arrays.copyOf(unit[p], newCapacity * dim);
+            if (distribution) {
+                logs[p] = Arrays.copyOf(logs[p], newCapacity * dim);
+            }
+        }
+        norm = Arrays.copyOf(norm, newCapacity * probes);
+        argmax = Arrays.copyOf(argmax, newCapacity * probes);
+        if (distribution) {
+            negEntropy = Arrays.copyOf(negEntropy, newCapacity * probes);
+        }
+        idAt = Arrays.copyOf(idAt, newCapacity);
+        capacity = newCapacity;
+    }
+
+    @Override
+    public int size() {
+        return size;
+    }
+
+    @Override
+    public long bytesHeld() {
+        long floatsPerSlot = (long) probes * dim * (distribution ? 2 : 1);
+        long metaPerSlot = (long) probes * (Double.BYTES * (distribution ? 2 : 1) + Integer.BYTES);
+        return capacity * (floatsPerSlot * Float.BYTES + metaPerSlot);
+    }
+
+    @Override
+    public BatchScores score(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics, boolean perProbe) {
+        int suspects = batch.size();
+        int refs = modelIds.size();
+        int count = batch.probeCount();
+        BatchScores out = new BatchScores(suspects, refs, count);
+        for (Metric m : metrics) {
+            out.values(m);
+            if (perProbe) {
+                out.perProbe(m);
+            }
+        }
+        if (refs == 0 || suspects == 0 || count == 0) {
+            return out;
+        }
+        int[] slots = new int[refs];
+        for (int r = 0; r < refs; r++) {
+            Integer slot = slotOf.get(modelIds.get(r));
+            if (slot == null) {
+                throw new IllegalArgumentException("reference " + modelIds.get(r) + " is not held in probe set "
+                        + set.id());
+            }
+            slots[r] = slot;
+        }
+        double[][] perProbeOut = new double[METRICS.length][];
+        if (perProbe) {
+            for (Metric m : metrics) {
+                perProbeOut[m.ordinal()] = out.perProbe(m);
+            }
+        }
+        Pass pass = new Pass(batch, slots, metrics, perProbeOut);
+        int chunks = Math.min(count, workers.getParallelism());
+        List<Future<double[][]>> futures = new ArrayList<>(chunks);
+        for (int c = 0; c < chunks; c++) {
+            int from = (int) ((long) count * c / chunks);
+            int to = (int) ((long) count * (c + 1) / chunks);
+            futures.add(workers.submit(() -> pass.run(from, to)));
+        }
+        double[][] sums = new double[METRICS.length][];
+        for (Future<double[][]> f : futures) {
+            double[][] part = join(f);
+            for (Metric m : metrics) {
+                int o = m.ordinal();
+                if (sums[o] == null) {
+                    sums[o] = part[o];
+                } else {
+                    for (int j = 0; j < sums[o].length; j++) {
+                        sums[o][j] += part[o][j];
+                    }
+                }
+            }
+        }
+        for (Metric m : metrics) {
+            double[] values = out.values(m);
+            double[] sum = sums[m.ordinal()];
+            for (int j = 0; j < values.length; j++) {
+                values[j] = sum[j] / count;
+            }
+        }
+        return out;
+    }
+
+    private static double[][] join(Future<double[][]> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ImprintException(ImprintException.Code.INTERNAL, "interrupted while scoring", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new ImprintException(ImprintException.Code.INTERNAL, "scoring failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    @Override
+    public void close() {
+        slotOf.clear();
+        size = 0;
+        resize(0);
+    }
+
+    /** One scoring call: what it computes and where it writes, shared by its probe chunks. */
+    private final class Pass {
+        private final SuspectBatch batch;
+        private final int[] slots;
+        private final double[][] perProbeOut;
+        private final boolean cosine;
+        private final boolean klRefSuspect;
+        private final boolean klSuspectRef;
+        private final boolean js;
+        private final boolean top1;
+        private final boolean smoothedSuspect;
+        /** Columns of the product with the unit rows: the raw suspects, then their smoothed logs. */
+        private final int unitColumns;
+        private final int logColumn;
+        private final int held;
+
+        Pass(SuspectBatch batch, int[] slots, Set<Metric> metrics, double[][] perProbeOut) {
+            this.batch = batch;
+            this.slots = slots;
+            this.perProbeOut = perProbeOut;
+            this.cosine = metrics.contains(Metric.COSINE);
+            this.klRefSuspect = metrics.contains(Metric.KL_REF_SUSPECT);
+            this.klSuspectRef = metrics.contains(Metric.KL_SUSPECT_REF);
+            this.js = metrics.contains(Metric.JS);
+            this.top1 = metrics.contains(Metric.TOP1_AGREEMENT);
+            this.smoothedSuspect = klRefSuspect || klSuspectRef || js;
+            int s = batch.size();
+            this.logColumn = cosine ? s : 0;
+            this.unitColumns = logColumn + (klRefSuspect ? s : 0);
+            this.held = size;
+        }
+
+        /** Scores batch probes {@code from..to-1}; returns per-metric sums over them, index s*R + r. */
+        double[][] run(int from, int to) {
+            int suspects = batch.size();
+            int refs = slots.length;
+            float[] x = unitColumns > 0 ? new float[dim * unitColumns] : null;
+            float[] g = unitColumns > 0 ? new float[held * unitColumns] : null;
+            float[] y = klSuspectRef ? new float[dim * suspects] : null;
+            float[] h = klSuspectRef ? new float[held * suspects] : null;
+            double[] sNorm = new double[suspects];
+            double[] sNegEntropy = new double[suspects];
+            double[] sLogSum = new double[suspects];
+            int[] sArgmax = new int[suspects];
+            double[] cos = cosine ? new double[suspects * refs] : null;
+            double[] klrs = klRefSuspect ? new double[suspects * refs] : null;
+            double[] klsr = klSuspectRef ? new double[suspects * refs] : null;
+            double[] jsv = js ? new double[suspects * refs] : null;
+            double[] agree = top1 ? new double[suspects * refs] : null;
+            int count = batch.probeCount();
+            for (int i = from; i < to; i++) {
+                int p = batch.probeIndices()[i];
+                for (int s = 0; s < suspects; s++) {
+                    prepareSuspect(s, i, x, y, sNorm, sNegEntropy, sLogSum, sArgmax);
+                }
+                if (x != null) {
+                    blas.sgemm("T", "N", held, unitColumns, dim, 1f, unit[p], 0, dim, x, 0, dim, 0f, g, 0, held);
+                }
+                if (y != null) {
+                    blas.sgemm("T", "N", held, suspects, dim, 1f, logs[p], 0, dim, y, 0, dim, 0f, h, 0, held);
+                }
+                for (int r = 0; r < refs; r++) {
+                    int m = slots[r];
+                    int meta = m * probes + p;
+                    for (int s = 0; s < suspects; s++) {
+                        int j = s * refs + r;
+                        if (cosine) {
+                            record(cos, Metric.COSINE, j, i, count, g[m + s * held] / sNorm[s]);
+                        }
+                        if (klRefSuspect) {
+                            double cross = (norm[meta] * g[m + (logColumn + s) * held] + eps * sLogSum[s]) * scale;
+                            record(klrs, Metric.KL_REF_SUSPECT, j, i, count, negEntropy[meta] - cross);
+                        }
+                        if (klSuspectRef) {
+                            record(klsr, Metric.KL_SUSPECT_REF, j, i, count, sNegEntropy[s] - h[m + s * held]);
+                        }
+                        if (js) {
+                            record(jsv, Metric.JS, j, i, count, jensenShannon(m, p, s, i, sNegEntropy[s]));
+                        }
+                        if (top1) {
+                            record(agree, Metric.TOP1_AGREEMENT, j, i, count, argmax[meta] == sArgmax[s] ? 1 : 0);
+                        }
+                    }
+                }
+            }
+            double[][] sums = new double[METRICS.length][];
+            sums[Metric.COSINE.ordinal()] = cos;
+            sums[Metric.KL_REF_SUSPECT.ordinal()] = klrs;
+            sums[Metric.KL_SUSPECT_REF.ordinal()] = klsr;
+            sums[Metric.JS.ordinal()] = jsv;
+            sums[Metric.TOP1_AGREEMENT.ordinal()] = agree;
+            return sums;
+        }
+
+        private void record(double[] sum, Metric metric, int j, int i, int count, double value) {
+            sum[j] += value;
+            double[] pp = perProbeOut[metric.ordinal()];
+            if (pp != null) {
+                pp[j * count + i] = value;
+            }
+        }
+
+        /** Writes suspect s's row i into the product operands and its per-row terms into the arrays. */
+        private void prepareSuspect(int s, int i, float[] x, float[] y, double[] sNorm, double[] sNegEntropy,
+                                    double[] sLogSum, int[] sArgmax) {
+            float[] rows = batch.suspects().get(s);
+            int base = i * dim;
+            if (cosine) {
+                System.arraycopy(rows, base, x, s * dim, dim);
+                double sumSq = 0;
+                for (int k = 0; k < dim; k++) {
+                    sumSq += (double) rows[base + k] * rows[base + k];
+                }
+                sNorm[s] = Math.sqrt(sumSq);
+            }
+            if (top1) {
+                int best = 0;
+                for (int k = 1; k < dim; k++) {
+                    if (rows[base + k] > rows[base + best]) {
+                        best = k;
+                    }
+                }
+                sArgmax[s] = best;
+            }
+            if (smoothedSuspect) {
+                int logOff = (logColumn + s) * dim;
+                int smoothOff = s * dim;
+                double negH = 0;
+                double logSum = 0;
+                for (int k = 0; k < dim; k++) {
+                    double t = (rows[base + k] + eps) * scale;
+                    double lt = Math.log(t);
+                    negH += t * lt;
+                    logSum += lt;
+                    if (klRefSuspect) {
+                        x[logOff + k] = (float) lt;
+                    }
+                    if (klSuspectRef) {
+                        y[smoothOff + k] = (float) t;
+                    }
+                }
+                sNegEntropy[s] = negH;
+                sLogSum[s] = logSum;
+            }
+        }
+
+        /**
+         * JS of slot m and suspect s on probe p (batch row i): with a = r~ + s~,
+         * {@code 1/2 (sum r~ ln r~ + sum s~ ln s~) - 1/2 sum a ln(a/2)}; r is rebuilt from its unit
+         * row and norm.
+         */
+        private double jensenShannon(int m, int p, int s, int i, double suspectNegEntropy) {
+            float[] u = unit[p];
+            int off = m * dim;
+            float[] rows = batch.suspects().get(s);
+            int base = i * dim;
+            double n = norm[m * probes + p];
+            double acc = 0;
+            for (int k = 0; k < dim; k++) {
+                double a = (n * u[off + k] + eps) * scale + (rows[base + k] + eps) * scale;
+                acc += a * Math.log(0.5 * a);
+            }
+            return 0.5 * (negEntropy[m * probes + p] + suspectNegEntropy) - 0.5 * acc;
+        }
+    }
+}

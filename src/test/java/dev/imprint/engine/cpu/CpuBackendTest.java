@@ -1,0 +1,269 @@
+package dev.imprint.engine.cpu;
+
+import static dev.imprint.testing.OracleAssertions.assertMatchesOracle;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.imprint.core.Metric;
+import dev.imprint.core.ProbeSet;
+import dev.imprint.core.ProbeSetKind;
+import dev.imprint.engine.BatchScores;
+import dev.imprint.engine.ResidentReferences;
+import dev.imprint.engine.SuspectBatch;
+import dev.imprint.testing.TestFingerprints;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class CpuBackendTest {
+    private static CpuBackend backend;
+
+    @BeforeAll
+    static void startBackend() {
+        backend = new CpuBackend(2);
+    }
+
+    @AfterAll
+    static void stopBackend() {
+        backend.close();
+    }
+
+    static Stream<Arguments> awkwardSizes() {
+        List<Arguments> cases = new ArrayList<>();
+        int[][] shapes = { // probes, dim, references
+            {1, 1, 3}, {7, 3, 5}, {7, 31, 4}, {7, 32, 4}, {7, 33, 4}, {3, 1000, 3}, {2, 4097, 2},
+            {1, 32768, 2}, {256, 8, 3}};
+        for (ProbeSetKind kind : ProbeSetKind.values()) {
+            for (int[] s : shapes) {
+                cases.add(Arguments.of(kind, s[0], s[1], s[2]));
+            }
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0} P={1} D={2} M={3}")
+    @MethodSource("awkwardSizes")
+    void matchesFloat64OracleOnEveryMetricForAllAndMaskedProbes(ProbeSetKind kind, int probes, int dim, int refs) {
+        ProbeSet set = probeSet(kind, probes, dim);
+        TestFingerprints gen = new TestFingerprints(31L * probes + dim + kind.ordinal());
+        Fixture f = new Fixture(set, gen, refs);
+        Set<Metric> metrics = supported(kind);
+
+        List<float[]> all = List.of(
+                gen.near(kind, f.rows.get("m0"), dim, 0.02),
+                gen.near(kind, f.rows.get(f.ids.get(refs - 1)), dim, 0.3),
+                gen.rows(kind, probes, dim));
+        SuspectBatch full = new SuspectBatch(allProbes(probes), all);
+        assertMatchesOracle(set, f.rows, f.ids, full, metrics, true, f.resident.score(full, f.ids, metrics, true));
+
+        int[] masked = gen.shuffledSubset(probes, Math.max(1, probes / 2));
+        List<float[]> subset = all.stream().map(rows -> TestFingerprints.selectRows(rows, dim, masked)).toList();
+        SuspectBatch part = new SuspectBatch(masked, subset);
+        assertMatchesOracle(set, f.rows, f.ids, part, metrics, false, f.resident.score(part, f.ids, metrics, false));
+        f.resident.close();
+    }
+
+    @Test
+    void scoresOnlyTheRequestedMetricsAndPerProbeValuesOnlyWhenAsked() {
+        ProbeSet set = probeSet(ProbeSetKind.DISTRIBUTION, 5, 40);
+        TestFingerprints gen = new TestFingerprints(7);
+        Fixture f = new Fixture(set, gen, 3);
+        SuspectBatch batch = new SuspectBatch(allProbes(5), List.of(gen.rows(set.kind(), 5, 40)));
+        Set<Metric> asked = EnumSet.of(Metric.KL_SUSPECT_REF, Metric.TOP1_AGREEMENT);
+
+        BatchScores scores = f.resident.score(batch, f.ids, asked, false);
+
+        for (Metric m : Metric.values()) {
+            assertEquals(asked.contains(m), scores.has(m), m.name());
+            assertFalse(scores.hasPerProbe(m), m.name());
+        }
+        assertMatchesOracle(set, f.rows, f.ids, batch, asked, false, scores);
+    }
+
+    @Test
+    void scoresTheNamedReferencesInTheGivenOrder() {
+        ProbeSet set = probeSet(ProbeSetKind.EMBEDDING, 4, 17);
+        TestFingerprints gen = new TestFingerprints(11);
+        Fixture f = new Fixture(set, gen, 6);
+        List<String> some = List.of("m4", "m0", "m2");
+        SuspectBatch batch = new SuspectBatch(allProbes(4), List.of(gen.rows(set.kind(), 4, 17),
+                gen.rows(set.kind(), 4, 17)));
+
+        BatchScores scores = f.resident.score(batch, some, supported(set.kind()), true);
+
+        assertMatchesOracle(set, f.rows, some, batch, supported(set.kind()), true, scores);
+    }
+
+    @Test
+    void scoresNoReferencesAsAnEmptyTable() {
+        ProbeSet set = probeSet(ProbeSetKind.DISTRIBUTION, 3, 9);
+        ResidentReferences resident = backend.createResidentSet(set);
+        SuspectBatch batch = new SuspectBatch(allProbes(3), List.of(new TestFingerprints(3).rows(set.kind(), 3, 9)));
+
+        BatchScores scores = resident.score(batch, List.of(), supported(set.kind()), true);
+
+        assertEquals(0, scores.references());
+        assertEquals(0, scores.values(Metric.COSINE).length);
+        assertEquals(0, resident.size());
+    }
+
+    @Test
+    void replacingAReferenceScoresItsNewRows() {
+        ProbeSet set = probeSet(ProbeSetKind.DISTRIBUTION, 6, 50);
+        TestFingerprints gen = new TestFingerprints(13);
+        Fixture f = new Fixture(set, gen, 3);
+        float[] replacement = gen.rows(set.kind(), 6, 50);
+        f.resident.put("m1", replacement);
+        f.rows.put("m1", replacement);
+        SuspectBatch batch = new SuspectBatch(allProbes(6), List.of(gen.near(set.kind(), replacement, 50, 0.1)));
+
+        BatchScores scores = f.resident.score(batch, f.ids, supported(set.kind()), true);
+
+        assertEquals(3, f.resident.size());
+        assertMatchesOracle(set, f.rows, f.ids, batch, supported(set.kind()), true, scores);
+    }
+
+    @Test
+    void removingFromTheMiddleKeepsEveryOtherReferenceIntact() {
+        ProbeSet set = probeSet(ProbeSetKind.DISTRIBUTION, 4, 33);
+        TestFingerprints gen = new TestFingerprints(17);
+        Fixture f = new Fixture(set, gen, 5);
+        f.resident.remove("m1");
+        f.resident.remove("m3");
+        f.resident.remove("absent");
+        List<String> left = List.of("m0", "m2", "m4");
+        SuspectBatch batch = new SuspectBatch(allProbes(4), List.of(gen.rows(set.kind(), 4, 33)));
+
+        assertEquals(3, f.resident.size());
+        assertMatchesOracle(set, f.rows, left, batch, supported(set.kind()), true,
+                f.resident.score(batch, left, supported(set.kind()), true));
+
+        float[] back = gen.rows(set.kind(), 4, 33);
+        f.resident.put("m1", back);
+        f.rows.put("m1", back);
+        List<String> after = List.of("m0", "m1", "m2", "m4");
+        assertMatchesOracle(set, f.rows, after, batch, supported(set.kind()), false,
+                f.resident.score(batch, after, supported(set.kind()), false));
+    }
+
+    @Test
+    void growsAsReferencesArriveAndReleasesMemoryWhenEmptiedOrClosed() {
+        ProbeSet set = probeSet(ProbeSetKind.DISTRIBUTION, 3, 10);
+        TestFingerprints gen = new TestFingerprints(19);
+        Fixture f = new Fixture(set, gen, 20);
+        long full = f.resident.bytesHeld();
+        assertTrue(full >= 20L * 3 * 10 * 2 * Float.BYTES, "bytesHeld=" + full);
+        for (String id : f.ids) {
+            f.resident.remove(id);
+        }
+        assertEquals(0, f.resident.size());
+        assertEquals(0, f.resident.bytesHeld());
+
+        Fixture g = new Fixture(set, gen, 2);
+        g.resident.close();
+        assertEquals(0, g.resident.bytesHeld());
+        assertEquals(0, g.resident.size());
+    }
+
+    @Test
+    void concurrentScoresAgreeWithASingleScore() throws Exception {
+        ProbeSet set = probeSet(ProbeSetKind.DISTRIBUTION, 16, 64);
+        TestFingerprints gen = new TestFingerprints(23);
+        Fixture f = new Fixture(set, gen, 8);
+        SuspectBatch batch = new SuspectBatch(allProbes(16), List.of(gen.rows(set.kind(), 16, 64),
+                gen.rows(set.kind(), 16, 64)));
+        Set<Metric> metrics = supported(set.kind());
+        BatchScores alone = f.resident.score(batch, f.ids, metrics, false);
+
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<BatchScores>> runs = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                runs.add(pool.submit(() -> f.resident.score(batch, f.ids, metrics, false)));
+            }
+            for (Future<BatchScores> run : runs) {
+                BatchScores got = run.get();
+                for (Metric m : metrics) {
+                    assertArrayEquals(alone.values(m), got.values(m), m.name());
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void aSingleWorkerGivesTheSameScoresAsMany() {
+        ProbeSet set = probeSet(ProbeSetKind.DISTRIBUTION, 9, 21);
+        TestFingerprints gen = new TestFingerprints(29);
+        Fixture f = new Fixture(set, gen, 4);
+        SuspectBatch batch = new SuspectBatch(allProbes(9), List.of(gen.rows(set.kind(), 9, 21)));
+        try (CpuBackend single = new CpuBackend(1)) {
+            ResidentReferences one = single.createResidentSet(set);
+            f.rows.forEach(one::put);
+            BatchScores a = one.score(batch, f.ids, supported(set.kind()), false);
+            BatchScores b = f.resident.score(batch, f.ids, supported(set.kind()), false);
+            for (Metric m : supported(set.kind())) {
+                assertArrayEquals(a.values(m), b.values(m), 1e-12, m.name());
+            }
+        }
+    }
+
+    @Test
+    void namesTheBlasImplementationItUses() {
+        assertTrue(CpuBackend.blasImplementation().startsWith("dev.ludovic.netlib.blas."),
+                CpuBackend.blasImplementation());
+        assertEquals("cpu", backend.name());
+    }
+
+    private static ProbeSet probeSet(ProbeSetKind kind, int probes, int dim) {
+        return new ProbeSet("ps", probes, dim, kind, kind == ProbeSetKind.DISTRIBUTION ? 1e-6 : 0, "");
+    }
+
+    private static Set<Metric> supported(ProbeSetKind kind) {
+        EnumSet<Metric> all = EnumSet.allOf(Metric.class);
+        all.removeIf(m -> !m.supports(kind));
+        return all;
+    }
+
+    private static int[] allProbes(int probes) {
+        int[] all = new int[probes];
+        for (int p = 0; p < probes; p++) {
+            all[p] = p;
+        }
+        return all;
+    }
+
+    /** References m0..m{n-1} of random rows, held by a fresh resident set of the shared backend. */
+    private static final class Fixture {
+        final Map<String, float[]> rows = new LinkedHashMap<>();
+        final List<String> ids = new ArrayList<>();
+        final ResidentReferences resident;
+
+        Fixture(ProbeSet set, TestFingerprints gen, int count) {
+            resident = backend.createResidentSet(set);
+            for (int i = 0; i < count; i++) {
+                String id = "m" + i;
+                float[] r = gen.rows(set.kind(), set.numProbes(), set.dim());
+                rows.put(id, r);
+                ids.add(id);
+                resident.put(id, r);
+            }
+        }
+    }
+}
