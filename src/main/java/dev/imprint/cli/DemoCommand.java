@@ -85,7 +85,7 @@ final class DemoCommand implements Callable<Integer> {
         } finally {
             server.stop();
         }
-        out.println("server stopped, temporary data directory removed");
+        out.println("server stopped");
         out.flush();
         if (!failures.isEmpty()) {
             throw new CliException("demo failed: " + String.join("; ", failures));

@@ -10,12 +10,14 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.logging.ConsoleHandler;
 import java.util.logging.Formatter;
 import java.util.logging.Handler;
 import java.util.logging.Level;
+import java.util.logging.LogManager;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import picocli.CommandLine;
@@ -63,6 +65,8 @@ public final class ImprintCli implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        // Must precede the first use of java.util.logging; see KeepLoggingManager.
+        System.setProperty("java.util.logging.manager", KeepLoggingManager.class.getName());
         System.exit(commandLine(System.getenv()).execute(args));
     }
 
@@ -72,7 +76,6 @@ public final class ImprintCli implements Callable<Integer> {
      */
     public static CommandLine commandLine(Map<String, String> environment) {
         CommandLine cli = new CommandLine(new ImprintCli());
-        cli.addSubcommand(new BenchCommand());
         cli.setCaseInsensitiveEnumValuesAllowed(true);
         cli.setDefaultValueProvider(new EnvDefaults(environment));
         cli.setHelpFactory(EnvAwareHelp::new);
@@ -149,6 +152,9 @@ public final class ImprintCli implements Callable<Integer> {
     static void configureLogging(Level level) {
         Logger root = Logger.getLogger("");
         root.setLevel(level);
+        for (Logger chatty : Chatty.LOGGERS) {
+            chatty.setLevel(level.intValue() < Level.INFO.intValue() ? level : Level.WARNING);
+        }
         boolean found = false;
         for (Handler h : root.getHandlers()) {
             if (h instanceof ConsoleHandler) {
@@ -165,6 +171,16 @@ public final class ImprintCli implements Callable<Integer> {
         }
     }
 
+    /**
+     * Loggers of libraries whose INFO lines are noise for users; shown only at FINE and below.
+     * Held here because java.util.logging keeps loggers only weakly. A holder class, so that
+     * merely loading ImprintCli does not start java.util.logging before main picks its manager.
+     */
+    private static final class Chatty {
+        static final List<Logger> LOGGERS = List.of(Logger.getLogger("org.apache.arrow"),
+                Logger.getLogger("dev.ludovic.netlib"));
+    }
+
     /** One line per record: UTC instant, level, message and, if any, the exception in one line. */
     private static final class OneLineFormatter extends Formatter {
         static final OneLineFormatter INSTANCE = new OneLineFormatter();
@@ -174,6 +190,20 @@ public final class ImprintCli implements Callable<Integer> {
             String thrown = r.getThrown() == null ? "" : " (" + r.getThrown() + ")";
             return r.getInstant() + " " + r.getLevel().getName() + " " + formatMessage(r) + thrown
                     + System.lineSeparator();
+        }
+    }
+
+    /**
+     * The JVM's log manager for {@code imprint}: the standard one, except that it never resets.
+     * The standard manager resets (closes every handler) in its own shutdown hook, racing the hook
+     * that stops the server on SIGTERM, so the server's last lines would be lost. Imprint never
+     * reconfigures logging through the LogManager, and ConsoleHandler flushes every record, so
+     * nothing is lost by not resetting.
+     */
+    public static final class KeepLoggingManager extends LogManager {
+        @Override
+        public void reset() {
+            // Deliberately empty: see the class comment.
         }
     }
 

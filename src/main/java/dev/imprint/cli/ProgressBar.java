@@ -24,6 +24,7 @@ final class ProgressBar implements AutoCloseable {
     private final int total;
     private final boolean terminal;
     private final LongSupplier clock;
+    private final boolean enabled;
     private final long start;
     private long lastDraw = Long.MIN_VALUE;
     private int done;
@@ -34,6 +35,12 @@ final class ProgressBar implements AutoCloseable {
      * @param clock    nanoseconds, monotonic ({@code System::nanoTime} outside tests)
      */
     ProgressBar(PrintWriter err, String unit, int total, boolean terminal, LongSupplier clock) {
+        this(err, unit, total, terminal, clock, true);
+    }
+
+    private ProgressBar(PrintWriter err, String unit, int total, boolean terminal, LongSupplier clock,
+                        boolean enabled) {
+        this.enabled = enabled;
         this.err = err;
         this.unit = unit;
         this.total = total;
@@ -42,9 +49,17 @@ final class ProgressBar implements AutoCloseable {
         this.start = clock.getAsLong();
     }
 
+    /** A bar that never draws, for {@code --no-progress}. */
+    static ProgressBar disabled(PrintWriter err) {
+        return new ProgressBar(err, "", 0, false, () -> 0L, false);
+    }
+
     /** Records {@code n} more items done and redraws if it is time. */
     synchronized void advance(int n) {
         done += n;
+        if (!enabled) {
+            return;
+        }
         long now = clock.getAsLong();
         boolean visible = terminal || now - start >= QUIET_NANOS;
         long interval = terminal ? REDRAW_NANOS : REDRAW_NANOS_PIPED;

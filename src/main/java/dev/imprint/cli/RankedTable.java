@@ -84,11 +84,11 @@ final class RankedTable {
 
     /** Text columns are left-aligned, numeric ones (rank and metrics) right-aligned. */
     private static void appendRow(StringBuilder out, List<String> cells, int[] width, boolean[] left) {
-        StringBuilder line = new StringBuilder(" ");
+        StringBuilder line = new StringBuilder();
         for (int c = 0; c < cells.size(); c++) {
             String cell = cells.get(c);
             String pad = " ".repeat(width[c] - cell.length());
-            line.append(' ').append(left[c] ? cell + pad : pad + cell);
+            line.append("  ").append(left[c] ? cell + pad : pad + cell);
         }
         out.append(line.toString().stripTrailing()).append('\n');
     }
