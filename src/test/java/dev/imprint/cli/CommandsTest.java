@@ -1,22 +1,18 @@
 package dev.imprint.cli;
 
+import static dev.imprint.cli.TestScenario.engineScores;
+import static dev.imprint.cli.TestScenario.find;
+import static dev.imprint.cli.TestScenario.regenerate;
+import static dev.imprint.cli.TestScenario.withShape;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.core.Match;
 import dev.imprint.core.Metric;
-import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ProbeSetKind;
-import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
-import dev.imprint.core.Suspect;
-import dev.imprint.engine.BackendProvider;
-import dev.imprint.engine.ImprintEngine;
 import dev.imprint.io.ResultTable;
-import dev.imprint.store.ArrowFingerprintStore;
-import dev.imprint.synth.SynthParams;
 import dev.imprint.synth.SynthScenario;
 import dev.imprint.synth.SynthScenario.SyntheticModel;
 import java.io.IOException;
@@ -24,7 +20,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.arrow.memory.BufferAllocator;
@@ -34,10 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Every file-based command in-process: synth, put, score, rescore and info against a data directory. */
 class CommandsTest {
-    private static final long SEED = 17;
-    private static final String[] SHAPE = {"--probes", "24", "--dim", "96", "--families", "3",
-        "--models-per-family", "2", "--students", "2", "--seed", Long.toString(SEED), "--probe-set", "ps1"};
-
     @TempDir
     Path tmp;
 
@@ -45,7 +36,7 @@ class CommandsTest {
     void synthPutScoreAndRescoreAgreeWithTheEngine() throws IOException {
         Path scenario = tmp.resolve("scenario");
         Path data = tmp.resolve("data");
-        CliRun synth = CliRun.run(concat(new String[] {"synth", "--out", scenario.toString()}, SHAPE));
+        CliRun synth = CliRun.run(withShape("synth", "--out", scenario.toString()));
         assertEquals(0, synth.exit(), synth.toString());
         CliRun put = CliRun.run("put", scenario.resolve("references").toString(), "--data-dir", data.toString());
         assertEquals(0, put.exit(), put.toString());
@@ -77,7 +68,7 @@ class CommandsTest {
             Match match = find(engine.get(row.suspectId()), row.modelId());
             assertEquals(match.rank(), row.rank(), row.toString());
             assertEquals(match.values(), row.values(), row.toString());
-            assertEquals(set().numProbes(), row.probesUsed());
+            assertEquals(expected.probeSet().numProbes(), row.probesUsed());
         }
         List<String> lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
         assertEquals(String.join(",", ResultTable.COLUMNS), lines.get(0));
@@ -97,7 +88,7 @@ class CommandsTest {
     void scoreRanksEachStudentsTeacherFirstInItsTable() {
         Path scenario = tmp.resolve("scenario");
         Path data = tmp.resolve("data");
-        assertEquals(0, CliRun.run(concat(new String[] {"synth", "--out", scenario.toString()}, SHAPE)).exit());
+        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString())).exit());
         assertEquals(0, CliRun.run("put", scenario.resolve("references").toString(), "--data-dir", data.toString())
                 .exit());
         SynthScenario expected = regenerate(ProbeSetKind.DISTRIBUTION);
@@ -118,8 +109,7 @@ class CommandsTest {
     void scoreTakesAReferenceFileAsASuspectThatMatchesItselfExactly() {
         Path scenario = tmp.resolve("scenario");
         Path data = tmp.resolve("data");
-        assertEquals(0, CliRun.run(concat(new String[] {"synth", "--out", scenario.toString(), "--kind", "EMBEDDING"},
-                SHAPE)).exit());
+        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString(), "--kind", "EMBEDDING")).exit());
         assertEquals(0, CliRun.run("put", scenario.resolve("references").toString(), "--data-dir", data.toString())
                 .exit());
         Path reference = scenario.resolve("references").resolve("atlas-2.arrow");
@@ -134,7 +124,7 @@ class CommandsTest {
     void infoSummarisesTheDataDirectory() {
         Path scenario = tmp.resolve("scenario");
         Path data = tmp.resolve("data");
-        assertEquals(0, CliRun.run(concat(new String[] {"synth", "--out", scenario.toString()}, SHAPE)).exit());
+        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString())).exit());
         assertEquals(0, CliRun.run("put", scenario.resolve("references").toString(), "--data-dir", data.toString())
                 .exit());
         CliRun info = CliRun.run("info", "--data-dir", data.toString());
@@ -148,7 +138,7 @@ class CommandsTest {
     void putRefusesAnExistingReferenceWithoutReplaceInOneLine() {
         Path scenario = tmp.resolve("scenario");
         Path data = tmp.resolve("data");
-        assertEquals(0, CliRun.run(concat(new String[] {"synth", "--out", scenario.toString()}, SHAPE)).exit());
+        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString())).exit());
         String file = scenario.resolve("references").resolve("atlas-1.arrow").toString();
         assertEquals(0, CliRun.run("put", file, "--data-dir", data.toString()).exit());
         CliRun again = CliRun.run("put", file, "--data-dir", data.toString());
@@ -180,7 +170,7 @@ class CommandsTest {
     @Test
     void scoringAgainstAnUnknownProbeSetIsNotFound() {
         Path scenario = tmp.resolve("scenario");
-        assertEquals(0, CliRun.run(concat(new String[] {"synth", "--out", scenario.toString()}, SHAPE)).exit());
+        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString())).exit());
         CliRun run = CliRun.run("rescore", scenario.resolve("suspects.arrow").toString(), "--data-dir",
                 tmp.resolve("empty").toString(), "--out", tmp.resolve("r.arrow").toString());
         assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
@@ -191,8 +181,7 @@ class CommandsTest {
     void metricTheKindDoesNotSupportIsInvalidArgument() {
         Path scenario = tmp.resolve("scenario");
         Path data = tmp.resolve("data");
-        assertEquals(0, CliRun.run(concat(new String[] {"synth", "--out", scenario.toString(), "--kind", "EMBEDDING"},
-                SHAPE)).exit());
+        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString(), "--kind", "EMBEDDING")).exit());
         assertEquals(0, CliRun.run("put", scenario.resolve("references").toString(), "--data-dir", data.toString())
                 .exit());
         CliRun run = CliRun.run("score", scenario.resolve("suspects.arrow").toString(), "--data-dir", data.toString(),
@@ -229,40 +218,5 @@ class CommandsTest {
         assertEquals(1, run.errLines().length, "one line expected:\n" + run);
         assertTrue(run.err().contains(expected), "expected '" + expected + "' in:\n" + run);
         assertFalse(run.err().contains("\tat "), "no stack trace:\n" + run);
-    }
-
-    private static ProbeSet set() {
-        return regenerate(ProbeSetKind.DISTRIBUTION).probeSet();
-    }
-
-    /** The scenario the synth command wrote, rebuilt from its parameters, independently of the files. */
-    private static SynthScenario regenerate(ProbeSetKind kind) {
-        ProbeSet set = ProbeSet.fromRequest("ps1", 24, 96, kind, 0, "synthetic " + kind + " probe set, seed " + SEED);
-        return SynthScenario.generate(set, SEED, new SynthScenario.Spec(3, 2, 2, 0.7), SynthParams.defaults());
-    }
-
-    /** Each suspect's result straight from an engine over the data directory. */
-    private static Map<String, ScoreResult> engineScores(Path data, SynthScenario scenario, EnumSet<Metric> metrics) {
-        Map<String, ScoreResult> out = new HashMap<>();
-        try (ImprintEngine engine = ImprintEngine.open(ArrowFingerprintStore.open(data), BackendProvider.select())) {
-            ProbeSet set = engine.getProbeSet("ps1");
-            ScoreQuery query = ScoreQuery.resolve(set, metrics, null, 0, List.of(), Map.of(), false);
-            for (SyntheticModel suspect : scenario.suspects()) {
-                Suspect s = Suspect.of(set, set.numProbes(), set.dim(), suspect.rows(), new int[0]);
-                out.put(suspect.modelId(), engine.score(set, s, query));
-            }
-        }
-        return out;
-    }
-
-    private static Match find(ScoreResult result, String modelId) {
-        assertNotNull(result);
-        return result.matches().stream().filter(m -> m.modelId().equals(modelId)).findFirst().orElseThrow();
-    }
-
-    private static String[] concat(String[] a, String[] b) {
-        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
     }
 }
