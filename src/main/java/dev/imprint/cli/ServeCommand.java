@@ -66,31 +66,31 @@ final class ServeCommand implements Callable<Integer> {
                     "--shutdown-grace-seconds=" + shutdownGraceSeconds + "; expected 0 or more");
         }
         ImprintEngine engine = ImprintEngine.open(ArrowFingerprintStore.open(dataDir), BackendProvider.select());
-        ImprintServer started;
+        ImprintServer created;
         try {
-            started = new ImprintServer(ImprintServer.nettyBuilder(host, port), engine,
+            created = new ImprintServer(ImprintServer.nettyBuilder(host, port), engine,
                     new ImprintServer.Options(maxMessageBytes, Duration.ofSeconds(shutdownGraceSeconds)));
-            started.start();
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             engine.close();
-            if (e instanceof IOException io) {
-                throw new CliException("cannot listen on " + host + ":" + port + ": " + rootMessage(io));
-            }
             throw e;
         }
-        server = started;
+        server = created;
+        // Registered before the server starts: a SIGTERM right after "listening on" must stop it too.
         Thread hook = new Thread(this::stop, "imprint-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        started.blockUntilShutdown();
         try {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException shuttingDown) {
-            // The JVM is already exiting through the hook; nothing to unregister.
+            created.start();
+        } catch (IOException e) {
+            removeHook(hook);
+            created.stop();
+            throw new CliException("cannot listen on " + host + ":" + port + ": " + rootMessage(e));
         }
+        created.blockUntilShutdown();
+        removeHook(hook);
         return ImprintCli.EXIT_OK;
     }
 
-    /** Stops the server gracefully; what the SIGTERM hook runs. No-op before it started. */
+    /** Stops the server gracefully; what the SIGTERM hook runs. No-op before the server exists. */
     void stop() {
         ImprintServer s = server;
         if (s == null) {
@@ -104,9 +104,12 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
-    /** True once the server accepts calls. */
-    boolean started() {
-        return server != null;
+    private static void removeHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // The JVM is already exiting through the hook; nothing to unregister.
+        }
     }
 
     private static String rootMessage(Throwable t) {
