@@ -23,7 +23,7 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        try (Target t = target.open()) {
+        try (Target t = target.open(false)) {
             for (Map.Entry<String, String> e : t.info().entrySet()) {
                 out.printf("%-26s %s%n", e.getKey() + ":", e.getValue());
             }

@@ -1,5 +1,6 @@
 package dev.imprint.cli;
 
+import java.io.Console;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.function.LongSupplier;
@@ -47,6 +48,25 @@ final class ProgressBar implements AutoCloseable {
         this.terminal = terminal;
         this.clock = clock;
         this.start = clock.getAsLong();
+    }
+
+    /**
+     * Whether the process talks to an interactive terminal. Java cannot ask about stderr alone; this
+     * asks about the console (stdin and stdout), which is what a person watching a run has.
+     */
+    static boolean interactive() {
+        Console console = System.console();
+        if (console == null) {
+            return false;
+        }
+        try {
+            // Java 22+ returns a console even when redirected and tells terminals apart with isTerminal().
+            return (Boolean) Console.class.getMethod("isTerminal").invoke(console);
+        } catch (NoSuchMethodException olderJava) {
+            return true;
+        } catch (ReflectiveOperationException e) {
+            return false;
+        }
     }
 
     /** A bar that never draws, for {@code --no-progress}. */

@@ -51,7 +51,7 @@ final class PutCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         List<Path> inputs = expand(files);
         PrintWriter out = spec.commandLine().getOut();
-        try (BufferAllocator allocator = new RootAllocator(); Target t = target.open()) {
+        try (BufferAllocator allocator = new RootAllocator(); Target t = target.open(true)) {
             for (Path file : inputs) {
                 ReferenceFile.Contents contents = ReferenceFile.read(allocator, file);
                 ProbeSet set = t.createProbeSet(contents.probeSet());

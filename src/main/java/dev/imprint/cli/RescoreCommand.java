@@ -63,14 +63,14 @@ final class RescoreCommand implements Callable<Integer> {
         long started = System.nanoTime();
         try (BufferAllocator allocator = new RootAllocator();
              SuspectSource source = SuspectSource.open(allocator, suspectsFile);
-             Target t = target.open()) {
+             Target t = target.open(false)) {
             ProbeSet set = ScoreCommand.resolveProbeSet(t, source, probeSetId, suspectsFile);
             suspects = source.count(set, Set.of());
             try (ResultTable.Sink arrow = ResultTable.arrow(allocator, out, set.id());
                  ResultTable.Sink text = csv == null ? null : ResultTable.csv(csv);
                  ProgressBar progress = noProgress ? ProgressBar.disabled(spec.commandLine().getErr())
                          : new ProgressBar(spec.commandLine().getErr(), "suspects", suspects,
-                                 System.console() != null, System::nanoTime)) {
+                                 ProgressBar.interactive(), System::nanoTime)) {
                 t.scoreAll(set, source.suspects(set, Set.of()), scoring.toScoreOptions(0), (suspect, result) -> {
                     try {
                         arrow.write(suspect.requestId(), result);

@@ -59,7 +59,7 @@ final class ScoreCommand implements Callable<Integer> {
         Set<String> only = new LinkedHashSet<>(suspects);
         Set<String> scored = new LinkedHashSet<>();
         try (BufferAllocator allocator = new RootAllocator(); SuspectSource source = SuspectSource.open(allocator, file);
-             Target t = target.open()) {
+             Target t = target.open(false)) {
             ProbeSet set = resolveProbeSet(t, source, probeSetId, file);
             t.scoreAll(set, source.suspects(set, only), scoring.toScoreOptions(topK), (suspect, result) -> {
                 scored.add(suspect.requestId());

@@ -168,13 +168,23 @@ class CommandsTest {
     }
 
     @Test
-    void scoringAgainstAnUnknownProbeSetIsNotFound() {
+    void scoringAgainstAnUnknownProbeSetIsNotFound() throws IOException {
         Path scenario = tmp.resolve("scenario");
+        Files.createDirectories(tmp.resolve("empty"));
         assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString())).exit());
         CliRun run = CliRun.run("rescore", scenario.resolve("suspects.arrow").toString(), "--data-dir",
                 tmp.resolve("empty").toString(), "--out", tmp.resolve("r.arrow").toString());
         assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
         assertOneLine(run, "NOT_FOUND: probe set ps1 does not exist");
+    }
+
+    @Test
+    void readingCommandsRefuseADataDirectoryThatDoesNotExist() {
+        Path missing = tmp.resolve("typo");
+        CliRun run = CliRun.run("info", "--data-dir", missing.toString());
+        assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
+        assertOneLine(run, "data dir " + missing + " does not exist");
+        assertFalse(Files.exists(missing), "nothing is created by a command that only reads");
     }
 
     @Test
