@@ -237,6 +237,9 @@ public final class ImprintClient implements AutoCloseable {
             throw e;
         }
         Throwable failure = bulk.failure.get();
+        if (failure instanceof Error error) {
+            throw error;
+        }
         if (failure != null) {
             throw translate(failure);
         }
@@ -387,7 +390,7 @@ public final class ImprintClient implements AutoCloseable {
                 }
                 sink.accept(input, ProtoMapper.fromProto(response));
                 scored++;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
                 // Cancelling makes gRPC call onError, which records the failure and wakes the sender.
                 failure.compareAndSet(null, e);
                 requests.cancel("the client's result sink failed", e);

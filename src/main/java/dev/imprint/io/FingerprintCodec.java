@@ -108,7 +108,7 @@ final class FingerprintCodec {
             // A corrupt length field must not make Arrow allocate more than the file could hold.
             try (BufferAllocator allocator = parent.newChildAllocator("read " + displayName, 0, 2 * size + (1 << 20));
                  ArrowFileReader reader = new ArrowFileReader(channel, allocator)) {
-                return decode(reader, size, format, withRows);
+                return decode(reader, channel, size, allocator, format, withRows);
             }
         } catch (NoSuchFileException e) {
             throw ImprintException.notFound("file %s does not exist", displayName);
@@ -120,8 +120,8 @@ final class FingerprintCodec {
         }
     }
 
-    private static Decoded decode(ArrowFileReader reader, long fileSize, String format, boolean withRows)
-            throws IOException {
+    private static Decoded decode(ArrowFileReader reader, FileChannel channel, long fileSize, BufferAllocator allocator,
+                                  String format, boolean withRows) throws IOException {
         VectorSchemaRoot root = reader.getVectorSchemaRoot();
         Schema schema = root.getSchema();
         Map<String, String> metadata = schema.getCustomMetadata() == null ? Map.of() : schema.getCustomMetadata();
@@ -144,9 +144,7 @@ final class FingerprintCodec {
         float[] rows = withRows ? new float[set.elements()] : null;
         long seen = 0;
         for (ArrowBlock block : reader.getRecordBlocks()) {
-            if (!reader.loadRecordBatch(block)) {
-                throw ImprintException.invalidArgument("record batch at offset %d could not be loaded", block.getOffset());
-            }
+            BatchLoader.load(channel, fileSize, block, root, allocator);
             int count = root.getRowCount();
             if (seen + count > expectedRows) {
                 throw ImprintException.invalidArgument("has at least %d rows; expected %d", seen + count, expectedRows);

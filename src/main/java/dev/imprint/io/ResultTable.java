@@ -27,6 +27,7 @@ import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowFileReader;
 import org.apache.arrow.vector.ipc.ArrowFileWriter;
+import org.apache.arrow.vector.ipc.message.ArrowBlock;
 import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -103,7 +104,8 @@ public final class ResultTable {
             FingerprintSchema.requireInt32(schema, RANK);
             FingerprintSchema.requireInt32(schema, PROBES_USED);
             List<Row> rows = new ArrayList<>();
-            while (reader.loadNextBatch()) {
+            for (ArrowBlock block : reader.getRecordBlocks()) {
+                BatchLoader.load(channel, channel.size(), block, root, allocator);
                 VarCharVector suspects = (VarCharVector) root.getVector(SUSPECT_ID);
                 VarCharVector models = (VarCharVector) root.getVector(MODEL_ID);
                 IntVector ranks = (IntVector) root.getVector(RANK);

@@ -6,7 +6,6 @@ import static dev.imprint.io.FingerprintSchema.VALUES;
 import dev.imprint.core.ImprintException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
@@ -27,8 +26,7 @@ import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.FixedSizeListVector;
 import org.apache.arrow.vector.ipc.ArrowFileReader;
 import org.apache.arrow.vector.ipc.ArrowFileWriter;
-import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.arrow.vector.ipc.ArrowStreamReader;
+import org.apache.arrow.vector.ipc.message.ArrowBlock;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.FieldType;
@@ -60,7 +58,7 @@ public final class SuspectTable {
     public record SuspectRows(String modelId, int[] probeIndices, float[] rows) {}
 
     /**
-     * Opens a suspect table, Arrow IPC file or stream format (told apart by the file's first bytes).
+     * Opens a suspect table (Arrow IPC file format, as {@code pyarrow.ipc.new_file} writes).
      *
      * @param maxRowsPerSuspect a suspect with more rows is an error; bounds the memory of one suspect
      * @throws ImprintException NOT_FOUND if absent; INVALID_ARGUMENT naming the file if its schema is wrong
@@ -75,11 +73,14 @@ public final class SuspectTable {
         private final int maxRows;
         private final BufferAllocator allocator;
         private final FileChannel channel;
-        private final ArrowReader arrow;
+        private final long fileSize;
+        private final ArrowFileReader arrow;
+        private final List<ArrowBlock> blocks;
         private final VectorSchemaRoot root;
         private final int dim;
         private final Optional<String> probeSetId;
         private final Set<String> seen = new HashSet<>();
+        private int nextBlock;
         private int batchRows;
         private int row;
         private long batchStart;
@@ -89,13 +90,19 @@ public final class SuspectTable {
             this.maxRows = maxRows;
             BufferAllocator child = null;
             FileChannel ch = null;
-            ArrowReader reader = null;
+            ArrowFileReader reader = null;
             try {
-                child = parent.newChildAllocator("suspects " + name, 0, Long.MAX_VALUE);
                 ch = FileChannel.open(path, StandardOpenOption.READ);
-                reader = isFileFormat(ch) ? new ArrowFileReader(ch, child)
-                        : new ArrowStreamReader(Channels.newInputStream(ch.position(0)), child);
+                this.fileSize = ch.size();
+                if (!startsWithFileMagic(ch)) {
+                    throw ImprintException.invalidArgument("is not an Arrow IPC file (it does not start with ARROW1); "
+                            + "write it with pyarrow.ipc.new_file, not new_stream");
+                }
+                // A damaged length field must not make Arrow allocate more than the file could hold.
+                child = parent.newChildAllocator("suspects " + name, 0, 2 * fileSize + (1 << 20));
+                reader = new ArrowFileReader(ch, child);
                 this.root = reader.getVectorSchemaRoot();
+                this.blocks = reader.getRecordBlocks();
                 Schema schema = root.getSchema();
                 FingerprintSchema.requireUtf8(schema, MODEL_ID);
                 FingerprintSchema.requireInt32(schema, PROBE);
@@ -186,11 +193,12 @@ public final class SuspectTable {
         private boolean advance() throws IOException {
             while (row >= batchRows) {
                 batchStart += batchRows;
-                if (!arrow.loadNextBatch()) {
+                if (nextBlock == blocks.size()) {
                     batchRows = 0;
                     row = 0;
                     return false;
                 }
+                BatchLoader.load(channel, fileSize, blocks.get(nextBlock++), root, allocator);
                 batchRows = root.getRowCount();
                 row = 0;
                 requireNoNulls(root.getVector(MODEL_ID));
@@ -226,7 +234,7 @@ public final class SuspectTable {
             closeAll(arrow, channel, allocator);
         }
 
-        private static void closeAll(ArrowReader reader, FileChannel channel, BufferAllocator allocator) {
+        private static void closeAll(ArrowFileReader reader, FileChannel channel, BufferAllocator allocator) {
             try {
                 if (reader != null) {
                     reader.close();
@@ -243,9 +251,9 @@ public final class SuspectTable {
             }
         }
 
-        private static boolean isFileFormat(FileChannel channel) throws IOException {
+        private static boolean startsWithFileMagic(FileChannel channel) throws IOException {
             ByteBuffer head = ByteBuffer.allocate(FILE_MAGIC.length);
-            while (head.hasRemaining() && channel.read(head) >= 0) {
+            while (head.hasRemaining() && channel.read(head, head.position()) >= 0) {
                 // Keep reading: a channel may return fewer bytes than asked.
             }
             return Arrays.equals(head.array(), FILE_MAGIC);

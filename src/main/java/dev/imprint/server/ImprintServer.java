@@ -15,6 +15,10 @@ import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -44,6 +48,7 @@ public final class ImprintServer {
     private final Server server;
     private final ImprintEngine engine;
     private final HealthStatusManager health = new HealthStatusManager();
+    private final ExecutorService streamWorkers = Executors.newCachedThreadPool(daemonThreads("imprint-stream-"));
     private final Options options;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Object lifecycle = new Object();
@@ -80,7 +85,7 @@ public final class ImprintServer {
         this.options = options;
         this.server = builder
                 .maxInboundMessageSize(options.maxInboundMessageBytes())
-                .addService(new ImprintService(engine, version(), options.maxInboundMessageBytes()))
+                .addService(new ImprintService(engine, version(), options.maxInboundMessageBytes(), streamWorkers))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .intercept(new LoggingInterceptor())
@@ -146,6 +151,7 @@ public final class ImprintServer {
             server.shutdownNow();
             throw e;
         } finally {
+            streamWorkers.shutdownNow();
             engine.close();
             stopped.countDown();
             LOG.info("stopped");
@@ -155,6 +161,15 @@ public final class ImprintServer {
     /** Waits until {@link #stop()} has finished, engine closed included. */
     public void blockUntilShutdown() throws InterruptedException {
         stopped.await();
+    }
+
+    private static ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger count = new AtomicInteger();
+        return task -> {
+            Thread t = new Thread(task, prefix + count.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
     }
 
     /** The Imprint version: the build's project version, or "unknown" outside a Maven build. */

@@ -19,11 +19,19 @@ import dev.imprint.api.v1.Reference;
 import dev.imprint.api.v1.ScoreRequest;
 import dev.imprint.api.v1.ScoreResponse;
 import dev.imprint.api.v1.ServerInfo;
+import dev.imprint.core.Ids;
 import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ScoreQuery;
+import dev.imprint.core.ScoreResult;
+import dev.imprint.core.Suspect;
 import dev.imprint.engine.EngineInfo;
 import dev.imprint.engine.ImprintEngine;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -35,15 +43,18 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
     private final ImprintEngine engine;
     private final String version;
     private final int maxInboundMessageBytes;
+    private final Executor streamWorkers;
 
     /**
      * @param version                reported by GetServerInfo
      * @param maxInboundMessageBytes the server's message size limit, reported by GetServerInfo
+     * @param streamWorkers          runs the scoring of ScoreStream batches off the gRPC threads
      */
-    public ImprintService(ImprintEngine engine, String version, int maxInboundMessageBytes) {
+    public ImprintService(ImprintEngine engine, String version, int maxInboundMessageBytes, Executor streamWorkers) {
         this.engine = engine;
         this.version = version;
         this.maxInboundMessageBytes = maxInboundMessageBytes;
+        this.streamWorkers = streamWorkers;
     }
 
     @Override
@@ -85,7 +96,7 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
     @Override
     public void getReference(GetReferenceRequest req, StreamObserver<Reference> out) {
         unary("GetReference", out, () -> ProtoMapper.toProto(engine.getReference(req.getProbeSetId(),
-                req.getModelId())));
+                Ids.requireValid("model_id", req.getModelId()))));
     }
 
     @Override
@@ -102,7 +113,7 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
     @Override
     public void deleteReference(DeleteReferenceRequest req, StreamObserver<DeleteReferenceResponse> out) {
         unary("DeleteReference", out, () -> {
-            engine.deleteReference(req.getProbeSetId(), req.getModelId());
+            engine.deleteReference(req.getProbeSetId(), Ids.requireValid("model_id", req.getModelId()));
             return DeleteReferenceResponse.getDefaultInstance();
         });
     }
@@ -114,7 +125,7 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
 
     @Override
     public StreamObserver<ScoreRequest> scoreStream(StreamObserver<ScoreResponse> out) {
-        return ScoreStreamCall.start((ServerCallStreamObserver<ScoreResponse>) out, this::score);
+        return ScoreStreamCall.start((ServerCallStreamObserver<ScoreResponse>) out, this::scoreBatch, streamWorkers);
     }
 
     @Override
@@ -127,6 +138,60 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
                     .setDataDir(info.storeLocation()).setMaxInboundMessageBytes(maxInboundMessageBytes)
                     .addAllQuarantinedFiles(info.quarantined()).build();
         });
+    }
+
+    /**
+     * Scores {@code requests} in order. Each run of consecutive requests on the same probe set with
+     * the same options (everything but suspect, probe_indices and request_id) is one engine call,
+     * which batches suspects that answered the same probes.
+     */
+    private void scoreBatch(List<ScoreRequest> requests, Consumer<ScoreResponse> emit) {
+        int start = 0;
+        while (start < requests.size()) {
+            ScoreRequest options = optionsOf(requests.get(start));
+            int end = start + 1;
+            while (end < requests.size() && optionsOf(requests.get(end)).equals(options)) {
+                end++;
+            }
+            dev.imprint.core.ProbeSet set;
+            ScoreQuery query;
+            try {
+                set = engine.getProbeSet(options.getProbeSetId());
+                query = ProtoMapper.query(set, options);
+            } catch (RuntimeException e) {
+                throw new ScoreStreamCall.FailedRequest(start, e);
+            }
+            List<Suspect> suspects = new ArrayList<>(end - start);
+            RuntimeException bad = null;
+            for (int i = start; i < end && bad == null; i++) {
+                try {
+                    suspects.add(ProtoMapper.suspect(set, requests.get(i)));
+                } catch (RuntimeException e) {
+                    bad = e;
+                }
+            }
+            // The requests before a bad one are still answered, as the stream's error contract promises.
+            if (!suspects.isEmpty()) {
+                List<ScoreResult> results;
+                try {
+                    results = engine.scoreAll(set, suspects, query);
+                } catch (RuntimeException e) {
+                    throw new ScoreStreamCall.FailedRequest(start, e);
+                }
+                for (int i = 0; i < results.size(); i++) {
+                    emit.accept(ProtoMapper.toProto(requests.get(start + i).getRequestId(), results.get(i)));
+                }
+            }
+            if (bad != null) {
+                throw new ScoreStreamCall.FailedRequest(start + suspects.size(), bad);
+            }
+            start = end;
+        }
+    }
+
+    /** A score request without what varies from suspect to suspect. */
+    private static ScoreRequest optionsOf(ScoreRequest req) {
+        return req.toBuilder().clearSuspect().clearProbeIndices().clearRequestId().build();
     }
 
     private ScoreResponse score(ScoreRequest req) {

@@ -38,7 +38,7 @@ final class LoggingInterceptor implements ServerInterceptor {
             @Override
             public void onCancel() {
                 if (logged.compareAndSet(false, true)) {
-                    log(method, Status.CANCELLED.withDescription("cancelled by the client"), start);
+                    log(method, Status.CANCELLED.withDescription("ended early by the client or the transport"), start);
                 }
                 super.onCancel();
             }
