@@ -38,7 +38,7 @@ final class RescoreCommand implements Callable<Integer> {
     @Mixin
     private ScoringOptions scoring;
 
-    @Parameters(index = "0", paramLabel = "SUSPECTS", description = "Suspect table (Arrow IPC file or stream).")
+    @Parameters(index = "0", paramLabel = "SUSPECTS", description = "Suspect table (Arrow IPC file).")
     Path suspectsFile;
 
     @Option(names = "--out", paramLabel = "FILE", required = true,
