@@ -14,7 +14,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
@@ -38,8 +37,8 @@ final class RescoreCommand implements Callable<Integer> {
     @Mixin
     private ScoringOptions scoring;
 
-    @Parameters(index = "0", paramLabel = "SUSPECTS", description = "Suspect table (Arrow IPC file).")
-    Path suspectsFile;
+    @Mixin
+    private SuspectFileOptions input;
 
     @Option(names = "--out", paramLabel = "FILE", required = true,
             description = "Result table to write, Arrow IPC file format.")
@@ -47,10 +46,6 @@ final class RescoreCommand implements Callable<Integer> {
 
     @Option(names = "--csv", paramLabel = "FILE", description = "Also write the result table as CSV here.")
     Path csv;
-
-    @Option(names = "--probe-set", paramLabel = "ID",
-            description = "Probe set to score against (default: the one the table names).")
-    String probeSetId;
 
     @Option(names = "--no-progress", description = "Never draw the progress bar.")
     boolean noProgress;
@@ -62,9 +57,9 @@ final class RescoreCommand implements Callable<Integer> {
         int suspects;
         long started = System.nanoTime();
         try (BufferAllocator allocator = new RootAllocator();
-             SuspectSource source = SuspectSource.open(allocator, suspectsFile);
+             SuspectSource source = SuspectSource.open(allocator, input.file);
              Target t = target.open(false)) {
-            ProbeSet set = ScoreCommand.resolveProbeSet(t, source, probeSetId, suspectsFile);
+            ProbeSet set = input.resolve(t, source);
             suspects = source.count(set, Set.of());
             try (ResultTable.Sink arrow = ResultTable.arrow(allocator, out, set.id());
                  ResultTable.Sink text = csv == null ? null : ResultTable.csv(csv);

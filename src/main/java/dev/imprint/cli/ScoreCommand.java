@@ -2,7 +2,6 @@ package dev.imprint.cli;
 
 import dev.imprint.core.ProbeSet;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -14,7 +13,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
@@ -35,16 +33,12 @@ final class ScoreCommand implements Callable<Integer> {
     @Mixin
     private ScoringOptions scoring;
 
-    @Parameters(index = "0", paramLabel = "FILE", description = "Suspect table or reference Arrow file.")
-    Path file;
+    @Mixin
+    private SuspectFileOptions input;
 
     @Option(names = "--suspect", paramLabel = "MODEL_ID", split = ",",
             description = "Score only these suspects of the table (default: all).")
     List<String> suspects = new ArrayList<>();
-
-    @Option(names = "--probe-set", paramLabel = "ID",
-            description = "Probe set to score against (default: the one the file names).")
-    String probeSetId;
 
     @Option(names = "--top-k", paramLabel = "K", defaultValue = "10",
             description = "Matches shown per suspect; 0 for all.")
@@ -58,9 +52,10 @@ final class ScoreCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Set<String> only = new LinkedHashSet<>(suspects);
         Set<String> scored = new LinkedHashSet<>();
-        try (BufferAllocator allocator = new RootAllocator(); SuspectSource source = SuspectSource.open(allocator, file);
+        try (BufferAllocator allocator = new RootAllocator();
+             SuspectSource source = SuspectSource.open(allocator, input.file);
              Target t = target.open(false)) {
-            ProbeSet set = resolveProbeSet(t, source, probeSetId, file);
+            ProbeSet set = input.resolve(t, source);
             t.scoreAll(set, source.suspects(set, only), scoring.toScoreOptions(topK), (suspect, result) -> {
                 scored.add(suspect.requestId());
                 out.print(RankedTable.render(suspect.requestId(), "", result));
@@ -70,19 +65,11 @@ final class ScoreCommand implements Callable<Integer> {
         }
         only.removeAll(scored);
         if (!only.isEmpty()) {
-            throw new CliException("no suspect " + String.join(", ", only) + " in " + file);
+            throw new CliException("no suspect " + String.join(", ", only) + " in " + input.file);
         }
         if (scored.isEmpty()) {
-            throw new CliException(file + " holds no suspects");
+            throw new CliException(input.file + " holds no suspects");
         }
         return ImprintCli.EXIT_OK;
-    }
-
-    /** The probe set named by {@code override}, else by the file; CliException if neither names one. */
-    static ProbeSet resolveProbeSet(Target t, SuspectSource source, String override, Path file) {
-        String id = override != null && !override.isBlank() ? override
-                : source.probeSetId().orElseThrow(() -> new CliException(
-                        file + " names no probe set; pass --probe-set"));
-        return t.getProbeSet(id);
     }
 }

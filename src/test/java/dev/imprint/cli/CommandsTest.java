@@ -1,5 +1,6 @@
 package dev.imprint.cli;
 
+import static dev.imprint.cli.TestScenario.assertRowsMatchEngine;
 import static dev.imprint.cli.TestScenario.engineScores;
 import static dev.imprint.cli.TestScenario.find;
 import static dev.imprint.cli.TestScenario.regenerate;
@@ -22,8 +23,10 @@ import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,12 +35,18 @@ class CommandsTest {
     @TempDir
     Path tmp;
 
+    private Path scenario;
+    private Path data;
+
+    @BeforeEach
+    void paths() {
+        scenario = tmp.resolve("scenario");
+        data = tmp.resolve("data");
+    }
+
     @Test
     void synthPutScoreAndRescoreAgreeWithTheEngine() throws IOException {
-        Path scenario = tmp.resolve("scenario");
-        Path data = tmp.resolve("data");
-        CliRun synth = CliRun.run(withShape("synth", "--out", scenario.toString()));
-        assertEquals(0, synth.exit(), synth.toString());
+        synth();
         CliRun put = CliRun.run("put", scenario.resolve("references").toString(), "--data-dir", data.toString());
         assertEquals(0, put.exit(), put.toString());
         assertEquals(6, put.out().lines().filter(l -> l.startsWith("put ")).count(), put.toString());
@@ -63,13 +72,7 @@ class CommandsTest {
         try (BufferAllocator allocator = new RootAllocator()) {
             arrowRows = ResultTable.readAll(allocator, results);
         }
-        assertEquals(expected.suspects().size() * expected.references().size(), arrowRows.size());
-        for (ResultTable.Row row : arrowRows) {
-            Match match = find(engine.get(row.suspectId()), row.modelId());
-            assertEquals(match.rank(), row.rank(), row.toString());
-            assertEquals(match.values(), row.values(), row.toString());
-            assertEquals(expected.probeSet().numProbes(), row.probesUsed());
-        }
+        assertRowsMatchEngine(arrowRows, engine, expected, 0);
         List<String> lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
         assertEquals(String.join(",", ResultTable.COLUMNS), lines.get(0));
         assertEquals(arrowRows.size(), lines.size() - 1);
@@ -86,11 +89,7 @@ class CommandsTest {
 
     @Test
     void scoreRanksEachStudentsTeacherFirstInItsTable() {
-        Path scenario = tmp.resolve("scenario");
-        Path data = tmp.resolve("data");
-        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString())).exit());
-        assertEquals(0, CliRun.run("put", scenario.resolve("references").toString(), "--data-dir", data.toString())
-                .exit());
+        synthAndPut();
         SynthScenario expected = regenerate(ProbeSetKind.DISTRIBUTION);
         for (SyntheticModel suspect : expected.suspects()) {
             if (suspect.teacher().isEmpty()) {
@@ -107,11 +106,7 @@ class CommandsTest {
 
     @Test
     void scoreTakesAReferenceFileAsASuspectThatMatchesItselfExactly() {
-        Path scenario = tmp.resolve("scenario");
-        Path data = tmp.resolve("data");
-        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString(), "--kind", "EMBEDDING")).exit());
-        assertEquals(0, CliRun.run("put", scenario.resolve("references").toString(), "--data-dir", data.toString())
-                .exit());
+        synthAndPut("--kind", "EMBEDDING");
         Path reference = scenario.resolve("references").resolve("atlas-2.arrow");
         CliRun score = CliRun.run("score", reference.toString(), "--data-dir", data.toString(), "--top-k", "1");
         assertEquals(0, score.exit(), score.toString());
@@ -122,11 +117,7 @@ class CommandsTest {
 
     @Test
     void infoSummarisesTheDataDirectory() {
-        Path scenario = tmp.resolve("scenario");
-        Path data = tmp.resolve("data");
-        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString())).exit());
-        assertEquals(0, CliRun.run("put", scenario.resolve("references").toString(), "--data-dir", data.toString())
-                .exit());
+        synthAndPut();
         CliRun info = CliRun.run("info", "--data-dir", data.toString());
         assertEquals(0, info.exit(), info.toString());
         assertTrue(info.out().contains("references:") && info.out().lines().anyMatch(l -> l.matches("references: +6")),
@@ -136,9 +127,7 @@ class CommandsTest {
 
     @Test
     void putRefusesAnExistingReferenceWithoutReplaceInOneLine() {
-        Path scenario = tmp.resolve("scenario");
-        Path data = tmp.resolve("data");
-        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString())).exit());
+        synth();
         String file = scenario.resolve("references").resolve("atlas-1.arrow").toString();
         assertEquals(0, CliRun.run("put", file, "--data-dir", data.toString()).exit());
         CliRun again = CliRun.run("put", file, "--data-dir", data.toString());
@@ -169,9 +158,8 @@ class CommandsTest {
 
     @Test
     void scoringAgainstAnUnknownProbeSetIsNotFound() throws IOException {
-        Path scenario = tmp.resolve("scenario");
         Files.createDirectories(tmp.resolve("empty"));
-        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString())).exit());
+        synth();
         CliRun run = CliRun.run("rescore", scenario.resolve("suspects.arrow").toString(), "--data-dir",
                 tmp.resolve("empty").toString(), "--out", tmp.resolve("r.arrow").toString());
         assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
@@ -189,11 +177,7 @@ class CommandsTest {
 
     @Test
     void metricTheKindDoesNotSupportIsInvalidArgument() {
-        Path scenario = tmp.resolve("scenario");
-        Path data = tmp.resolve("data");
-        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString(), "--kind", "EMBEDDING")).exit());
-        assertEquals(0, CliRun.run("put", scenario.resolve("references").toString(), "--data-dir", data.toString())
-                .exit());
+        synthAndPut("--kind", "EMBEDDING");
         CliRun run = CliRun.run("score", scenario.resolve("suspects.arrow").toString(), "--data-dir", data.toString(),
                 "--metrics", "js");
         assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
@@ -222,6 +206,21 @@ class CommandsTest {
         CliRun run = CliRun.run("info", "--server", "127.0.0.1:1");
         assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
         assertOneLine(run, "UNAVAILABLE");
+    }
+
+    /** Writes the test scenario with synth, plus {@code flags}. */
+    private void synth(String... flags) {
+        String[] args = Stream.concat(Stream.of("synth", "--out", scenario.toString()), Stream.of(flags))
+                .toArray(String[]::new);
+        CliRun run = CliRun.run(withShape(args));
+        assertEquals(0, run.exit(), run.toString());
+    }
+
+    /** {@link #synth}, then puts every reference into the data directory. */
+    private void synthAndPut(String... flags) {
+        synth(flags);
+        CliRun put = CliRun.run("put", scenario.resolve("references").toString(), "--data-dir", data.toString());
+        assertEquals(0, put.exit(), put.toString());
     }
 
     private static void assertOneLine(CliRun run, String expected) {

@@ -1,13 +1,12 @@
 package dev.imprint.cli;
 
+import static dev.imprint.cli.TestScenario.assertRowsMatchEngine;
 import static dev.imprint.cli.TestScenario.engineScores;
-import static dev.imprint.cli.TestScenario.find;
 import static dev.imprint.cli.TestScenario.regenerate;
 import static dev.imprint.cli.TestScenario.withShape;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.imprint.core.Match;
 import dev.imprint.core.Metric;
 import dev.imprint.core.ProbeSetKind;
 import dev.imprint.core.ScoreResult;
@@ -106,14 +105,7 @@ class ServeCommandTest {
         try (BufferAllocator allocator = new RootAllocator()) {
             rows = ResultTable.readAll(allocator, results);
         }
-        assertEquals(expected.suspects().size() * expected.references().size(), rows.size());
-        for (ResultTable.Row row : rows) {
-            Match match = find(engine.get(row.suspectId()), row.modelId());
-            assertEquals(match.rank(), row.rank(), row.toString());
-            for (Map.Entry<Metric, Double> e : match.values().entrySet()) {
-                assertEquals(e.getValue(), row.values().get(e.getKey()), 1e-12, row.toString());
-            }
-        }
+        assertRowsMatchEngine(rows, engine, expected, 1e-12);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.imprint.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import dev.imprint.core.Match;
@@ -11,6 +12,7 @@ import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Suspect;
 import dev.imprint.engine.BackendProvider;
 import dev.imprint.engine.ImprintEngine;
+import dev.imprint.io.ResultTable;
 import dev.imprint.store.ArrowFingerprintStore;
 import dev.imprint.synth.SynthParams;
 import dev.imprint.synth.SynthScenario;
@@ -60,6 +62,26 @@ final class TestScenario {
             }
         }
         return out;
+    }
+
+    /**
+     * Checks a result table against the engine's rankings: one row per (suspect, reference), each
+     * with the engine's rank and metric values within {@code tolerance}, and all probes used.
+     */
+    static void assertRowsMatchEngine(List<ResultTable.Row> rows, Map<String, ScoreResult> engine,
+                                      SynthScenario scenario, double tolerance) {
+        assertEquals(scenario.suspects().size() * scenario.references().size(), rows.size());
+        assertEquals(rows.size(), rows.stream().map(r -> r.suspectId() + "/" + r.modelId()).distinct().count(),
+                "each (suspect, reference) pair once");
+        for (ResultTable.Row row : rows) {
+            Match match = find(engine.get(row.suspectId()), row.modelId());
+            assertEquals(match.rank(), row.rank(), row.toString());
+            assertEquals(match.values().keySet(), row.values().keySet(), row.toString());
+            for (Map.Entry<Metric, Double> e : match.values().entrySet()) {
+                assertEquals(e.getValue(), row.values().get(e.getKey()), tolerance, row.toString());
+            }
+            assertEquals(scenario.probeSet().numProbes(), row.probesUsed(), row.toString());
+        }
     }
 
     /** The match of {@code modelId} in {@code result}. */
