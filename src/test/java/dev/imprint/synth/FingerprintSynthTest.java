@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.ToDoubleBiFunction;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -154,7 +155,8 @@ class FingerprintSynthTest {
             suspect.teacher().ifPresent(t -> assertTrue(referenceIds.contains(t), t));
             assertFalse(referenceIds.contains(suspect.modelId()));
         }
-        assertEquals(2, scenario.suspects().stream().map(SyntheticModel::teacher).distinct().filter(t -> t.isPresent()).count());
+        assertEquals(2, scenario.suspects().stream().map(SyntheticModel::teacher).flatMap(Optional::stream)
+                .distinct().count());
     }
 
     /** Ranks references by {@code distance} (smaller is closer) and checks each student's teacher is first. */
