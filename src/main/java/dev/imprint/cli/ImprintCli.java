@@ -2,6 +2,7 @@ package dev.imprint.cli;
 
 import dev.imprint.core.ImprintException;
 import dev.imprint.server.ImprintServer;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -124,8 +125,10 @@ public final class ImprintCli implements Callable<Integer> {
         }
         if (e instanceof StatusRuntimeException sre) {
             String description = sre.getStatus().getDescription();
+            boolean unreachable = sre.getStatus().getCode() == Status.Code.UNAVAILABLE;
             return "server call failed: " + sre.getStatus().getCode()
-                    + (description == null ? "" : ": " + description);
+                    + (description == null ? "" : ": " + description)
+                    + (unreachable ? "; is a server listening at the --server address?" : "");
         }
         if (e instanceof UncheckedIOException u) {
             return describe(u.getCause());
