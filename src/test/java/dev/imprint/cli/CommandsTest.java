@@ -196,6 +196,9 @@ class CommandsTest {
                 "--models-per-family", "1", "--students", "3");
         assertEquals(ImprintCli.EXIT_USAGE, impossible.exit());
         assertOneLine(impossible, "students=3");
+        CliRun badServer = CliRun.run("info", "--server", "localhost:99999");
+        assertEquals(ImprintCli.EXIT_USAGE, badServer.exit());
+        assertOneLine(badServer, "--server=localhost:99999; expected HOST:PORT");
         CliRun noCommand = CliRun.run();
         assertEquals(ImprintCli.EXIT_USAGE, noCommand.exit());
         assertOneLine(noCommand, "missing a command");
