@@ -110,14 +110,25 @@ final class FingerprintCodec {
                  ArrowFileReader reader = new ArrowFileReader(channel, allocator)) {
                 return decode(reader, channel, size, allocator, format, withRows);
             }
-        } catch (NoSuchFileException e) {
-            throw ImprintException.notFound("file %s does not exist", displayName);
-        } catch (ImprintException e) {
-            throw new ImprintException(e.code(), displayName + ": " + e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
-            throw new ImprintException(ImprintException.Code.INVALID_ARGUMENT,
-                    displayName + ": not a readable Arrow IPC file (" + e + ")", e);
+            throw readFailure(displayName, "file", e);
         }
+    }
+
+    /**
+     * The error to report for {@code failure} while reading {@code displayName}: NOT_FOUND for a
+     * missing file, a domain error with the file name in front, anything else INVALID_ARGUMENT
+     * "not a readable Arrow IPC {@code what}".
+     */
+    static ImprintException readFailure(String displayName, String what, Exception failure) {
+        if (failure instanceof NoSuchFileException) {
+            return ImprintException.notFound("file %s does not exist", displayName);
+        }
+        if (failure instanceof ImprintException e) {
+            return new ImprintException(e.code(), displayName + ": " + e.getMessage(), e);
+        }
+        return new ImprintException(ImprintException.Code.INVALID_ARGUMENT,
+                displayName + ": not a readable Arrow IPC " + what + " (" + failure + ")", failure);
     }
 
     private static Decoded decode(ArrowFileReader reader, FileChannel channel, long fileSize, BufferAllocator allocator,
@@ -151,6 +162,10 @@ final class FingerprintCodec {
             }
             IntVector probe = (IntVector) root.getVector(PROBE);
             FixedSizeListVector values = (FixedSizeListVector) root.getVector(VALUES);
+            if (probe.getValueCount() != count || values.getValueCount() != count) {
+                throw ImprintException.invalidArgument("batch at row %d has %d rows but columns of %d and %d values",
+                        seen, count, probe.getValueCount(), values.getValueCount());
+            }
             requireNoNulls(probe.getNullCount(), PROBE, seen);
             requireNoNullValues(values, count, dim, seen);
             for (int i = 0; i < count; i++) {

@@ -86,7 +86,7 @@ public final class ReferenceFile {
                     set.dim(), FingerprintSchema.parseLong(metadata, FingerprintSchema.KEY_CREATED_UNIX_MS));
             return new Contents(set, new Reference(meta, decoded.rows()));
         } catch (ImprintException e) {
-            throw new ImprintException(e.code(), displayName + ": " + e.getMessage(), e);
+            throw FingerprintCodec.readFailure(displayName, "reference file", e);
         }
     }
 }

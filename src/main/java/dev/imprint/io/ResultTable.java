@@ -10,7 +10,6 @@ import java.io.Writer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -26,7 +25,6 @@ import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowFileReader;
-import org.apache.arrow.vector.ipc.ArrowFileWriter;
 import org.apache.arrow.vector.ipc.message.ArrowBlock;
 import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.pojo.ArrowType;
@@ -123,13 +121,8 @@ public final class ResultTable {
                 }
             }
             return rows;
-        } catch (NoSuchFileException e) {
-            throw ImprintException.notFound("file %s does not exist", name);
-        } catch (ImprintException e) {
-            throw new ImprintException(e.code(), name + ": " + e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
-            throw new ImprintException(ImprintException.Code.INVALID_ARGUMENT,
-                    name + ": not a readable Arrow IPC result table (" + e + ")", e);
+            throw FingerprintCodec.readFailure(name, "result table", e);
         }
     }
 
@@ -160,35 +153,11 @@ public final class ResultTable {
 
     /** Buffers up to {@link #BATCH_ROWS} rows, then writes them as one record batch. */
     private static final class ArrowSink implements Sink {
-        private final BufferAllocator allocator;
-        private final FileChannel channel;
-        private final VectorSchemaRoot root;
-        private final ArrowFileWriter writer;
+        private final ArrowFileOutput output;
         private final List<Row> pending = new ArrayList<>();
 
-        ArrowSink(BufferAllocator parent, Path path, String probeSetId) throws IOException {
-            BufferAllocator child = parent.newChildAllocator("result writer", 0, Long.MAX_VALUE);
-            VectorSchemaRoot r = null;
-            FileChannel ch = null;
-            try {
-                r = VectorSchemaRoot.create(schema(probeSetId), child);
-                ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                        StandardOpenOption.TRUNCATE_EXISTING);
-                this.writer = new ArrowFileWriter(r, null, ch);
-                writer.start();
-            } catch (IOException | RuntimeException e) {
-                if (r != null) {
-                    r.close();
-                }
-                if (ch != null) {
-                    ch.close();
-                }
-                child.close();
-                throw e;
-            }
-            this.allocator = child;
-            this.channel = ch;
-            this.root = r;
+        ArrowSink(BufferAllocator allocator, Path path, String probeSetId) throws IOException {
+            this.output = ArrowFileOutput.create(allocator, path, schema(probeSetId));
         }
 
         @Override
@@ -206,6 +175,7 @@ public final class ResultTable {
                 return;
             }
             int n = pending.size();
+            VectorSchemaRoot root = output.root();
             VarCharVector suspects = (VarCharVector) root.getVector(SUSPECT_ID);
             VarCharVector models = (VarCharVector) root.getVector(MODEL_ID);
             IntVector ranks = (IntVector) root.getVector(RANK);
@@ -236,15 +206,14 @@ public final class ResultTable {
                 }
             }
             root.setRowCount(n);
-            writer.writeBatch();
+            output.writeBatch();
             pending.clear();
         }
 
         @Override
         public void close() throws IOException {
-            try (allocator; channel; root; writer) {
+            try (output) {
                 flush();
-                writer.end();
             }
         }
     }

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
@@ -25,7 +24,6 @@ import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.FixedSizeListVector;
 import org.apache.arrow.vector.ipc.ArrowFileReader;
-import org.apache.arrow.vector.ipc.ArrowFileWriter;
 import org.apache.arrow.vector.ipc.message.ArrowBlock;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -113,15 +111,9 @@ public final class SuspectTable {
                     FingerprintSchema.requireFormat(metadata, FORMAT);
                 }
                 this.probeSetId = Optional.ofNullable(metadata.get(FingerprintSchema.KEY_PROBE_SET_ID));
-            } catch (NoSuchFileException e) {
-                closeAll(reader, ch, child);
-                throw ImprintException.notFound("file %s does not exist", name);
-            } catch (ImprintException e) {
-                closeAll(reader, ch, child);
-                throw new ImprintException(e.code(), name + ": " + e.getMessage(), e);
             } catch (IOException | RuntimeException e) {
                 closeAll(reader, ch, child);
-                throw unreadable(e);
+                throw FingerprintCodec.readFailure(name, "suspect table", e);
             }
             this.allocator = child;
             this.channel = ch;
@@ -182,10 +174,8 @@ public final class SuspectTable {
                     row = end;
                 }
                 return new SuspectRows(modelId, Arrays.copyOf(probes, count), Arrays.copyOf(rows, count * dim));
-            } catch (ImprintException e) {
-                throw new ImprintException(e.code(), name + ": " + e.getMessage(), e);
             } catch (IOException | RuntimeException e) {
-                throw unreadable(e);
+                throw FingerprintCodec.readFailure(name, "suspect table", e);
             }
         }
 
@@ -201,6 +191,12 @@ public final class SuspectTable {
                 BatchLoader.load(channel, fileSize, blocks.get(nextBlock++), root, allocator);
                 batchRows = root.getRowCount();
                 row = 0;
+                for (FieldVector column : root.getFieldVectors()) {
+                    if (column.getValueCount() != batchRows) {
+                        throw ImprintException.invalidArgument("batch at row %d has %d rows but column %s has %d values",
+                                batchStart, batchRows, column.getName(), column.getValueCount());
+                    }
+                }
                 requireNoNulls(root.getVector(MODEL_ID));
                 requireNoNulls(root.getVector(PROBE));
                 FingerprintCodec.requireNoNullValues((FixedSizeListVector) root.getVector(VALUES), batchRows, dim,
@@ -222,11 +218,6 @@ public final class SuspectTable {
 
         private String modelId(int i) {
             return new String(((VarCharVector) root.getVector(MODEL_ID)).get(i), StandardCharsets.UTF_8);
-        }
-
-        private ImprintException unreadable(Exception e) {
-            return new ImprintException(ImprintException.Code.INVALID_ARGUMENT,
-                    name + ": not a readable Arrow IPC suspect table (" + e + ")", e);
         }
 
         @Override
@@ -267,52 +258,28 @@ public final class SuspectTable {
     public static final class Writer implements AutoCloseable {
         private final int dim;
         private final int batchRows;
-        private final BufferAllocator allocator;
-        private final FileChannel channel;
-        private final VectorSchemaRoot root;
-        private final ArrowFileWriter writer;
         private final String[] pendingIds;
         private final int[] pendingProbes;
         private final float[] pendingValues;
+        private final ArrowFileOutput output;
         private int pending;
 
         /**
          * Creates (or truncates) {@code path} for suspects of probe set {@code probeSetId}, rows of {@code dim} values.
          */
-        public Writer(BufferAllocator parent, Path path, String probeSetId, int dim) throws IOException {
+        public Writer(BufferAllocator allocator, Path path, String probeSetId, int dim) throws IOException {
             this.dim = dim;
             this.batchRows = Math.max(1, FingerprintCodec.TARGET_BATCH_BYTES / (4 * dim));
+            this.pendingIds = new String[batchRows];
+            this.pendingProbes = new int[batchRows];
+            this.pendingValues = new float[batchRows * dim];
             Map<String, String> metadata = new TreeMap<>();
             metadata.put(FingerprintSchema.KEY_FORMAT, FORMAT);
             metadata.put(FingerprintSchema.KEY_FORMAT_VERSION, FingerprintSchema.FORMAT_VERSION);
             metadata.put(FingerprintSchema.KEY_PROBE_SET_ID, probeSetId);
             Schema schema = new Schema(List.of(new Field(MODEL_ID, FieldType.notNullable(new ArrowType.Utf8()), null),
                     FingerprintSchema.probeField(), FingerprintSchema.valuesField(dim)), metadata);
-            this.pendingIds = new String[batchRows];
-            this.pendingProbes = new int[batchRows];
-            this.pendingValues = new float[batchRows * dim];
-            BufferAllocator child = parent.newChildAllocator("suspect writer", 0, Long.MAX_VALUE);
-            VectorSchemaRoot r = null;
-            FileChannel ch = null;
-            try {
-                r = VectorSchemaRoot.create(schema, child);
-                ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                        StandardOpenOption.TRUNCATE_EXISTING);
-                this.writer = new ArrowFileWriter(r, null, ch);
-                writer.start();
-            } catch (IOException | RuntimeException e) {
-                if (r != null) {
-                    r.close();
-                }
-                if (ch != null) {
-                    ch.close();
-                }
-                child.close();
-                throw e;
-            }
-            this.allocator = child;
-            this.channel = ch;
-            this.root = r;
+            this.output = ArrowFileOutput.create(allocator, path, schema);
         }
 
         /**
@@ -339,6 +306,7 @@ public final class SuspectTable {
             if (pending == 0) {
                 return;
             }
+            VectorSchemaRoot root = output.root();
             VarCharVector ids = (VarCharVector) root.getVector(MODEL_ID);
             ids.allocateNew(pending);
             IntVector probes = (IntVector) root.getVector(PROBE);
@@ -349,16 +317,15 @@ public final class SuspectTable {
             }
             FingerprintCodec.fillValues((FixedSizeListVector) root.getVector(VALUES), pending, dim, pendingValues, 0);
             root.setRowCount(pending);
-            writer.writeBatch();
+            output.writeBatch();
             pending = 0;
         }
 
         /** Writes what is pending and the file footer, then releases everything. */
         @Override
         public void close() throws IOException {
-            try (allocator; channel; root; writer) {
+            try (output) {
                 flush();
-                writer.end();
             }
         }
     }

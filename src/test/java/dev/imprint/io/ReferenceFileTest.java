@@ -21,28 +21,14 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.zip.CRC32C;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.FixedSizeListVector;
 import org.apache.arrow.vector.ipc.ArrowFileReader;
 import org.apache.arrow.vector.ipc.ArrowFileWriter;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class ReferenceFileTest {
-    @TempDir
-    Path dir;
-
-    private final BufferAllocator allocator = new RootAllocator();
-
-    @AfterEach
-    void closeAllocatorFailingOnLeaks() {
-        allocator.close();
-    }
-
+class ReferenceFileTest extends ArrowFileTestBase {
     @Test
     void roundTripsDefinitionLabelsAndRowsBitForBit() throws IOException {
         ProbeSet set = Fingerprints.distributionSet("ps-1", 9, 17);

@@ -19,24 +19,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.ipc.ArrowFileReader;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class ResultTableTest {
-    @TempDir
-    Path dir;
-
-    private final BufferAllocator allocator = new RootAllocator();
-
-    @AfterEach
-    void closeAllocatorFailingOnLeaks() {
-        allocator.close();
-    }
-
+class ResultTableTest extends ArrowFileTestBase {
     @Test
     void arrowTableHoldsOneRowPerSuspectAndReferenceAcrossBatches() throws IOException {
         SplittableRandom random = new SplittableRandom(3);

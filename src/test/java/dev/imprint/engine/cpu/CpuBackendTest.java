@@ -218,8 +218,10 @@ class CpuBackendTest {
             f.rows.forEach(one::put);
             BatchScores a = one.score(batch, f.ids, supported(set.kind()), false);
             BatchScores b = f.resident.score(batch, f.ids, supported(set.kind()), false);
+            assertMatchesOracle(set, f.rows, f.ids, batch, supported(set.kind()), false, a);
             for (Metric m : supported(set.kind())) {
-                assertArrayEquals(a.values(m), b.values(m), 1e-12, m.name());
+                // Chunks sum float products in a different order, so only rounding may differ.
+                assertArrayEquals(a.values(m), b.values(m), 1e-5, m.name());
             }
         }
     }
