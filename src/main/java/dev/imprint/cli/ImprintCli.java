@@ -12,6 +12,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.logging.ConsoleHandler;
@@ -58,7 +59,7 @@ public final class ImprintCli implements Callable<Integer> {
             description = "Log level on stderr: SEVERE, WARNING, INFO, FINE...")
     void logLevel(String level) {
         try {
-            configureLogging(Level.parse(level.toUpperCase(java.util.Locale.ROOT)));
+            configureLogging(Level.parse(level.toUpperCase(Locale.ROOT)));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(),
                     "--log-level=" + level + "; expected SEVERE, WARNING, INFO, CONFIG, FINE, FINER, FINEST, ALL or OFF");
