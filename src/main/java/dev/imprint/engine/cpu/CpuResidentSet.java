@@ -29,7 +29,7 @@ import java.util.concurrent.Future;
  * but the argmax in double. Arrays grow by half again when full, so a put rarely copies; a remove
  * moves the last slot into the hole.
  *
- * <p>Scoring, per probe of the batch: one product of the unit rows with the suspects' raw rows and
+ * <p>Scoring, per probe of the batch: one product of the unit rows with the suspects' unit rows and
  * smoothed logs side by side (cosine and the cross term of KL(r~||s~), which is affine in
  * {@code r = |r| u}), and one of the reference logs with the smoothed suspects (KL(s~||r~)), each
  * only if a requested metric needs it; the rest is combined per (suspect, reference, probe) in
@@ -39,6 +39,11 @@ final class CpuResidentSet implements ResidentReferences {
     private static final int INITIAL_CAPACITY = 4;
     /** Up to this many suspect columns, products run as matrix-vector products (see {@code product}). */
     private static final int SKINNY_COLUMNS = 4;
+    /**
+     * Probes whose products BLAS sums in float before they are added in double: long enough to
+     * save most per-probe work, short enough that float rounding stays near 1e-6 of the value.
+     */
+    private static final int SUM_BLOCK = 16;
     private static final Metric[] METRICS = Metric.values();
 
     private final ProbeSet set;
@@ -306,7 +311,7 @@ final class CpuResidentSet implements ResidentReferences {
         private final boolean js;
         private final boolean top1;
         private final boolean smoothedSuspect;
-        /** Columns of the product with the unit rows: the raw suspects, then their smoothed logs. */
+        /** Columns of the product with the unit rows: the unit suspect rows, then their smoothed logs. */
         private final int unitColumns;
         private final int logColumn;
         private final int held;
@@ -357,12 +362,13 @@ final class CpuResidentSet implements ResidentReferences {
                     prepareSuspect(s, i, x, y, sNegEntropy, sLogSum, sArgmax);
                     sNegEntropySum[s] += sNegEntropy[s];
                 }
-                // Summed products accumulate over the chunk's probes inside BLAS (beta = 1).
+                // Summed products accumulate in float inside BLAS (beta = 1) over a block of probes.
+                boolean accumulate = (i - from) % SUM_BLOCK != 0;
                 if (x != null) {
-                    product(unit[p], x, unitColumns, g, sumUnitProducts && i > from);
+                    product(unit[p], x, unitColumns, g, sumUnitProducts && accumulate);
                 }
                 if (y != null) {
-                    product(logs[p], y, suspects, h, sumLogProducts && i > from);
+                    product(logs[p], y, suspects, h, sumLogProducts && accumulate);
                 }
                 for (int r = 0; r < refs; r++) {
                     int m = slots[r];
@@ -387,17 +393,8 @@ final class CpuResidentSet implements ResidentReferences {
                         }
                     }
                 }
-            }
-            for (int r = 0; r < refs; r++) {
-                int m = slots[r];
-                for (int s = 0; s < suspects; s++) {
-                    int j = s * refs + r;
-                    if (cosine && sumUnitProducts) {
-                        cos[j] = g[m + s * held];
-                    }
-                    if (klSuspectRef && sumLogProducts) {
-                        klsr[j] = sNegEntropySum[s] - h[m + s * held];
-                    }
+                if ((i - from) % SUM_BLOCK == SUM_BLOCK - 1 || i == to - 1) {
+                    flushSums(g, h, cos, klsr, sNegEntropySum);
                 }
             }
             double[][] sums = new double[METRICS.length][];
@@ -407,6 +404,28 @@ final class CpuResidentSet implements ResidentReferences {
             sums[Metric.JS.ordinal()] = jsv;
             sums[Metric.TOP1_AGREEMENT.ordinal()] = agree;
             return sums;
+        }
+
+        /**
+         * Adds the products BLAS summed over a block of probes to the double sums (cosine: the
+         * summed unit products; KL(s~||r~): the summed suspect negative entropies minus the summed
+         * log products) and clears the block's suspect entropies.
+         */
+        private void flushSums(float[] g, float[] h, double[] cos, double[] klsr, double[] blockNegEntropy) {
+            int refs = slots.length;
+            for (int r = 0; r < refs; r++) {
+                int m = slots[r];
+                for (int s = 0; s < blockNegEntropy.length; s++) {
+                    int j = s * refs + r;
+                    if (cosine && sumUnitProducts) {
+                        cos[j] += g[m + s * held];
+                    }
+                    if (klSuspectRef && sumLogProducts) {
+                        klsr[j] += blockNegEntropy[s] - h[m + s * held];
+                    }
+                }
+            }
+            Arrays.fill(blockNegEntropy, 0);
         }
 
         /**

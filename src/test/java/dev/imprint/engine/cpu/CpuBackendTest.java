@@ -47,7 +47,7 @@ class CpuBackendTest {
         List<Arguments> cases = new ArrayList<>();
         int[][] shapes = { // probes, dim, references
             {1, 1, 3}, {7, 3, 5}, {7, 31, 4}, {7, 32, 4}, {7, 33, 4}, {3, 1000, 3}, {2, 4097, 2},
-            {1, 32768, 2}, {256, 8, 3}};
+            {1, 32768, 2}, {256, 8, 3}, {1000, 5, 2}};
         for (ProbeSetKind kind : ProbeSetKind.values()) {
             for (int[] s : shapes) {
                 cases.add(Arguments.of(kind, s[0], s[1], s[2]));
