@@ -44,7 +44,9 @@ final class EnvAwareHelp extends Help {
         boolean flag = option.arity().max() == 0;
         // A description that already states its default (e.g. through ${DEFAULT-VALUE}) keeps it.
         boolean shown = String.join(" ", option.description()).toLowerCase(Locale.ROOT).contains("default");
-        if (!flag && !shown && value != null && !value.isEmpty() && !value.equals("[]") && !value.equals("{}")) {
+        // picocli renders an absent default as "null" and an empty collection as "[]" or "{}".
+        boolean none = value == null || value.isEmpty() || List.of("null", "[]", "{}").contains(value);
+        if (!flag && !shown && !none) {
             line += ", default " + value;
         }
         return line;
