@@ -47,7 +47,7 @@ class CpuBackendTest {
         List<Arguments> cases = new ArrayList<>();
         int[][] shapes = { // probes, dim, references
             {1, 1, 3}, {7, 3, 5}, {7, 31, 4}, {7, 32, 4}, {7, 33, 4}, {3, 1000, 3}, {2, 4097, 2},
-            {1, 32768, 2}, {256, 8, 3}};
+            {1, 32768, 2}, {256, 8, 3}, {1000, 5, 2}};
         for (ProbeSetKind kind : ProbeSetKind.values()) {
             for (int[] s : shapes) {
                 cases.add(Arguments.of(kind, s[0], s[1], s[2]));
@@ -218,8 +218,10 @@ class CpuBackendTest {
             f.rows.forEach(one::put);
             BatchScores a = one.score(batch, f.ids, supported(set.kind()), false);
             BatchScores b = f.resident.score(batch, f.ids, supported(set.kind()), false);
+            assertMatchesOracle(set, f.rows, f.ids, batch, supported(set.kind()), false, a);
             for (Metric m : supported(set.kind())) {
-                assertArrayEquals(a.values(m), b.values(m), 1e-12, m.name());
+                // Chunks sum float products in a different order, so only rounding may differ.
+                assertArrayEquals(a.values(m), b.values(m), 1e-5, m.name());
             }
         }
     }
