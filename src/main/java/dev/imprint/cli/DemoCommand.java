@@ -60,6 +60,10 @@ final class DemoCommand implements Callable<Integer> {
         if (topK < 0) {
             throw new ParameterException(spec.commandLine(), "--top-k=" + topK + "; expected 0 (all) or more");
         }
+        if (scenario.students < 1) {
+            throw new ParameterException(spec.commandLine(),
+                    "--students=" + scenario.students + "; the demo needs at least one distilled student");
+        }
         SynthScenario generated = scenario.generate(spec);
         Path dataDir = Files.createTempDirectory("imprint-demo-");
         try {

@@ -3,6 +3,7 @@ package dev.imprint.cli;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import picocli.CommandLine.Help;
 import picocli.CommandLine.Help.Ansi.Text;
 import picocli.CommandLine.Help.ColorScheme;
@@ -12,7 +13,7 @@ import picocli.CommandLine.Model.OptionSpec;
 
 /**
  * Usage help that adds, under each option, the environment variable that sets it
- * ({@link EnvDefaults#variableFor}) and its default, unless the description already shows it.
+ * ({@link EnvDefaults#variableFor}) and its default, unless the description already mentions one.
  */
 final class EnvAwareHelp extends Help {
 
@@ -41,8 +42,11 @@ final class EnvAwareHelp extends Help {
         String line = "  env " + EnvDefaults.variableFor(option);
         String value = option.defaultValueString();
         boolean flag = option.arity().max() == 0;
-        boolean shown = String.join(" ", option.description()).contains("DEFAULT-VALUE");
-        if (!flag && !shown && value != null && !value.isEmpty() && !value.equals("[]") && !value.equals("{}")) {
+        // A description that already states its default (e.g. through ${DEFAULT-VALUE}) keeps it.
+        boolean shown = String.join(" ", option.description()).toLowerCase(Locale.ROOT).contains("default");
+        // picocli renders an absent default as "null" and an empty collection as "[]" or "{}".
+        boolean none = value == null || value.isEmpty() || List.of("null", "[]", "{}").contains(value);
+        if (!flag && !shown && !none) {
             line += ", default " + value;
         }
         return line;

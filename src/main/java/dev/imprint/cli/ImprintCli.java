@@ -2,6 +2,7 @@ package dev.imprint.cli;
 
 import dev.imprint.core.ImprintException;
 import dev.imprint.server.ImprintServer;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -11,6 +12,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.logging.ConsoleHandler;
@@ -41,7 +43,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "imprint", mixinStandardHelpOptions = true, versionProvider = ImprintCli.Version.class,
         description = "Fingerprint matching: which reference model was a suspect model distilled from?",
         subcommands = {ServeCommand.class, SynthCommand.class, PutCommand.class, ScoreCommand.class,
-            RescoreCommand.class, InfoCommand.class, DemoCommand.class},
+            RescoreCommand.class, BenchCommand.class, InfoCommand.class, DemoCommand.class},
         footer = {"", "Every option can also be set by an environment variable IMPRINT_<OPTION> "
                 + "(e.g. --data-dir: IMPRINT_DATA_DIR); a flag on the command line wins."})
 public final class ImprintCli implements Callable<Integer> {
@@ -57,7 +59,7 @@ public final class ImprintCli implements Callable<Integer> {
             description = "Log level on stderr: SEVERE, WARNING, INFO, FINE...")
     void logLevel(String level) {
         try {
-            configureLogging(Level.parse(level.toUpperCase(java.util.Locale.ROOT)));
+            configureLogging(Level.parse(level.toUpperCase(Locale.ROOT)));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(),
                     "--log-level=" + level + "; expected SEVERE, WARNING, INFO, CONFIG, FINE, FINER, FINEST, ALL or OFF");
@@ -124,8 +126,10 @@ public final class ImprintCli implements Callable<Integer> {
         }
         if (e instanceof StatusRuntimeException sre) {
             String description = sre.getStatus().getDescription();
+            boolean unreachable = sre.getStatus().getCode() == Status.Code.UNAVAILABLE;
             return "server call failed: " + sre.getStatus().getCode()
-                    + (description == null ? "" : ": " + description);
+                    + (description == null ? "" : ": " + description)
+                    + (unreachable ? "; is a server listening at the --server address?" : "");
         }
         if (e instanceof UncheckedIOException u) {
             return describe(u.getCause());

@@ -14,9 +14,6 @@ import java.util.function.BiConsumer;
 
 /** A running server, reached through {@link ImprintClient}. */
 final class RemoteTarget implements Target {
-    /** Requests kept unanswered on a bulk stream: enough to keep the server busy. */
-    static final int MAX_IN_FLIGHT = 16;
-
     private final ImprintClient client;
     private final String address;
 
@@ -64,7 +61,7 @@ final class RemoteTarget implements Target {
     @Override
     public void scoreAll(ProbeSet set, Iterable<SuspectInput> suspects, ScoreOptions options,
                          BiConsumer<SuspectInput, ScoreResult> sink) {
-        client.scoreStream(set.id(), suspects, options, MAX_IN_FLIGHT, sink);
+        client.scoreStream(set.id(), suspects, options, sink);
     }
 
     @Override

@@ -5,6 +5,7 @@ import dev.imprint.engine.ImprintEngine;
 import dev.imprint.server.ImprintServer;
 import dev.imprint.store.ArrowFingerprintStore;
 import java.io.IOException;
+import java.nio.channels.UnresolvedAddressException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -116,6 +117,9 @@ final class ServeCommand implements Callable<Integer> {
         Throwable root = t;
         while (root.getCause() != null) {
             root = root.getCause();
+        }
+        if (root instanceof UnresolvedAddressException) {
+            return "the host does not resolve to an address";
         }
         return root.getMessage() == null ? root.toString() : root.getMessage();
     }

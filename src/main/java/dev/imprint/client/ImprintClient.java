@@ -51,6 +51,11 @@ import java.util.function.Supplier;
 public final class ImprintClient implements AutoCloseable {
     /** Default byte budget of one PutReference row chunk. */
     public static final int DEFAULT_CHUNK_BYTES = 1 << 20;
+    /**
+     * Default bound on unanswered bulk requests: enough for the server to read a full window of 32
+     * requests ahead while it scores the previous batch, so its batches stay large.
+     */
+    public static final int DEFAULT_MAX_IN_FLIGHT = 64;
     /** Largest response {@link #connect} accepts: per-probe scores of many references get big. */
     public static final int MAX_RESPONSE_BYTES = 256 << 20;
 
@@ -244,6 +249,12 @@ public final class ImprintClient implements AutoCloseable {
             throw translate(failure);
         }
         return bulk.scored;
+    }
+
+    /** {@link #scoreStream(String, Iterable, ScoreOptions, int, BiConsumer)} with {@link #DEFAULT_MAX_IN_FLIGHT}. */
+    public int scoreStream(String probeSetId, Iterable<SuspectInput> suspects, ScoreOptions options,
+                           BiConsumer<SuspectInput, ScoreResult> sink) {
+        return scoreStream(probeSetId, suspects, options, DEFAULT_MAX_IN_FLIGHT, sink);
     }
 
     /** Version, backend, counts, memory and message limit of the server. */

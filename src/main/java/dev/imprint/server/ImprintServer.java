@@ -18,8 +18,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
 
 /**
@@ -39,7 +39,10 @@ import java.util.logging.Logger;
  */
 public final class ImprintServer {
     private static final Logger LOG = Logger.getLogger(ImprintServer.class.getName());
-    /** 64 MiB: a 4096-probe × 4096-dim suspect fits one Score request, with room for framing. */
+    /**
+     * 64 MiB: a suspect of 256 probes × 32768 dims (32 MiB; 32768 is the largest dim the metric
+     * contract covers) fits one Score request with room to spare.
+     */
     public static final int DEFAULT_MAX_INBOUND_MESSAGE_BYTES = 64 << 20;
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
     /** The service name health and reflection report. */
@@ -97,7 +100,10 @@ public final class ImprintServer {
         return NettyServerBuilder.forAddress(new InetSocketAddress(host, port));
     }
 
-    /** Binds the port, starts serving and reports SERVING on the health service. */
+    /**
+     * Binds the port, starts serving, reports SERVING on the health service and logs
+     * {@code listening on HOST:PORT}. If binding fails, {@link #stop()} still releases the engine.
+     */
     public ImprintServer start() throws IOException {
         server.start();
         health.setStatus("", ServingStatus.SERVING);

@@ -196,8 +196,9 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
 
     private ScoreResponse score(ScoreRequest req) {
         dev.imprint.core.ProbeSet set = engine.getProbeSet(req.getProbeSetId());
-        return ProtoMapper.toProto(req.getRequestId(),
-                engine.score(set, ProtoMapper.suspect(set, req), ProtoMapper.query(set, req)));
+        // Options before the suspect, in the order scoreBatch checks them, so both report the same error.
+        ScoreQuery query = ProtoMapper.query(set, req);
+        return ProtoMapper.toProto(req.getRequestId(), engine.score(set, ProtoMapper.suspect(set, req), query));
     }
 
     /** Answers a unary call with {@code body}'s value, or with its failure translated to a status. */

@@ -4,8 +4,8 @@ import dev.imprint.api.v1.ScoreRequest;
 import dev.imprint.api.v1.ScoreResponse;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import java.util.ArrayList;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
@@ -154,8 +154,12 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
             } catch (FailedRequest e) {
                 fail(batch.get(e.position), answered + e.position + 1, (RuntimeException) e.getCause());
                 return;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+                // Still answer the client, or the stream would hang with this worker gone.
                 fail(batch.get(0), answered + 1, e);
+                if (e instanceof Error error) {
+                    throw error;
+                }
                 return;
             }
             synchronized (lock) {
@@ -173,7 +177,7 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
         }
     }
 
-    private void fail(ScoreRequest req, long messageNumber, RuntimeException e) {
+    private void fail(ScoreRequest req, long messageNumber, Throwable e) {
         synchronized (lock) {
             draining = false;
             queue.clear();

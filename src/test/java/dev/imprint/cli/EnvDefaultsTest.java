@@ -1,6 +1,7 @@
 package dev.imprint.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.core.Metric;
@@ -82,6 +83,10 @@ class EnvDefaultsTest {
                 .getUsageMessage(CommandLine.Help.Ansi.OFF);
         assertTrue(help.contains("env IMPRINT_PORT, default 50051"), help);
         assertTrue(help.contains("env IMPRINT_DATA_DIR, default ./imprint-data"), help);
+        String rescore = ImprintCli.commandLine(Map.of()).getSubcommands().get("rescore")
+                .getUsageMessage(CommandLine.Help.Ansi.OFF);
+        assertTrue(rescore.contains("env IMPRINT_SERVER\n"), "an option without a default shows none:\n" + rescore);
+        assertFalse(rescore.contains("default null"), rescore);
     }
 
     @Test

@@ -105,7 +105,7 @@ class ServeCommandTest {
         try (BufferAllocator allocator = new RootAllocator()) {
             rows = ResultTable.readAll(allocator, results);
         }
-        assertRowsMatchEngine(rows, engine, expected, 1e-12);
+        assertRowsMatchEngine(rows, engine, expected);
     }
 
     @Test

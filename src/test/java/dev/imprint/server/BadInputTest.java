@@ -12,23 +12,18 @@ import dev.imprint.api.v1.GetReferenceRequest;
 import dev.imprint.api.v1.ListReferencesRequest;
 import dev.imprint.api.v1.Matrix;
 import dev.imprint.api.v1.PutReferenceRequest;
-import dev.imprint.api.v1.Reference;
 import dev.imprint.api.v1.ReferenceHeader;
-import dev.imprint.api.v1.RowChunk;
 import dev.imprint.api.v1.ScoreRequest;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ProbeSetKind;
 import dev.imprint.testing.TestFingerprints;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.StreamObserver;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -252,41 +247,15 @@ class BadInputTest {
     }
 
     private Status upload(PutReferenceRequest... messages) {
-        CompletableFuture<Status> done = new CompletableFuture<>();
-        StreamObserver<PutReferenceRequest> requests = h.asyncStub().putReference(new StreamObserver<>() {
-            @Override
-            public void onNext(Reference value) {
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                done.complete(Status.fromThrowable(t));
-            }
-
-            @Override
-            public void onCompleted() {
-                done.complete(Status.OK);
-            }
-        });
-        for (PutReferenceRequest m : messages) {
-            requests.onNext(m);
-        }
-        requests.onCompleted();
-        try {
-            return done.get(30, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new AssertionError("upload did not finish", e);
-        }
+        return Uploads.send(h.asyncStub(), messages);
     }
 
     private static PutReferenceRequest header(String probeSetId, String modelId) {
-        return PutReferenceRequest.newBuilder().setHeader(ReferenceHeader.newBuilder().setProbeSetId(probeSetId)
-                .setModelId(modelId)).build();
+        return Uploads.header(probeSetId, modelId);
     }
 
     private static PutReferenceRequest chunk(int firstRow, float[] values) {
-        RowChunk c = ProtoMapper.rowChunk(0, values, 0, values.length).toBuilder().setFirstRow(firstRow).build();
-        return PutReferenceRequest.newBuilder().setRows(c).build();
+        return Uploads.chunk(firstRow, values, 0, values.length);
     }
 
     private ScoreRequest.Builder score(String probeSetId) {

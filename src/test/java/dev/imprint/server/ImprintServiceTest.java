@@ -26,36 +26,19 @@ import dev.imprint.testing.Float64Metrics;
 import dev.imprint.testing.TestFingerprints;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class ImprintServiceTest {
+class ImprintServiceTest extends ServerTestBase {
     private static final int P = 12;
     private static final int D = 40;
 
-    @TempDir
-    Path dataDir;
-    private ServerHarness h;
     private final TestFingerprints gen = new TestFingerprints(20261128L);
     private final Map<String, float[]> refs = new LinkedHashMap<>();
-
-    @BeforeEach
-    void start() throws Exception {
-        h = ServerHarness.start(dataDir);
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        h.close();
-    }
 
     private ProbeSet distributionSetWithFiveReferences() {
         ProbeSet set = h.client().createProbeSet(ProbeSet.fromRequest("dist", P, D, ProbeSetKind.DISTRIBUTION, 0, "d"));

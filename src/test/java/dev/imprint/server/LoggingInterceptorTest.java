@@ -9,11 +9,8 @@ import dev.imprint.api.v1.ListProbeSetsRequest;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,34 +20,13 @@ class LoggingInterceptorTest {
 
     @Test
     void logsEveryCallWithMethodStatusAndDurationAtFineOrInfo() throws Exception {
-        List<LogRecord> records = new CopyOnWriteArrayList<>();
-        Handler capture = new Handler() {
-            @Override
-            public void publish(LogRecord record) {
-                records.add(record);
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        capture.setLevel(Level.ALL);
-        Logger logger = Logger.getLogger(LoggingInterceptor.class.getName());
-        Level previous = logger.getLevel();
-        logger.setLevel(Level.FINE);
-        logger.addHandler(capture);
-        try (ServerHarness h = ServerHarness.start(dataDir)) {
+        LogCapture capture = new LogCapture(LoggingInterceptor.class, Level.FINE);
+        try (capture; ServerHarness h = ServerHarness.start(dataDir)) {
             h.stub().listProbeSets(ListProbeSetsRequest.getDefaultInstance());
             assertThrows(StatusRuntimeException.class,
                     () -> h.stub().getProbeSet(GetProbeSetRequest.newBuilder().setProbeSetId("ghost").build()));
-        } finally {
-            logger.removeHandler(capture);
-            logger.setLevel(previous);
         }
+        List<LogRecord> records = capture.records();
         LogRecord ok = only(records, "imprint.v1.Imprint/ListProbeSets");
         assertEquals(Level.FINE, ok.getLevel());
         assertTrue(ok.getMessage().matches("imprint\\.v1\\.Imprint/ListProbeSets OK in \\d+\\.\\d{3} ms"), ok.getMessage());

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.api.v1.PutReferenceRequest;
 import dev.imprint.api.v1.Reference;
-import dev.imprint.api.v1.ReferenceHeader;
 import dev.imprint.api.v1.ScoreRequest;
 import dev.imprint.client.ScoreOptions;
 import dev.imprint.core.ImprintException;
@@ -18,35 +17,14 @@ import dev.imprint.core.ScoreResult;
 import dev.imprint.testing.TestFingerprints;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
-import java.nio.file.Path;
+import io.grpc.stub.StreamObserver;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class PutReferenceTest {
-    @TempDir
-    Path dataDir;
-    private final CallWatcher watcher = new CallWatcher();
-    private ServerHarness h;
+class PutReferenceTest extends ServerTestBase {
     private final TestFingerprints gen = new TestFingerprints(99L);
-
-    @BeforeEach
-    void start() throws Exception {
-        h = ServerHarness.start(dataDir, watcher);
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        h.close();
-    }
 
     @Test
     void uploadFarLargerThanTheMessageLimitSucceedsThroughChunks() {
@@ -82,9 +60,7 @@ class PutReferenceTest {
                 ScoreRequest.newBuilder().setProbeSetId("s").setSuspect(ProtoMapper.matrix(p, d, rows)).build()));
         assertEquals(Status.Code.RESOURCE_EXHAUSTED, score.getStatus().getCode(), score.toString());
 
-        Status upload = upload(PutReferenceRequest.newBuilder().setHeader(ReferenceHeader.newBuilder()
-                        .setProbeSetId("s").setModelId("m")).build(),
-                PutReferenceRequest.newBuilder().setRows(ProtoMapper.rowChunk(0, rows, 0, rows.length)).build());
+        Status upload = Uploads.send(h.asyncStub(), Uploads.header("s", "m"), Uploads.chunk(0, rows, 0, rows.length));
         assertEquals(Status.Code.RESOURCE_EXHAUSTED, upload.getCode(), upload.toString());
         assertEquals(before, h.snapshot());
     }
@@ -97,20 +73,17 @@ class PutReferenceTest {
         float[] rows = gen.rows(ProbeSetKind.DISTRIBUTION, p, d);
         ServerHarness.Snapshot before = h.snapshot();
 
-        CompletableFuture<Status> outcome = new CompletableFuture<>();
-        ClientCallStreamObserver<PutReferenceRequest> requests = (ClientCallStreamObserver<PutReferenceRequest>)
-                h.asyncStub().putReference(completion(outcome));
-        requests.onNext(PutReferenceRequest.newBuilder().setHeader(ReferenceHeader.newBuilder().setProbeSetId("s")
-                .setModelId("gone")).build());
+        CallRecorder<PutReferenceRequest, Reference> upload = new CallRecorder<>();
+        StreamObserver<PutReferenceRequest> requests = h.asyncStub().putReference(upload);
+        requests.onNext(Uploads.header("s", "gone"));
         for (int first = 0; first < p / 2; first += 5) {
-            requests.onNext(PutReferenceRequest.newBuilder().setRows(ProtoMapper.rowChunk(first, rows, first * d, 5 * d))
-                    .build());
+            requests.onNext(Uploads.chunk(first, rows, first * d, 5 * d));
         }
         watcher.awaitMessages("PutReference", 1 + 4);
-        requests.cancel("the user changed their mind", null);
+        upload.requests().cancel("the user changed their mind", null);
         watcher.awaitCancel();
 
-        assertEquals(Status.Code.CANCELLED, outcome.get(30, TimeUnit.SECONDS).getCode());
+        assertEquals(Status.Code.CANCELLED, upload.await().getCode());
         assertTrue(h.client().listReferences("s", Map.of()).isEmpty());
         assertTrue(ServerHarness.files(dataDir).keySet().stream().noneMatch(f -> f.contains("gone")),
                 ServerHarness.files(dataDir).toString());
@@ -123,11 +96,8 @@ class PutReferenceTest {
         int d = 8;
         h.client().createProbeSet(ProbeSet.fromRequest("s", p, d, ProbeSetKind.EMBEDDING, 0, ""));
         float[] rows = gen.embedding(p, d);
-        Status status = upload(PutReferenceRequest.newBuilder().setHeader(ReferenceHeader.newBuilder()
-                        .setProbeSetId("s").setModelId("m")).build(),
-                PutReferenceRequest.newBuilder().setRows(ProtoMapper.rowChunk(6, rows, 6 * d, 3 * d)).build(),
-                PutReferenceRequest.newBuilder().setRows(ProtoMapper.rowChunk(0, rows, 0, 2 * d)).build(),
-                PutReferenceRequest.newBuilder().setRows(ProtoMapper.rowChunk(2, rows, 2 * d, 4 * d)).build());
+        Status status = Uploads.send(h.asyncStub(), Uploads.header("s", "m"), Uploads.chunk(6, rows, 6 * d, 3 * d),
+                Uploads.chunk(0, rows, 0, 2 * d), Uploads.chunk(2, rows, 2 * d, 4 * d));
         assertEquals(Status.Code.OK, status.getCode(), status.toString());
         ScoreResult self = h.client().score("s", rows, new int[0], ScoreOptions.defaults().withPerProbe(true));
         for (double cosine : self.matches().get(0).perProbe().get(Metric.COSINE)) {
@@ -156,37 +126,5 @@ class PutReferenceTest {
         Match self = h.client().score("s", second, new int[0], ScoreOptions.defaults()).matches().get(0);
         assertEquals(1.0, self.values().get(Metric.COSINE), 1e-6);
         assertEquals(1, h.client().referenceCount("s"));
-    }
-
-    private Status upload(PutReferenceRequest... messages) throws Exception {
-        CompletableFuture<Status> outcome = new CompletableFuture<>();
-        var requests = h.asyncStub().putReference(completion(outcome));
-        for (PutReferenceRequest m : messages) {
-            requests.onNext(m);
-        }
-        requests.onCompleted();
-        return outcome.get(30, TimeUnit.SECONDS);
-    }
-
-    private static ClientResponseObserver<PutReferenceRequest, Reference> completion(CompletableFuture<Status> outcome) {
-        return new ClientResponseObserver<>() {
-            @Override
-            public void beforeStart(ClientCallStreamObserver<PutReferenceRequest> requests) {
-            }
-
-            @Override
-            public void onNext(Reference value) {
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                outcome.complete(Status.fromThrowable(t));
-            }
-
-            @Override
-            public void onCompleted() {
-                outcome.complete(Status.OK);
-            }
-        };
     }
 }

@@ -9,44 +9,27 @@ import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ProbeSetKind;
 import dev.imprint.testing.TestFingerprints;
 import io.grpc.Status;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
-import java.nio.file.Path;
+import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class ScoreStreamTest {
+class ScoreStreamTest extends ServerTestBase {
     private static final int P = 16;
     private static final int D = 24;
 
-    @TempDir
-    Path dataDir;
-    private final CallWatcher watcher = new CallWatcher();
-    private ServerHarness h;
     private final TestFingerprints gen = new TestFingerprints(4242L);
     private final List<float[]> refs = new ArrayList<>();
 
     @BeforeEach
-    void start() throws Exception {
-        h = ServerHarness.start(dataDir, watcher);
+    void addReferences() {
         h.client().createProbeSet(ProbeSet.fromRequest("s", P, D, ProbeSetKind.DISTRIBUTION, 0, ""));
         for (int m = 0; m < 5; m++) {
             refs.add(gen.rows(ProbeSetKind.DISTRIBUTION, P, D));
             h.client().putReference("s", "m" + m, Map.of("i", Integer.toString(m)), refs.get(m), false);
         }
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        h.close();
     }
 
     @Test
@@ -100,10 +83,8 @@ class ScoreStreamTest {
             // Per-probe values make each response large (about 4 KiB), so unread ones fill the windows fast.
             requests.add(request("f" + i, refs.get(i % 5)).setIncludePerProbe(true).build());
         }
-        List<ScoreResponse> responses = Collections.synchronizedList(new ArrayList<>());
-        CompletableFuture<Status> done = new CompletableFuture<>();
-        ClientCallStreamObserver<ScoreRequest> out = (ClientCallStreamObserver<ScoreRequest>)
-                h.asyncStub().scoreStream(collector(responses, done, 0));
+        CallRecorder<ScoreRequest, ScoreResponse> recorder = new CallRecorder<>(0);
+        StreamObserver<ScoreRequest> out = h.asyncStub().scoreStream(recorder);
         for (ScoreRequest r : requests) {
             out.onNext(r);
         }
@@ -112,10 +93,10 @@ class ScoreStreamTest {
         int read = awaitPlateau();
         assertTrue(read < total / 2, "the server read " + read + " of " + total
                 + " requests although the client read no response");
-        out.request(Integer.MAX_VALUE);
-        assertEquals(Status.Code.OK, done.get(60, TimeUnit.SECONDS).getCode());
-        assertEquals(total, responses.size());
-        assertEquals("f" + (total - 1), responses.get(total - 1).getRequestId());
+        recorder.requests().request(Integer.MAX_VALUE);
+        assertEquals(Status.Code.OK, recorder.await().getCode());
+        assertEquals(total, recorder.responses().size());
+        assertEquals("f" + (total - 1), recorder.responses().get(total - 1).getRequestId());
     }
 
     /** Waits until the server has stopped reading ScoreStream requests for a while; returns how many it read. */
@@ -137,43 +118,14 @@ class ScoreStreamTest {
     private record Collected(List<ScoreResponse> responses, Status status) {
     }
 
-    private Collected stream(List<ScoreRequest> requests) throws Exception {
-        List<ScoreResponse> responses = Collections.synchronizedList(new ArrayList<>());
-        CompletableFuture<Status> done = new CompletableFuture<>();
-        var out = h.asyncStub().scoreStream(collector(responses, done, Integer.MAX_VALUE));
+    private Collected stream(List<ScoreRequest> requests) {
+        CallRecorder<ScoreRequest, ScoreResponse> recorder = new CallRecorder<>();
+        StreamObserver<ScoreRequest> out = h.asyncStub().scoreStream(recorder);
         for (ScoreRequest r : requests) {
             out.onNext(r);
         }
         out.onCompleted();
-        Status status = done.get(60, TimeUnit.SECONDS);
-        return new Collected(List.copyOf(responses), status);
-    }
-
-    /** Collects responses; {@code initialRequest} below MAX_VALUE switches to manual flow control with that many. */
-    private static ClientResponseObserver<ScoreRequest, ScoreResponse> collector(
-            List<ScoreResponse> into, CompletableFuture<Status> done, int initialRequest) {
-        return new ClientResponseObserver<>() {
-            @Override
-            public void beforeStart(ClientCallStreamObserver<ScoreRequest> requests) {
-                if (initialRequest != Integer.MAX_VALUE) {
-                    requests.disableAutoRequestWithInitial(initialRequest);
-                }
-            }
-
-            @Override
-            public void onNext(ScoreResponse value) {
-                into.add(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                done.complete(Status.fromThrowable(t));
-            }
-
-            @Override
-            public void onCompleted() {
-                done.complete(Status.OK);
-            }
-        };
+        Status status = recorder.await();
+        return new Collected(recorder.responses(), status);
     }
 }

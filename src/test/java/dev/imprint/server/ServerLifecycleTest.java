@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.api.v1.PutReferenceRequest;
 import dev.imprint.api.v1.Reference;
-import dev.imprint.api.v1.ReferenceHeader;
 import dev.imprint.client.ImprintClient;
 import dev.imprint.client.ScoreOptions;
 import dev.imprint.core.ProbeSet;
@@ -33,33 +32,19 @@ import io.grpc.reflection.v1.ServiceResponse;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class ServerLifecycleTest {
-    @TempDir
-    Path dataDir;
-    private ServerHarness h;
+class ServerLifecycleTest extends ServerTestBase {
     private final TestFingerprints gen = new TestFingerprints(555L);
-
-    @BeforeEach
-    void start() throws Exception {
-        h = ServerHarness.start(dataDir);
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        h.close();
-    }
 
     @Test
     void healthIsServingForTheServerAndTheImprintService() {
@@ -88,27 +73,14 @@ class ServerLifecycleTest {
 
     @Test
     void reflectionListsTheImprintAndHealthServices() throws Exception {
-        CompletableFuture<ServerReflectionResponse> reply = new CompletableFuture<>();
+        CallRecorder<ServerReflectionRequest, ServerReflectionResponse> reflection = new CallRecorder<>();
         StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(h.channel())
-                .serverReflectionInfo(new StreamObserver<>() {
-                    @Override
-                    public void onNext(ServerReflectionResponse value) {
-                        reply.complete(value);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        reply.completeExceptionally(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                    }
-                });
+                .serverReflectionInfo(reflection);
         requests.onNext(ServerReflectionRequest.newBuilder().setListServices("*").build());
-        List<String> services = reply.get(10, TimeUnit.SECONDS).getListServicesResponse().getServiceList().stream()
-                .map(ServiceResponse::getName).toList();
         requests.onCompleted();
+        assertEquals(Status.Code.OK, reflection.await().getCode());
+        List<String> services = reflection.responses().get(0).getListServicesResponse().getServiceList().stream()
+                .map(ServiceResponse::getName).toList();
         assertTrue(services.containsAll(List.of("imprint.v1.Imprint", "grpc.health.v1.Health")), services.toString());
     }
 
@@ -139,14 +111,7 @@ class ServerLifecycleTest {
                     }
                 });
         assertEquals(ServingStatus.SERVING, seen.poll(10, TimeUnit.SECONDS));
-        Thread stopper = new Thread(() -> {
-            try {
-                h.server().stop();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        stopper.start();
+        Thread stopper = stopInBackground();
         assertEquals(ServingStatus.NOT_SERVING, seen.poll(10, TimeUnit.SECONDS));
         // The watch is an in-flight call: ending it lets the graceful shutdown finish before its grace period.
         watch[0].cancel("seen enough", null);
@@ -163,38 +128,18 @@ class ServerLifecycleTest {
         int d = 16;
         h.client().createProbeSet(ProbeSet.fromRequest("s", p, d, ProbeSetKind.EMBEDDING, 0, ""));
         float[] rows = gen.embedding(p, d);
-        CompletableFuture<Status> outcome = new CompletableFuture<>();
-        StreamObserver<PutReferenceRequest> upload = h.asyncStub().putReference(new StreamObserver<Reference>() {
-            @Override
-            public void onNext(Reference value) {
-            }
+        CallRecorder<PutReferenceRequest, Reference> recorder = new CallRecorder<>();
+        StreamObserver<PutReferenceRequest> upload = h.asyncStub().putReference(recorder);
+        upload.onNext(Uploads.header("s", "late"));
+        upload.onNext(Uploads.chunk(0, rows, 0, 4 * d));
+        // Only a call the server has started is in flight; one still on the wire would be refused.
+        watcher.awaitMessages("PutReference", 2);
 
-            @Override
-            public void onError(Throwable t) {
-                outcome.complete(Status.fromThrowable(t));
-            }
-
-            @Override
-            public void onCompleted() {
-                outcome.complete(Status.OK);
-            }
-        });
-        upload.onNext(PutReferenceRequest.newBuilder().setHeader(ReferenceHeader.newBuilder().setProbeSetId("s")
-                .setModelId("late")).build());
-        upload.onNext(PutReferenceRequest.newBuilder().setRows(ProtoMapper.rowChunk(0, rows, 0, 4 * d)).build());
-
-        Thread stopper = new Thread(() -> {
-            try {
-                h.server().stop();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        stopper.start();
+        Thread stopper = stopInBackground();
         awaitRefusingNewCalls();
-        upload.onNext(PutReferenceRequest.newBuilder().setRows(ProtoMapper.rowChunk(4, rows, 4 * d, 4 * d)).build());
+        upload.onNext(Uploads.chunk(4, rows, 4 * d, 4 * d));
         upload.onCompleted();
-        assertEquals(Status.Code.OK, outcome.get(10, TimeUnit.SECONDS).getCode());
+        assertEquals(Status.Code.OK, recorder.await().getCode());
         stopper.join(10_000);
 
         h.restart();
@@ -225,6 +170,39 @@ class ServerLifecycleTest {
                 scoreAfter.matches().stream().map(m -> m.modelId() + m.values()).toList());
         assertEquals(3, h.client().getServerInfo().getProbeSetCount());
         assertEquals(7, h.client().getServerInfo().getReferenceCount());
+    }
+
+    @Test
+    void aTruncatedFileFoundAtRestartIsReportedByServerInfoWhileTheRestLoads() throws Exception {
+        h.client().createProbeSet(ProbeSet.fromRequest("s", 4, 8, ProbeSetKind.EMBEDDING, 0, ""));
+        h.client().putReference("s", "good", Map.of(), gen.embedding(4, 8), false);
+        h.client().putReference("s", "bad", Map.of(), gen.embedding(4, 8), false);
+        h.server().stop();
+        Path bad;
+        try (var files = Files.walk(dataDir)) {
+            bad = files.filter(f -> f.getFileName().toString().startsWith("bad")).findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(bad);
+        Files.write(bad, Arrays.copyOf(bytes, bytes.length / 2));
+
+        h.restart();
+        assertEquals(List.of("good"), h.client().listReferences("s", Map.of()).stream()
+                .map(r -> r.modelId()).toList());
+        List<String> quarantined = h.client().getServerInfo().getQuarantinedFilesList();
+        assertEquals(1, quarantined.size(), quarantined.toString());
+        assertTrue(quarantined.get(0).contains("bad"), quarantined.toString());
+    }
+
+    private Thread stopInBackground() {
+        Thread stopper = new Thread(() -> {
+            try {
+                h.server().stop();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        stopper.start();
+        return stopper;
     }
 
     /** Polls with fresh calls until the server refuses them, i.e. shutdown() has begun. */

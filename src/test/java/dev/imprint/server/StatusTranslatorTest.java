@@ -9,12 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.imprint.core.ImprintException;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -34,24 +31,7 @@ class StatusTranslatorTest {
 
     @Test
     void unexpectedExceptionsBecomeInternalWithAnIncidentIdAndNoDetailsButAreLoggedInFull() {
-        List<LogRecord> records = new ArrayList<>();
-        Handler capture = new Handler() {
-            @Override
-            public void publish(LogRecord record) {
-                records.add(record);
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        Logger logger = Logger.getLogger(StatusTranslator.class.getName());
-        logger.addHandler(capture);
-        try {
+        try (LogCapture capture = new LogCapture(StatusTranslator.class, Level.INFO)) {
             NullPointerException bug = new NullPointerException("secret /var/lib/imprint/x");
             Status status = StatusTranslator.toStatus("imprint.v1.Imprint/Score", "request_id='r' (message 1): ", bug)
                     .getStatus();
@@ -62,12 +42,11 @@ class StatusTranslatorTest {
             assertFalse(status.getDescription().contains("secret") || status.getDescription().contains("NullPointer"));
             assertEquals(null, status.getCause(), "the exception must not ride along with the status");
             String incident = status.getDescription().replaceAll(".*incident ([0-9a-f]{8}).*", "$1");
+            List<LogRecord> records = capture.records();
             assertEquals(1, records.size());
             assertEquals(Level.SEVERE, records.get(0).getLevel());
             assertSame(bug, records.get(0).getThrown());
             assertTrue(records.get(0).getMessage().contains(incident), records.get(0).getMessage());
-        } finally {
-            logger.removeHandler(capture);
         }
     }
 
