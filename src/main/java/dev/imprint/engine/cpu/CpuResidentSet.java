@@ -39,6 +39,8 @@ final class CpuResidentSet implements ResidentReferences {
     private static final int INITIAL_CAPACITY = 4;
     /** Up to this many suspect columns, products run as matrix-vector products (see {@code product}). */
     private static final int SKINNY_COLUMNS = 4;
+    /** Probe chunks per worker thread in one scoring call. */
+    private static final int CHUNKS_PER_WORKER = 4;
     /**
      * Probes whose products BLAS sums in float before they are added in double: long enough to
      * save most per-probe work, short enough that float rounding stays near 1e-6 of the value.
@@ -248,7 +250,9 @@ final class CpuResidentSet implements ResidentReferences {
             }
         }
         Pass pass = new Pass(batch, slots, metrics, perProbeOut, perProbe);
-        int chunks = Math.min(count, workers.getParallelism());
+        // Several chunks per worker, taken as workers free up: a worker slowed by other load on
+        // the machine holds back the call by one small chunk, not by half of it.
+        int chunks = Math.min(count, workers.getParallelism() * CHUNKS_PER_WORKER);
         List<Future<double[][]>> futures = new ArrayList<>(chunks);
         for (int c = 0; c < chunks; c++) {
             int from = (int) ((long) count * c / chunks);
