@@ -5,10 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.imprint.core.Metric;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ProbeSetKind;
 import dev.imprint.core.RowValidator;
 import dev.imprint.synth.SynthScenario.SyntheticModel;
+import dev.imprint.testing.Float64Metrics;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
@@ -30,8 +32,7 @@ class FingerprintSynthTest {
     void studentsTeacherRanksFirstAheadOfItsSiblingsUnderKlRefSuspect(long seed) {
         SynthScenario scenario = SynthScenario.generate(DISTRIBUTION, seed, new SynthScenario.Spec(4, 3, 3, 0.6),
                 SynthParams.defaults());
-        double eps = DISTRIBUTION.smoothingEpsilon();
-        assertTeachersRankFirst(scenario, (ref, sus) -> Float64Metrics.klRefSuspect(ref, sus, DISTRIBUTION.dim(), eps));
+        assertTeachersRankFirst(scenario, (ref, sus) -> Float64Metrics.mean(DISTRIBUTION, Metric.KL_REF_SUSPECT, ref, sus));
     }
 
     @ParameterizedTest
@@ -39,7 +40,7 @@ class FingerprintSynthTest {
     void studentsTeacherRanksFirstAheadOfItsSiblingsUnderCosine(long seed) {
         SynthScenario scenario = SynthScenario.generate(EMBEDDING, seed, new SynthScenario.Spec(4, 3, 3, 0.6),
                 SynthParams.defaults());
-        assertTeachersRankFirst(scenario, (ref, sus) -> -Float64Metrics.cosine(ref, sus, EMBEDDING.dim()));
+        assertTeachersRankFirst(scenario, (ref, sus) -> -Float64Metrics.mean(EMBEDDING, Metric.COSINE, ref, sus));
     }
 
     @ParameterizedTest
@@ -50,10 +51,10 @@ class FingerprintSynthTest {
         float[] a = synth.fingerprint(synth.model("a-1", "a"));
         float[] b = synth.fingerprint(synth.model("b-1", "b"));
         // Orthogonal (independent random) models would agree on the argmax of 1 probe in dim.
-        double agreement = Float64Metrics.top1Agreement(a, b, set.dim());
+        double agreement = Float64Metrics.mean(set, Metric.TOP1_AGREEMENT, a, b);
         assertTrue(agreement > 10.0 / set.dim(), "top-1 agreement " + agreement);
         if (kind == ProbeSetKind.EMBEDDING) {
-            double cosine = Float64Metrics.cosine(a, b, set.dim());
+            double cosine = Float64Metrics.mean(set, Metric.COSINE, a, b);
             assertTrue(cosine > 0.3, "cosine of independent embeddings " + cosine);
         }
     }
@@ -91,7 +92,7 @@ class FingerprintSynthTest {
         int nAcross = 0;
         for (int i = 0; i < refs.size(); i++) {
             for (int j = i + 1; j < refs.size(); j++) {
-                double c = Float64Metrics.cosine(refs.get(i).rows(), refs.get(j).rows(), set.dim());
+                double c = Float64Metrics.mean(set, Metric.COSINE, refs.get(i).rows(), refs.get(j).rows());
                 if (family(refs.get(i)).equals(family(refs.get(j)))) {
                     within += c;
                     nWithin++;

@@ -2,6 +2,7 @@ package dev.imprint.testing;
 
 import dev.imprint.core.Metric;
 import dev.imprint.core.ProbeSet;
+import java.util.stream.IntStream;
 
 /**
  * The metric definitions of the issue, written literally in double: the oracle every backend is
@@ -23,6 +24,11 @@ public final class Float64Metrics {
             sum += perProbe(set, metric, reference, probeIndices[i], suspect, i);
         }
         return sum / probeIndices.length;
+    }
+
+    /** The mean of {@code metric} when the suspect answered every probe, in order. */
+    public static double mean(ProbeSet set, Metric metric, float[] reference, float[] suspect) {
+        return mean(set, metric, reference, suspect, IntStream.range(0, set.numProbes()).toArray());
     }
 
     /** The value of {@code metric} between reference row {@code p} and suspect row {@code i}. */
