@@ -22,11 +22,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code scripts/imprint} as a user runs it, in a subprocess. Runs only when the shaded jar is
- * already built and newer than every source (so the launcher does not start a Maven build inside
- * the test run); skipped otherwise, with the reason.
+ * {@code scripts/imprint} as a user runs it, in a subprocess. An integration test: failsafe runs it
+ * in {@code mvn verify} after the shaded jar is packaged. It still checks that the jar is newer than
+ * every source, and skips with the reason otherwise, so the launcher never starts a Maven build
+ * inside the test run.
  */
-class LauncherTest {
+class LauncherIT {
     private static final Path ROOT = Path.of("").toAbsolutePath();
     private static final Path LAUNCHER = ROOT.resolve("scripts/imprint");
 
@@ -79,6 +80,15 @@ class LauncherTest {
         assertEquals(143, p.exitValue(), String.join("\n", lines));
     }
 
+    @Test
+    void demoRanksEveryStudentsTeacherFirstThroughTheLauncher() throws Exception {
+        Process p = new ProcessBuilder(LAUNCHER.toString(), "demo").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("demo passed: every student's real teacher ranked first"), out);
+    }
+
     private static Optional<Path> builtJar() throws IOException {
         Path target = ROOT.resolve("target");
         if (!Files.isDirectory(target)) {
@@ -86,7 +96,7 @@ class LauncherTest {
         }
         try (Stream<Path> files = Files.list(target)) {
             return files.filter(f -> f.getFileName().toString().matches("imprint-.*-all\\.jar"))
-                    .max(Comparator.comparing(LauncherTest::modified));
+                    .max(Comparator.comparing(LauncherIT::modified));
         }
     }
 
