@@ -1,0 +1,133 @@
+package dev.imprint.engine.cuda;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUresult;
+import jcuda.driver.JCudaDriver;
+import jcuda.nvrtc.JNvrtc;
+import jcuda.nvrtc.nvrtcProgram;
+import jcuda.nvrtc.nvrtcResult;
+
+/**
+ * The kernels of {@code kernels/}, loaded into the current context: from the shipped fatbin
+ * (SASS for sm_75..sm_120 plus PTX), or, when the driver rejects it (too old for its PTX, no
+ * binary for this GPU), compiled at run time from the shipped unity source with NVRTC.
+ */
+final class CudaKernels {
+    static final String FATBIN = "imprint_kernels.fatbin";
+    static final String SOURCE = "imprint_kernels.cu";
+    /** The fused kernels' accumulator counts, ascending; more suspects than the last go to SGEMM. */
+    static final int[] FUSED_WIDTHS = {1, 2, 4, 8};
+
+    final CUfunction prepareRows;
+    final CUfunction[] fusedDots = new CUfunction[FUSED_WIDTHS.length];
+    final CUfunction sgemm;
+    final CUfunction js;
+    final CUfunction combine;
+    /** Where the code came from, for logs: "fatbin" or "NVRTC (compute_XY) because ...". */
+    final String origin;
+
+    private CudaKernels(CUmodule module, String origin) {
+        this.origin = origin;
+        this.prepareRows = function(module, "imprint_prepare_rows");
+        for (int i = 0; i < FUSED_WIDTHS.length; i++) {
+            fusedDots[i] = function(module, "imprint_fused_dots_" + FUSED_WIDTHS[i]);
+        }
+        this.sgemm = function(module, "imprint_sgemm_tn");
+        this.js = function(module, "imprint_js");
+        this.combine = function(module, "imprint_combine");
+    }
+
+    /** The fused kernel for {@code suspects} (at most the widest), or null when SGEMM must do. */
+    CUfunction fusedFor(int suspects) {
+        for (int i = 0; i < FUSED_WIDTHS.length; i++) {
+            if (suspects <= FUSED_WIDTHS[i]) {
+                return fusedDots[i];
+            }
+        }
+        return null;
+    }
+
+    private static CUfunction function(CUmodule module, String name) {
+        CUfunction f = new CUfunction();
+        int result = JCudaDriver.cuModuleGetFunction(f, module, name);
+        if (result != CUresult.CUDA_SUCCESS) {
+            throw new CudaUnavailableException("the loaded kernels lack " + name + " ("
+                    + CUresult.stringFor(result) + "); rebuild them with scripts/build-kernels.sh");
+        }
+        return f;
+    }
+
+    /**
+     * Loads the kernels for a device of compute capability {@code major.minor} into the current
+     * context.
+     *
+     * @throws CudaUnavailableException when neither the fatbin nor NVRTC gives loadable code
+     */
+    static CudaKernels load(int major, int minor) {
+        CUmodule module = new CUmodule();
+        int result = JCudaDriver.cuModuleLoadData(module, resource(FATBIN));
+        if (result == CUresult.CUDA_SUCCESS) {
+            return new CudaKernels(module, "fatbin");
+        }
+        String rejected = CudaFailures.describeResult("cuModuleLoadData(" + FATBIN + ")", result);
+        if (!CudaFailures.kernelsRejected(result)) {
+            throw new CudaUnavailableException("the kernels did not load: " + rejected);
+        }
+        String arch = "compute_" + major + minor;
+        String ptx = compileWithNvrtc(arch, rejected);
+        result = JCudaDriver.cuModuleLoadData(module, ptx);
+        if (result != CUresult.CUDA_SUCCESS) {
+            throw new CudaUnavailableException("the kernels did not load: " + rejected + ", and NVRTC's PTX for "
+                    + arch + " neither: " + CUresult.stringFor(result));
+        }
+        return new CudaKernels(module, "NVRTC (" + arch + ") because " + rejected);
+    }
+
+    private static String compileWithNvrtc(String arch, String rejected) {
+        try {
+            JNvrtc.setExceptionsEnabled(false);
+        } catch (LinkageError e) {
+            throw new CudaUnavailableException("the kernels did not load (" + rejected
+                    + ") and NVRTC is unavailable to compile them (needs libnvrtc.so.12): " + e.getMessage());
+        }
+        String source = new String(resource(SOURCE), StandardCharsets.UTF_8);
+        nvrtcProgram program = new nvrtcProgram();
+        int result = JNvrtc.nvrtcCreateProgram(program, source, SOURCE, 0, null, null);
+        if (result != nvrtcResult.NVRTC_SUCCESS) {
+            throw new CudaUnavailableException("NVRTC could not create a program: " + nvrtcResult.stringFor(result));
+        }
+        try {
+            result = JNvrtc.nvrtcCompileProgram(program, 3,
+                    new String[] {"--gpu-architecture=" + arch, "--std=c++17", "-default-device"});
+            if (result != nvrtcResult.NVRTC_SUCCESS) {
+                String[] log = new String[1];
+                JNvrtc.nvrtcGetProgramLog(program, log);
+                throw new CudaUnavailableException("the kernels did not load (" + rejected + ") and NVRTC failed to compile "
+                        + SOURCE + " for " + arch + ": " + nvrtcResult.stringFor(result) + "\n" + log[0]);
+            }
+            String[] ptx = new String[1];
+            JNvrtc.nvrtcGetPTX(program, ptx);
+            return ptx[0];
+        } finally {
+            JNvrtc.nvrtcDestroyProgram(program);
+        }
+    }
+
+    /** The bytes of a resource beside this class; missing is an error in the build. */
+    static byte[] resource(String name) {
+        try (InputStream in = CudaKernels.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException("resource " + name + " is missing beside " + CudaKernels.class.getName()
+                        + "; run scripts/build-kernels.sh");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading resource " + name, e);
+        }
+    }
+}
