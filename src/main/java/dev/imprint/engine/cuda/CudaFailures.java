@@ -16,20 +16,36 @@ final class CudaFailures {
      * once and keep this answer).
      */
     static String describeLinkage(Throwable error) {
-        StringBuilder all = new StringBuilder();
-        for (Throwable t = error; t != null; t = t.getCause()) {
-            all.append(' ').append(t.getMessage());
+        String cuda = lineMentioning(error, "libcuda.so");
+        if (cuda != null) {
+            return "no libcuda.so.1: the NVIDIA driver is not installed or not on the library path (" + cuda + ")";
         }
-        String text = all.toString();
-        if (text.contains("libcuda.so")) {
-            return "no libcuda.so.1: the NVIDIA driver is not installed or not on the library path ("
-                    + error.getMessage() + ")";
-        }
-        if (text.contains("JCudaDriver") || text.contains("java.library.path")) {
+        String natives = lineMentioning(error, "JCudaDriver");
+        if (natives != null) {
             return "no JCuda natives for " + System.getProperty("os.name") + "/" + System.getProperty("os.arch")
-                    + ": JCuda ships linux-x86_64 natives only (" + error.getMessage() + ")";
+                    + ": JCuda ships linux-x86_64 natives only (" + natives + ")";
         }
-        return "JCuda's native libraries did not load: " + error;
+        return "JCuda's native libraries did not load: " + lineMentioning(error, "");
+    }
+
+    /**
+     * The first line mentioning {@code needle} in the messages of {@code error} and its causes
+     * (JCuda packs nested stack traces into one message), trimmed to what follows the last colon
+     * before the needle's file name; null if none mentions it.
+     */
+    static String lineMentioning(Throwable error, String needle) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            String message = t.getMessage() != null ? t.getMessage() : t.getClass().getName();
+            for (String line : message.split("\\R")) {
+                if (line.contains(needle) && !line.isBlank()) {
+                    String trimmed = line.trim();
+                    int at = trimmed.indexOf(needle);
+                    int cut = needle.isEmpty() ? -1 : trimmed.lastIndexOf(": ", at);
+                    return cut >= 0 ? trimmed.substring(cut + 2) : trimmed;
+                }
+            }
+        }
+        return null;
     }
 
     /** A one-line reason for a failed driver call made while looking for a usable device. */

@@ -93,7 +93,9 @@ final class CudaKernels {
             JNvrtc.setExceptionsEnabled(false);
         } catch (LinkageError e) {
             throw new CudaUnavailableException("the kernels did not load (" + rejected
-                    + ") and NVRTC is unavailable to compile them (needs libnvrtc.so.12): " + e.getMessage());
+                    + ") and NVRTC is unavailable to compile them (needs libnvrtc.so.12: "
+                    + java.util.Objects.requireNonNullElse(CudaFailures.lineMentioning(e, "libnvrtc"),
+                            CudaFailures.lineMentioning(e, "")) + ")");
         }
         String source = new String(resource(SOURCE), StandardCharsets.UTF_8);
         nvrtcProgram program = new nvrtcProgram();
