@@ -40,15 +40,15 @@ public final class CudaBackend implements ScoringBackend {
         CudaDevice device = CudaDevice.open(options.deviceOrdinal());
         try {
             long free = device.call(device::freeBytes);
-            long needed = options.scratchBytes() + MIN_FREE;
+            long scratch = options.scratchFor(device.totalBytes());
+            long needed = scratch + MIN_FREE;
             if (free < needed) {
                 throw new CudaUnavailableException(String.format(Locale.ROOT,
                         "not enough device memory on %s: %d bytes free, the backend needs at least %d",
                         device.name(), free, needed));
             }
-            long budget = options.referenceBudget() > 0 ? options.referenceBudget()
-                    : (long) ((free - options.scratchBytes()) * 0.9);
-            return new CudaBackend(device, budget, options.scratchBytes());
+            long budget = options.referenceBudget() > 0 ? options.referenceBudget() : (long) ((free - scratch) * 0.9);
+            return new CudaBackend(device, budget, scratch);
         } catch (RuntimeException e) {
             device.close();
             throw e;

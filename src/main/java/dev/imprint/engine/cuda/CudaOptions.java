@@ -7,11 +7,10 @@ package dev.imprint.engine.cuda;
  * @param referenceBudget bytes of device memory references may hold, precomputed forms included;
  *                        0 means 90% of the memory free when the backend opens, less the scratch
  * @param scratchBytes    bytes of device memory one scoring pass may use for suspects and
- *                        intermediate products; larger batches are scored in several passes
+ *                        intermediate products, larger batches being scored in several passes;
+ *                        0 means a sixteenth of the device's memory, clamped to [256 MiB, 4 GiB]
  */
 public record CudaOptions(int deviceOrdinal, long referenceBudget, long scratchBytes) {
-    /** Default scratch: enough for 64 suspects of 256×1024 against a thousand references. */
-    public static final long DEFAULT_SCRATCH_BYTES = 512L << 20;
 
     public CudaOptions {
         if (deviceOrdinal < 0) {
@@ -20,14 +19,19 @@ public record CudaOptions(int deviceOrdinal, long referenceBudget, long scratchB
         if (referenceBudget < 0) {
             throw new IllegalArgumentException("referenceBudget=" + referenceBudget + "; expected 0 (automatic) or more");
         }
-        if (scratchBytes < (1 << 20)) {
-            throw new IllegalArgumentException("scratchBytes=" + scratchBytes + "; expected at least 1 MiB");
+        if (scratchBytes != 0 && scratchBytes < (1 << 20)) {
+            throw new IllegalArgumentException("scratchBytes=" + scratchBytes + "; expected 0 (automatic) or at least 1 MiB");
         }
     }
 
-    /** Device 0, an automatic reference budget and the default scratch. */
+    /** Device 0 with an automatic reference budget and scratch. */
     public static CudaOptions defaults() {
-        return new CudaOptions(0, 0, DEFAULT_SCRATCH_BYTES);
+        return new CudaOptions(0, 0, 0);
+    }
+
+    /** The scratch to use on a device of {@code totalBytes}. */
+    long scratchFor(long totalBytes) {
+        return scratchBytes > 0 ? scratchBytes : Math.max(256L << 20, Math.min(4L << 30, totalBytes / 16));
     }
 
     /** These options with an explicit reference budget in bytes. */

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""The workloads W1-W4 of BackendBench written in PyTorch on the GPU, for scripts/gpu-check.sh.
+
+Same metrics, shapes and precomputation as the CUDA backend (fp32 storage and products, TF32 off,
+reference forms precomputed once; per pass: suspect preprocessing, the products, the per-probe
+combination and means; only the scores come back to the host). Prints one line per workload:
+  bench backend=torch workload=W refs=M probes=P dim=D suspects=S median_s=T gbps=G tflops=F
+Usage: bench_torch.py [--scale N] [--reps N] [--workloads W1,W3]
+"""
+import argparse
+import time
+
+import torch
+
+EPS = 1e-6
+
+
+def workloads(scale):
+    dist = ("COSINE", "KL_REF_SUSPECT", "KL_SUSPECT_REF", "TOP1_AGREEMENT")
+    return [
+        ("W1", "DISTRIBUTION", 200 * scale, 256, 1024, 1, dist, 3),
+        ("W2", "DISTRIBUTION", 200 * scale, 256, 1024, 64, dist, 3),
+        ("W3", "EMBEDDING", 1000 * scale, 128, 768, 1, ("COSINE",), 1),
+        ("W4", "EMBEDDING", 1000 * scale, 128, 768, 64, ("COSINE",), 1),
+    ]
+
+
+def rows(kind, n, p, d, gen):
+    if kind == "EMBEDDING":
+        return torch.randn(n, p, d, generator=gen, device="cuda") + torch.randn(n, p, 1, generator=gen, device="cuda")
+    return torch.softmax(torch.randn(n, p, d, generator=gen, device="cuda") * 2.0, dim=-1)
+
+
+def prepare_references(kind, refs, d):
+    """Unit rows, norms and argmax; for DISTRIBUTION the smoothed logs and negative entropies."""
+    norm = refs.norm(dim=-1, keepdim=True)
+    out = {"unit": refs / norm, "norm": norm.squeeze(-1), "argmax": refs.argmax(dim=-1)}
+    if kind == "DISTRIBUTION":
+        scale = 1.0 / (1.0 + d * EPS)
+        smooth = (refs + EPS) * scale
+        logs = smooth.log()
+        out["logs"] = logs
+        out["neg_entropy"] = (smooth * logs).sum(dim=-1)
+    return out
+
+
+def score(kind, ref, suspects, metrics, d):
+    """Means over probes of each metric, [S, M] per metric; suspects is [S, P, D]."""
+    scale = 1.0 / (1.0 + d * EPS)
+    unit_t = ref["unit"].permute(1, 0, 2)  # [P, M, D]
+    s_t = suspects.permute(1, 2, 0)  # [P, D, S]
+    s_norm = suspects.norm(dim=-1)  # [S, P]
+    out = {}
+    if "COSINE" in metrics:
+        dots = torch.bmm(unit_t, s_t)  # [P, M, S]
+        out["COSINE"] = (dots / s_norm.t().unsqueeze(1)).mean(dim=0).t()
+    if kind == "DISTRIBUTION":
+        smooth = (suspects + EPS) * scale
+        logs = smooth.log()
+        s_neg_h = (smooth * logs).sum(dim=-1)  # [S, P]
+        s_log_sum = logs.sum(dim=-1)
+        if "KL_REF_SUSPECT" in metrics:
+            g = torch.bmm(unit_t, logs.permute(1, 2, 0))  # [P, M, S]
+            cross = (ref["norm"].t().unsqueeze(-1) * g + EPS * s_log_sum.t().unsqueeze(1)) * scale
+            out["KL_REF_SUSPECT"] = (ref["neg_entropy"].t().unsqueeze(-1) - cross).mean(dim=0).t()
+        if "KL_SUSPECT_REF" in metrics:
+            h = torch.bmm(ref["logs"].permute(1, 0, 2), smooth.permute(1, 2, 0))
+            out["KL_SUSPECT_REF"] = (s_neg_h.t().unsqueeze(1) - h).mean(dim=0).t()
+        if "TOP1_AGREEMENT" in metrics:
+            agree = ref["argmax"].unsqueeze(0) == suspects.argmax(dim=-1).unsqueeze(1)  # [S, M, P]
+            out["TOP1_AGREEMENT"] = agree.float().mean(dim=-1)
+    return {k: v.double().cpu() for k, v in out.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=1)
+    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--workloads", default="W1,W2,W3,W4")
+    args = parser.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    print("device torch %s on %s" % (torch.__version__, torch.cuda.get_device_name(0)), flush=True)
+    for name, kind, m, p, d, s, metrics, products in workloads(args.scale):
+        if name not in args.workloads.split(","):
+            continue
+        gen = torch.Generator(device="cuda").manual_seed(7)
+        pool = rows(kind, 8, p, d, gen)
+        refs = pool.repeat((m + 7) // 8, 1, 1)[:m].contiguous()
+        ref = prepare_references(kind, refs, d)
+        del refs, pool
+        suspects_host = rows(kind, s, p, d, gen).cpu()
+        times = []
+        for i in range(2 + max(5, args.reps)):
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            score(kind, ref, suspects_host.cuda(non_blocking=False), metrics, d)
+            torch.cuda.synchronize()
+            if i >= 2:
+                times.append(time.perf_counter() - t0)
+        times.sort()
+        median = times[len(times) // 2]
+        ld = (d + 3) // 4 * 4
+        nbytes = m * p * ld * 4 * (2 if kind == "DISTRIBUTION" else 1)
+        flops = 2.0 * m * s * p * d * products
+        print("bench backend=torch workload=%s refs=%d probes=%d dim=%d suspects=%d median_s=%.6f gbps=%.1f tflops=%.3f"
+              % (name, m, p, d, s, median, nbytes / median / 1e9, flops / median / 1e12), flush=True)
+        del ref
+        torch.cuda.empty_cache()
+
+
+if __name__ == "__main__":
+    main()
