@@ -1,12 +1,11 @@
-// Just enough of CUDA C to compile kernels/ as C++ for the CPU: every thread of a block is an OS
-// thread, blocks run one after another (so __shared__ can be a function-level static), barriers
-// stand in for __syncthreads and warp shuffles. For checking kernel logic on hosts without a GPU.
+// Just enough of CUDA C to compile kernels/ as C++ for the CPU: the threads of a block are
+// fibers on one OS thread, switched cooperatively at barriers (__syncthreads and the two steps of
+// a warp shuffle); blocks run one after another, so __shared__ can be a function-level static.
+// For checking kernel logic on hosts without a GPU.
 #pragma once
-#include <barrier>
 #include <cmath>
-#include <math.h>
 #include <cstring>
-#include <memory>
+#include <math.h>
 
 struct dim3 {
     unsigned x = 1, y = 1, z = 1;
@@ -16,14 +15,22 @@ struct float4 {
 };
 inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
 
-extern thread_local dim3 threadIdx;
-extern thread_local dim3 blockIdx;
+extern dim3 threadIdx;
+extern dim3 blockIdx;
 extern dim3 blockDim;
 extern dim3 gridDim;
 
+/** A barrier among fibers: the last to arrive releases the others. */
+struct FiberBarrier {
+    unsigned expected = 0;
+    unsigned arrived = 0;
+    unsigned long generation = 0;
+};
+void fiber_wait(FiberBarrier& barrier);
+
 struct EmulatedBlock {
-    std::unique_ptr<std::barrier<>> block;
-    std::unique_ptr<std::barrier<>> warps[32];
+    FiberBarrier block;
+    FiberBarrier warps[32];
     unsigned long long exchange[32][32];
 };
 extern EmulatedBlock* emulated_block;
@@ -36,7 +43,7 @@ extern EmulatedBlock* emulated_block;
 #define __align__(n) __attribute__((aligned(n)))
 #define __launch_bounds__(...)
 
-inline void __syncthreads() { emulated_block->block->arrive_and_wait(); }
+inline void __syncthreads() { fiber_wait(emulated_block->block); }
 
 template <typename T>
 T __shfl_xor_sync(unsigned, T value, int offset) {
@@ -45,9 +52,9 @@ T __shfl_xor_sync(unsigned, T value, int offset) {
     unsigned long long bits = 0;
     std::memcpy(&bits, &value, sizeof(T));
     emulated_block->exchange[warp][lane] = bits;
-    emulated_block->warps[warp]->arrive_and_wait();
+    fiber_wait(emulated_block->warps[warp]);
     unsigned long long other = emulated_block->exchange[warp][lane ^ offset];
-    emulated_block->warps[warp]->arrive_and_wait();
+    fiber_wait(emulated_block->warps[warp]);
     T out;
     std::memcpy(&out, &other, sizeof(T));
     return out;

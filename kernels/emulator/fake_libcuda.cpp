@@ -10,19 +10,22 @@
 #include <functional>
 #include <map>
 #include <string>
-#include <thread>
+#include <ucontext.h>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
-thread_local dim3 threadIdx;
-thread_local dim3 blockIdx;
+dim3 threadIdx;
+dim3 blockIdx;
 dim3 blockDim;
 dim3 gridDim;
 EmulatedBlock* emulated_block;
 
-#include "imprint_kernels.cu"
+#include "common.cuh"
+#include "prepare.cu"
+#include "products.cu"
+#include "combine.cu"
 
 namespace {
 using Launcher = std::function<void(void**)>;
@@ -56,46 +59,86 @@ std::map<std::string, Kernel>& kernels() {
     return table;
 }
 
-/** Threads reused across blocks: one per thread of a block, started and joined by barriers. */
-class ThreadPool {
-public:
-    static ThreadPool& of(unsigned threads) {
-        static std::map<unsigned, std::unique_ptr<ThreadPool>> pools;
-        auto& p = pools[threads];
-        if (!p) {
-            p.reset(new ThreadPool(threads));
-        }
-        return *p;
-    }
-
-    void run(dim3 block, std::function<void()> body) {
-        block_ = block;
-        body_ = std::move(body);
-        start_.arrive_and_wait();
-        finish_.arrive_and_wait();
-    }
-
-private:
-    explicit ThreadPool(unsigned threads) : start_(threads + 1), finish_(threads + 1) {
-        for (unsigned t = 0; t < threads; ++t) {
-            std::thread([this, t] {
-                threadIdx = dim3{t, 0, 0};
-                for (;;) {
-                    start_.arrive_and_wait();
-                    blockIdx = block_;
-                    body_();
-                    finish_.arrive_and_wait();
-                }
-            }).detach();
-        }
-    }
-
-    std::barrier<> start_;
-    std::barrier<> finish_;
-    dim3 block_;
-    std::function<void()> body_;
+/** The fibers of the block being run, and the scheduler that switches between them. */
+struct Fiber {
+    ucontext_t context;
+    std::vector<char> stack;
+    unsigned index = 0;
+    bool done = false;
+    FiberBarrier* waiting = nullptr;
+    unsigned long generation = 0;
 };
+ucontext_t scheduler;
+std::vector<Fiber> fibers;
+Fiber* current = nullptr;
+std::function<void()> block_body;
 
+void fiber_entry() {
+    block_body();
+    current->done = true;
+}
+
+/** Runs every fiber of one block to completion, resuming each when its barrier opens. */
+void run_block(unsigned threads) {
+    if (fibers.size() != threads) {
+        fibers = std::vector<Fiber>(threads);
+        for (auto& f : fibers) {
+            f.stack.resize(256 << 10);
+        }
+    }
+    for (unsigned t = 0; t < threads; ++t) {
+        Fiber& f = fibers[t];
+        f.index = t;
+        f.done = false;
+        f.waiting = nullptr;
+        getcontext(&f.context);
+        f.context.uc_stack.ss_sp = f.stack.data();
+        f.context.uc_stack.ss_size = f.stack.size();
+        f.context.uc_link = &scheduler;
+        makecontext(&f.context, fiber_entry, 0);
+    }
+    for (;;) {
+        bool progressed = false;
+        bool all_done = true;
+        for (auto& f : fibers) {
+            if (f.done) {
+                continue;
+            }
+            all_done = false;
+            if (f.waiting && f.waiting->generation == f.generation) {
+                continue;
+            }
+            f.waiting = nullptr;
+            current = &f;
+            threadIdx = dim3{f.index, 0, 0};
+            swapcontext(&scheduler, &f.context);
+            progressed = true;
+        }
+        if (all_done) {
+            return;
+        }
+        if (!progressed) {
+            std::fprintf(stderr, "fake libcuda: every thread of the block waits at a barrier no one else reaches\n");
+            std::abort();
+        }
+    }
+}
+}  // namespace
+
+void fiber_wait(FiberBarrier& barrier) {
+    if (++barrier.arrived == barrier.expected) {
+        barrier.arrived = 0;
+        ++barrier.generation;
+        return;
+    }
+    Fiber* self = current;
+    self->waiting = &barrier;
+    self->generation = barrier.generation;
+    swapcontext(&self->context, &scheduler);
+    threadIdx = dim3{self->index, 0, 0};
+}
+
+namespace {
 size_t allocated = 0;
 const size_t TOTAL = 8ull << 30;
 std::map<unsigned long long, size_t> sizes;
@@ -192,16 +235,17 @@ CUresult cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned
     gridDim = dim3{k->grid_stride ? std::min(gx, 3u) : gx, gy, gz};
     blockDim = dim3{bx, 1, 1};
     EmulatedBlock block;
-    block.block = std::make_unique<std::barrier<>>(bx);
+    block.block.expected = bx;
     for (unsigned w = 0; w < bx / 32; ++w) {
-        block.warps[w] = std::make_unique<std::barrier<>>(32);
+        block.warps[w].expected = 32;
     }
     emulated_block = &block;
-    ThreadPool& pool = ThreadPool::of(bx);
+    block_body = [k, params] { k->run(params); };
     for (unsigned z = 0; z < gridDim.z; ++z) {
         for (unsigned y = 0; y < gridDim.y; ++y) {
             for (unsigned x = 0; x < gridDim.x; ++x) {
-                pool.run(dim3{x, y, z}, [k, params] { k->run(params); });
+                blockIdx = dim3{x, y, z};
+                run_block(bx);
             }
         }
     }

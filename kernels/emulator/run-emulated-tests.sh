@@ -9,8 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-g++ -std=c++20 -O2 -g -shared -fPIC -pthread -Wno-unknown-pragmas \
-  -I kernels/emulator -I src/main/resources/dev/imprint/engine/cuda \
+g++ -std=c++20 -O2 -g -shared -fPIC -Wno-unknown-pragmas \
+  -I kernels/emulator -I kernels \
   -o "$tmp/libcuda.so.1" kernels/emulator/fake_libcuda.cpp
 args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(-Dtest=CudaBackendTest)

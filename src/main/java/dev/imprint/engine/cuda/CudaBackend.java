@@ -121,10 +121,7 @@ public final class CudaBackend implements ScoringBackend {
     @Override
     public void close() {
         try {
-            device.call(() -> {
-                scratch.close();
-                return null;
-            });
+            device.run(scratch::close);
         } catch (RuntimeException e) {
             // Already closed: its memory went with the context.
         }

@@ -62,10 +62,7 @@ final class CudaDevice implements AutoCloseable {
         });
         CudaDevice d = new CudaDevice(worker);
         try {
-            d.call(() -> {
-                d.start(ordinal);
-                return null;
-            });
+            d.run(() -> d.start(ordinal));
             return d;
         } catch (RuntimeException e) {
             d.close();
@@ -158,6 +155,14 @@ final class CudaDevice implements AutoCloseable {
             }
             throw new ImprintException(ImprintException.Code.INTERNAL, "GPU work failed: " + cause, cause);
         }
+    }
+
+    /** Runs {@code work} on the worker thread and waits for it, rethrowing its failure. */
+    void run(Runnable work) {
+        call(() -> {
+            work.run();
+            return null;
+        });
     }
 
     CudaKernels kernels() {

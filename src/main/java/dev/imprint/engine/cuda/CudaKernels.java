@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
@@ -15,11 +16,17 @@ import jcuda.nvrtc.nvrtcResult;
 /**
  * The kernels of {@code kernels/}, loaded into the current context: from the shipped fatbin
  * (SASS for sm_75..sm_120 plus PTX), or, when the driver rejects it (too old for its PTX, no
- * binary for this GPU), compiled at run time from the shipped unity source with NVRTC.
+ * binary for this GPU), compiled at run time with NVRTC from the kernel sources Maven packs
+ * beside this class, joined into one translation unit exactly as scripts/build-kernels.sh joins
+ * them for nvcc.
  */
 final class CudaKernels {
     static final String FATBIN = "imprint_kernels.fatbin";
+    /** The name NVRTC gives the unity source in its messages. */
     static final String SOURCE = "imprint_kernels.cu";
+    /** The kernel families in build-kernels.sh's order, after kernels/common.cuh. */
+    static final List<String> FAMILIES = List.of("prepare.cu", "products.cu", "combine.cu");
+    private static final String COMMON_INCLUDE = "#include \"common.cuh\"";
     /** The fused kernels' accumulator counts, ascending; more suspects than the last go to SGEMM. */
     static final int[] FUSED_WIDTHS = {1, 2, 4, 8};
 
@@ -97,7 +104,7 @@ final class CudaKernels {
                     + java.util.Objects.requireNonNullElse(CudaFailures.lineMentioning(e, "libnvrtc"),
                             CudaFailures.lineMentioning(e, "")) + ")");
         }
-        String source = new String(resource(SOURCE), StandardCharsets.UTF_8);
+        String source = unitySource();
         nvrtcProgram program = new nvrtcProgram();
         int result = JNvrtc.nvrtcCreateProgram(program, source, SOURCE, 0, null, null);
         if (result != nvrtcResult.NVRTC_SUCCESS) {
@@ -118,6 +125,19 @@ final class CudaKernels {
         } finally {
             JNvrtc.nvrtcDestroyProgram(program);
         }
+    }
+
+    /**
+     * kernels/common.cuh followed by every family without its include line: the one translation
+     * unit build-kernels.sh compiles (its SHA-256 is recorded beside the fatbin).
+     */
+    static String unitySource() {
+        StringBuilder unity = new StringBuilder(new String(resource("kernels/common.cuh"), StandardCharsets.UTF_8));
+        for (String family : FAMILIES) {
+            String text = new String(resource("kernels/" + family), StandardCharsets.UTF_8);
+            text.lines().filter(line -> !line.equals(COMMON_INCLUDE)).forEach(line -> unity.append(line).append('\n'));
+        }
+        return unity.toString();
     }
 
     /** The bytes of a resource beside this class; missing is an error in the build. */

@@ -88,12 +88,11 @@ final class CudaResidentSet implements ResidentReferences {
         float[] padded = pad(rows, probes);
         Integer existing = slotOf.get(modelId);
         int slot = existing != null ? existing : size;
-        device.call(() -> {
+        device.run(() -> {
             if (existing == null) {
                 ensureCapacity(size + 1);
             }
             fill(slot, padded);
-            return null;
         });
         if (existing == null) {
             size++;
@@ -214,14 +213,13 @@ final class CudaResidentSet implements ResidentReferences {
             return;
         }
         int last = size - 1;
-        device.call(() -> {
+        device.run(() -> {
             if (slot != last) {
                 move(last, slot);
             }
             if (last * 4 <= capacity) {
                 resize(last * 2);
             }
-            return null;
         });
         size = last;
         if (slot != last) {
@@ -265,53 +263,42 @@ final class CudaResidentSet implements ResidentReferences {
 
     @Override
     public BatchScores score(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics, boolean perProbe) {
-        int suspects = batch.size();
-        int refs = modelIds.size();
-        int count = batch.probeCount();
-        BatchScores out = new BatchScores(suspects, refs, count);
-        for (Metric m : metrics) {
+        BatchScores out = new BatchScores(batch.size(), modelIds.size(), batch.probeCount());
+        metrics.forEach(m -> {
             out.values(m);
             if (perProbe) {
                 out.perProbe(m);
             }
-        }
-        if (refs == 0 || suspects == 0 || count == 0) {
-            return out;
-        }
-        int[] slots = new int[refs];
-        for (int r = 0; r < refs; r++) {
-            Integer slot = slotOf.get(modelIds.get(r));
-            if (slot == null) {
-                throw new IllegalArgumentException("reference " + modelIds.get(r) + " is not held in probe set "
-                        + set.id());
-            }
-            slots[r] = slot;
-        }
-        Pass pass = new Pass(batch, slots, metrics, perProbe, out);
-        device.call(() -> {
-            pass.run();
-            return null;
         });
+        if (!modelIds.isEmpty() && batch.size() > 0 && batch.probeCount() > 0) {
+            int[] slots = modelIds.stream().mapToInt(this::slotOf).toArray();
+            Pass pass = new Pass(batch, slots, metrics, perProbe, out);
+            device.run(pass::run);
+        }
         return out;
+    }
+
+    private int slotOf(String modelId) {
+        Integer slot = slotOf.get(modelId);
+        if (slot == null) {
+            throw new IllegalArgumentException("reference " + modelId + " is not held in probe set " + set.id());
+        }
+        return slot;
     }
 
     @Override
     public void close() {
-        if (closed) {
-            return;
+        if (!closed) {
+            closed = true;
+            try {
+                device.run(() -> resize(0));
+            } catch (RuntimeException e) {
+                // The backend closed first; its context took this memory with it.
+            }
+            slotOf.clear();
+            size = 0;
+            capacity = 0;
         }
-        closed = true;
-        try {
-            device.call(() -> {
-                resize(0);
-                return null;
-            });
-        } catch (RuntimeException e) {
-            // The backend closed first; its context took this memory with it.
-        }
-        slotOf.clear();
-        size = 0;
-        capacity = 0;
     }
 
     /** One scoring call, run on the worker thread in passes of at most {@code perPass} suspects. */

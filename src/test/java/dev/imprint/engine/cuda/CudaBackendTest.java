@@ -24,9 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -234,29 +232,22 @@ class CudaBackendTest {
     }
 
     @Test
-    void concurrentScoresAgreeWithASingleScore() throws Exception {
+    void scoresFromManyThreadsAtOnceAgreeWithASingleScore() throws Exception {
         requireGpu();
         ProbeSet set = probeSet(ProbeSetKind.DISTRIBUTION, 16, 64);
         TestFingerprints gen = new TestFingerprints(71);
+        ForkJoinPool callers = new ForkJoinPool(4);
         try (Pair f = new Pair(set, gen, 8, gpu)) {
             SuspectBatch batch = new SuspectBatch(allProbes(16), List.of(gen.rows(set.kind(), 16, 64)));
             Set<Metric> metrics = supported(set.kind());
             BatchScores alone = f.gpuSet.score(batch, f.ids, metrics, false);
-            ExecutorService pool = Executors.newFixedThreadPool(4);
-            try {
-                List<Future<BatchScores>> runs = new ArrayList<>();
-                for (int i = 0; i < 16; i++) {
-                    runs.add(pool.submit(() -> f.gpuSet.score(batch, f.ids, metrics, false)));
-                }
-                for (Future<BatchScores> run : runs) {
-                    BatchScores got = run.get();
-                    for (Metric m : metrics) {
-                        assertArrayEquals(alone.values(m), got.values(m), m.name());
-                    }
-                }
-            } finally {
-                pool.shutdownNow();
+            List<BatchScores> together = callers.submit(() -> IntStream.range(0, 16).parallel()
+                    .mapToObj(i -> f.gpuSet.score(batch, f.ids, metrics, false)).toList()).get();
+            for (BatchScores got : together) {
+                metrics.forEach(m -> assertArrayEquals(alone.values(m), got.values(m), m.name()));
             }
+        } finally {
+            callers.shutdownNow();
         }
     }
 
@@ -273,9 +264,7 @@ class CudaBackendTest {
     }
 
     private static Set<Metric> supported(ProbeSetKind kind) {
-        EnumSet<Metric> all = EnumSet.allOf(Metric.class);
-        all.removeIf(m -> !m.supports(kind));
-        return all;
+        return EnumSet.copyOf(Stream.of(Metric.values()).filter(m -> m.supports(kind)).toList());
     }
 
     private static int[] allProbes(int probes) {

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.core.ImprintException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 import jcuda.driver.CUresult;
 import org.junit.jupiter.api.Test;
 
@@ -64,14 +67,21 @@ class CudaFailuresTest {
     }
 
     @Test
-    void theShippedKernelsAreBesideTheBackend() {
+    void theShippedFatbinWasBuiltFromTheSourcesNvrtcWouldCompile() throws Exception {
         byte[] fatbin = CudaKernels.resource(CudaKernels.FATBIN);
-        assertTrue(fatbin.length > 1000, "fatbin of " + fatbin.length + " bytes");
-        String source = new String(CudaKernels.resource(CudaKernels.SOURCE), java.nio.charset.StandardCharsets.UTF_8);
+        String unity = CudaKernels.unitySource();
+        String recorded = new String(CudaKernels.resource("imprint_kernels.sha256"), StandardCharsets.UTF_8);
+        assertTrue(recorded.contains(sha256(unity.getBytes(StandardCharsets.UTF_8)) + "  " + CudaKernels.SOURCE),
+                "the unity source's checksum is recorded: " + recorded);
+        assertTrue(recorded.contains(sha256(fatbin) + "  " + CudaKernels.FATBIN), "the fatbin's too: " + recorded);
         for (String entry : new String[] {"imprint_prepare_rows", "imprint_fused_dots_1", "imprint_fused_dots_8",
             "imprint_sgemm_tn", "imprint_js", "imprint_combine"}) {
-            assertTrue(source.contains("extern \"C\" __global__ void") && source.contains(entry), entry);
+            assertTrue(unity.contains("extern \"C\" __global__ void") && unity.contains(entry + "("), entry);
         }
-        assertFalse(source.lines().anyMatch(l -> l.startsWith("#include")), "the unity source needs no include path for NVRTC");
+        assertFalse(unity.lines().anyMatch(l -> l.startsWith("#include")), "NVRTC gets no include path");
+    }
+
+    private static String sha256(byte[] bytes) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     }
 }
