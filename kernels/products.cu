@@ -28,6 +28,11 @@
 //   8×4 outputs per thread, the next tile prefetched into registers while this one multiplies.
 //   Launch: grid (ceil(rows/128), ceil(cols/64), min(n, 65535)), block 256.
 //
+// extern "C" imprint_pointer_table(out, base, probes, n, stride)
+//   The per-probe operand addresses cuBLAS's batched SGEMM takes:
+//     out[i] = base + (probes ? probes[i] : i) * stride   (stride in floats), i < n
+//   Launch: one thread per entry.
+//
 // extern "C" imprint_js(ref_unit, ref_log, ref_norm, slots, refs, probes, n, num_probes, ld, dim,
 //                       eps, scale, susp, suspects, js_out)
 //   Jensen-Shannon per (suspect, reference, batch probe), one warp each:
@@ -260,6 +265,13 @@ extern "C" __global__ void __launch_bounds__(256) imprint_sgemm_tn(
                 }
             }
         }
+    }
+}
+
+extern "C" __global__ void imprint_pointer_table(
+        const float** __restrict__ out, const float* base, const int* __restrict__ probes, int n, long long stride) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+        out[i] = base + (long long) (probes ? probes[i] : i) * stride;
     }
 }
 

@@ -54,6 +54,7 @@ std::map<std::string, Kernel>& kernels() {
         {"imprint_fused_dots_8", {launcher(imprint_fused_dots_8), true}},
         {"imprint_sgemm_tn", {launcher(imprint_sgemm_tn), false}},
         {"imprint_js", {launcher(imprint_js), true}},
+        {"imprint_pointer_table", {launcher(imprint_pointer_table), true}},
         {"imprint_combine", {launcher(imprint_combine), true}},
     };
     return table;

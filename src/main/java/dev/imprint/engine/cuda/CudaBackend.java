@@ -21,14 +21,31 @@ public final class CudaBackend implements ScoringBackend {
     private final long budget;
     private final long scratchBytes;
     private final CudaScratch scratch;
+    /** cuBLAS when it loaded and was allowed, else null and {@link #blasStatus} says why. */
+    private final CudaBlas blas;
+    private final String blasStatus;
     /** Bytes reserved by every resident set; touched only on the worker thread. */
     private long reserved;
 
-    private CudaBackend(CudaDevice device, long budget, long scratchBytes) {
+    private CudaBackend(CudaDevice device, long budget, long scratchBytes, boolean allowBlas) {
         this.device = device;
         this.budget = budget;
         this.scratchBytes = scratchBytes;
         this.scratch = new CudaScratch(device);
+        CudaBlas opened = null;
+        String status;
+        if (!allowBlas) {
+            status = "cuBLAS off";
+        } else {
+            try {
+                opened = device.call(CudaBlas::open);
+                status = opened.version();
+            } catch (CudaUnavailableException e) {
+                status = "no cuBLAS: " + e.getMessage() + "; own SGEMM kernel";
+            }
+        }
+        this.blas = opened;
+        this.blasStatus = status;
     }
 
     /**
@@ -48,7 +65,7 @@ public final class CudaBackend implements ScoringBackend {
                         device.name(), free, needed));
             }
             long budget = options.referenceBudget() > 0 ? options.referenceBudget() : (long) ((free - scratch) * 0.9);
-            return new CudaBackend(device, budget, scratch);
+            return new CudaBackend(device, budget, scratch, options.cublas());
         } catch (RuntimeException e) {
             device.close();
             throw e;
@@ -67,9 +84,9 @@ public final class CudaBackend implements ScoringBackend {
     public String describe() {
         long free = device.call(device::freeBytes);
         return String.format(Locale.ROOT,
-                "%s (%s, %d SMs), driver %s, %.1f GiB total, %.1f GiB free, reference budget %.1f GiB, kernels from %s",
+                "%s (%s, %d SMs), driver %s, %.1f GiB total, %.1f GiB free, reference budget %.1f GiB, kernels from %s, %s",
                 device.name(), device.computeCapability(), device.multiprocessors(), device.driverVersion(),
-                gib(device.totalBytes()), gib(free), gib(budget), device.kernels().origin);
+                gib(device.totalBytes()), gib(free), gib(budget), device.kernels().origin, blasStatus);
     }
 
     private static double gib(long bytes) {
@@ -88,6 +105,16 @@ public final class CudaBackend implements ScoringBackend {
 
     CudaDevice device() {
         return device;
+    }
+
+    /** "cuBLAS 12.6", or why cuBLAS is not used. */
+    String blasStatus() {
+        return blasStatus;
+    }
+
+    /** cuBLAS, or null when it is unavailable or off. */
+    CudaBlas blas() {
+        return blas;
     }
 
     CudaScratch scratch() {
@@ -121,7 +148,12 @@ public final class CudaBackend implements ScoringBackend {
     @Override
     public void close() {
         try {
-            device.run(scratch::close);
+            device.run(() -> {
+                scratch.close();
+                if (blas != null) {
+                    blas.close();
+                }
+            });
         } catch (RuntimeException e) {
             // Already closed: its memory went with the context.
         }

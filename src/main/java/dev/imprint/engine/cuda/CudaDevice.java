@@ -241,6 +241,11 @@ final class CudaDevice implements AutoCloseable {
         return (int) Math.max(1, Math.min(MAX_BLOCKS, (warps + THREADS / 32 - 1) / (THREADS / 32)));
     }
 
+    /** Blocks of 256 threads for one thread per item. */
+    static int blocksForThreads(long items) {
+        return (int) Math.max(1, Math.min(MAX_BLOCKS, (items + THREADS - 1) / THREADS));
+    }
+
     /** Blocks of 256 threads for one block per item. */
     static int blocksForItems(long items) {
         return (int) Math.max(1, Math.min(MAX_BLOCKS, items));

@@ -34,6 +34,7 @@ final class CudaKernels {
     final CUfunction[] fusedDots = new CUfunction[FUSED_WIDTHS.length];
     final CUfunction sgemm;
     final CUfunction js;
+    final CUfunction pointerTable;
     final CUfunction combine;
     /** Where the code came from, for logs: "fatbin" or "NVRTC (compute_XY) because ...". */
     final String origin;
@@ -46,6 +47,7 @@ final class CudaKernels {
         }
         this.sgemm = function(module, "imprint_sgemm_tn");
         this.js = function(module, "imprint_js");
+        this.pointerTable = function(module, "imprint_pointer_table");
         this.combine = function(module, "imprint_combine");
     }
 

@@ -9,8 +9,10 @@ package dev.imprint.engine.cuda;
  * @param scratchBytes    bytes of device memory one scoring pass may use for suspects and
  *                        intermediate products, larger batches being scored in several passes;
  *                        0 means a sixteenth of the device's memory, clamped to [256 MiB, 4 GiB]
+ * @param cublas          use cuBLAS for the large products when libcublas.so.12 loads; our own
+ *                        SGEMM kernel otherwise
  */
-public record CudaOptions(int deviceOrdinal, long referenceBudget, long scratchBytes) {
+public record CudaOptions(int deviceOrdinal, long referenceBudget, long scratchBytes, boolean cublas) {
 
     public CudaOptions {
         if (deviceOrdinal < 0) {
@@ -26,7 +28,7 @@ public record CudaOptions(int deviceOrdinal, long referenceBudget, long scratchB
 
     /** Device 0 with an automatic reference budget and scratch. */
     public static CudaOptions defaults() {
-        return new CudaOptions(0, 0, 0);
+        return new CudaOptions(0, 0, 0, true);
     }
 
     /** The scratch to use on a device of {@code totalBytes}. */
@@ -36,6 +38,16 @@ public record CudaOptions(int deviceOrdinal, long referenceBudget, long scratchB
 
     /** These options with an explicit reference budget in bytes. */
     public CudaOptions withReferenceBudget(long bytes) {
-        return new CudaOptions(deviceOrdinal, bytes, scratchBytes);
+        return new CudaOptions(deviceOrdinal, bytes, scratchBytes, cublas);
+    }
+
+    /** These options with {@code bytes} of scratch (0 for automatic). */
+    public CudaOptions withScratch(long bytes) {
+        return new CudaOptions(deviceOrdinal, referenceBudget, bytes, cublas);
+    }
+
+    /** These options with cuBLAS allowed or not. */
+    public CudaOptions withCublas(boolean allowed) {
+        return new CudaOptions(deviceOrdinal, referenceBudget, scratchBytes, allowed);
     }
 }

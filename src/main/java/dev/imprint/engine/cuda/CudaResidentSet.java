@@ -338,7 +338,8 @@ final class CudaResidentSet implements ResidentReferences {
             long n = count;
             long planes = 3 * n * ld * Float.BYTES;
             long terms = n * (3 * Double.BYTES + Integer.BYTES);
-            long dots = n * refs * Float.BYTES * 4L;
+            long dotRows = backend.blas() != null ? Math.max(refs, size) : refs;
+            long dots = n * dotRows * Float.BYTES * 4L;
             long means = (long) METRICS.length * refs * Double.BYTES;
             long pp = perProbe ? (long) METRICS.length * refs * n * Double.BYTES : 0;
             return planes + terms + dots + means + pp;
@@ -383,17 +384,20 @@ final class CudaResidentSet implements ResidentReferences {
                     null, needSmooth ? sSmooth : null, needLogs ? sLogs : null,
                     sNorm, distribution ? sNegEntropy : null, distribution ? sLogSum : null, sArgmax);
 
-            CUdeviceptr dotUnit = scratch.get(Use.DOT_UNIT, n * 2 * sb * refs * Float.BYTES);
-            CUdeviceptr dotLog = scratch.get(Use.DOT_LOG, n * sb * refs * Float.BYTES);
             int want = (cosine ? 1 : 0) | (klRefSuspect ? 2 : 0) | (klSuspectRef ? 4 : 0);
+            CUfunction fused = k.fusedFor(sb);
+            // cuBLAS cannot gather the selected slots, so it multiplies every held one.
+            boolean viaBlas = want != 0 && fused == null && backend.blas() != null;
+            int dotRows = viaBlas ? size : refs;
+            CUdeviceptr dotUnit = scratch.get(Use.DOT_UNIT, n * 2 * sb * dotRows * Float.BYTES);
+            CUdeviceptr dotLog = scratch.get(Use.DOT_LOG, n * sb * dotRows * Float.BYTES);
             if (want != 0) {
-                CUfunction fused = k.fusedFor(sb);
                 if (fused != null) {
                     device.launch(fused, "imprint_fused_dots", CudaDevice.blocksForWarps((long) refs * n), 1, 1,
                             (want & 3) != 0 ? unit : null, (want & 4) != 0 ? logs : null, slotBuf, refs, probeBuf,
                             count, probes, ld, susp, sb, want, dotUnit, dotLog);
                 } else {
-                    products(want, sb, susp, slotBuf, probeBuf, dotUnit, dotLog);
+                    products(want, sb, susp, new Operands(slotBuf, probeBuf, dotRows, viaBlas), dotUnit, dotLog);
                 }
             }
             CUdeviceptr jsBuf = null;
@@ -409,7 +413,8 @@ final class CudaResidentSet implements ResidentReferences {
             device.launch(k.combine, "imprint_combine", CudaDevice.blocksForWarps(pairs), 1, 1,
                     sb, refs, count, probes, metricBits, perProbe ? 1 : 0, slotBuf, probeBuf,
                     norm, negEntropy, argmax, sNorm, distribution ? sNegEntropy : null,
-                    distribution ? sLogSum : null, sArgmax, dotUnit, dotLog, jsBuf, eps, scale, means, perProbeBuf);
+                    distribution ? sLogSum : null, sArgmax, dotUnit, dotLog, dotRows, viaBlas ? 1 : 0, jsBuf, eps, scale,
+                    means, perProbeBuf);
             device.synchronize("scoring");
             for (Metric m : METRICS) {
                 if ((metricBits & (1 << m.ordinal())) == 0) {
@@ -427,33 +432,56 @@ final class CudaResidentSet implements ResidentReferences {
             }
         }
 
-        /** The products by tiled SGEMM, for more suspects than the fused kernels take. */
-        private void products(int want, int sb, CUdeviceptr susp, CUdeviceptr slotBuf, CUdeviceptr probeBuf,
-                              CUdeviceptr dotUnit, CUdeviceptr dotLog) {
-            long n = count;
-            long colStride = n * ld;
-            long plane = (long) sb * colStride;
+        /** Where a pass's products read and write: the scored slots, the batch probes, the dot rows. */
+        private record Operands(CUdeviceptr slots, CUdeviceptr probes, int dotRows, boolean viaBlas) {
+        }
+
+        /** The products by SGEMM (cuBLAS or ours), for more suspects than the fused kernels take. */
+        private void products(int want, int sb, CUdeviceptr susp, Operands o, CUdeviceptr dotUnit, CUdeviceptr dotLog) {
+            long colStride = (long) count * ld;
+            long plane = sb * colStride;
             if ((want & 3) != 0) {
                 // Raw suspects and their logs are adjacent planes: one product serves cosine and KL(r~||s~).
                 int firstColumn = (want & 1) != 0 ? 0 : sb;
                 int cols = ((want & 1) != 0 ? sb : 0) + ((want & 2) != 0 ? sb : 0);
-                sgemm(unit, slotBuf, probeBuf, susp.withByteOffset(firstColumn * colStride * Float.BYTES), cols,
-                        colStride, dotUnit.withByteOffset((long) firstColumn * refs * Float.BYTES),
-                        2L * sb * refs);
+                sgemm(o, unit, susp.withByteOffset(firstColumn * colStride * Float.BYTES), cols, colStride,
+                        dotUnit.withByteOffset((long) firstColumn * o.dotRows() * Float.BYTES), 2L * sb * o.dotRows());
             }
             if ((want & 4) != 0) {
-                sgemm(logs, slotBuf, probeBuf, susp.withByteOffset(2 * plane * Float.BYTES), sb, colStride, dotLog,
-                        (long) sb * refs);
+                sgemm(o, logs, susp.withByteOffset(2 * plane * Float.BYTES), sb, colStride, dotLog,
+                        (long) sb * o.dotRows());
             }
         }
 
-        private void sgemm(CUdeviceptr a, CUdeviceptr slotBuf, CUdeviceptr probeBuf, CUdeviceptr b, int cols,
-                           long colStride, CUdeviceptr c, long cProbeStride) {
+        /**
+         * For every batch probe i, C_i[row][j] = A(row, probes[i]) . B_j(i): rows are the scored
+         * slots with our kernel, every held slot with cuBLAS.
+         */
+        private void sgemm(Operands o, CUdeviceptr a, CUdeviceptr b, int cols, long colStride, CUdeviceptr c,
+                           long cProbeStride) {
+            if (o.viaBlas()) {
+                CUdeviceptr tables = backend.scratch().get(Use.POINTERS, 3L * count * Long.BYTES);
+                CUdeviceptr aTable = tables;
+                CUdeviceptr bTable = tables.withByteOffset((long) count * Long.BYTES);
+                CUdeviceptr cTable = tables.withByteOffset(2L * count * Long.BYTES);
+                pointerTable(aTable, a, o.probes(), ld);
+                pointerTable(bTable, b, null, ld);
+                pointerTable(cTable, c, null, cProbeStride);
+                backend.blas().sgemmBatchedTn(size, cols, ld, aTable, probes * ld, bTable, Math.toIntExact(colStride),
+                        cTable, o.dotRows(), count);
+                return;
+            }
             int gridX = (refs + 127) / 128;
             int gridY = (cols + 63) / 64;
             int gridZ = Math.min(count, 65535);
             device.launch(device.kernels().sgemm, "imprint_sgemm_tn", gridX, gridY, gridZ,
-                    a, slotBuf, refs, (long) probes * ld, probeBuf, count, ld, b, cols, colStride, c, cProbeStride, refs);
+                    a, o.slots(), refs, (long) probes * ld, o.probes(), count, ld, b, cols, colStride, c, cProbeStride,
+                    refs);
+        }
+
+        private void pointerTable(CUdeviceptr table, CUdeviceptr base, CUdeviceptr probeList, long stride) {
+            device.launch(device.kernels().pointerTable, "imprint_pointer_table", CudaDevice.blocksForThreads(count), 1, 1,
+                    table, base, probeList, count, stride);
         }
     }
 }

@@ -23,6 +23,8 @@ final class CudaScratch implements AutoCloseable {
         DOT_LOG,
         JS,
         MEANS,
+        /** Per-probe operand addresses for cuBLAS's batched SGEMM. */
+        POINTERS,
         PER_PROBE
     }
 

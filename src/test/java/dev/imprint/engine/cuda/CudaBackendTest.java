@@ -41,7 +41,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 @Tag("gpu")
 class CudaBackendTest {
+    /** The backend as deployed: cuBLAS for large products where it loads. */
     private static CudaBackend gpu;
+    /** Our own SGEMM kernel for every large product. */
+    private static CudaBackend ownSgemm;
     private static String unavailable;
     private static CpuBackend cpu;
 
@@ -49,6 +52,7 @@ class CudaBackendTest {
     static void openBackends() {
         try {
             gpu = CudaBackend.open(CudaOptions.defaults());
+            ownSgemm = CudaBackend.open(CudaOptions.defaults().withCublas(false));
             System.out.println("CUDA device: " + gpu.describe());
         } catch (CudaUnavailableException e) {
             unavailable = e.getMessage();
@@ -60,6 +64,7 @@ class CudaBackendTest {
     static void closeBackends() {
         if (gpu != null) {
             gpu.close();
+            ownSgemm.close();
         }
         cpu.close();
     }
@@ -105,25 +110,37 @@ class CudaBackendTest {
     }
 
     static Stream<Arguments> manySuspects() {
-        return Stream.of(Arguments.of(ProbeSetKind.DISTRIBUTION, 9, 33, 130), Arguments.of(ProbeSetKind.EMBEDDING, 9, 33, 130),
-                Arguments.of(ProbeSetKind.DISTRIBUTION, 70, 1000, 3), Arguments.of(ProbeSetKind.EMBEDDING, 70, 4097, 2),
-                Arguments.of(ProbeSetKind.DISTRIBUTION, 5, 31, 1));
+        List<Arguments> cases = new ArrayList<>();
+        int[][] shapes = {{9, 33, 130}, {70, 1000, 3}, {70, 4097, 2}, {5, 31, 1}}; // suspects, dim, references
+        for (boolean cublas : new boolean[] {false, true}) {
+            for (ProbeSetKind kind : ProbeSetKind.values()) {
+                for (int[] s : shapes) {
+                    cases.add(Arguments.of(cublas, kind, s[0], s[1], s[2]));
+                }
+            }
+        }
+        return cases.stream();
     }
 
-    @ParameterizedTest(name = "{0} S={1} D={2} M={3}")
+    @ParameterizedTest(name = "cuBLAS={0} {1} S={2} D={3} M={4}")
     @MethodSource("manySuspects")
-    void manySuspectsMatchAsWell(ProbeSetKind kind, int suspects, int dim, int refs) {
+    void manySuspectsMatchWithAndWithoutCublas(boolean cublas, ProbeSetKind kind, int suspects, int dim, int refs) {
         requireGpu();
+        if (cublas) {
+            assumeTrue(gpu.blas() != null, () -> "cuBLAS unavailable: " + gpu.blasStatus());
+        }
         int probes = 7;
         ProbeSet set = probeSet(kind, probes, dim);
         TestFingerprints gen = new TestFingerprints(43L * suspects + dim);
-        try (Pair f = new Pair(set, gen, refs, gpu)) {
+        try (Pair f = new Pair(set, gen, refs, cublas ? gpu : ownSgemm)) {
             List<float[]> rows = IntStream.range(0, suspects)
                     .mapToObj(s -> gen.near(kind, f.rows.get(f.ids.get(s % refs)), dim, 0.1)).toList();
             f.assertAgree(new SuspectBatch(allProbes(probes), rows), f.ids, supported(kind), true);
             int[] masked = gen.shuffledSubset(probes, 3);
+            List<String> everyOtherBackwards = IntStream.iterate(refs - 1, r -> r >= 0, r -> r - 2)
+                    .mapToObj(f.ids::get).toList();
             f.assertAgree(new SuspectBatch(masked, rows.stream().map(r -> TestFingerprints.selectRows(r, dim, masked)).toList()),
-                    f.ids, supported(kind), false);
+                    everyOtherBackwards, supported(kind), false);
         }
     }
 
@@ -132,7 +149,7 @@ class CudaBackendTest {
         requireGpu();
         ProbeSet set = probeSet(ProbeSetKind.DISTRIBUTION, 7, 1000);
         TestFingerprints gen = new TestFingerprints(47);
-        try (CudaBackend small = CudaBackend.open(new CudaOptions(0, 0, 1 << 20));
+        try (CudaBackend small = CudaBackend.open(CudaOptions.defaults().withScratch(1 << 20));
              Pair f = new Pair(set, gen, 5, small)) {
             List<float[]> rows = IntStream.range(0, 70).mapToObj(s -> gen.rows(set.kind(), 7, 1000)).toList();
             f.assertAgree(new SuspectBatch(allProbes(7), rows), f.ids, supported(set.kind()), true);
