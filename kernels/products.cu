@@ -11,7 +11,7 @@
 //                                         ld, susp, suspects, want, dot_u, dot_r)
 //   The memory-bound path for a few suspects (at most the suffix, which sizes the accumulators
 //   and so the registers; the launch bounds keep several blocks per SM): one warp
-//   per (reference, batch probe) reads that reference row once with 16-byte loads and forms,
+//   per (batch probe, reference) reads that reference row once with 16-byte loads and forms,
 //   for every suspect s, the products that `want` asks for:
 //     bit 0  u_r . x_s      -> dot_u[(i*2*suspects + s)*refs + r]
 //     bit 1  u_r . ln s~    -> dot_u[(i*2*suspects + suspects + s)*refs + r]
@@ -56,8 +56,9 @@ __device__ __forceinline__ void imprint_fused_dots_body(
     bool want_ls = (want & 2) != 0;
     bool want_lr = (want & 4) != 0;
     for (long long w = ((long long) blockIdx.x * blockDim.x + threadIdx.x) >> 5; w < warps_total; w += warp_step) {
-        int r = (int) (w / n);
-        int i = (int) (w % n);
+        // Neighbouring warps share a probe, so the suspect rows they all read stay in L1.
+        int i = (int) (w / refs);
+        int r = (int) (w % refs);
         long long row = ((long long) slots[r] * num_probes + probes[i]) * ld;
         const float4* u4 = (want_x || want_ls) ? reinterpret_cast<const float4*>(ref_unit + row) : nullptr;
         const float4* l4 = want_lr ? reinterpret_cast<const float4*>(ref_log + row) : nullptr;
