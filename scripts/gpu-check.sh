@@ -10,15 +10,16 @@
 #                                  `import torch` works), and ends with a summary table
 #
 # run's knobs (environment): GPU_CHECK_SCALE (reference-count multiplier, default 8),
-# GPU_CHECK_REPS (timed repetitions, default 7), GPU_CHECK_BUDGET_S (whole run, default 470).
-# Output is also copied to $OUT/gpu-check.log when $OUT is set.
+# GPU_CHECK_REPS (timed repetitions, default 7), GPU_CHECK_BUDGET_S (whole run, default 450).
+# When $OUT is set, the output is also written to $OUT/gpu-check.log and the test reports (JUnit
+# XML) to $OUT/junit/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUNDLE=.device-bundle
 JUNIT_VERSION=1.14.4
 JUNIT_JAR=$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone/$JUNIT_VERSION/junit-platform-console-standalone-$JUNIT_VERSION.jar
-MODULES=java.base,jdk.unsupported,java.logging,java.naming,jdk.crypto.ec,jdk.zipfs
+MODULES=java.base,jdk.unsupported,java.logging,java.naming,jdk.crypto.ec,jdk.zipfs,jdk.incubator.vector
 LIMIT_MIB=60
 
 prepare() {
@@ -65,7 +66,7 @@ bounded() {
 }
 
 run() {
-  BUDGET=${GPU_CHECK_BUDGET_S:-470}
+  BUDGET=${GPU_CHECK_BUDGET_S:-450}
   local scale=${GPU_CHECK_SCALE:-8}
   local reps=${GPU_CHECK_REPS:-7}
   [ -f "$BUNDLE/imprint-all.jar" ] || { echo "run: $BUNDLE/ is missing; run 'scripts/gpu-check.sh prepare' first" >&2; exit 1; }
@@ -74,7 +75,9 @@ run() {
   tar -C "$rt" -xzf "$BUNDLE/java-runtime.tar.gz"
   local java="$rt/java-runtime/bin/java"
   local cp="$BUNDLE/imprint-all.jar:$BUNDLE/imprint-tests.jar"
-  local opens=--add-opens=java.base/java.nio=ALL-UNNAMED
+  # Arrow needs java.nio opened; the vector module lets netlib's CPU BLAS vectorise where the host
+  # has no libblas.so.3 for its native path.
+  local opens="--add-opens=java.base/java.nio=ALL-UNNAMED --add-modules=jdk.incubator.vector"
   local results
   results=$(mktemp)
 
@@ -87,7 +90,7 @@ run() {
   bounded 200 "$java" $opens -Xmx24g -jar "$BUNDLE/junit-console.jar" execute --class-path "$cp" \
     --select-class dev.imprint.engine.cuda.CudaBackendTest --select-class dev.imprint.engine.cuda.CudaFailuresTest \
     --select-class dev.imprint.engine.BackendProviderTest \
-    --details=tree --disable-banner --disable-ansi-colors 2>&1 | grep -v -E '^\s*$|^\s+at |^INFO: scoring backend|BackendProvider select|InstanceBuilder' | tail -150
+    --details=tree --disable-banner --disable-ansi-colors ${OUT:+--reports-dir "$OUT/junit"} 2>&1 | grep -v -E '^\s*$|^\s+at |^INFO: scoring backend|BackendProvider select|InstanceBuilder' | tail -150
 
   section "bench on cuda (scale $scale)"
   bounded 90 "$java" $opens -Xmx24g -cp "$cp" dev.imprint.engine.cuda.BackendBench --backend cuda --scale "$scale" \
