@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 BUNDLE=.device-bundle
 JUNIT_VERSION=1.14.4
 JUNIT_JAR=$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone/$JUNIT_VERSION/junit-platform-console-standalone-$JUNIT_VERSION.jar
-MODULES=java.base,jdk.unsupported,java.logging,java.naming,jdk.crypto.ec,jdk.zipfs,jdk.incubator.vector
+MODULES=java.base,jdk.unsupported,java.logging,java.naming,jdk.crypto.ec,jdk.zipfs,jdk.incubator.vector,java.xml
 LIMIT_MIB=60
 
 prepare() {
