@@ -32,7 +32,9 @@ def rows(kind, n, p, d, gen):
 
 
 def prepare_references(kind, refs, d):
-    """Unit rows, norms and argmax; for DISTRIBUTION the smoothed logs and negative entropies."""
+    """Probe-major [P, M, ...] forms, contiguous so each product is one strided-batched SGEMM:
+    unit rows, norms and argmax; for DISTRIBUTION the smoothed logs and negative entropies."""
+    refs = refs.transpose(0, 1).contiguous()  # [P, M, D]
     norm = refs.norm(dim=-1, keepdim=True)
     out = {"unit": refs / norm, "norm": norm.squeeze(-1), "argmax": refs.argmax(dim=-1)}
     if kind == "DISTRIBUTION":
@@ -47,27 +49,26 @@ def prepare_references(kind, refs, d):
 def score(kind, ref, suspects, metrics, d):
     """Means over probes of each metric, [S, M] per metric; suspects is [S, P, D]."""
     scale = 1.0 / (1.0 + d * EPS)
-    unit_t = ref["unit"].permute(1, 0, 2)  # [P, M, D]
-    s_t = suspects.permute(1, 2, 0)  # [P, D, S]
+    s_t = suspects.transpose(0, 1)  # [P, S, D]
     s_norm = suspects.norm(dim=-1)  # [S, P]
     out = {}
     if "COSINE" in metrics:
-        dots = torch.bmm(unit_t, s_t)  # [P, M, S]
+        dots = torch.bmm(ref["unit"], s_t.transpose(1, 2))  # [P, M, S]
         out["COSINE"] = (dots / s_norm.t().unsqueeze(1)).mean(dim=0).t()
     if kind == "DISTRIBUTION":
-        smooth = (suspects + EPS) * scale
+        smooth = (s_t + EPS) * scale  # [P, S, D]
         logs = smooth.log()
-        s_neg_h = (smooth * logs).sum(dim=-1)  # [S, P]
+        s_neg_h = (smooth * logs).sum(dim=-1)  # [P, S]
         s_log_sum = logs.sum(dim=-1)
         if "KL_REF_SUSPECT" in metrics:
-            g = torch.bmm(unit_t, logs.permute(1, 2, 0))  # [P, M, S]
-            cross = (ref["norm"].t().unsqueeze(-1) * g + EPS * s_log_sum.t().unsqueeze(1)) * scale
-            out["KL_REF_SUSPECT"] = (ref["neg_entropy"].t().unsqueeze(-1) - cross).mean(dim=0).t()
+            g = torch.bmm(ref["unit"], logs.transpose(1, 2))  # [P, M, S]
+            cross = (ref["norm"].unsqueeze(-1) * g + EPS * s_log_sum.unsqueeze(1)) * scale
+            out["KL_REF_SUSPECT"] = (ref["neg_entropy"].unsqueeze(-1) - cross).mean(dim=0).t()
         if "KL_SUSPECT_REF" in metrics:
-            h = torch.bmm(ref["logs"].permute(1, 0, 2), smooth.permute(1, 2, 0))
-            out["KL_SUSPECT_REF"] = (s_neg_h.t().unsqueeze(1) - h).mean(dim=0).t()
+            h = torch.bmm(ref["logs"], smooth.transpose(1, 2))  # [P, M, S]
+            out["KL_SUSPECT_REF"] = (s_neg_h.unsqueeze(1) - h).mean(dim=0).t()
         if "TOP1_AGREEMENT" in metrics:
-            agree = ref["argmax"].unsqueeze(0) == suspects.argmax(dim=-1).unsqueeze(1)  # [S, M, P]
+            agree = ref["argmax"].t().unsqueeze(0) == suspects.argmax(dim=-1).unsqueeze(1)  # [S, M, P]
             out["TOP1_AGREEMENT"] = agree.float().mean(dim=-1)
     return {k: v.double().cpu() for k, v in out.items()}
 

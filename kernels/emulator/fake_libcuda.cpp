@@ -202,6 +202,14 @@ CUresult cuMemFree_v2(CUdeviceptr p) {
     std::free(reinterpret_cast<void*>(p));
     return 0;
 }
+CUresult cuMemAllocHost_v2(void** p, size_t bytes) {
+    *p = std::aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
+    return 0;
+}
+CUresult cuMemFreeHost(void* p) {
+    std::free(p);
+    return 0;
+}
 CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void* src, size_t n) {
     std::memcpy(reinterpret_cast<void*>(dst), src, n);
     return 0;

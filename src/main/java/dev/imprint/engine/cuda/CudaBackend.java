@@ -132,10 +132,9 @@ public final class CudaBackend implements ScoringBackend {
      */
     void reserve(String setId, long bytes, int capacity) {
         if (reserved + bytes > budget) {
-            throw new ImprintException(ImprintException.Code.RESOURCE_EXHAUSTED, String.format(Locale.ROOT,
-                    "the CUDA device memory budget is exhausted: probe set %s needs %d more bytes to hold %d "
-                            + "references, but references already hold %d of the %d-byte budget",
-                    setId, bytes, capacity, reserved, budget));
+            throw ImprintException.resourceExhausted("the CUDA device memory budget is exhausted: probe set %s needs "
+                    + "%d more bytes to hold %d references, but references already hold %d of the %d-byte budget",
+                    setId, bytes, capacity, reserved, budget);
         }
         reserved += bytes;
     }

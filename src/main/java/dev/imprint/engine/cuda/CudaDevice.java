@@ -3,6 +3,8 @@ package dev.imprint.engine.cuda;
 import static dev.imprint.engine.cuda.CudaFailures.check;
 
 import dev.imprint.core.ImprintException;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -29,6 +31,8 @@ import jcuda.driver.JCudaDriver;
 final class CudaDevice implements AutoCloseable {
     private static final int THREADS = 256;
     private static final int MAX_BLOCKS = 1 << 20;
+    /** Floats in the page-locked upload buffer (64 MiB); larger uploads go through it in pieces. */
+    private static final int PINNED_FLOATS = 16 << 20;
     /** What loading JCuda's natives gave: null until tried, "" on success, else the reason. */
     private static String nativesFailure;
 
@@ -43,6 +47,10 @@ final class CudaDevice implements AutoCloseable {
     private int driverVersion;
     private long totalBytes;
     private boolean closed;
+    /** Page-locked host memory uploads are copied through so the GPU reads them by DMA; null if none. */
+    private Pointer pinned;
+    private FloatBuffer pinnedView;
+    private boolean pinnedTried;
 
     private CudaDevice(ExecutorService worker) {
         this.worker = worker;
@@ -203,8 +211,8 @@ final class CudaDevice implements AutoCloseable {
         CUdeviceptr p = new CUdeviceptr();
         int result = JCudaDriver.cuMemAlloc(p, Math.max(1, bytes));
         if (result == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
-            throw new ImprintException(ImprintException.Code.RESOURCE_EXHAUSTED, String.format(
-                    "the GPU is out of memory allocating %d bytes (%d bytes free)", bytes, freeBytes()));
+            throw ImprintException.resourceExhausted("the GPU is out of memory allocating %d bytes (%d bytes free)",
+                    bytes, freeBytes());
         }
         check(result, "cuMemAlloc(" + bytes + ")");
         return p;
@@ -214,6 +222,32 @@ final class CudaDevice implements AutoCloseable {
     void free(CUdeviceptr p) {
         if (p != null) {
             check(JCudaDriver.cuMemFree(p), "cuMemFree");
+        }
+    }
+
+    /**
+     * Copies {@code src} to {@code dst + dstOffset} bytes through the page-locked buffer (or
+     * straight from the heap when page-locked memory could not be had).
+     */
+    void upload(CUdeviceptr dst, long dstOffset, float[] src) {
+        if (!pinnedTried) {
+            pinnedTried = true;
+            Pointer p = new Pointer();
+            if (JCudaDriver.cuMemAllocHost(p, (long) PINNED_FLOATS * Float.BYTES) == CUresult.CUDA_SUCCESS) {
+                pinned = p;
+                pinnedView = p.getByteBuffer(0, (long) PINNED_FLOATS * Float.BYTES).order(ByteOrder.nativeOrder())
+                        .asFloatBuffer();
+            }
+        }
+        if (pinned == null) {
+            upload(dst, dstOffset, Pointer.to(src), (long) src.length * Float.BYTES);
+            return;
+        }
+        for (int from = 0; from < src.length; from += PINNED_FLOATS) {
+            int count = Math.min(PINNED_FLOATS, src.length - from);
+            pinnedView.clear();
+            pinnedView.put(src, from, count);
+            upload(dst, dstOffset + (long) from * Float.BYTES, pinned, (long) count * Float.BYTES);
         }
     }
 
@@ -291,6 +325,9 @@ final class CudaDevice implements AutoCloseable {
         closed = true;
         try {
             worker.submit(() -> {
+                if (pinned != null) {
+                    JCudaDriver.cuMemFreeHost(pinned);
+                }
                 if (name != null) {
                     JCudaDriver.cuCtxSetCurrent(null);
                     JCudaDriver.cuDevicePrimaryCtxRelease(device);

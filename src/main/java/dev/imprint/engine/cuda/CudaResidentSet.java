@@ -116,7 +116,7 @@ final class CudaResidentSet implements ResidentReferences {
     /** Uploads one reference and prepares its forms into {@code slot}; worker thread. */
     private void fill(int slot, float[] padded) {
         CUdeviceptr staging = backend.scratch().get(Use.STAGING, rowBytes());
-        device.upload(staging, 0, Pointer.to(padded), rowBytes());
+        device.upload(staging, 0, padded);
         long rowOffset = slot * rowBytes();
         long meta = (long) slot * probes;
         device.launch(device.kernels().prepareRows, "imprint_prepare_rows", CudaDevice.blocksForItems(probes), 1, 1,
@@ -366,8 +366,7 @@ final class CudaResidentSet implements ResidentReferences {
             CUdeviceptr susp = scratch.get(Use.SUSPECTS, 3 * plane * Float.BYTES);
             long rowFloats = n * ld;
             for (int s = 0; s < sb; s++) {
-                float[] padded = pad(batch.suspects().get(first + s), count);
-                device.upload(susp, s * rowFloats * Float.BYTES, Pointer.to(padded), rowFloats * Float.BYTES);
+                device.upload(susp, s * rowFloats * Float.BYTES, pad(batch.suspects().get(first + s), count));
             }
             long rows = (long) sb * n;
             CUdeviceptr terms = scratch.get(Use.SUSPECT_TERMS, 3 * rows * Double.BYTES);
