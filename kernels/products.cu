@@ -123,41 +123,21 @@ __device__ __forceinline__ void imprint_fused_dots_body(
     }
 }
 
-extern "C" __global__ void __launch_bounds__(256, 4) imprint_fused_dots_1(
-        const float* __restrict__ ref_unit, const float* __restrict__ ref_log, const int* __restrict__ slots,
-        int refs, const int* __restrict__ probes, int n, int num_probes, int ld,
-        const float* __restrict__ susp, int suspects, int want,
-        float* __restrict__ dot_u, float* __restrict__ dot_r) {
-    imprint_fused_dots_body<1>(ref_unit, ref_log, slots, refs, probes, n, num_probes, ld, susp, suspects, want,
-                                dot_u, dot_r);
-}
+// One entry point per accumulator width; the launch bounds trade registers for resident blocks.
+#define IMPRINT_FUSED_ENTRY(WIDTH, BOUNDS)                                                                  \
+    extern "C" __global__ void __launch_bounds__ BOUNDS imprint_fused_dots_##WIDTH(                          \
+            const float* __restrict__ ref_unit, const float* __restrict__ ref_log,                            \
+            const int* __restrict__ slots, int refs, const int* __restrict__ probes, int n, int num_probes,   \
+            int ld, const float* __restrict__ susp, int suspects, int want, float* __restrict__ dot_u,        \
+            float* __restrict__ dot_r) {                                                                       \
+        imprint_fused_dots_body<WIDTH>(ref_unit, ref_log, slots, refs, probes, n, num_probes, ld, susp,        \
+                                       suspects, want, dot_u, dot_r);                                          \
+    }
 
-extern "C" __global__ void __launch_bounds__(256, 3) imprint_fused_dots_2(
-        const float* __restrict__ ref_unit, const float* __restrict__ ref_log, const int* __restrict__ slots,
-        int refs, const int* __restrict__ probes, int n, int num_probes, int ld,
-        const float* __restrict__ susp, int suspects, int want,
-        float* __restrict__ dot_u, float* __restrict__ dot_r) {
-    imprint_fused_dots_body<2>(ref_unit, ref_log, slots, refs, probes, n, num_probes, ld, susp, suspects, want,
-                                dot_u, dot_r);
-}
-
-extern "C" __global__ void __launch_bounds__(256, 2) imprint_fused_dots_4(
-        const float* __restrict__ ref_unit, const float* __restrict__ ref_log, const int* __restrict__ slots,
-        int refs, const int* __restrict__ probes, int n, int num_probes, int ld,
-        const float* __restrict__ susp, int suspects, int want,
-        float* __restrict__ dot_u, float* __restrict__ dot_r) {
-    imprint_fused_dots_body<4>(ref_unit, ref_log, slots, refs, probes, n, num_probes, ld, susp, suspects, want,
-                                dot_u, dot_r);
-}
-
-extern "C" __global__ void __launch_bounds__(256) imprint_fused_dots_8(
-        const float* __restrict__ ref_unit, const float* __restrict__ ref_log, const int* __restrict__ slots,
-        int refs, const int* __restrict__ probes, int n, int num_probes, int ld,
-        const float* __restrict__ susp, int suspects, int want,
-        float* __restrict__ dot_u, float* __restrict__ dot_r) {
-    imprint_fused_dots_body<8>(ref_unit, ref_log, slots, refs, probes, n, num_probes, ld, susp, suspects, want,
-                                dot_u, dot_r);
-}
+IMPRINT_FUSED_ENTRY(1, (256, 4))
+IMPRINT_FUSED_ENTRY(2, (256, 3))
+IMPRINT_FUSED_ENTRY(4, (256, 2))
+IMPRINT_FUSED_ENTRY(8, (256, 1))
 
 #define IMPRINT_BM 128
 #define IMPRINT_BN 64

@@ -73,17 +73,12 @@ class CudaBackendTest {
         assumeTrue(gpu != null, () -> "no usable CUDA device: " + unavailable);
     }
 
+    /** Every kind at the contract's awkward sizes: {probes, dim, references}. */
     static Stream<Arguments> awkwardSizes() {
-        List<Arguments> cases = new ArrayList<>();
-        int[][] shapes = { // probes, dim, references
-            {1, 1, 3}, {7, 3, 5}, {7, 31, 4}, {7, 32, 4}, {7, 33, 4}, {3, 1000, 3}, {2, 4097, 2},
+        int[][] shapes = {{1, 1, 3}, {7, 3, 5}, {7, 31, 4}, {7, 32, 4}, {7, 33, 4}, {3, 1000, 3}, {2, 4097, 2},
             {1, 32768, 2}, {256, 8, 3}, {256, 1000, 2}, {256, 32768, 1}};
-        for (ProbeSetKind kind : ProbeSetKind.values()) {
-            for (int[] s : shapes) {
-                cases.add(Arguments.of(kind, s[0], s[1], s[2]));
-            }
-        }
-        return cases.stream();
+        return Stream.of(ProbeSetKind.values())
+                .flatMap(kind -> Stream.of(shapes).map(s -> Arguments.of(kind, s[0], s[1], s[2])));
     }
 
     @ParameterizedTest(name = "{0} P={1} D={2} M={3}")
@@ -109,17 +104,11 @@ class CudaBackendTest {
         }
     }
 
+    /** Batches past the fused kernels' width, with cuBLAS and without: {suspects, dim, references}. */
     static Stream<Arguments> manySuspects() {
-        List<Arguments> cases = new ArrayList<>();
-        int[][] shapes = {{9, 33, 130}, {70, 1000, 3}, {70, 4097, 2}, {5, 31, 1}}; // suspects, dim, references
-        for (boolean cublas : new boolean[] {false, true}) {
-            for (ProbeSetKind kind : ProbeSetKind.values()) {
-                for (int[] s : shapes) {
-                    cases.add(Arguments.of(cublas, kind, s[0], s[1], s[2]));
-                }
-            }
-        }
-        return cases.stream();
+        int[][] shapes = {{9, 33, 130}, {70, 1000, 3}, {70, 4097, 2}, {5, 31, 1}};
+        return Stream.of(false, true).flatMap(cublas -> Stream.of(ProbeSetKind.values())
+                .flatMap(kind -> Stream.of(shapes).map(s -> Arguments.of(cublas, kind, s[0], s[1], s[2]))));
     }
 
     @ParameterizedTest(name = "cuBLAS={0} {1} S={2} D={3} M={4}")

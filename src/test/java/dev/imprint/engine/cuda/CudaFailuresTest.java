@@ -74,9 +74,10 @@ class CudaFailuresTest {
         assertTrue(recorded.contains(sha256(unity.getBytes(StandardCharsets.UTF_8)) + "  " + CudaKernels.SOURCE),
                 "the unity source's checksum is recorded: " + recorded);
         assertTrue(recorded.contains(sha256(fatbin) + "  " + CudaKernels.FATBIN), "the fatbin's too: " + recorded);
-        for (String entry : new String[] {"imprint_prepare_rows", "imprint_fused_dots_1", "imprint_fused_dots_8",
-            "imprint_sgemm_tn", "imprint_js", "imprint_combine"}) {
-            assertTrue(unity.contains("extern \"C\" __global__ void") && unity.contains(entry + "("), entry);
+        for (String entry : new String[] {"void imprint_prepare_rows(", "IMPRINT_FUSED_ENTRY(1,", "IMPRINT_FUSED_ENTRY(8,",
+            "void __launch_bounds__(256) imprint_sgemm_tn(", "void imprint_js(", "void imprint_combine(",
+            "void imprint_pointer_table("}) {
+            assertTrue(unity.contains(entry), entry);
         }
         assertFalse(unity.lines().anyMatch(l -> l.startsWith("#include")), "NVRTC gets no include path");
     }
