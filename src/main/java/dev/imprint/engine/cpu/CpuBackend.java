@@ -7,7 +7,9 @@ import dev.ludovic.netlib.blas.BLAS;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Logger;
 
 /**
  * The CPU backend: references held on the Java heap in precomputed float32 forms, the heavy part
@@ -18,6 +20,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * scoring shares; {@link #close()} stops it.
  */
 public final class CpuBackend implements ScoringBackend {
+    private static final Logger LOG = Logger.getLogger(CpuBackend.class.getName());
+    private static final String NATIVE_BLAS = "dev.ludovic.netlib.blas.JNIBLAS";
+    private static final AtomicBoolean HINTED = new AtomicBoolean();
     private final BLAS blas = BLAS.getInstance();
     private final ForkJoinPool workers;
 
@@ -38,6 +43,22 @@ public final class CpuBackend implements ScoringBackend {
             t.setDaemon(true);
             return t;
         }, null, false);
+        if (!HINTED.getAndSet(true)) {
+            logSetupHints(threads);
+        }
+    }
+
+    /** Logs, once per process, what would make scoring faster on this machine. */
+    private static void logSetupHints(int threads) {
+        if (!NATIVE_BLAS.equals(blasImplementation())) {
+            LOG.warning("no native BLAS found, scoring falls back to " + blasImplementation()
+                    + ", several times slower: install OpenBLAS (libopenblas0, which provides libblas.so.3)");
+        }
+        if (threads > 1 && !"1".equals(System.getenv("OPENBLAS_NUM_THREADS"))) {
+            LOG.warning("OPENBLAS_NUM_THREADS is not 1: the CPU backend already runs " + threads
+                    + " workers, and OpenBLAS threads on top of them oversubscribe the cores; "
+                    + "set OPENBLAS_NUM_THREADS=1 (scripts/imprint does) for the best throughput");
+        }
     }
 
     /** The class name of the BLAS implementation netlib picked, e.g. "dev.ludovic.netlib.blas.JNIBLAS". */

@@ -29,7 +29,7 @@ import java.util.concurrent.Future;
  * but the argmax in double. Arrays grow by half again when full, so a put rarely copies; a remove
  * moves the last slot into the hole.
  *
- * <p>Scoring, per probe of the batch: one product of the unit rows with the suspects' raw rows and
+ * <p>Scoring, per probe of the batch: one product of the unit rows with the suspects' unit rows and
  * smoothed logs side by side (cosine and the cross term of KL(r~||s~), which is affine in
  * {@code r = |r| u}), and one of the reference logs with the smoothed suspects (KL(s~||r~)), each
  * only if a requested metric needs it; the rest is combined per (suspect, reference, probe) in
@@ -37,6 +37,15 @@ import java.util.concurrent.Future;
  */
 final class CpuResidentSet implements ResidentReferences {
     private static final int INITIAL_CAPACITY = 4;
+    /** Up to this many suspect columns, products run as matrix-vector products (see {@code product}). */
+    private static final int SKINNY_COLUMNS = 4;
+    /** Probe chunks per worker thread in one scoring call. */
+    private static final int CHUNKS_PER_WORKER = 4;
+    /**
+     * Probes whose products BLAS sums in float before they are added in double: long enough to
+     * save most per-probe work, short enough that float rounding stays near 1e-6 of the value.
+     */
+    private static final int SUM_BLOCK = 16;
     private static final Metric[] METRICS = Metric.values();
 
     private final ProbeSet set;
@@ -240,8 +249,10 @@ final class CpuResidentSet implements ResidentReferences {
                 perProbeOut[m.ordinal()] = out.perProbe(m);
             }
         }
-        Pass pass = new Pass(batch, slots, metrics, perProbeOut);
-        int chunks = Math.min(count, workers.getParallelism());
+        Pass pass = new Pass(batch, slots, metrics, perProbeOut, perProbe);
+        // Several chunks per worker, taken as workers free up: a worker slowed by other load on
+        // the machine holds back the call by one small chunk, not by half of it.
+        int chunks = Math.min(count, workers.getParallelism() * CHUNKS_PER_WORKER);
         List<Future<double[][]>> futures = new ArrayList<>(chunks);
         for (int c = 0; c < chunks; c++) {
             int from = (int) ((long) count * c / chunks);
@@ -304,12 +315,16 @@ final class CpuResidentSet implements ResidentReferences {
         private final boolean js;
         private final boolean top1;
         private final boolean smoothedSuspect;
-        /** Columns of the product with the unit rows: the raw suspects, then their smoothed logs. */
+        /** Columns of the product with the unit rows: the unit suspect rows, then their smoothed logs. */
         private final int unitColumns;
         private final int logColumn;
         private final int held;
+        /** Cosine only and no per-probe values: BLAS sums the unit products over probes. */
+        private final boolean sumUnitProducts;
+        /** No per-probe values: BLAS sums the log products over probes. */
+        private final boolean sumLogProducts;
 
-        Pass(SuspectBatch batch, int[] slots, Set<Metric> metrics, double[][] perProbeOut) {
+        Pass(SuspectBatch batch, int[] slots, Set<Metric> metrics, double[][] perProbeOut, boolean perProbe) {
             this.batch = batch;
             this.slots = slots;
             this.perProbeOut = perProbeOut;
@@ -323,6 +338,8 @@ final class CpuResidentSet implements ResidentReferences {
             this.logColumn = cosine ? s : 0;
             this.unitColumns = logColumn + (klRefSuspect ? s : 0);
             this.held = size;
+            this.sumUnitProducts = !perProbe && !klRefSuspect;
+            this.sumLogProducts = !perProbe;
         }
 
         /** Scores batch probes {@code from..to-1}; returns per-metric sums over them, index s*R + r. */
@@ -333,8 +350,8 @@ final class CpuResidentSet implements ResidentReferences {
             float[] g = unitColumns > 0 ? new float[held * unitColumns] : null;
             float[] y = klSuspectRef ? new float[dim * suspects] : null;
             float[] h = klSuspectRef ? new float[held * suspects] : null;
-            double[] sNorm = new double[suspects];
             double[] sNegEntropy = new double[suspects];
+            double[] sNegEntropySum = new double[suspects];
             double[] sLogSum = new double[suspects];
             int[] sArgmax = new int[suspects];
             double[] cos = cosine ? new double[suspects * refs] : null;
@@ -346,27 +363,30 @@ final class CpuResidentSet implements ResidentReferences {
             for (int i = from; i < to; i++) {
                 int p = batch.probeIndices()[i];
                 for (int s = 0; s < suspects; s++) {
-                    prepareSuspect(s, i, x, y, sNorm, sNegEntropy, sLogSum, sArgmax);
+                    prepareSuspect(s, i, x, y, sNegEntropy, sLogSum, sArgmax);
+                    sNegEntropySum[s] += sNegEntropy[s];
                 }
+                // Summed products accumulate in float inside BLAS (beta = 1) over a block of probes.
+                boolean accumulate = (i - from) % SUM_BLOCK != 0;
                 if (x != null) {
-                    blas.sgemm("T", "N", held, unitColumns, dim, 1f, unit[p], 0, dim, x, 0, dim, 0f, g, 0, held);
+                    product(unit[p], x, unitColumns, g, sumUnitProducts && accumulate);
                 }
                 if (y != null) {
-                    blas.sgemm("T", "N", held, suspects, dim, 1f, logs[p], 0, dim, y, 0, dim, 0f, h, 0, held);
+                    product(logs[p], y, suspects, h, sumLogProducts && accumulate);
                 }
                 for (int r = 0; r < refs; r++) {
                     int m = slots[r];
                     int meta = m * probes + p;
                     for (int s = 0; s < suspects; s++) {
                         int j = s * refs + r;
-                        if (cosine) {
-                            record(cos, Metric.COSINE, j, i, count, g[m + s * held] / sNorm[s]);
+                        if (cosine && !sumUnitProducts) {
+                            record(cos, Metric.COSINE, j, i, count, g[m + s * held]);
                         }
                         if (klRefSuspect) {
                             double cross = (norm[meta] * g[m + (logColumn + s) * held] + eps * sLogSum[s]) * scale;
                             record(klrs, Metric.KL_REF_SUSPECT, j, i, count, negEntropy[meta] - cross);
                         }
-                        if (klSuspectRef) {
+                        if (klSuspectRef && !sumLogProducts) {
                             record(klsr, Metric.KL_SUSPECT_REF, j, i, count, sNegEntropy[s] - h[m + s * held]);
                         }
                         if (js) {
@@ -376,6 +396,9 @@ final class CpuResidentSet implements ResidentReferences {
                             record(agree, Metric.TOP1_AGREEMENT, j, i, count, argmax[meta] == sArgmax[s] ? 1 : 0);
                         }
                     }
+                }
+                if ((i - from) % SUM_BLOCK == SUM_BLOCK - 1 || i == to - 1) {
+                    flushSums(g, h, cos, klsr, sNegEntropySum);
                 }
             }
             double[][] sums = new double[METRICS.length][];
@@ -387,6 +410,46 @@ final class CpuResidentSet implements ResidentReferences {
             return sums;
         }
 
+        /**
+         * Adds the products BLAS summed over a block of probes to the double sums (cosine: the
+         * summed unit products; KL(s~||r~): the summed suspect negative entropies minus the summed
+         * log products) and clears the block's suspect entropies.
+         */
+        private void flushSums(float[] g, float[] h, double[] cos, double[] klsr, double[] blockNegEntropy) {
+            int refs = slots.length;
+            for (int r = 0; r < refs; r++) {
+                int m = slots[r];
+                for (int s = 0; s < blockNegEntropy.length; s++) {
+                    int j = s * refs + r;
+                    if (cosine && sumUnitProducts) {
+                        cos[j] += g[m + s * held];
+                    }
+                    if (klSuspectRef && sumLogProducts) {
+                        klsr[j] += blockNegEntropy[s] - h[m + s * held];
+                    }
+                }
+            }
+            Arrays.fill(blockNegEntropy, 0);
+        }
+
+        /**
+         * {@code c = a^T x} (or {@code c += a^T x} when {@code accumulate}) for the first {@code held}
+         * slots of a per-probe matrix {@code a} and {@code columns} suspect columns of {@code x}.
+         * Few columns go through matrix-vector products: the reference block stays in cache between
+         * them, and it avoids the packing a matrix product does, which costs more than the arithmetic
+         * when only a few columns share each reference value.
+         */
+        private void product(float[] a, float[] x, int columns, float[] c, boolean accumulate) {
+            float beta = accumulate ? 1f : 0f;
+            if (columns <= SKINNY_COLUMNS) {
+                for (int col = 0; col < columns; col++) {
+                    blas.sgemv("T", dim, held, 1f, a, 0, dim, x, col * dim, 1, beta, c, col * held, 1);
+                }
+            } else {
+                blas.sgemm("T", "N", held, columns, dim, 1f, a, 0, dim, x, 0, dim, beta, c, 0, held);
+            }
+        }
+
         private void record(double[] sum, Metric metric, int j, int i, int count, double value) {
             sum[j] += value;
             double[] pp = perProbeOut[metric.ordinal()];
@@ -396,17 +459,20 @@ final class CpuResidentSet implements ResidentReferences {
         }
 
         /** Writes suspect s's row i into the product operands and its per-row terms into the arrays. */
-        private void prepareSuspect(int s, int i, float[] x, float[] y, double[] sNorm, double[] sNegEntropy,
-                                    double[] sLogSum, int[] sArgmax) {
+        private void prepareSuspect(int s, int i, float[] x, float[] y, double[] sNegEntropy, double[] sLogSum,
+                                    int[] sArgmax) {
             float[] rows = batch.suspects().get(s);
             int base = i * dim;
             if (cosine) {
-                System.arraycopy(rows, base, x, s * dim, dim);
                 double sumSq = 0;
                 for (int k = 0; k < dim; k++) {
                     sumSq += (double) rows[base + k] * rows[base + k];
                 }
-                sNorm[s] = Math.sqrt(sumSq);
+                double inv = 1 / Math.sqrt(sumSq);
+                int off = s * dim;
+                for (int k = 0; k < dim; k++) {
+                    x[off + k] = (float) (rows[base + k] * inv);
+                }
             }
             if (top1) {
                 int best = 0;

@@ -1,0 +1,78 @@
+package dev.imprint.cli;
+
+import dev.imprint.bench.Bench;
+import dev.imprint.bench.Workload;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code imprint bench}: runs the benchmark workloads in-process and prints one line per run. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Runs benchmark workloads in-process through the scoring engine and prints, per workload, "
+                + "one line ending in median_s=<seconds per batch of S suspects>.",
+            "W1: DISTRIBUTION M=200 P=256 D=1024 S=1; W2: same, S=64; W3: EMBEDDING M=1000 P=128 D=768 S=1 COSINE; "
+                + "W4: same, S=64. DISTRIBUTION workloads score the default metrics."})
+public final class BenchCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--workload", split = ",", paramLabel = "W",
+            description = "Workloads to run: W1, W2, W3, W4 or all; repeatable or comma-separated (default: ${DEFAULT-VALUE}).",
+            defaultValue = "all")
+    private List<String> workloads = new ArrayList<>();
+
+    @Option(names = "--reps", paramLabel = "N", defaultValue = "7",
+            description = "Timed repetitions per workload, at least 5 (default: ${DEFAULT-VALUE}).")
+    private int reps;
+
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "2",
+            description = "Untimed batches scored first (default: ${DEFAULT-VALUE}).")
+    private int warmup;
+
+    @Option(names = "--scale", paramLabel = "X", defaultValue = "1",
+            description = "Multiplies the number of references M of every workload (default: ${DEFAULT-VALUE}).")
+    private double scale;
+
+    @Override
+    public Integer call() {
+        if (reps < 5) {
+            throw new ParameterException(spec.commandLine(), "--reps=" + reps + "; expected at least 5");
+        }
+        if (warmup < 0) {
+            throw new ParameterException(spec.commandLine(), "--warmup=" + warmup + "; expected 0 or more");
+        }
+        if (!(scale > 0) || Double.isInfinite(scale)) {
+            throw new ParameterException(spec.commandLine(), "--scale=" + scale + "; expected a positive number");
+        }
+        for (Workload w : selected()) {
+            System.out.println(Bench.run(w, scale, warmup, reps).line());
+            System.out.flush();
+        }
+        return 0;
+    }
+
+    private EnumSet<Workload> selected() {
+        EnumSet<Workload> chosen = EnumSet.noneOf(Workload.class);
+        for (String name : workloads) {
+            String w = name.trim().toUpperCase(Locale.ROOT);
+            if (w.equals("ALL")) {
+                chosen.addAll(EnumSet.allOf(Workload.class));
+                continue;
+            }
+            try {
+                chosen.add(Workload.valueOf(w));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(),
+                        "--workload=" + name + "; expected W1, W2, W3, W4 or all");
+            }
+        }
+        return chosen;
+    }
+}

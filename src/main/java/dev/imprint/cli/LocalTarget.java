@@ -1,0 +1,128 @@
+package dev.imprint.cli;
+
+import dev.imprint.client.ImprintClient.SuspectInput;
+import dev.imprint.client.ScoreOptions;
+import dev.imprint.core.ImprintException;
+import dev.imprint.core.ProbeSet;
+import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ScoreQuery;
+import dev.imprint.core.ScoreResult;
+import dev.imprint.core.Suspect;
+import dev.imprint.engine.BackendProvider;
+import dev.imprint.engine.EngineInfo;
+import dev.imprint.engine.ImprintEngine;
+import dev.imprint.store.ArrowFingerprintStore;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+
+/** The engine in-process over a data directory, opened for one command and closed after it. */
+final class LocalTarget implements Target {
+    /**
+     * Suspects handed to the engine per call: large enough for batched scoring, small enough that
+     * progress moves steadily.
+     */
+    static final int CHUNK = 64;
+
+    private final ImprintEngine engine;
+    private final Path dataDir;
+
+    private LocalTarget(ImprintEngine engine, Path dataDir) {
+        this.engine = engine;
+        this.dataDir = dataDir;
+    }
+
+    /** Opens (creating if needed) the data directory and loads it into an engine. */
+    static LocalTarget open(Path dataDir) {
+        return new LocalTarget(ImprintEngine.open(ArrowFingerprintStore.open(dataDir), BackendProvider.select()),
+                dataDir);
+    }
+
+    @Override
+    public String describe() {
+        return "data dir " + dataDir;
+    }
+
+    @Override
+    public ProbeSet createProbeSet(ProbeSet set) {
+        return engine.createProbeSet(set);
+    }
+
+    @Override
+    public ProbeSet getProbeSet(String probeSetId) {
+        return engine.getProbeSet(probeSetId);
+    }
+
+    @Override
+    public List<ProbeSet> listProbeSets() {
+        return engine.listProbeSets();
+    }
+
+    @Override
+    public int referenceCount(String probeSetId) {
+        return engine.referenceCount(probeSetId);
+    }
+
+    @Override
+    public ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels, float[] rows,
+                                      boolean replace) {
+        return engine.putReference(probeSetId, modelId, labels, rows, replace);
+    }
+
+    @Override
+    public void scoreAll(ProbeSet set, Iterable<SuspectInput> suspects, ScoreOptions options,
+                         BiConsumer<SuspectInput, ScoreResult> sink) {
+        ScoreQuery query = ScoreQuery.resolve(set, options.metrics(), options.orderBy(), options.topK(),
+                options.modelIds(), options.labelSelector(), options.includePerProbe());
+        List<SuspectInput> chunk = new ArrayList<>(CHUNK);
+        for (SuspectInput s : suspects) {
+            chunk.add(s);
+            if (chunk.size() == CHUNK) {
+                scoreChunk(set, chunk, query, sink);
+                chunk.clear();
+            }
+        }
+        scoreChunk(set, chunk, query, sink);
+    }
+
+    private void scoreChunk(ProbeSet set, List<SuspectInput> chunk, ScoreQuery query,
+                            BiConsumer<SuspectInput, ScoreResult> sink) {
+        if (chunk.isEmpty()) {
+            return;
+        }
+        List<Suspect> validated = new ArrayList<>(chunk.size());
+        for (SuspectInput s : chunk) {
+            try {
+                validated.add(Suspect.of(set, s.rows().length / set.dim(), set.dim(), s.rows(), s.probeIndices()));
+            } catch (ImprintException e) {
+                throw new ImprintException(e.code(), "suspect " + s.requestId() + ": " + e.getMessage(), e);
+            }
+        }
+        List<ScoreResult> results = engine.scoreAll(set, validated, query);
+        for (int i = 0; i < chunk.size(); i++) {
+            sink.accept(chunk.get(i), results.get(i));
+        }
+    }
+
+    @Override
+    public Map<String, String> info() {
+        EngineInfo info = engine.info();
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put("data_dir", info.storeLocation());
+        out.put("backend", info.backend());
+        out.put("backend_reason", info.backendReason());
+        out.put("probe_sets", Integer.toString(info.probeSetCount()));
+        out.put("references", Integer.toString(info.referenceCount()));
+        out.put("reference_bytes", Long.toString(info.referenceBytes()));
+        out.put("quarantined_files", info.quarantined().isEmpty() ? "none" : String.join(", ", info.quarantined()));
+        return out;
+    }
+
+    @Override
+    public void close() {
+        engine.close();
+    }
+}

@@ -1,0 +1,90 @@
+package dev.imprint.cli;
+
+import dev.imprint.core.ProbeSet;
+import dev.imprint.core.Reference;
+import dev.imprint.core.ReferenceMeta;
+import dev.imprint.io.ReferenceFile;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code imprint put}: registers reference fingerprints from reference Arrow files (as
+ * {@code synth} writes them), creating each file's probe set if it does not exist yet.
+ */
+@Command(name = "put", mixinStandardHelpOptions = true,
+        description = {"Register reference fingerprints from reference Arrow files, creating their probe set "
+                + "if needed.", "A directory argument stands for every *.arrow file in it."})
+final class PutCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Mixin
+    private TargetOptions target;
+
+    @Parameters(arity = "1..*", paramLabel = "FILE", description = "Reference Arrow files, or directories of them.")
+    List<Path> files;
+
+    @Option(names = "--label", paramLabel = "KEY=VALUE",
+            description = "Extra label for every reference put, repeatable; overrides the file's label of that key.")
+    Map<String, String> labels = new LinkedHashMap<>();
+
+    @Option(names = "--replace", description = "Overwrite references that already exist.")
+    boolean replace;
+
+    @Override
+    public Integer call() throws IOException {
+        List<Path> inputs = expand(files);
+        PrintWriter out = spec.commandLine().getOut();
+        try (BufferAllocator allocator = new RootAllocator(); Target t = target.open(true)) {
+            for (Path file : inputs) {
+                ReferenceFile.Contents contents = ReferenceFile.read(allocator, file);
+                ProbeSet set = t.createProbeSet(contents.probeSet());
+                Reference reference = contents.reference();
+                Map<String, String> merged = new LinkedHashMap<>(reference.meta().labels());
+                merged.putAll(labels);
+                ReferenceMeta meta = t.putReference(set.id(), reference.meta().modelId(), merged, reference.rows(),
+                        replace);
+                out.printf("put %s into probe set %s (%d x %d) at %s%n", meta.modelId(), set.id(),
+                        set.numProbes(), set.dim(), t.describe());
+                out.flush();
+            }
+        }
+        return ImprintCli.EXIT_OK;
+    }
+
+    /** Files as given, directories replaced by their *.arrow files in name order. */
+    static List<Path> expand(List<Path> paths) throws IOException {
+        List<Path> out = new ArrayList<>();
+        for (Path p : paths) {
+            if (Files.isDirectory(p)) {
+                try (Stream<Path> listing = Files.list(p)) {
+                    List<Path> arrows = listing.filter(f -> f.getFileName().toString().endsWith(".arrow")
+                            && Files.isRegularFile(f)).sorted().toList();
+                    if (arrows.isEmpty()) {
+                        throw new CliException("directory " + p + " holds no *.arrow files");
+                    }
+                    out.addAll(arrows);
+                }
+            } else {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,93 @@
+package dev.imprint.cli;
+
+import dev.imprint.api.v1.ServerInfo;
+import dev.imprint.client.ImprintClient;
+import dev.imprint.client.ImprintClient.SuspectInput;
+import dev.imprint.client.ScoreOptions;
+import dev.imprint.core.ProbeSet;
+import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ScoreResult;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+
+/** A running server, reached through {@link ImprintClient}. */
+final class RemoteTarget implements Target {
+    private final ImprintClient client;
+    private final String address;
+
+    RemoteTarget(ImprintClient client, String address) {
+        this.client = client;
+        this.address = address;
+    }
+
+    /** Connects in plaintext to {@code address} ("host:port"); the first call fails if nothing listens there. */
+    static RemoteTarget connect(String address) {
+        return new RemoteTarget(ImprintClient.connect(address), address);
+    }
+
+    @Override
+    public String describe() {
+        return "server " + address;
+    }
+
+    @Override
+    public ProbeSet createProbeSet(ProbeSet set) {
+        return client.createProbeSet(set);
+    }
+
+    @Override
+    public ProbeSet getProbeSet(String probeSetId) {
+        return client.getProbeSet(probeSetId);
+    }
+
+    @Override
+    public List<ProbeSet> listProbeSets() {
+        return client.listProbeSets();
+    }
+
+    @Override
+    public int referenceCount(String probeSetId) {
+        return client.referenceCount(probeSetId);
+    }
+
+    @Override
+    public ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels, float[] rows,
+                                      boolean replace) {
+        return client.putReference(probeSetId, modelId, labels, rows, replace);
+    }
+
+    @Override
+    public void scoreAll(ProbeSet set, Iterable<SuspectInput> suspects, ScoreOptions options,
+                         BiConsumer<SuspectInput, ScoreResult> sink) {
+        client.scoreStream(set.id(), suspects, options, sink);
+    }
+
+    @Override
+    public Map<String, String> info() {
+        ServerInfo info = client.getServerInfo();
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put("server", address);
+        out.put("version", info.getVersion());
+        out.put("data_dir", info.getDataDir());
+        out.put("backend", info.getBackend());
+        out.put("backend_reason", info.getBackendReason());
+        out.put("probe_sets", Integer.toString(info.getProbeSetCount()));
+        out.put("references", Integer.toString(info.getReferenceCount()));
+        out.put("reference_bytes", Long.toString(info.getReferenceBytes()));
+        out.put("max_inbound_message_bytes", Integer.toUnsignedString(info.getMaxInboundMessageBytes()));
+        out.put("quarantined_files", info.getQuarantinedFilesCount() == 0 ? "none"
+                : String.join(", ", info.getQuarantinedFilesList()));
+        return out;
+    }
+
+    @Override
+    public void close() {
+        try {
+            client.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

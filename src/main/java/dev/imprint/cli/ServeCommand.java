@@ -1,0 +1,126 @@
+package dev.imprint.cli;
+
+import dev.imprint.engine.BackendProvider;
+import dev.imprint.engine.ImprintEngine;
+import dev.imprint.server.ImprintServer;
+import dev.imprint.store.ArrowFingerprintStore;
+import java.io.IOException;
+import java.nio.channels.UnresolvedAddressException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code imprint serve}: runs the gRPC server over a data directory until SIGTERM or Ctrl-C. Once
+ * it accepts calls the server logs exactly one line {@code listening on HOST:PORT} (with the port
+ * it chose when given {@code --port 0}); on SIGTERM a shutdown hook stops it gracefully.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Run the Imprint gRPC server over a data directory until SIGTERM or Ctrl-C.")
+final class ServeCommand implements Callable<Integer> {
+    private static final Logger LOG = Logger.getLogger(ServeCommand.class.getName());
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--host", paramLabel = "HOST", defaultValue = "127.0.0.1",
+            description = "Address to listen on; 0.0.0.0 for every interface.")
+    String host;
+
+    @Option(names = "--port", paramLabel = "PORT", defaultValue = "50051",
+            description = "Port to listen on; 0 picks a free one (logged in the 'listening on' line).")
+    int port;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "./imprint-data",
+            description = "Data directory holding probe sets and references (created if missing).")
+    Path dataDir;
+
+    @Option(names = "--max-message-bytes", paramLabel = "BYTES",
+            defaultValue = "" + ImprintServer.DEFAULT_MAX_INBOUND_MESSAGE_BYTES,
+            description = "Largest request message accepted; larger fingerprints go up in row chunks.")
+    int maxMessageBytes;
+
+    @Option(names = "--shutdown-grace-seconds", paramLabel = "SECONDS", defaultValue = "10",
+            description = "On stop, how long in-flight calls may finish before they are cut.")
+    long shutdownGraceSeconds;
+
+    private volatile ImprintServer server;
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        if (port < 0 || port > 65535) {
+            throw new ParameterException(spec.commandLine(), "--port=" + port + "; expected 0..65535");
+        }
+        if (maxMessageBytes <= 0) {
+            throw new ParameterException(spec.commandLine(),
+                    "--max-message-bytes=" + maxMessageBytes + "; expected a positive number of bytes");
+        }
+        if (shutdownGraceSeconds < 0) {
+            throw new ParameterException(spec.commandLine(),
+                    "--shutdown-grace-seconds=" + shutdownGraceSeconds + "; expected 0 or more");
+        }
+        ImprintEngine engine = ImprintEngine.open(ArrowFingerprintStore.open(dataDir), BackendProvider.select());
+        ImprintServer created;
+        try {
+            created = new ImprintServer(ImprintServer.nettyBuilder(host, port), engine,
+                    new ImprintServer.Options(maxMessageBytes, Duration.ofSeconds(shutdownGraceSeconds)));
+        } catch (RuntimeException e) {
+            engine.close();
+            throw e;
+        }
+        server = created;
+        // Registered before the server starts: a SIGTERM right after "listening on" must stop it too.
+        Thread hook = new Thread(this::stop, "imprint-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            created.start();
+        } catch (IOException e) {
+            removeHook(hook);
+            created.stop();
+            throw new CliException("cannot listen on " + host + ":" + port + ": " + rootMessage(e));
+        }
+        created.blockUntilShutdown();
+        removeHook(hook);
+        return ImprintCli.EXIT_OK;
+    }
+
+    /** Stops the server gracefully; what the SIGTERM hook runs. No-op before the server exists. */
+    void stop() {
+        ImprintServer s = server;
+        if (s == null) {
+            return;
+        }
+        try {
+            s.stop();
+        } catch (InterruptedException e) {
+            LOG.log(Level.WARNING, "interrupted while stopping; in-flight calls were cut");
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void removeHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // The JVM is already exiting through the hook; nothing to unregister.
+        }
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        if (root instanceof UnresolvedAddressException) {
+            return "the host does not resolve to an address";
+        }
+        return root.getMessage() == null ? root.toString() : root.getMessage();
+    }
+}

@@ -1,0 +1,24 @@
+package dev.imprint.cli;
+
+import dev.imprint.core.ProbeSet;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The suspects a command scores: the file that holds them and the probe set they answer. */
+final class SuspectFileOptions {
+    @Parameters(index = "0", paramLabel = "FILE",
+            description = "Suspect table (Arrow IPC file), or a reference Arrow file taken as one suspect.")
+    Path file;
+
+    @Option(names = "--probe-set", paramLabel = "ID",
+            description = "Probe set to score against (default: the one the file names).")
+    String probeSetId;
+
+    /** The probe set named by --probe-set, else by the file; CliException if neither names one. */
+    ProbeSet resolve(Target target, SuspectSource source) {
+        String id = probeSetId != null && !probeSetId.isBlank() ? probeSetId
+                : source.probeSetId().orElseThrow(() -> new CliException(file + " names no probe set; pass --probe-set"));
+        return target.getProbeSet(id);
+    }
+}

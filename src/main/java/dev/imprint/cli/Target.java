@@ -1,0 +1,50 @@
+package dev.imprint.cli;
+
+import dev.imprint.client.ImprintClient.SuspectInput;
+import dev.imprint.client.ScoreOptions;
+import dev.imprint.core.ProbeSet;
+import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ScoreResult;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+
+/**
+ * What a command works against: the engine in-process over a data directory
+ * ({@link LocalTarget}) or a running server through the client ({@link RemoteTarget}). The
+ * operations mirror {@code ImprintEngine} and {@code ImprintClient}, and errors pass through
+ * unchanged (ImprintException for domain errors).
+ */
+interface Target extends AutoCloseable {
+
+    /** For humans: "data dir ./imprint-data" or "server 127.0.0.1:50051". */
+    String describe();
+
+    /** Creates a probe set, or returns the identical existing one; ALREADY_EXISTS if it differs. */
+    ProbeSet createProbeSet(ProbeSet set);
+
+    ProbeSet getProbeSet(String probeSetId);
+
+    /** All probe sets, ordered by id. */
+    List<ProbeSet> listProbeSets();
+
+    int referenceCount(String probeSetId);
+
+    /** Stores a reference durably; rows are numProbes × dim, row-major. */
+    ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels, float[] rows,
+                               boolean replace);
+
+    /**
+     * Scores every suspect against the probe set's references and hands each result to
+     * {@code sink}, in input order, as it is ready. {@code suspects} is iterated once, lazily, so a
+     * table larger than memory streams through.
+     */
+    void scoreAll(ProbeSet set, Iterable<SuspectInput> suspects, ScoreOptions options,
+                  BiConsumer<SuspectInput, ScoreResult> sink);
+
+    /** Name and value of each fact {@code imprint info} shows about the engine or server, in order. */
+    Map<String, String> info();
+
+    @Override
+    void close();
+}

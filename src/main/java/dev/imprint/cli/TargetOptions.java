@@ -1,0 +1,54 @@
+package dev.imprint.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** Where a command finds fingerprints: a running server, or else a data directory in-process. */
+final class TargetOptions {
+    /** HOST:PORT, HOST a name, an IPv4 address or a bracketed IPv6 address. */
+    private static final Pattern ADDRESS = Pattern.compile("(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):(\\d{1,5})");
+
+    @Spec(Spec.Target.MIXEE)
+    private CommandSpec mixee;
+
+    @Option(names = "--server", paramLabel = "HOST:PORT",
+            description = "Talk to a running server instead of opening --data-dir in-process.")
+    String server;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "./imprint-data",
+            description = "Data directory used in-process when --server is not given.")
+    Path dataDir;
+
+    /**
+     * Connects to the server if one was named, else opens the data directory.
+     *
+     * @param create whether a missing data directory is created (for commands that write) or an
+     *               error (for commands that only read, so a mistyped path is not silently empty)
+     */
+    Target open(boolean create) {
+        if (server != null && !server.isBlank()) {
+            return RemoteTarget.connect(checkedAddress(server.trim()));
+        }
+        if (!create && !Files.isDirectory(dataDir)) {
+            throw new CliException("data dir " + dataDir + " does not exist; put references there first, "
+                    + "or name a server with --server");
+        }
+        return LocalTarget.open(dataDir);
+    }
+
+    private String checkedAddress(String address) {
+        Matcher m = ADDRESS.matcher(address);
+        int port = m.matches() ? Integer.parseInt(m.group(2)) : 0;
+        if (port < 1 || port > 65535) {
+            throw new ParameterException(mixee.commandLine(),
+                    "--server=" + address + "; expected HOST:PORT with PORT in 1..65535, e.g. 127.0.0.1:50051");
+        }
+        return address;
+    }
+}

@@ -1,0 +1,425 @@
+package dev.imprint.client;
+
+import dev.imprint.api.v1.DeleteProbeSetRequest;
+import dev.imprint.api.v1.DeleteReferenceRequest;
+import dev.imprint.api.v1.GetProbeSetRequest;
+import dev.imprint.api.v1.GetReferenceRequest;
+import dev.imprint.api.v1.GetServerInfoRequest;
+import dev.imprint.api.v1.ImprintGrpc;
+import dev.imprint.api.v1.ListProbeSetsRequest;
+import dev.imprint.api.v1.ListReferencesRequest;
+import dev.imprint.api.v1.PutReferenceRequest;
+import dev.imprint.api.v1.Reference;
+import dev.imprint.api.v1.ReferenceHeader;
+import dev.imprint.api.v1.ScoreRequest;
+import dev.imprint.api.v1.ScoreResponse;
+import dev.imprint.api.v1.ServerInfo;
+import dev.imprint.core.ImprintException;
+import dev.imprint.core.ProbeSet;
+import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ScoreResult;
+import dev.imprint.server.ProtoMapper;
+import dev.imprint.server.StatusTranslator;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
+
+/**
+ * A Java client of the Imprint gRPC service, speaking in the domain types of
+ * {@code dev.imprint.core} (the same ones {@code ImprintEngine} uses in-process).
+ *
+ * <p>Errors: a status Imprint defines (INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS,
+ * FAILED_PRECONDITION, RESOURCE_EXHAUSTED, INTERNAL) is thrown as an {@link ImprintException} with
+ * that code and the server's message; transport failures (UNAVAILABLE, DEADLINE_EXCEEDED,
+ * CANCELLED...) as the {@link StatusRuntimeException} itself.
+ *
+ * <p>Matrices: every float array is row-major; a fingerprint is numProbes × dim, a suspect is
+ * (number of probes it answers) × dim.
+ */
+public final class ImprintClient implements AutoCloseable {
+    /** Default byte budget of one PutReference row chunk. */
+    public static final int DEFAULT_CHUNK_BYTES = 1 << 20;
+    /**
+     * Default bound on unanswered bulk requests: enough for the server to read a full window of 32
+     * requests ahead while it scores the previous batch, so its batches stay large.
+     */
+    public static final int DEFAULT_MAX_IN_FLIGHT = 64;
+    /** Largest response {@link #connect} accepts: per-probe scores of many references get big. */
+    public static final int MAX_RESPONSE_BYTES = 256 << 20;
+
+    private final ManagedChannel channel;
+    private final ImprintGrpc.ImprintBlockingStub blocking;
+    private final ImprintGrpc.ImprintStub async;
+    private final int chunkBytes;
+    private volatile int serverMessageLimit;
+
+    /**
+     * A client over {@code channel}, which it owns and shuts down on {@link #close()}.
+     *
+     * @param chunkBytes the byte budget of one upload chunk; capped at half the server's message limit
+     */
+    public ImprintClient(ManagedChannel channel, int chunkBytes) {
+        if (chunkBytes < Float.BYTES) {
+            throw new IllegalArgumentException("chunkBytes=" + chunkBytes + "; expected at least " + Float.BYTES);
+        }
+        this.channel = channel;
+        this.blocking = ImprintGrpc.newBlockingStub(channel);
+        this.async = ImprintGrpc.newStub(channel);
+        this.chunkBytes = chunkBytes;
+    }
+
+    public ImprintClient(ManagedChannel channel) {
+        this(channel, DEFAULT_CHUNK_BYTES);
+    }
+
+    /** Connects in plaintext to {@code target} ("host:port"). */
+    public static ImprintClient connect(String target) {
+        return new ImprintClient(NettyChannelBuilder.forTarget(target).usePlaintext()
+                .maxInboundMessageSize(MAX_RESPONSE_BYTES).build());
+    }
+
+    /** Creates a probe set; an identical existing one is returned as is. */
+    public ProbeSet createProbeSet(ProbeSet set) {
+        return call(() -> ProtoMapper.fromProto(blocking.createProbeSet(ProtoMapper.createRequest(set))));
+    }
+
+    public ProbeSet getProbeSet(String probeSetId) {
+        return ProtoMapper.fromProto(getProbeSetMessage(probeSetId));
+    }
+
+    /** How many references probe set {@code probeSetId} holds. */
+    public int referenceCount(String probeSetId) {
+        return getProbeSetMessage(probeSetId).getReferenceCount();
+    }
+
+    /** All probe sets, ordered by id. */
+    public List<ProbeSet> listProbeSets() {
+        return call(() -> blocking.listProbeSets(ListProbeSetsRequest.getDefaultInstance()).getProbeSetsList()
+                .stream().map(ProtoMapper::fromProto).toList());
+    }
+
+    /**
+     * Deletes a probe set; FAILED_PRECONDITION while it holds references unless {@code force}.
+     *
+     * @return how many references went with it
+     */
+    public int deleteProbeSet(String probeSetId, boolean force) {
+        return call(() -> blocking.deleteProbeSet(DeleteProbeSetRequest.newBuilder().setProbeSetId(probeSetId)
+                .setForce(force).build()).getReferencesDeleted());
+    }
+
+    /**
+     * Uploads a reference fingerprint in row chunks of at most the chunk budget, and returns once the
+     * server has made it durable and visible to scoring.
+     *
+     * @param rows numProbes × dim, row-major; the server validates the shape and the values
+     * @throws ImprintException ALREADY_EXISTS if the model exists and {@code replace} is false;
+     *     INVALID_ARGUMENT for bad rows (nothing is stored then)
+     */
+    public ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels, float[] rows,
+                                      boolean replace) {
+        int dim = getProbeSet(probeSetId).dim();
+        int budget = Math.min(chunkBytes, serverMessageLimit() / 2);
+        int rowsPerChunk = Math.max(1, budget / (dim * Float.BYTES));
+        Upload upload = new Upload();
+        ClientCallStreamObserver<PutReferenceRequest> requests =
+                (ClientCallStreamObserver<PutReferenceRequest>) async.putReference(upload);
+        requests.onNext(PutReferenceRequest.newBuilder().setHeader(ReferenceHeader.newBuilder()
+                .setProbeSetId(probeSetId).setModelId(modelId).putAllLabels(labels).setReplace(replace)).build());
+        try {
+            for (int first = 0; first * dim < rows.length && !upload.done(); first += rowsPerChunk) {
+                upload.awaitReady(requests);
+                int count = Math.min(rowsPerChunk * dim, rows.length - first * dim);
+                requests.onNext(PutReferenceRequest.newBuilder()
+                        .setRows(ProtoMapper.rowChunk(first, rows, first * dim, count)).build());
+            }
+            if (!upload.done()) {
+                requests.onCompleted();
+            }
+            return ProtoMapper.fromProto(upload.await());
+        } catch (InterruptedException e) {
+            requests.cancel("interrupted", e);
+            Thread.currentThread().interrupt();
+            throw Status.CANCELLED.withDescription("upload interrupted; nothing was stored").asRuntimeException();
+        }
+    }
+
+    public ReferenceMeta getReference(String probeSetId, String modelId) {
+        return call(() -> ProtoMapper.fromProto(blocking.getReference(GetReferenceRequest.newBuilder()
+                .setProbeSetId(probeSetId).setModelId(modelId).build())));
+    }
+
+    /** References of a probe set carrying every label of {@code labelSelector}, ordered by model id. */
+    public List<ReferenceMeta> listReferences(String probeSetId, Map<String, String> labelSelector) {
+        return call(() -> blocking.listReferences(ListReferencesRequest.newBuilder().setProbeSetId(probeSetId)
+                .putAllLabelSelector(labelSelector).build()).getReferencesList()
+                .stream().map(ProtoMapper::fromProto).toList());
+    }
+
+    public void deleteReference(String probeSetId, String modelId) {
+        call(() -> blocking.deleteReference(DeleteReferenceRequest.newBuilder().setProbeSetId(probeSetId)
+                .setModelId(modelId).build()));
+    }
+
+    /**
+     * Scores one suspect against the references of a probe set.
+     *
+     * @param suspectRows  one row of dim values per probe answered, row-major
+     * @param probeIndices the probes the rows answer, in row order; empty for all probes in order
+     */
+    public ScoreResult score(String probeSetId, float[] suspectRows, int[] probeIndices, ScoreOptions options) {
+        int dim = getProbeSet(probeSetId).dim();
+        ScoreRequest req = request("", probeSetId, dim, suspectRows, probeIndices, options);
+        return call(() -> ProtoMapper.fromProto(blocking.score(req)));
+    }
+
+    /**
+     * One suspect of a bulk {@link #scoreStream} run.
+     *
+     * @param requestId    sent as request_id and named in any error about this suspect; null means ""
+     * @param rows         one row of dim values per probe answered, row-major
+     * @param probeIndices the probes the rows answer, in row order; empty for all probes in order
+     */
+    public record SuspectInput(String requestId, float[] rows, int[] probeIndices) {
+        public SuspectInput {
+            requestId = requestId == null ? "" : requestId;
+        }
+    }
+
+    /**
+     * Scores many suspects over one ScoreStream call, keeping at most {@code maxInFlight} requests
+     * unanswered so neither side buffers more than that. Results reach {@code sink} in input order,
+     * one at a time, on a gRPC thread.
+     *
+     * <p>The server ends the stream at the first bad request; this method then throws that error
+     * (its message names the request_id), after {@code sink} has received every earlier result.
+     *
+     * @return how many suspects were scored
+     */
+    public int scoreStream(String probeSetId, Iterable<SuspectInput> suspects, ScoreOptions options, int maxInFlight,
+                           BiConsumer<SuspectInput, ScoreResult> sink) {
+        if (maxInFlight < 1) {
+            throw new IllegalArgumentException("maxInFlight=" + maxInFlight + "; expected at least 1");
+        }
+        int dim = getProbeSet(probeSetId).dim();
+        BulkScores bulk = new BulkScores(maxInFlight, sink);
+        ClientCallStreamObserver<ScoreRequest> requests =
+                (ClientCallStreamObserver<ScoreRequest>) async.scoreStream(bulk);
+        try {
+            for (SuspectInput s : suspects) {
+                bulk.permits.acquire();
+                if (bulk.failure.get() != null) {
+                    break;
+                }
+                ScoreRequest req = request(s.requestId(), probeSetId, dim, s.rows(), s.probeIndices(), options);
+                synchronized (bulk.inFlight) {
+                    bulk.inFlight.add(s);
+                }
+                requests.onNext(req);
+            }
+            if (bulk.failure.get() == null) {
+                requests.onCompleted();
+            }
+            bulk.finished.await();
+        } catch (InterruptedException e) {
+            requests.cancel("interrupted", e);
+            Thread.currentThread().interrupt();
+            throw Status.CANCELLED.withDescription("bulk scoring interrupted").asRuntimeException();
+        } catch (RuntimeException e) {
+            requests.cancel("client failed while sending", e);
+            throw e;
+        }
+        Throwable failure = bulk.failure.get();
+        if (failure instanceof Error error) {
+            throw error;
+        }
+        if (failure != null) {
+            throw translate(failure);
+        }
+        return bulk.scored;
+    }
+
+    /** {@link #scoreStream(String, Iterable, ScoreOptions, int, BiConsumer)} with {@link #DEFAULT_MAX_IN_FLIGHT}. */
+    public int scoreStream(String probeSetId, Iterable<SuspectInput> suspects, ScoreOptions options,
+                           BiConsumer<SuspectInput, ScoreResult> sink) {
+        return scoreStream(probeSetId, suspects, options, DEFAULT_MAX_IN_FLIGHT, sink);
+    }
+
+    /** Version, backend, counts, memory and message limit of the server. */
+    public ServerInfo getServerInfo() {
+        return call(() -> blocking.getServerInfo(GetServerInfoRequest.getDefaultInstance()));
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        channel.shutdown();
+        if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
+            channel.shutdownNow();
+        }
+    }
+
+    private dev.imprint.api.v1.ProbeSet getProbeSetMessage(String probeSetId) {
+        return call(() -> blocking.getProbeSet(GetProbeSetRequest.newBuilder().setProbeSetId(probeSetId).build()));
+    }
+
+    private int serverMessageLimit() {
+        if (serverMessageLimit == 0) {
+            serverMessageLimit = getServerInfo().getMaxInboundMessageBytes();
+        }
+        return serverMessageLimit;
+    }
+
+    private static ScoreRequest request(String requestId, String probeSetId, int dim, float[] rows,
+                                        int[] probeIndices, ScoreOptions o) {
+        if (rows.length % dim != 0) {
+            throw ImprintException.invalidArgument("suspect has %d values, not a whole number of rows of dim=%d",
+                    rows.length, dim);
+        }
+        return ProtoMapper.scoreRequest(requestId, probeSetId, rows.length / dim, dim, rows, probeIndices,
+                o.metrics(), o.orderBy(), o.topK(), o.modelIds(), o.labelSelector(), o.includePerProbe());
+    }
+
+    private static <T> T call(Supplier<T> rpc) {
+        try {
+            return rpc.get();
+        } catch (StatusRuntimeException e) {
+            throw StatusTranslator.fromStatus(e);
+        }
+    }
+
+    private static RuntimeException translate(Throwable t) {
+        if (t instanceof StatusRuntimeException e) {
+            return StatusTranslator.fromStatus(e);
+        }
+        if (t instanceof RuntimeException e) {
+            return e;
+        }
+        return Status.fromThrowable(t).asRuntimeException();
+    }
+
+    /** The response side of one PutReference call, plus readiness signalling for the sender. */
+    private static final class Upload implements ClientResponseObserver<PutReferenceRequest, Reference> {
+        private final CountDownLatch finished = new CountDownLatch(1);
+        private final Object ready = new Object();
+        private volatile Reference result;
+        private volatile Throwable failure;
+
+        @Override
+        public void beforeStart(ClientCallStreamObserver<PutReferenceRequest> requests) {
+            requests.setOnReadyHandler(() -> {
+                synchronized (ready) {
+                    ready.notifyAll();
+                }
+            });
+        }
+
+        /** Waits until the transport takes more data without buffering, or the call has ended. */
+        void awaitReady(ClientCallStreamObserver<PutReferenceRequest> requests) throws InterruptedException {
+            synchronized (ready) {
+                while (!requests.isReady() && !done()) {
+                    ready.wait(100);
+                }
+            }
+        }
+
+        boolean done() {
+            return finished.getCount() == 0;
+        }
+
+        Reference await() throws InterruptedException {
+            finished.await();
+            if (failure != null) {
+                throw translate(failure);
+            }
+            return result;
+        }
+
+        @Override
+        public void onNext(Reference value) {
+            result = value;
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            failure = t;
+            finished.countDown();
+            synchronized (ready) {
+                ready.notifyAll();
+            }
+        }
+
+        @Override
+        public void onCompleted() {
+            finished.countDown();
+        }
+    }
+
+    /** The response side of one bulk ScoreStream call. */
+    private static final class BulkScores implements ClientResponseObserver<ScoreRequest, ScoreResponse> {
+        final Semaphore permits;
+        final ArrayDeque<SuspectInput> inFlight = new ArrayDeque<>();
+        final CountDownLatch finished = new CountDownLatch(1);
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        private final int maxInFlight;
+        private final BiConsumer<SuspectInput, ScoreResult> sink;
+        private ClientCallStreamObserver<ScoreRequest> requests;
+        private volatile int scored;
+
+        BulkScores(int maxInFlight, BiConsumer<SuspectInput, ScoreResult> sink) {
+            this.permits = new Semaphore(maxInFlight);
+            this.maxInFlight = maxInFlight;
+            this.sink = sink;
+        }
+
+        @Override
+        public void beforeStart(ClientCallStreamObserver<ScoreRequest> requests) {
+            this.requests = requests;
+        }
+
+        @Override
+        public void onNext(ScoreResponse response) {
+            SuspectInput input;
+            synchronized (inFlight) {
+                input = inFlight.poll();
+            }
+            try {
+                if (input == null || !input.requestId().equals(response.getRequestId())) {
+                    throw new IllegalStateException("response for request_id='" + response.getRequestId()
+                            + "' does not match the oldest request in flight");
+                }
+                sink.accept(input, ProtoMapper.fromProto(response));
+                scored++;
+            } catch (RuntimeException | Error e) {
+                // Cancelling makes gRPC call onError, which records the failure and wakes the sender.
+                failure.compareAndSet(null, e);
+                requests.cancel("the client's result sink failed", e);
+                return;
+            }
+            permits.release();
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            failure.compareAndSet(null, t);
+            permits.release(maxInFlight + 1);
+            finished.countDown();
+        }
+
+        @Override
+        public void onCompleted() {
+            finished.countDown();
+        }
+    }
+}

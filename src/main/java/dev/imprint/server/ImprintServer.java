@@ -1,0 +1,194 @@
+package dev.imprint.server;
+
+import dev.imprint.engine.ImprintEngine;
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Logger;
+
+/**
+ * The Imprint gRPC server: the {@code imprint.v1.Imprint} service, {@code grpc.health.v1.Health}
+ * and server reflection (v1), over an {@link ImprintEngine} that it owns and closes on stop.
+ *
+ * <p>Lifecycle: {@link #start()} binds and marks health SERVING; {@link #stop()} runs the fixed
+ * order health NOT_SERVING, {@code shutdown()}, {@code awaitTermination(grace)},
+ * {@code shutdownNow()}, then closes the engine, so in-flight calls finish (or are cut after the
+ * grace period) before the store closes. {@link #blockUntilShutdown()} returns once all of that is
+ * done.
+ *
+ * <p>Message size: the server accepts messages up to {@link Options#maxInboundMessageBytes()}
+ * (default {@value #DEFAULT_MAX_INBOUND_MESSAGE_BYTES} bytes); a larger one fails with
+ * RESOURCE_EXHAUSTED. Fingerprints of any size go through PutReference's row chunks, each of which
+ * must fit the limit.
+ */
+public final class ImprintServer {
+    private static final Logger LOG = Logger.getLogger(ImprintServer.class.getName());
+    /**
+     * 64 MiB: a suspect of 256 probes × 32768 dims (32 MiB; 32768 is the largest dim the metric
+     * contract covers) fits one Score request with room to spare.
+     */
+    public static final int DEFAULT_MAX_INBOUND_MESSAGE_BYTES = 64 << 20;
+    public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
+    /** The service name health and reflection report. */
+    public static final String SERVICE_NAME = "imprint.v1.Imprint";
+
+    private final Server server;
+    private final ImprintEngine engine;
+    private final HealthStatusManager health = new HealthStatusManager();
+    private final ExecutorService streamWorkers = Executors.newCachedThreadPool(daemonThreads("imprint-stream-"));
+    private final Options options;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final Object lifecycle = new Object();
+    private boolean stopping;
+
+    /**
+     * How the server treats its clients.
+     *
+     * @param maxInboundMessageBytes the largest request message accepted, in bytes
+     * @param shutdownGrace          how long {@link #stop()} lets in-flight calls finish before cutting them
+     */
+    public record Options(int maxInboundMessageBytes, Duration shutdownGrace) {
+        public Options {
+            if (maxInboundMessageBytes <= 0) {
+                throw new IllegalArgumentException("maxInboundMessageBytes=" + maxInboundMessageBytes
+                        + "; expected a positive number of bytes");
+            }
+            if (shutdownGrace.isNegative()) {
+                throw new IllegalArgumentException("shutdownGrace=" + shutdownGrace + "; expected >= 0");
+            }
+        }
+
+        public static Options defaults() {
+            return new Options(DEFAULT_MAX_INBOUND_MESSAGE_BYTES, DEFAULT_SHUTDOWN_GRACE);
+        }
+    }
+
+    /**
+     * Builds a server on {@code builder} (Netty for real use, in-process in some tests) serving
+     * {@code engine}, which it now owns.
+     */
+    public ImprintServer(ServerBuilder<?> builder, ImprintEngine engine, Options options) {
+        this.engine = engine;
+        this.options = options;
+        this.server = builder
+                .maxInboundMessageSize(options.maxInboundMessageBytes())
+                .addService(new ImprintService(engine, version(), options.maxInboundMessageBytes(), streamWorkers))
+                .addService(health.getHealthService())
+                .addService(ProtoReflectionServiceV1.newInstance())
+                .intercept(new LoggingInterceptor())
+                .build();
+    }
+
+    /** A Netty server builder bound to {@code host:port}; port 0 picks a free port (see {@link #port()}). */
+    public static NettyServerBuilder nettyBuilder(String host, int port) {
+        return NettyServerBuilder.forAddress(new InetSocketAddress(host, port));
+    }
+
+    /**
+     * Binds the port, starts serving, reports SERVING on the health service and logs
+     * {@code listening on HOST:PORT}. If binding fails, {@link #stop()} still releases the engine.
+     */
+    public ImprintServer start() throws IOException {
+        server.start();
+        health.setStatus("", ServingStatus.SERVING);
+        health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
+        LOG.info("listening on " + listenAddress());
+        return this;
+    }
+
+    /** The port the server is bound to (the free port chosen when it was asked for port 0); -1 if none. */
+    public int port() {
+        return server.getPort();
+    }
+
+    /** Where the server listens, as {@code host:port} (or the transport's own address form). */
+    public String listenAddress() {
+        for (SocketAddress address : server.getListenSockets()) {
+            if (address instanceof InetSocketAddress inet) {
+                String host = inet.getAddress() == null ? inet.getHostString() : inet.getAddress().getHostAddress();
+                return (host.contains(":") ? "[" + host + "]" : host) + ":" + inet.getPort();
+            }
+        }
+        return server.getListenSockets().toString();
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    /**
+     * Stops gracefully, in the fixed order: health NOT_SERVING, shutdown, await termination for the
+     * grace period, shutdownNow, close the engine. Safe to call more than once and from several threads.
+     */
+    public void stop() throws InterruptedException {
+        synchronized (lifecycle) {
+            if (stopping) {
+                stopped.await();
+                return;
+            }
+            stopping = true;
+        }
+        try {
+            health.enterTerminalState();
+            server.shutdown();
+            if (!server.awaitTermination(options.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.warning("calls still running after the " + options.shutdownGrace() + " grace period; cancelling them");
+                server.shutdownNow();
+                server.awaitTermination(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            // Asked to hurry: cut the calls rather than close the engine under them.
+            server.shutdownNow();
+            throw e;
+        } finally {
+            streamWorkers.shutdownNow();
+            engine.close();
+            stopped.countDown();
+            LOG.info("stopped");
+        }
+    }
+
+    /** Waits until {@link #stop()} has finished, engine closed included. */
+    public void blockUntilShutdown() throws InterruptedException {
+        stopped.await();
+    }
+
+    private static ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger count = new AtomicInteger();
+        return task -> {
+            Thread t = new Thread(task, prefix + count.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    /** The Imprint version: the build's project version, or "unknown" outside a Maven build. */
+    public static String version() {
+        try (InputStream in = ImprintServer.class.getResourceAsStream("version.properties")) {
+            if (in == null) {
+                return "unknown";
+            }
+            Properties p = new Properties();
+            p.load(in);
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the bundled version.properties", e);
+        }
+    }
+}

@@ -1,0 +1,314 @@
+package dev.imprint.server;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import dev.imprint.api.v1.CreateProbeSetRequest;
+import dev.imprint.api.v1.Matrix;
+import dev.imprint.api.v1.PerProbeValues;
+import dev.imprint.api.v1.RowChunk;
+import dev.imprint.api.v1.ScoreRequest;
+import dev.imprint.api.v1.ScoreResponse;
+import dev.imprint.core.ImprintException;
+import dev.imprint.core.Match;
+import dev.imprint.core.Metric;
+import dev.imprint.core.ProbeSet;
+import dev.imprint.core.ProbeSetKind;
+import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ScoreQuery;
+import dev.imprint.core.ScoreResult;
+import dev.imprint.core.Suspect;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Translation between the wire messages of {@code imprint.v1} and the domain types of
+ * {@code dev.imprint.core}, in both directions: the server decodes requests and encodes replies,
+ * the client does the reverse, and both share this one codec.
+ *
+ * <p>Matrix layout: {@code data} is little-endian float32, row-major, exactly rows*cols*4 bytes.
+ * Every decoding error is an {@link ImprintException} INVALID_ARGUMENT naming the field.
+ */
+public final class ProtoMapper {
+    private ProtoMapper() {}
+
+    // ---- Matrix -------------------------------------------------------------------------------
+
+    /**
+     * Encodes {@code values} (rows × cols, row-major) as a Matrix.
+     *
+     * @throws IllegalArgumentException if {@code values.length != rows * cols}
+     */
+    public static Matrix matrix(int rows, int cols, float[] values) {
+        if ((long) rows * cols != values.length) {
+            throw new IllegalArgumentException("matrix of " + rows + "x" + cols + " needs " + (long) rows * cols
+                    + " values, got " + values.length);
+        }
+        byte[] bytes = new byte[values.length * Float.BYTES];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(values);
+        // The array is ours alone and never written again, so wrapping it without a copy is safe.
+        return Matrix.newBuilder().setRows(rows).setCols(cols).setData(UnsafeByteOperations.unsafeWrap(bytes)).build();
+    }
+
+    /**
+     * Decodes the values of {@code m}, rows × cols, row-major.
+     *
+     * @param field the request field to name in errors, e.g. "suspect"
+     * @throws ImprintException INVALID_ARGUMENT if data is not exactly rows*cols*4 bytes
+     */
+    public static float[] matrixValues(String field, Matrix m) {
+        long rows = Integer.toUnsignedLong(m.getRows());
+        long cols = Integer.toUnsignedLong(m.getCols());
+        ByteString data = m.getData();
+        if (rows * cols * Float.BYTES != data.size()) {
+            throw ImprintException.invalidArgument(
+                    "%s.data has %d bytes; expected rows*cols*4 = %d*%d*4 = %d (little-endian float32, row-major)",
+                    field, data.size(), rows, cols, rows * cols * Float.BYTES);
+        }
+        float[] values = new float[data.size() / Float.BYTES];
+        data.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+        return values;
+    }
+
+    // ---- Probe sets and references ------------------------------------------------------------
+
+    /** The probe set a create request describes, validated; an unset epsilon means the default. */
+    public static ProbeSet probeSet(CreateProbeSetRequest req) {
+        return ProbeSet.fromRequest(req.getProbeSetId(), toInt("num_probes", req.getNumProbes()),
+                toInt("dim", req.getDim()), kind(req.getKind()), req.getSmoothingEpsilon(), req.getDescription());
+    }
+
+    /** The create request that describes {@code set}. */
+    public static CreateProbeSetRequest createRequest(ProbeSet set) {
+        return CreateProbeSetRequest.newBuilder().setProbeSetId(set.id()).setNumProbes(set.numProbes())
+                .setDim(set.dim()).setKind(toProto(set.kind())).setSmoothingEpsilon(set.smoothingEpsilon())
+                .setDescription(set.description()).build();
+    }
+
+    public static dev.imprint.api.v1.ProbeSet toProto(ProbeSet set, int referenceCount) {
+        return dev.imprint.api.v1.ProbeSet.newBuilder().setProbeSetId(set.id()).setNumProbes(set.numProbes())
+                .setDim(set.dim()).setKind(toProto(set.kind())).setSmoothingEpsilon(set.smoothingEpsilon())
+                .setDescription(set.description()).setReferenceCount(referenceCount).build();
+    }
+
+    public static ProbeSet fromProto(dev.imprint.api.v1.ProbeSet p) {
+        return new ProbeSet(p.getProbeSetId(), toInt("num_probes", p.getNumProbes()), toInt("dim", p.getDim()),
+                kind(p.getKind()), p.getSmoothingEpsilon(), p.getDescription());
+    }
+
+    public static dev.imprint.api.v1.Reference toProto(ReferenceMeta meta) {
+        return dev.imprint.api.v1.Reference.newBuilder().setProbeSetId(meta.probeSetId()).setModelId(meta.modelId())
+                .putAllLabels(meta.labels()).setNumProbes(meta.numProbes()).setDim(meta.dim())
+                .setCreatedUnixMs(meta.createdUnixMs()).build();
+    }
+
+    public static ReferenceMeta fromProto(dev.imprint.api.v1.Reference r) {
+        return new ReferenceMeta(r.getProbeSetId(), r.getModelId(), r.getLabelsMap(),
+                toInt("num_probes", r.getNumProbes()), toInt("dim", r.getDim()), r.getCreatedUnixMs());
+    }
+
+    /** The values of a row chunk as a float array. */
+    public static float[] chunkValues(RowChunk chunk) {
+        float[] values = new float[chunk.getValuesCount()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = chunk.getValues(i);
+        }
+        return values;
+    }
+
+    /** A row chunk holding {@code count} values of {@code rows} from {@code offset}, starting at {@code firstRow}. */
+    public static RowChunk rowChunk(int firstRow, float[] rows, int offset, int count) {
+        RowChunk.Builder b = RowChunk.newBuilder().setFirstRow(firstRow);
+        for (int i = offset; i < offset + count; i++) {
+            b.addValues(rows[i]);
+        }
+        return b.build();
+    }
+
+    // ---- Scoring ------------------------------------------------------------------------------
+
+    /** The validated suspect of a score request on {@code set}. */
+    public static Suspect suspect(ProbeSet set, ScoreRequest req) {
+        float[] values = matrixValues("suspect", req.getSuspect());
+        int[] indices = new int[req.getProbeIndicesCount()];
+        for (int i = 0; i < indices.length; i++) {
+            // Out-of-range uint32 values stay negative here and Suspect.of reports them unsigned.
+            indices[i] = req.getProbeIndices(i);
+        }
+        return Suspect.of(set, toInt("suspect.rows", req.getSuspect().getRows()),
+                toInt("suspect.cols", req.getSuspect().getCols()), values, indices);
+    }
+
+    /** The resolved query of a score request on {@code set}: defaults filled in, metrics checked. */
+    public static ScoreQuery query(ProbeSet set, ScoreRequest req) {
+        EnumSet<Metric> metrics = EnumSet.noneOf(Metric.class);
+        for (int i = 0; i < req.getMetricsCount(); i++) {
+            metrics.add(metric("metrics[" + i + "]", req.getMetricsValue(i)));
+        }
+        Metric orderBy = req.getOrderByValue() == dev.imprint.api.v1.Metric.METRIC_UNSPECIFIED_VALUE
+                ? null : metric("order_by", req.getOrderByValue());
+        return ScoreQuery.resolve(set, metrics, orderBy, toInt("top_k", req.getTopK()), req.getModelIdsList(),
+                req.getLabelSelectorMap(), req.getIncludePerProbe());
+    }
+
+    /**
+     * A score request for {@code suspect} (rows × dim, row-major) with unresolved options.
+     *
+     * @param probeIndices the probes the rows answer, in row order; empty for all in order
+     * @param metrics      empty for the kind's defaults
+     * @param orderBy      null for the kind's default
+     */
+    public static ScoreRequest scoreRequest(String requestId, String probeSetId, int rows, int dim, float[] suspect,
+                                            int[] probeIndices, Set<Metric> metrics, Metric orderBy, int topK,
+                                            List<String> modelIds, Map<String, String> labelSelector,
+                                            boolean includePerProbe) {
+        ScoreRequest.Builder b = ScoreRequest.newBuilder().setRequestId(requestId).setProbeSetId(probeSetId)
+                .setSuspect(matrix(rows, dim, suspect)).setTopK(topK).addAllModelIds(modelIds)
+                .putAllLabelSelector(labelSelector).setIncludePerProbe(includePerProbe);
+        for (int p : probeIndices) {
+            b.addProbeIndices(p);
+        }
+        for (Metric m : metrics) {
+            b.addMetrics(toProto(m));
+        }
+        if (orderBy != null) {
+            b.setOrderBy(toProto(orderBy));
+        }
+        return b.build();
+    }
+
+    public static ScoreResponse toProto(String requestId, ScoreResult result) {
+        ScoreResponse.Builder b = ScoreResponse.newBuilder().setRequestId(requestId)
+                .setProbeSetId(result.probeSetId()).setProbesUsed(result.probesUsed())
+                .setReferencesScored(result.referencesScored()).setBackend(result.backend())
+                .setOrderBy(toProto(result.orderBy()));
+        for (Match m : result.matches()) {
+            b.addMatches(toProto(m));
+        }
+        return b.build();
+    }
+
+    public static ScoreResult fromProto(ScoreResponse r) {
+        List<Match> matches = new ArrayList<>(r.getMatchesCount());
+        for (dev.imprint.api.v1.Match m : r.getMatchesList()) {
+            matches.add(fromProto(m));
+        }
+        return new ScoreResult(r.getProbeSetId(), Collections.unmodifiableList(matches), r.getProbesUsed(),
+                r.getReferencesScored(), r.getBackend(), metric("order_by", r.getOrderByValue()));
+    }
+
+    private static dev.imprint.api.v1.Match toProto(Match m) {
+        dev.imprint.api.v1.Match.Builder b = dev.imprint.api.v1.Match.newBuilder().setModelId(m.modelId())
+                .putAllLabels(m.labels()).setRank(m.rank());
+        // Only computed metrics are set, so presence tells the client what was computed.
+        m.values().forEach((metric, value) -> {
+            switch (metric) {
+                case COSINE -> b.setCosine(value);
+                case KL_REF_SUSPECT -> b.setKlRefSuspect(value);
+                case KL_SUSPECT_REF -> b.setKlSuspectRef(value);
+                case JS -> b.setJs(value);
+                case TOP1_AGREEMENT -> b.setTop1Agreement(value);
+            }
+        });
+        if (!m.perProbe().isEmpty()) {
+            PerProbeValues.Builder pp = PerProbeValues.newBuilder();
+            m.perProbe().forEach((metric, values) -> {
+                for (double v : values) {
+                    switch (metric) {
+                        case COSINE -> pp.addCosine(v);
+                        case KL_REF_SUSPECT -> pp.addKlRefSuspect(v);
+                        case KL_SUSPECT_REF -> pp.addKlSuspectRef(v);
+                        case JS -> pp.addJs(v);
+                        case TOP1_AGREEMENT -> pp.addTop1Agreement(v);
+                    }
+                }
+            });
+            b.setPerProbe(pp);
+        }
+        return b.build();
+    }
+
+    private static Match fromProto(dev.imprint.api.v1.Match m) {
+        Map<Metric, Double> values = new EnumMap<>(Metric.class);
+        if (m.hasCosine()) {
+            values.put(Metric.COSINE, m.getCosine());
+        }
+        if (m.hasKlRefSuspect()) {
+            values.put(Metric.KL_REF_SUSPECT, m.getKlRefSuspect());
+        }
+        if (m.hasKlSuspectRef()) {
+            values.put(Metric.KL_SUSPECT_REF, m.getKlSuspectRef());
+        }
+        if (m.hasJs()) {
+            values.put(Metric.JS, m.getJs());
+        }
+        if (m.hasTop1Agreement()) {
+            values.put(Metric.TOP1_AGREEMENT, m.getTop1Agreement());
+        }
+        Map<Metric, double[]> perProbe = new EnumMap<>(Metric.class);
+        if (m.hasPerProbe()) {
+            PerProbeValues pp = m.getPerProbe();
+            putIfPresent(perProbe, Metric.COSINE, pp.getCosineList());
+            putIfPresent(perProbe, Metric.KL_REF_SUSPECT, pp.getKlRefSuspectList());
+            putIfPresent(perProbe, Metric.KL_SUSPECT_REF, pp.getKlSuspectRefList());
+            putIfPresent(perProbe, Metric.JS, pp.getJsList());
+            putIfPresent(perProbe, Metric.TOP1_AGREEMENT, pp.getTop1AgreementList());
+        }
+        return new Match(m.getModelId(), m.getLabelsMap(), m.getRank(), Collections.unmodifiableMap(values),
+                Collections.unmodifiableMap(perProbe));
+    }
+
+    private static void putIfPresent(Map<Metric, double[]> into, Metric metric, List<Double> values) {
+        if (!values.isEmpty()) {
+            into.put(metric, values.stream().mapToDouble(Double::doubleValue).toArray());
+        }
+    }
+
+    // ---- Enums and integers -------------------------------------------------------------------
+
+    /** The domain kind of a wire kind; null for unspecified (which ProbeSet rejects by name). */
+    public static ProbeSetKind kind(dev.imprint.api.v1.ProbeSetKind kind) {
+        return switch (kind) {
+            case EMBEDDING -> ProbeSetKind.EMBEDDING;
+            case DISTRIBUTION -> ProbeSetKind.DISTRIBUTION;
+            case PROBE_SET_KIND_UNSPECIFIED -> null;
+            case UNRECOGNIZED -> throw ImprintException.invalidArgument(
+                    "kind has an unknown value; expected EMBEDDING or DISTRIBUTION");
+        };
+    }
+
+    public static dev.imprint.api.v1.ProbeSetKind toProto(ProbeSetKind kind) {
+        return switch (kind) {
+            case EMBEDDING -> dev.imprint.api.v1.ProbeSetKind.EMBEDDING;
+            case DISTRIBUTION -> dev.imprint.api.v1.ProbeSetKind.DISTRIBUTION;
+        };
+    }
+
+    public static dev.imprint.api.v1.Metric toProto(Metric metric) {
+        return dev.imprint.api.v1.Metric.valueOf(metric.name());
+    }
+
+    private static Metric metric(String field, int wireValue) {
+        dev.imprint.api.v1.Metric m = dev.imprint.api.v1.Metric.forNumber(wireValue);
+        if (m == null || m == dev.imprint.api.v1.Metric.METRIC_UNSPECIFIED) {
+            throw ImprintException.invalidArgument("%s=%d is not a metric; expected one of %s",
+                    field, wireValue, EnumSet.allOf(Metric.class));
+        }
+        return Metric.valueOf(m.name());
+    }
+
+    /** A uint32 field as an int, refusing values above Integer.MAX_VALUE rather than wrapping them. */
+    private static int toInt(String field, int uint32) {
+        if (uint32 < 0) {
+            throw ImprintException.invalidArgument("%s=%d is too large; at most %d is supported",
+                    field, Integer.toUnsignedLong(uint32), Integer.MAX_VALUE);
+        }
+        return uint32;
+    }
+}

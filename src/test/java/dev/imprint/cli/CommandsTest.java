@@ -1,0 +1,234 @@
+package dev.imprint.cli;
+
+import static dev.imprint.cli.TestScenario.assertRowsMatchEngine;
+import static dev.imprint.cli.TestScenario.engineScores;
+import static dev.imprint.cli.TestScenario.regenerate;
+import static dev.imprint.cli.TestScenario.withShape;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.imprint.core.Metric;
+import dev.imprint.core.ProbeSetKind;
+import dev.imprint.core.ScoreResult;
+import dev.imprint.io.ResultTable;
+import dev.imprint.synth.SynthScenario;
+import dev.imprint.synth.SynthScenario.SyntheticModel;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every file-based command in-process: synth, put, score, rescore and info against a data directory. */
+class CommandsTest {
+    @TempDir
+    Path tmp;
+
+    private Path scenario;
+    private Path data;
+
+    @BeforeEach
+    void paths() {
+        scenario = tmp.resolve("scenario");
+        data = tmp.resolve("data");
+    }
+
+    @Test
+    void synthPutScoreAndRescoreAgreeWithTheEngine() throws IOException {
+        synth();
+        CliRun put = CliRun.run("put", scenario.resolve("references").toString(), "--data-dir", data.toString());
+        assertEquals(0, put.exit(), put.toString());
+        assertEquals(6, put.out().lines().filter(l -> l.startsWith("put ")).count(), put.toString());
+
+        CliRun score = CliRun.run("score", scenario.resolve("suspects.arrow").toString(), "--data-dir", data.toString(),
+                "--top-k", "3");
+        assertEquals(0, score.exit(), score.toString());
+        SynthScenario expected = regenerate(ProbeSetKind.DISTRIBUTION);
+        for (SyntheticModel suspect : expected.suspects()) {
+            assertTrue(score.out().contains("suspect " + suspect.modelId() + "\n"), score.toString());
+        }
+
+        Path results = tmp.resolve("results.arrow");
+        Path csv = tmp.resolve("results.csv");
+        CliRun rescore = CliRun.run("rescore", scenario.resolve("suspects.arrow").toString(), "--data-dir",
+                data.toString(), "--out", results.toString(), "--csv", csv.toString(), "--metrics",
+                "cosine,kl_ref_suspect,js");
+        assertEquals(0, rescore.exit(), rescore.toString());
+
+        Map<String, ScoreResult> engine = engineScores(data, expected,
+                EnumSet.of(Metric.COSINE, Metric.KL_REF_SUSPECT, Metric.JS));
+        List<ResultTable.Row> arrowRows;
+        try (BufferAllocator allocator = new RootAllocator()) {
+            arrowRows = ResultTable.readAll(allocator, results);
+        }
+        assertRowsMatchEngine(arrowRows, engine, expected);
+        // The CSV holds exactly the Arrow table's rows, in the same order.
+        List<String> lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
+        assertEquals(String.join(",", ResultTable.COLUMNS), lines.get(0));
+        assertEquals(arrowRows.size(), lines.size() - 1);
+        for (int i = 0; i < arrowRows.size(); i++) {
+            ResultTable.Row row = arrowRows.get(i);
+            String[] cells = lines.get(i + 1).split(",", -1);
+            assertEquals(List.of(row.suspectId(), row.modelId(), Integer.toString(row.rank())),
+                    List.of(cells[0], cells[1], cells[2]));
+            assertEquals(row.values().get(Metric.COSINE), Double.parseDouble(cells[4]));
+            assertEquals(row.values().get(Metric.KL_REF_SUSPECT), Double.parseDouble(cells[5]));
+            assertEquals("", cells[6], "kl_suspect_ref was not asked for");
+            assertEquals(row.values().get(Metric.JS), Double.parseDouble(cells[7]));
+        }
+    }
+
+    @Test
+    void scoreRanksEachStudentsTeacherFirstInItsTable() {
+        synthAndPut();
+        SynthScenario expected = regenerate(ProbeSetKind.DISTRIBUTION);
+        for (SyntheticModel suspect : expected.suspects()) {
+            if (suspect.teacher().isEmpty()) {
+                continue;
+            }
+            CliRun score = CliRun.run("score", scenario.resolve("suspects.arrow").toString(), "--data-dir",
+                    data.toString(), "--suspect", suspect.modelId());
+            assertEquals(0, score.exit(), score.toString());
+            String firstRow = score.out().lines().filter(l -> l.trim().startsWith("1 ")).findFirst().orElseThrow();
+            assertTrue(firstRow.contains(suspect.teacher().get()), score.out());
+            assertFalse(score.out().contains("suspect unrelated"), "only the asked suspect is scored");
+        }
+    }
+
+    @Test
+    void scoreTakesAReferenceFileAsASuspectThatMatchesItselfExactly() {
+        synthAndPut("--kind", "EMBEDDING");
+        Path reference = scenario.resolve("references").resolve("atlas-2.arrow");
+        CliRun score = CliRun.run("score", reference.toString(), "--data-dir", data.toString(), "--top-k", "1");
+        assertEquals(0, score.exit(), score.toString());
+        assertTrue(score.out().contains("ranked by cosine (higher is closer)"), score.out());
+        String firstRow = score.out().lines().filter(l -> l.trim().startsWith("1 ")).findFirst().orElseThrow();
+        assertTrue(firstRow.contains("atlas-2") && firstRow.contains("1.0000"), score.out());
+    }
+
+    @Test
+    void infoSummarisesTheDataDirectory() {
+        synthAndPut();
+        CliRun info = CliRun.run("info", "--data-dir", data.toString());
+        assertEquals(0, info.exit(), info.toString());
+        assertTrue(info.out().contains("references:") && info.out().lines().anyMatch(l -> l.matches("references: +6")),
+                info.out());
+        assertTrue(info.out().contains("probe set ps1: DISTRIBUTION, 24 probes x 96, 6 references"), info.out());
+    }
+
+    @Test
+    void putRefusesAnExistingReferenceWithoutReplaceInOneLine() {
+        synth();
+        String file = scenario.resolve("references").resolve("atlas-1.arrow").toString();
+        assertEquals(0, CliRun.run("put", file, "--data-dir", data.toString()).exit());
+        CliRun again = CliRun.run("put", file, "--data-dir", data.toString());
+        assertEquals(ImprintCli.EXIT_FAILURE, again.exit(), again.toString());
+        assertOneLine(again, "ALREADY_EXISTS");
+        CliRun replace = CliRun.run("put", file, "--data-dir", data.toString(), "--replace", "--label", "tier=gold");
+        assertEquals(0, replace.exit(), replace.toString());
+    }
+
+    @Test
+    void missingInputFileIsAOneLineNotFound() {
+        CliRun run = CliRun.run("score", tmp.resolve("nope.arrow").toString(), "--data-dir", tmp.toString());
+        assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
+        assertOneLine(run, "NOT_FOUND");
+        assertTrue(run.err().contains("nope.arrow"), run.toString());
+    }
+
+    @Test
+    void fileThatIsNotArrowIsRejectedInOneLine() throws IOException {
+        Path junk = Files.writeString(tmp.resolve("junk.arrow"), "this is not an Arrow file\n");
+        CliRun score = CliRun.run("score", junk.toString(), "--data-dir", tmp.resolve("d").toString());
+        assertEquals(ImprintCli.EXIT_FAILURE, score.exit(), score.toString());
+        assertOneLine(score, "neither a suspect table nor a reference file");
+        CliRun put = CliRun.run("put", junk.toString(), "--data-dir", tmp.resolve("d").toString());
+        assertEquals(ImprintCli.EXIT_FAILURE, put.exit(), put.toString());
+        assertOneLine(put, "INVALID_ARGUMENT");
+    }
+
+    @Test
+    void scoringAgainstAnUnknownProbeSetIsNotFound() throws IOException {
+        Files.createDirectories(tmp.resolve("empty"));
+        synth();
+        CliRun run = CliRun.run("rescore", scenario.resolve("suspects.arrow").toString(), "--data-dir",
+                tmp.resolve("empty").toString(), "--out", tmp.resolve("r.arrow").toString());
+        assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
+        assertOneLine(run, "NOT_FOUND: probe set ps1 does not exist");
+    }
+
+    @Test
+    void readingCommandsRefuseADataDirectoryThatDoesNotExist() {
+        Path missing = tmp.resolve("typo");
+        CliRun run = CliRun.run("info", "--data-dir", missing.toString());
+        assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
+        assertOneLine(run, "data dir " + missing + " does not exist");
+        assertFalse(Files.exists(missing), "nothing is created by a command that only reads");
+    }
+
+    @Test
+    void metricTheKindDoesNotSupportIsInvalidArgument() {
+        synthAndPut("--kind", "EMBEDDING");
+        CliRun run = CliRun.run("score", scenario.resolve("suspects.arrow").toString(), "--data-dir", data.toString(),
+                "--metrics", "js");
+        assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
+        assertOneLine(run, "INVALID_ARGUMENT: metrics contains JS");
+    }
+
+    @Test
+    void commandLineMistakesAreUsageErrorsInOneLine() {
+        CliRun unknownOption = CliRun.run("score", "x.arrow", "--frobnicate");
+        assertEquals(ImprintCli.EXIT_USAGE, unknownOption.exit());
+        assertOneLine(unknownOption, "--frobnicate");
+        CliRun badMetric = CliRun.run("score", "x.arrow", "--metrics", "euclid");
+        assertEquals(ImprintCli.EXIT_USAGE, badMetric.exit());
+        assertOneLine(badMetric, "euclid");
+        CliRun impossible = CliRun.run("synth", "--out", tmp.toString(), "--families", "2",
+                "--models-per-family", "1", "--students", "3");
+        assertEquals(ImprintCli.EXIT_USAGE, impossible.exit());
+        assertOneLine(impossible, "students=3");
+        CliRun badServer = CliRun.run("info", "--server", "localhost:99999");
+        assertEquals(ImprintCli.EXIT_USAGE, badServer.exit());
+        assertOneLine(badServer, "--server=localhost:99999; expected HOST:PORT");
+        CliRun noCommand = CliRun.run();
+        assertEquals(ImprintCli.EXIT_USAGE, noCommand.exit());
+        assertOneLine(noCommand, "missing a command");
+    }
+
+    @Test
+    void unreachableServerIsAOneLineFailure() {
+        CliRun run = CliRun.run("info", "--server", "127.0.0.1:1");
+        assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
+        assertOneLine(run, "UNAVAILABLE");
+    }
+
+    /** Writes the test scenario with synth, plus {@code flags}. */
+    private void synth(String... flags) {
+        String[] args = Stream.concat(Stream.of("synth", "--out", scenario.toString()), Stream.of(flags))
+                .toArray(String[]::new);
+        CliRun run = CliRun.run(withShape(args));
+        assertEquals(0, run.exit(), run.toString());
+    }
+
+    /** {@link #synth}, then puts every reference into the data directory. */
+    private void synthAndPut(String... flags) {
+        synth(flags);
+        CliRun put = CliRun.run("put", scenario.resolve("references").toString(), "--data-dir", data.toString());
+        assertEquals(0, put.exit(), put.toString());
+    }
+
+    private static void assertOneLine(CliRun run, String expected) {
+        assertEquals(1, run.errLines().length, "one line expected:\n" + run);
+        assertTrue(run.err().contains(expected), "expected '" + expected + "' in:\n" + run);
+        assertFalse(run.err().contains("\tat "), "no stack trace:\n" + run);
+    }
+}

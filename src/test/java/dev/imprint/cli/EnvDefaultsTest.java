@@ -1,0 +1,99 @@
+package dev.imprint.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.imprint.core.Metric;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.OptionSpec;
+
+class EnvDefaultsTest {
+
+    @Test
+    void variableIsThePrefixAndTheLongestOptionNameInUpperSnakeCase() {
+        CommandLine cli = ImprintCli.commandLine(Map.of());
+        CommandLine serve = cli.getSubcommands().get("serve");
+        assertEquals("IMPRINT_DATA_DIR", EnvDefaults.variableFor(serve.getCommandSpec().findOption("--data-dir")));
+        assertEquals("IMPRINT_MAX_MESSAGE_BYTES",
+                EnvDefaults.variableFor(serve.getCommandSpec().findOption("--max-message-bytes")));
+        assertEquals("IMPRINT_PORT", EnvDefaults.variableFor(serve.getCommandSpec().findOption("--port")));
+    }
+
+    @Test
+    void environmentVariableReplacesTheBuiltInDefault() {
+        CommandLine cli = ImprintCli.commandLine(Map.of("IMPRINT_PORT", "6123", "IMPRINT_DATA_DIR", "/srv/fp",
+                "IMPRINT_HOST", "0.0.0.0"));
+        cli.parseArgs("serve");
+        ServeCommand serve = cli.getSubcommands().get("serve").getCommand();
+        assertEquals(6123, serve.port);
+        assertEquals(Path.of("/srv/fp"), serve.dataDir);
+        assertEquals("0.0.0.0", serve.host);
+    }
+
+    @Test
+    void flagOnTheCommandLineWinsOverTheEnvironment() {
+        CommandLine cli = ImprintCli.commandLine(Map.of("IMPRINT_PORT", "6123"));
+        cli.parseArgs("serve", "--port", "7001");
+        ServeCommand serve = cli.getSubcommands().get("serve").getCommand();
+        assertEquals(7001, serve.port);
+    }
+
+    @Test
+    void withoutTheVariableTheDocumentedDefaultApplies() {
+        CommandLine cli = ImprintCli.commandLine(Map.of("IMPRINT_PORT", ""));
+        cli.parseArgs("serve");
+        ServeCommand serve = cli.getSubcommands().get("serve").getCommand();
+        assertEquals(50051, serve.port);
+        assertEquals("127.0.0.1", serve.host);
+        assertEquals(Path.of("./imprint-data"), serve.dataDir);
+    }
+
+    @Test
+    void listOptionsSplitTheirVariableLikeTheFlag() {
+        CommandLine cli = ImprintCli.commandLine(Map.of("IMPRINT_METRICS", "cosine,js"));
+        cli.parseArgs("score", "suspects.arrow");
+        ScoringOptions scoring = (ScoringOptions) cli.getSubcommands().get("score").getCommandSpec().mixins()
+                .get("scoring").userObject();
+        assertEquals(List.of(Metric.COSINE, Metric.JS), scoring.metrics);
+    }
+
+    @Test
+    void helpOfEveryCommandNamesEachOptionsVariable() {
+        CommandLine cli = ImprintCli.commandLine(Map.of());
+        for (CommandLine sub : cli.getSubcommands().values()) {
+            String help = sub.getUsageMessage(CommandLine.Help.Ansi.OFF);
+            for (OptionSpec option : sub.getCommandSpec().options()) {
+                if (option.usageHelp() || option.versionHelp()) {
+                    continue;
+                }
+                assertTrue(help.contains("env " + EnvDefaults.variableFor(option)),
+                        sub.getCommandName() + " --help lacks the variable of " + option.longestName() + ":\n" + help);
+            }
+        }
+    }
+
+    @Test
+    void helpShowsTheDefaultBesideTheVariable() {
+        String help = ImprintCli.commandLine(Map.of()).getSubcommands().get("serve")
+                .getUsageMessage(CommandLine.Help.Ansi.OFF);
+        assertTrue(help.contains("env IMPRINT_PORT, default 50051"), help);
+        assertTrue(help.contains("env IMPRINT_DATA_DIR, default ./imprint-data"), help);
+        String rescore = ImprintCli.commandLine(Map.of()).getSubcommands().get("rescore")
+                .getUsageMessage(CommandLine.Help.Ansi.OFF);
+        assertTrue(rescore.contains("env IMPRINT_SERVER\n"), "an option without a default shows none:\n" + rescore);
+        assertFalse(rescore.contains("default null"), rescore);
+    }
+
+    @Test
+    void unparsableVariableIsAUsageErrorNamingTheOption() {
+        CliRun run = CliRun.run(Map.of("IMPRINT_PORT", "fifty"), "serve");
+        assertEquals(ImprintCli.EXIT_USAGE, run.exit(), run.toString());
+        assertEquals(1, run.errLines().length, run.toString());
+        assertTrue(run.err().contains("--port") && run.err().contains("fifty"), run.toString());
+    }
+}

@@ -1,0 +1,115 @@
+package dev.imprint.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code scripts/imprint} as a user runs it, in a subprocess. Runs only when the shaded jar is
+ * already built and newer than every source (so the launcher does not start a Maven build inside
+ * the test run); skipped otherwise, with the reason.
+ */
+class LauncherTest {
+    private static final Path ROOT = Path.of("").toAbsolutePath();
+    private static final Path LAUNCHER = ROOT.resolve("scripts/imprint");
+
+    @TempDir
+    Path tmp;
+
+    @BeforeEach
+    void requireAFreshJar() throws IOException {
+        assumeTrue(Files.isExecutable(LAUNCHER), "scripts/imprint is missing or not executable");
+        Optional<Path> jar = builtJar();
+        assumeTrue(jar.isPresent(), "target/imprint-*-all.jar is not built (run mvn package first)");
+        FileTime built = Files.getLastModifiedTime(jar.get());
+        assumeTrue(newestSource().compareTo(built) <= 0,
+                "target/imprint-*-all.jar is older than the sources; the launcher would rebuild it");
+    }
+
+    @Test
+    void launcherRunsTheJarAndPrintsHelp() throws Exception {
+        Process p = new ProcessBuilder(LAUNCHER.toString(), "--help").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.startsWith("Usage: imprint"), out);
+        for (String command : List.of("serve", "synth", "put", "score", "rescore", "bench", "info", "demo")) {
+            assertTrue(out.contains("\n  " + command + " "), command + " missing from:\n" + out);
+        }
+    }
+
+    @Test
+    void serveLogsListeningAndStopsGracefullyOnSigterm() throws Exception {
+        Process p = new ProcessBuilder(LAUNCHER.toString(), "serve", "--port", "0", "--data-dir",
+                tmp.resolve("data").toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        List<String> lines = new ArrayList<>();
+        try (BufferedReader err = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = err.readLine()) != null) {
+                lines.add(line);
+                if (line.contains(" INFO listening on 127.0.0.1:")) {
+                    // SIGTERM through the handle: Process.destroy() would also close the stream read here.
+                    p.toHandle().destroy();
+                }
+            }
+        } finally {
+            p.destroyForcibly();
+        }
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(1, lines.stream().filter(l -> l.contains("listening on")).count(), String.join("\n", lines));
+        assertTrue(lines.get(lines.size() - 1).endsWith(" INFO stopped"), String.join("\n", lines));
+        // The JVM reports death by SIGTERM (128 + 15) even when its shutdown hooks ran cleanly.
+        assertEquals(143, p.exitValue(), String.join("\n", lines));
+    }
+
+    private static Optional<Path> builtJar() throws IOException {
+        Path target = ROOT.resolve("target");
+        if (!Files.isDirectory(target)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> files = Files.list(target)) {
+            return files.filter(f -> f.getFileName().toString().matches("imprint-.*-all\\.jar"))
+                    .max(Comparator.comparing(LauncherTest::modified));
+        }
+    }
+
+    private static FileTime newestSource() throws IOException {
+        FileTime newest = modified(ROOT.resolve("pom.xml"));
+        for (Path dir : List.of(ROOT.resolve("src/main"), ROOT.resolve("proto"))) {
+            try (Stream<Path> walk = Files.walk(dir)) {
+                for (Path p : walk.filter(Files::isRegularFile).toList()) {
+                    FileTime t = modified(p);
+                    if (t.compareTo(newest) > 0) {
+                        newest = t;
+                    }
+                }
+            }
+        }
+        return newest;
+    }
+
+    private static FileTime modified(Path p) {
+        try {
+            return Files.getLastModifiedTime(p);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}

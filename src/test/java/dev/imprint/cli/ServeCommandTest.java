@@ -1,0 +1,154 @@
+package dev.imprint.cli;
+
+import static dev.imprint.cli.TestScenario.assertRowsMatchEngine;
+import static dev.imprint.cli.TestScenario.engineScores;
+import static dev.imprint.cli.TestScenario.regenerate;
+import static dev.imprint.cli.TestScenario.withShape;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.imprint.core.Metric;
+import dev.imprint.core.ProbeSetKind;
+import dev.imprint.core.ScoreResult;
+import dev.imprint.io.ResultTable;
+import dev.imprint.synth.SynthScenario;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code serve} in a thread over a real loopback port, and the commands that talk to it with --server. */
+class ServeCommandTest {
+    private static final Pattern LISTENING = Pattern.compile("listening on (127\\.0\\.0\\.1:(\\d+))");
+
+    @TempDir
+    Path tmp;
+
+    private final List<String> logged = new CopyOnWriteArrayList<>();
+    private final Handler capture = new Handler() {
+        @Override
+        public void publish(LogRecord record) {
+            logged.add(record.getMessage());
+        }
+
+        @Override
+        public void flush() {}
+
+        @Override
+        public void close() {}
+    };
+    private final Logger root = Logger.getLogger("");
+    private final ExecutorService thread = Executors.newSingleThreadExecutor();
+
+    @BeforeEach
+    void captureLogs() {
+        root.addHandler(capture);
+    }
+
+    @AfterEach
+    void release() {
+        root.removeHandler(capture);
+        thread.shutdownNow();
+    }
+
+    @Test
+    void servePortZeroLogsOneListeningLineServesTheCommandsAndStops() throws Exception {
+        Path data = tmp.resolve("served");
+        CommandLine cli = ImprintCli.commandLine(Map.of());
+        ServeCommand serve = cli.getSubcommands().get("serve").getCommand();
+        Future<CliRun> running = thread.submit(() -> CliRun.run(cli, "serve", "--port", "0", "--data-dir",
+                data.toString(), "--shutdown-grace-seconds", "2"));
+        String address = awaitListening(running);
+        assertTrue(Integer.parseInt(address.substring(address.indexOf(':') + 1)) > 0, address);
+
+        Path scenario = tmp.resolve("scenario");
+        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString())).exit());
+        Map<String, String> env = Map.of("IMPRINT_SERVER", address);
+        CliRun put = CliRun.run(env, "put", scenario.resolve("references").toString());
+        assertEquals(0, put.exit(), put.toString());
+        assertTrue(put.out().contains("at server " + address), put.out());
+        CliRun score = CliRun.run(env, "score", scenario.resolve("suspects.arrow").toString(), "--top-k", "2");
+        assertEquals(0, score.exit(), score.toString());
+        Path results = tmp.resolve("remote.arrow");
+        CliRun rescore = CliRun.run(env, "rescore", scenario.resolve("suspects.arrow").toString(), "--out",
+                results.toString());
+        assertEquals(0, rescore.exit(), rescore.toString());
+        CliRun info = CliRun.run(env, "info");
+        assertEquals(0, info.exit(), info.toString());
+        assertTrue(info.out().lines().anyMatch(l -> l.matches("references: +6")), info.out());
+
+        serve.stop();
+        CliRun stopped = running.get(30, TimeUnit.SECONDS);
+        assertEquals(0, stopped.exit(), stopped.toString());
+        assertEquals(1, logged.stream().filter(m -> m.startsWith("listening on")).count(), logged.toString());
+
+        // What the server stored and scored is what an engine over its data directory computes.
+        SynthScenario expected = regenerate(ProbeSetKind.DISTRIBUTION);
+        Map<String, ScoreResult> engine = engineScores(data, expected, Metric.defaultsFor(ProbeSetKind.DISTRIBUTION));
+        List<ResultTable.Row> rows;
+        try (BufferAllocator allocator = new RootAllocator()) {
+            rows = ResultTable.readAll(allocator, results);
+        }
+        assertRowsMatchEngine(rows, engine, expected);
+    }
+
+    @Test
+    void portAlreadyInUseIsAOneLineFailure() throws Exception {
+        CommandLine first = ImprintCli.commandLine(Map.of());
+        ServeCommand serve = first.getSubcommands().get("serve").getCommand();
+        Future<CliRun> running = thread.submit(() -> CliRun.run(first, "serve", "--port", "0", "--data-dir",
+                tmp.resolve("a").toString()));
+        String address = awaitListening(running);
+        try {
+            CliRun clash = CliRun.run("serve", "--port", address.substring(address.indexOf(':') + 1), "--data-dir",
+                    tmp.resolve("b").toString());
+            assertEquals(ImprintCli.EXIT_FAILURE, clash.exit(), clash.toString());
+            assertEquals(1, clash.errLines().length, clash.toString());
+            assertTrue(clash.err().contains("cannot listen on 127.0.0.1:"), clash.toString());
+        } finally {
+            serve.stop();
+        }
+        assertEquals(0, running.get(30, TimeUnit.SECONDS).exit());
+    }
+
+    @Test
+    void portOutOfRangeIsAUsageError() {
+        CliRun run = CliRun.run("serve", "--port", "70000", "--data-dir", tmp.toString());
+        assertEquals(ImprintCli.EXIT_USAGE, run.exit(), run.toString());
+        assertTrue(run.err().contains("--port=70000; expected 0..65535"), run.toString());
+    }
+
+    /** Waits for the server's "listening on" log line and returns its HOST:PORT. */
+    private String awaitListening(Future<CliRun> running) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            for (String message : logged) {
+                Matcher m = LISTENING.matcher(message);
+                if (m.find()) {
+                    return m.group(1);
+                }
+            }
+            if (running.isDone()) {
+                throw new AssertionError("serve ended before listening: " + running.get());
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no 'listening on' line within 30 s; logged: " + logged);
+    }
+}
