@@ -2,10 +2,11 @@
 """The workloads W1-W4 of BackendBench written in PyTorch on the GPU, for scripts/gpu-check.sh.
 
 Same metrics, shapes and precomputation as the CUDA backend (fp32 storage and products, TF32 off,
-reference forms precomputed once; per pass: suspect preprocessing, the products, the per-probe
-combination and means; only the scores come back to the host). Prints one line per workload:
-  bench backend=torch workload=W refs=M probes=P dim=D suspects=S median_s=T gbps=G tflops=F
-Usage: bench_torch.py [--scale N] [--reps N] [--workloads W1,W3]
+reference forms precomputed once; per pass: suspect upload and preprocessing, the products, the
+per-probe combination and means; only the scores come back to the host). Prints one line per
+workload in `imprint bench`'s format:
+  workload=W backend=torch kind=K M=M P=P D=D S=S reps=R median_s=T
+Usage: bench_torch.py [--scale X] [--reps N] [--workloads W1,W3]
 """
 import argparse
 import time
@@ -18,10 +19,10 @@ EPS = 1e-6
 def workloads(scale):
     dist = ("COSINE", "KL_REF_SUSPECT", "KL_SUSPECT_REF", "TOP1_AGREEMENT")
     return [
-        ("W1", "DISTRIBUTION", 200 * scale, 256, 1024, 1, dist, 3),
-        ("W2", "DISTRIBUTION", 200 * scale, 256, 1024, 64, dist, 3),
-        ("W3", "EMBEDDING", 1000 * scale, 128, 768, 1, ("COSINE",), 1),
-        ("W4", "EMBEDDING", 1000 * scale, 128, 768, 64, ("COSINE",), 1),
+        ("W1", "DISTRIBUTION", round(200 * scale), 256, 1024, 1, dist),
+        ("W2", "DISTRIBUTION", round(200 * scale), 256, 1024, 64, dist),
+        ("W3", "EMBEDDING", round(1000 * scale), 128, 768, 1, ("COSINE",)),
+        ("W4", "EMBEDDING", round(1000 * scale), 128, 768, 64, ("COSINE",)),
     ]
 
 
@@ -75,14 +76,14 @@ def score(kind, ref, suspects, metrics, d):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, default=1)
+    parser.add_argument("--scale", type=float, default=1)
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--workloads", default="W1,W2,W3,W4")
     args = parser.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     print("device torch %s on %s" % (torch.__version__, torch.cuda.get_device_name(0)), flush=True)
-    for name, kind, m, p, d, s, metrics, products in workloads(args.scale):
+    for name, kind, m, p, d, s, metrics in workloads(args.scale):
         if name not in args.workloads.split(","):
             continue
         gen = torch.Generator(device="cuda").manual_seed(7)
@@ -101,11 +102,8 @@ def main():
                 times.append(time.perf_counter() - t0)
         times.sort()
         median = times[len(times) // 2]
-        ld = (d + 3) // 4 * 4
-        nbytes = m * p * ld * 4 * (2 if kind == "DISTRIBUTION" else 1)
-        flops = 2.0 * m * s * p * d * products
-        print("bench backend=torch workload=%s refs=%d probes=%d dim=%d suspects=%d median_s=%.6f gbps=%.1f tflops=%.3f"
-              % (name, m, p, d, s, median, nbytes / median / 1e9, flops / median / 1e12), flush=True)
+        print("workload=%s backend=torch kind=%s M=%d P=%d D=%d S=%d reps=%d median_s=%.6f"
+              % (name, kind, m, p, d, s, len(times), median), flush=True)
         del ref
         torch.cuda.empty_cache()
 

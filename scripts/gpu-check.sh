@@ -5,9 +5,9 @@
 #                                  classes, the JUnit console launcher and a jlink'd Java runtime
 #                                  into .device-bundle/ (git-ignored, under 60 MiB)
 #   scripts/gpu-check.sh run       there, from the repository root with .device-bundle/ beside it:
-#                                  prints the device, runs the GPU test suite, then the workloads
-#                                  W1-W4 on the cuda and cpu backends and in PyTorch (when
-#                                  `import torch` works), and ends with a summary table
+#                                  prints the device, runs the GPU test suite, then `imprint bench`
+#                                  W1-W4 on the cuda and cpu backends and the same workloads in
+#                                  PyTorch (when `import torch` works), and ends with a summary table
 #
 # run's knobs (environment): GPU_CHECK_SCALE (reference-count multiplier, default 8),
 # GPU_CHECK_REPS (timed repetitions, default 7), GPU_CHECK_BUDGET_S (whole run, default 450).
@@ -80,6 +80,8 @@ run() {
   local opens="--add-opens=java.base/java.nio=ALL-UNNAMED --add-modules=jdk.incubator.vector"
   local results
   results=$(mktemp)
+  # The CPU backend runs one worker per core; OpenBLAS threads on top would oversubscribe them.
+  export OPENBLAS_NUM_THREADS=1
 
   section "device"
   nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used,clocks.max.sm,clocks.max.mem --format=csv || echo "nvidia-smi failed"
@@ -87,56 +89,58 @@ run() {
   ldconfig -p | grep -E 'libcuda\.so\.1|libnvrtc\.so\.12|libcublas\.so\.12' || echo "(no libcuda.so.1 / libnvrtc.so.12 / libcublas.so.12 in ldconfig)"
 
   section "GPU test suite (CPU-vs-GPU equivalence, passes, compaction, budget; selection logic)"
-  bounded 200 "$java" $opens -Xmx24g -jar "$BUNDLE/junit-console.jar" execute --class-path "$cp" \
+  bounded 150 "$java" $opens -Xmx24g -jar "$BUNDLE/junit-console.jar" execute --class-path "$cp" \
     --select-class dev.imprint.engine.cuda.CudaBackendTest --select-class dev.imprint.engine.cuda.CudaFailuresTest \
     --select-class dev.imprint.engine.BackendProviderTest \
-    --details=tree --disable-banner --disable-ansi-colors ${OUT:+--reports-dir "$OUT/junit"} 2>&1 | grep -v -E '^\s*$|^\s+at |^INFO: scoring backend|BackendProvider select|InstanceBuilder' | tail -150
+    --details=tree --disable-banner --disable-ansi-colors ${OUT:+--reports-dir "$OUT/junit"} 2>&1 | { grep -v -E '^\s*$|^\s+at |^INFO: scoring backend|BackendProvider select|InstanceBuilder' || true; } | tail -150
 
-  section "bench on cuda (scale $scale)"
-  bounded 90 "$java" $opens -Xmx24g -cp "$cp" dev.imprint.engine.cuda.BackendBench --backend cuda --scale "$scale" \
-    --reps "$reps" 2>&1 | grep -E '^(bench|device)|Exception|rror' | tee -a "$results"
-
-  section "bench on cpu (scale $scale)"
-  bounded 120 "$java" $opens -Xmx48g -cp "$cp" dev.imprint.engine.cuda.BackendBench --backend cpu --scale "$scale" \
-    --reps 5 2>&1 | grep -E '^bench|Exception|rror' | tee -a "$results"
-
-  if "$java" -cp "$cp" dev.imprint.cli.ImprintCli bench --help >/dev/null 2>&1; then
-    section "imprint bench (the CLI's in-process bench, W1 and W3)"
-    for w in W1 W3; do
-      bounded 30 "$java" $opens -Xmx24g -jar "$BUNDLE/imprint-all.jar" bench --workload "$w" 2>&1 | tail -3
-    done
-  fi
+  for backend in cuda cpu; do
+    section "imprint bench on $backend (scale $scale)"
+    bounded 110 "$java" $opens -Xmx48g -jar "$BUNDLE/imprint-all.jar" bench --backend "$backend" --workload all \
+      --scale "$scale" --reps "$reps" 2>&1 | { grep -E '^workload=|scoring backend|^imprint|Exception|rror' || true; } | tee -a "$results"
+  done
 
   section "PyTorch on the GPU (scale $scale)"
   if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
-    bounded 90 python3 scripts/bench_torch.py --scale "$scale" --reps "$reps" 2>&1 | tee -a "$results"
+    bounded 60 python3 scripts/bench_torch.py --scale "$scale" --reps "$reps" 2>&1 | tee -a "$results"
   else
     echo "skipped: python3 cannot import torch with CUDA here"
   fi
 
   section "summary"
-  python3 - "$results" <<'PY' || awk '/^bench/' "$results"
+  python3 - "$results" <<'PY' || grep '^workload=' "$results"
 import re, sys
 rows = {}
 for line in open(sys.argv[1]):
-    if line.startswith("bench "):
+    if line.startswith("workload="):
         kv = dict(re.findall(r"(\w+)=(\S+)", line))
         rows[(kv["workload"], kv["backend"])] = kv
 HBM_GBPS, FP32_TFLOPS = 4300.0, 67.0
-print("%-4s %12s %12s %12s %10s %10s %9s %9s %s" % ("work", "cuda_s", "cpu_s", "torch_s", "cpu/cuda", "torch/cuda",
-                                                   "cuda_GB/s", "cuda_TF/s", "goal"))
+
+
+def rates(r):
+    """Reference bytes a pass reads once (GB/s) and product flops (TFLOP/s) at its median."""
+    m, p, d, s, t = int(r["M"]), int(r["P"]), int(r["D"]), int(r["S"]), float(r["median_s"])
+    dist = r["kind"] == "DISTRIBUTION"
+    nbytes = m * p * ((d + 3) // 4 * 4) * 4 * (2 if dist else 1)
+    flops = 2.0 * m * s * p * d * (3 if dist else 1)
+    return nbytes / t / 1e9, flops / t / 1e12
+
+
+print("%-4s %6s %11s %11s %11s %9s %10s %9s %9s  %s" % ("work", "M", "cuda_s", "cpu_s", "torch_s", "cpu/cuda",
+                                                      "torch/cuda", "cuda_GB/s", "cuda_TF/s", "goal"))
 for w in ("W1", "W2", "W3", "W4"):
     c, p, t = rows.get((w, "cuda")), rows.get((w, "cpu")), rows.get((w, "torch"))
     sec = lambda r: float(r["median_s"]) if r else float("nan")
-    memory_bound = w in ("W1", "W3")
     if c:
-        goal = ("%.0f%% of HBM (>=60%%)" % (100 * float(c["gbps"]) / HBM_GBPS)) if memory_bound else \
-               ("%.0f%% of FP32 (>=25%% w/o cuBLAS)" % (100 * float(c["tflops"]) / FP32_TFLOPS))
+        gbps, tflops = rates(c)
+        goal = ("%.0f%% of HBM copy bandwidth (goal >= 60%%)" % (100 * gbps / HBM_GBPS)) if w in ("W1", "W3") else \
+               ("%.0f%% of FP32 peak (goal >= 25%% without cuBLAS)" % (100 * tflops / FP32_TFLOPS))
     else:
-        goal = "no cuda result"
-    print("%-4s %12.6f %12.6f %12.6f %10.1f %10.2f %9s %9s %s" % (
-        w, sec(c), sec(p), sec(t), sec(p) / sec(c), sec(t) / sec(c),
-        c["gbps"] if c else "-", c["tflops"] if c else "-", goal))
+        gbps, tflops, goal = float("nan"), float("nan"), "no cuda result"
+    print("%-4s %6s %11.6f %11.6f %11.6f %9.1f %10.2f %9.0f %9.2f  %s" % (
+        w, (c or p or t or {}).get("M", "-"), sec(c), sec(p), sec(t), sec(p) / sec(c), sec(t) / sec(c), gbps,
+        tflops, goal))
 PY
   rm -rf "$rt" "$results"
   echo "gpu-check finished in ${SECONDS}s"
