@@ -157,8 +157,10 @@ extern "C" __global__ void __launch_bounds__(256) imprint_sgemm_tn(
     int a_quad = tid & 3;
     int b_col = tid >> 2;
     int b_quad = tid & 3;
-    int tm = tid >> 4;
-    int tn = tid & 15;
+    // Each warp covers 4 row groups × 8 column groups, so its shared-memory reads of A and of B
+    // each span 128 bytes: one wavefront apiece.
+    int tm = ((tid >> 5) & 3) * 4 + ((tid & 31) >> 3);
+    int tn = (tid >> 7) * 8 + (tid & 7);
     const float4 zero = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
     for (int i = blockIdx.z; i < n; i += gridDim.z) {
         const float* a_rows[2];
