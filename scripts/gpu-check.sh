@@ -9,7 +9,7 @@
 #                                  W1-W4 on the cuda and cpu backends and the same workloads in
 #                                  PyTorch (when `import torch` works), and ends with a summary table
 #
-# run's knobs (environment): GPU_CHECK_SCALE (reference-count multiplier, default 8),
+# run's knobs (environment): GPU_CHECK_SCALE (reference-count multiplier, default 4),
 # GPU_CHECK_REPS (timed repetitions, default 7), GPU_CHECK_BUDGET_S (whole run, default 450).
 # When $OUT is set, the output is also written to $OUT/gpu-check.log and the test reports (JUnit
 # XML) to $OUT/junit/.
@@ -67,7 +67,7 @@ bounded() {
 
 run() {
   BUDGET=${GPU_CHECK_BUDGET_S:-450}
-  local scale=${GPU_CHECK_SCALE:-8}
+  local scale=${GPU_CHECK_SCALE:-4}
   local reps=${GPU_CHECK_REPS:-7}
   [ -f "$BUNDLE/imprint-all.jar" ] || { echo "run: $BUNDLE/ is missing; run 'scripts/gpu-check.sh prepare' first" >&2; exit 1; }
   local rt
@@ -89,14 +89,14 @@ run() {
   ldconfig -p | grep -E 'libcuda\.so\.1|libnvrtc\.so\.12|libcublas\.so\.12' || echo "(no libcuda.so.1 / libnvrtc.so.12 / libcublas.so.12 in ldconfig)"
 
   section "GPU test suite (CPU-vs-GPU equivalence, passes, compaction, budget; selection logic)"
-  bounded 150 "$java" $opens -Xmx24g -jar "$BUNDLE/junit-console.jar" execute --class-path "$cp" \
+  bounded 120 "$java" $opens -Xmx24g -jar "$BUNDLE/junit-console.jar" execute --class-path "$cp" \
     --select-class dev.imprint.engine.cuda.CudaBackendTest --select-class dev.imprint.engine.cuda.CudaFailuresTest \
     --select-class dev.imprint.engine.BackendProviderTest \
     --details=tree --disable-banner --disable-ansi-colors ${OUT:+--reports-dir "$OUT/junit"} 2>&1 | { grep -v -E '^\s*$|^\s+at |^INFO: scoring backend|BackendProvider select|InstanceBuilder' || true; } | tail -150
 
   for backend in cuda cpu; do
     section "imprint bench on $backend (scale $scale)"
-    bounded 110 "$java" $opens -Xmx48g -jar "$BUNDLE/imprint-all.jar" bench --backend "$backend" --workload all \
+    bounded 130 "$java" $opens -Xmx48g -jar "$BUNDLE/imprint-all.jar" bench --backend "$backend" --workload all \
       --scale "$scale" --reps "$reps" 2>&1 | { grep -E '^workload=|scoring backend|^imprint|Exception|rror' || true; } | tee -a "$results"
   done
 
