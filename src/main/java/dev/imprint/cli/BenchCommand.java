@@ -2,6 +2,9 @@ package dev.imprint.cli;
 
 import dev.imprint.bench.Bench;
 import dev.imprint.bench.Workload;
+import dev.imprint.core.ImprintException;
+import dev.imprint.engine.BackendProvider;
+import dev.imprint.engine.cuda.CudaOptions;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -36,6 +39,10 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Untimed batches scored first (default: ${DEFAULT-VALUE}).")
     private int warmup;
 
+    @Option(names = "--backend", paramLabel = "B", defaultValue = "auto",
+            description = "Scoring backend: auto (CUDA when a usable GPU is found), cpu or cuda (default: ${DEFAULT-VALUE}).")
+    private String backend;
+
     @Option(names = "--scale", paramLabel = "X", defaultValue = "1",
             description = "Multiplies the number of references M of every workload (default: ${DEFAULT-VALUE}).")
     private double scale;
@@ -51,8 +58,15 @@ public final class BenchCommand implements Callable<Integer> {
         if (!(scale > 0) || Double.isInfinite(scale)) {
             throw new ParameterException(spec.commandLine(), "--scale=" + scale + "; expected a positive number");
         }
+        BackendProvider.Choice choice;
+        try {
+            choice = BackendProvider.Choice.parse(backend);
+        } catch (ImprintException e) {
+            throw new ParameterException(spec.commandLine(), "--" + e.getMessage());
+        }
         for (Workload w : selected()) {
-            System.out.println(Bench.run(w, scale, warmup, reps).line());
+            System.out.println(Bench.run(w, scale, warmup, reps, BackendProvider.select(choice, CudaOptions.defaults()))
+                    .line());
             System.out.flush();
         }
         return 0;

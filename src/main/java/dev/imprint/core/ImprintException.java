@@ -49,4 +49,8 @@ public class ImprintException extends RuntimeException {
     public static ImprintException failedPrecondition(String format, Object... args) {
         return new ImprintException(Code.FAILED_PRECONDITION, String.format(Locale.ROOT, format, args));
     }
+
+    public static ImprintException resourceExhausted(String format, Object... args) {
+        return new ImprintException(Code.RESOURCE_EXHAUSTED, String.format(Locale.ROOT, format, args));
+    }
 }

@@ -1,19 +1,82 @@
 package dev.imprint.engine;
 
+import dev.imprint.core.ImprintException;
 import dev.imprint.engine.cpu.CpuBackend;
+import dev.imprint.engine.cuda.CudaOptions;
+import dev.imprint.engine.cuda.CudaProbe;
+import dev.imprint.engine.cuda.CudaUnavailableException;
+import java.util.Locale;
 import java.util.logging.Logger;
 
-/** Picks the scoring backend once, at start-up, and logs why. */
+/**
+ * Picks the scoring backend once, at start-up, and logs one line saying which and why: CUDA when
+ * asked for or, under {@link Choice#AUTO}, when a usable device is found; the CPU otherwise.
+ */
 public final class BackendProvider {
     private static final Logger LOG = Logger.getLogger(BackendProvider.class.getName());
 
+    /** The {@code --backend} choice. */
+    public enum Choice {
+        /** CUDA when a usable device is found, else the CPU with the reason logged. */
+        AUTO,
+        /** The CPU backend, without looking for a GPU. */
+        CPU,
+        /** The CUDA backend; start-up fails with the reason when no usable device is found. */
+        CUDA;
+
+        /** Parses "auto", "cpu" or "cuda" (any case); anything else is INVALID_ARGUMENT. */
+        public static Choice parse(String value) {
+            for (Choice c : values()) {
+                if (c.name().equalsIgnoreCase(value == null ? "" : value.trim())) {
+                    return c;
+                }
+            }
+            throw ImprintException.invalidArgument("backend=%s; expected auto, cpu or cuda", value);
+        }
+    }
+
     private BackendProvider() {}
 
-    /** Selects the backend for this process. */
+    /** Selects the backend for this process: {@link Choice#AUTO} with default CUDA options. */
     public static SelectedBackend select() {
-        SelectedBackend selected = new SelectedBackend(new CpuBackend(),
-                "cpu: the CPU backend (native BLAS via netlib: " + CpuBackend.blasImplementation() + ")");
+        return select(Choice.AUTO, CudaOptions.defaults());
+    }
+
+    /**
+     * Selects the backend {@code choice} names, opening CUDA with {@code options}.
+     *
+     * @throws ImprintException FAILED_PRECONDITION when {@code choice} is CUDA and no usable device is found
+     */
+    public static SelectedBackend select(Choice choice, CudaOptions options) {
+        return select(choice, CudaProbe.of(options));
+    }
+
+    /** As {@link #select(Choice, CudaOptions)}, with {@code probe} looking for the device. */
+    static SelectedBackend select(Choice choice, CudaProbe probe) {
+        SelectedBackend selected = switch (choice) {
+            case CPU -> cpu("requested with --backend cpu");
+            case CUDA -> {
+                try {
+                    yield probe.open();
+                } catch (CudaUnavailableException e) {
+                    throw ImprintException.failedPrecondition("--backend cuda, but no usable CUDA device: %s",
+                            e.getMessage());
+                }
+            }
+            case AUTO -> {
+                try {
+                    yield probe.open();
+                } catch (CudaUnavailableException e) {
+                    yield cpu("CUDA unavailable (" + e.getMessage() + ")");
+                }
+            }
+        };
         LOG.info("scoring backend " + selected.reason());
         return selected;
+    }
+
+    private static SelectedBackend cpu(String why) {
+        return new SelectedBackend(new CpuBackend(), String.format(Locale.ROOT,
+                "cpu: %s; the CPU backend (native BLAS via netlib: %s)", why, CpuBackend.blasImplementation()));
     }
 }

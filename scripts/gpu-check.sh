@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Proves the CUDA backend on a GPU host that has no Java, no Maven and no network.
+#
+#   scripts/gpu-check.sh prepare   here (JDK 17 + Maven, offline): builds the shaded jar, the test
+#                                  classes, the JUnit console launcher and a jlink'd Java runtime
+#                                  into .device-bundle/ (git-ignored, under 60 MiB)
+#   scripts/gpu-check.sh run       there, from the repository root with .device-bundle/ beside it:
+#                                  prints the device, runs the GPU test suite, then `imprint bench`
+#                                  W1-W4 on the cuda and cpu backends and the same workloads in
+#                                  PyTorch (when `import torch` works), and ends with a summary table
+#
+# run's knobs (environment): GPU_CHECK_SCALE (reference-count multiplier, default 4),
+# GPU_CHECK_REPS (timed repetitions, default 7), GPU_CHECK_BUDGET_S (whole run, default 450).
+# When $OUT is set, the output is also written to $OUT/gpu-check.log and the test reports (JUnit
+# XML) to $OUT/junit/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUNDLE=.device-bundle
+JUNIT_VERSION=1.14.4
+JUNIT_JAR=$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone/$JUNIT_VERSION/junit-platform-console-standalone-$JUNIT_VERSION.jar
+MODULES=java.base,jdk.unsupported,java.logging,java.naming,jdk.crypto.ec,jdk.zipfs,jdk.incubator.vector,java.xml
+LIMIT_MIB=60
+
+prepare() {
+  local jdk=${JAVA17_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}
+  [ -x "$jdk/bin/jlink" ] || { echo "prepare: no jlink under $jdk; set JAVA17_HOME to a JDK 17" >&2; exit 1; }
+  if [ ! -f "$JUNIT_JAR" ]; then
+    mvn -q dependency:get -Dartifact=org.junit.platform:junit-platform-console-standalone:$JUNIT_VERSION
+  fi
+  mvn -o -q -DskipTests package
+  rm -rf "$BUNDLE"
+  mkdir -p "$BUNDLE"
+  cp target/imprint-*-all.jar "$BUNDLE/imprint-all.jar"
+  "$jdk/bin/jar" --create --file "$BUNDLE/imprint-tests.jar" -C target/test-classes .
+  cp "$JUNIT_JAR" "$BUNDLE/junit-console.jar"
+  local tmp
+  tmp=$(mktemp -d)
+  "$jdk/bin/jlink" --add-modules "$MODULES" --strip-debug --no-man-pages --no-header-files --compress=2 \
+    --output "$tmp/java-runtime"
+  tar -C "$tmp" -czf "$BUNDLE/java-runtime.tar.gz" java-runtime
+  rm -rf "$tmp"
+  local total
+  total=$(du -cb "$BUNDLE"/* | tail -1 | cut -f1)
+  du -h "$BUNDLE"/*
+  echo "bundle: $((total / 1048576)) MiB in $BUNDLE (limit $LIMIT_MIB MiB)"
+  if [ "$total" -gt $((LIMIT_MIB * 1048576)) ]; then
+    echo "prepare: the bundle exceeds $LIMIT_MIB MiB" >&2
+    exit 1
+  fi
+}
+
+section() { printf '\n===== %s (%ss elapsed)\n' "$1" "$SECONDS"; }
+
+# Runs a phase under the time left, so the whole run stays within its budget.
+bounded() {
+  local share=$1
+  shift
+  local left=$((BUDGET - SECONDS))
+  local limit=$((left < share ? left : share))
+  if [ "$limit" -le 5 ]; then
+    echo "skipped: the ${BUDGET}s budget is spent"
+    return 0
+  fi
+  timeout --kill-after=10 "$limit" "$@" || echo "exit status $? (limit ${limit}s)"
+}
+
+run() {
+  BUDGET=${GPU_CHECK_BUDGET_S:-450}
+  local scale=${GPU_CHECK_SCALE:-4}
+  local reps=${GPU_CHECK_REPS:-7}
+  [ -f "$BUNDLE/imprint-all.jar" ] || { echo "run: $BUNDLE/ is missing; run 'scripts/gpu-check.sh prepare' first" >&2; exit 1; }
+  local rt
+  rt=$(mktemp -d)
+  tar -C "$rt" -xzf "$BUNDLE/java-runtime.tar.gz"
+  local java="$rt/java-runtime/bin/java"
+  local cp="$BUNDLE/imprint-all.jar:$BUNDLE/imprint-tests.jar"
+  # Arrow needs java.nio opened; the vector module lets netlib's CPU BLAS vectorise where the host
+  # has no libblas.so.3 for its native path.
+  local opens="--add-opens=java.base/java.nio=ALL-UNNAMED --add-modules=jdk.incubator.vector"
+  local results
+  results=$(mktemp)
+  # The CPU backend runs one worker per core; OpenBLAS threads on top would oversubscribe them.
+  export OPENBLAS_NUM_THREADS=1
+
+  section "device"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used,clocks.max.sm,clocks.max.mem --format=csv || echo "nvidia-smi failed"
+  "$java" -version 2>&1 | head -1
+  ldconfig -p | grep -E 'libcuda\.so\.1|libnvrtc\.so\.12|libcublas\.so\.12' || echo "(no libcuda.so.1 / libnvrtc.so.12 / libcublas.so.12 in ldconfig)"
+
+  section "GPU test suite (CPU-vs-GPU equivalence, passes, compaction, budget; selection logic)"
+  bounded 120 "$java" $opens -Xmx24g -jar "$BUNDLE/junit-console.jar" execute --class-path "$cp" \
+    --select-class dev.imprint.engine.cuda.CudaBackendTest --select-class dev.imprint.engine.cuda.CudaFailuresTest \
+    --select-class dev.imprint.engine.BackendProviderTest \
+    --details=tree --disable-banner --disable-ansi-colors ${OUT:+--reports-dir "$OUT/junit"} 2>&1 | { grep -v -E '^\s*$|^\s+at |^INFO: scoring backend|BackendProvider select|InstanceBuilder' || true; } | tail -150
+
+  for backend in cuda cpu; do
+    section "imprint bench on $backend (scale $scale)"
+    bounded 130 "$java" $opens -Xmx48g -jar "$BUNDLE/imprint-all.jar" bench --backend "$backend" --workload all \
+      --scale "$scale" --reps "$reps" 2>&1 | { grep -E '^workload=|scoring backend|^imprint|Exception|rror' || true; } | tee -a "$results"
+  done
+
+  section "PyTorch on the GPU (scale $scale)"
+  if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+    bounded 60 python3 scripts/bench_torch.py --scale "$scale" --reps "$reps" 2>&1 | tee -a "$results"
+  else
+    echo "skipped: python3 cannot import torch with CUDA here"
+  fi
+
+  section "summary"
+  python3 - "$results" <<'PY' || grep '^workload=' "$results"
+import re, sys
+rows = {}
+for line in open(sys.argv[1]):
+    if line.startswith("workload="):
+        kv = dict(re.findall(r"(\w+)=(\S+)", line))
+        rows[(kv["workload"], kv["backend"])] = kv
+HBM_GBPS, FP32_TFLOPS = 4300.0, 67.0
+
+
+def rates(r):
+    """Reference bytes a pass reads once (GB/s) and product flops (TFLOP/s) at its median."""
+    m, p, d, s, t = int(r["M"]), int(r["P"]), int(r["D"]), int(r["S"]), float(r["median_s"])
+    dist = r["kind"] == "DISTRIBUTION"
+    nbytes = m * p * ((d + 3) // 4 * 4) * 4 * (2 if dist else 1)
+    flops = 2.0 * m * s * p * d * (3 if dist else 1)
+    return nbytes / t / 1e9, flops / t / 1e12
+
+
+print("%-4s %6s %11s %11s %11s %9s %10s %9s %9s  %s" % ("work", "M", "cuda_s", "cpu_s", "torch_s", "cpu/cuda",
+                                                      "torch/cuda", "cuda_GB/s", "cuda_TF/s", "goal"))
+for w in ("W1", "W2", "W3", "W4"):
+    c, p, t = rows.get((w, "cuda")), rows.get((w, "cpu")), rows.get((w, "torch"))
+    sec = lambda r: float(r["median_s"]) if r else float("nan")
+    if c:
+        gbps, tflops = rates(c)
+        goal = ("%.0f%% of HBM copy bandwidth (goal >= 60%%)" % (100 * gbps / HBM_GBPS)) if w in ("W1", "W3") else \
+               ("%.0f%% of FP32 peak (goal >= 25%% without cuBLAS)" % (100 * tflops / FP32_TFLOPS))
+    else:
+        gbps, tflops, goal = float("nan"), float("nan"), "no cuda result"
+    print("%-4s %6s %11.6f %11.6f %11.6f %9.1f %10.2f %9.0f %9.2f  %s" % (
+        w, (c or p or t or {}).get("M", "-"), sec(c), sec(p), sec(t), sec(p) / sec(c), sec(t) / sec(c), gbps,
+        tflops, goal))
+PY
+  rm -rf "$rt" "$results"
+  echo "gpu-check finished in ${SECONDS}s"
+}
+
+case "${1:-}" in
+  prepare) prepare ;;
+  run)
+    if [ -n "${OUT:-}" ]; then
+      run 2>&1 | tee "$OUT/gpu-check.log"
+    else
+      run
+    fi
+    ;;
+  *) echo "usage: scripts/gpu-check.sh prepare|run" >&2; exit 2 ;;
+esac

@@ -1,0 +1,161 @@
+package dev.imprint.engine.cuda;
+
+import dev.imprint.core.ImprintException;
+import dev.imprint.core.ProbeSet;
+import dev.imprint.engine.ResidentReferences;
+import dev.imprint.engine.ScoringBackend;
+import java.util.Locale;
+
+/**
+ * The CUDA backend: references resident in one device's memory, scored by the kernels of
+ * {@code kernels/} through JCuda's driver API; only the scores come back to the host.
+ *
+ * <p>One {@link CudaDevice} worker thread owns the context and all device memory, including the
+ * scratch that scoring passes share. References of all probe sets together may hold at most the
+ * reference budget; a put past it fails with RESOURCE_EXHAUSTED and the numbers.
+ */
+public final class CudaBackend implements ScoringBackend {
+    private static final long MIN_FREE = 64L << 20;
+
+    private final CudaDevice device;
+    private final long budget;
+    private final long scratchBytes;
+    private final CudaScratch scratch;
+    /** cuBLAS when it loaded and was allowed, else null and {@link #blasStatus} says why. */
+    private final CudaBlas blas;
+    private final String blasStatus;
+    /** Bytes reserved by every resident set; touched only on the worker thread. */
+    private long reserved;
+
+    private CudaBackend(CudaDevice device, long budget, long scratchBytes, boolean allowBlas) {
+        this.device = device;
+        this.budget = budget;
+        this.scratchBytes = scratchBytes;
+        this.scratch = new CudaScratch(device);
+        CudaBlas opened = null;
+        String status;
+        if (!allowBlas) {
+            status = "cuBLAS off";
+        } else {
+            try {
+                opened = device.call(CudaBlas::open);
+                status = opened.version();
+            } catch (CudaUnavailableException e) {
+                status = "no cuBLAS: " + e.getMessage() + "; own SGEMM kernel";
+            }
+        }
+        this.blas = opened;
+        this.blasStatus = status;
+    }
+
+    /**
+     * Opens the device {@code options} name and loads the kernels.
+     *
+     * @throws CudaUnavailableException with the reason when no usable device is found
+     */
+    public static CudaBackend open(CudaOptions options) {
+        CudaDevice device = CudaDevice.open(options.deviceOrdinal());
+        try {
+            long free = device.call(device::freeBytes);
+            long scratch = options.scratchFor(device.totalBytes());
+            long needed = scratch + MIN_FREE;
+            if (free < needed) {
+                throw new CudaUnavailableException(String.format(Locale.ROOT,
+                        "not enough device memory on %s: %d bytes free, the backend needs at least %d",
+                        device.name(), free, needed));
+            }
+            long budget = options.referenceBudget() > 0 ? options.referenceBudget() : (long) ((free - scratch) * 0.9);
+            return new CudaBackend(device, budget, scratch, options.cublas());
+        } catch (RuntimeException e) {
+            device.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    /**
+     * One line of device facts for logs and GetServerInfo: name, compute capability, driver,
+     * memory total and free, the reference budget and where the kernels came from.
+     */
+    public String describe() {
+        long free = device.call(device::freeBytes);
+        return String.format(Locale.ROOT,
+                "%s (%s, %d SMs), driver %s, %.1f GiB total, %.1f GiB free, reference budget %.1f GiB, kernels from %s, %s",
+                device.name(), device.computeCapability(), device.multiprocessors(), device.driverVersion(),
+                gib(device.totalBytes()), gib(free), gib(budget), device.kernels().origin, blasStatus);
+    }
+
+    private static double gib(long bytes) {
+        return bytes / (double) (1L << 30);
+    }
+
+    /** Bytes of device memory references may hold, all probe sets together. */
+    public long referenceBudget() {
+        return budget;
+    }
+
+    @Override
+    public ResidentReferences createResidentSet(ProbeSet set) {
+        return new CudaResidentSet(set, this);
+    }
+
+    CudaDevice device() {
+        return device;
+    }
+
+    /** "cuBLAS 12.6", or why cuBLAS is not used. */
+    String blasStatus() {
+        return blasStatus;
+    }
+
+    /** cuBLAS, or null when it is unavailable or off. */
+    CudaBlas blas() {
+        return blas;
+    }
+
+    CudaScratch scratch() {
+        return scratch;
+    }
+
+    long scratchBytes() {
+        return scratchBytes;
+    }
+
+    /**
+     * Reserves {@code bytes} more for probe set {@code setId}'s references; worker thread only.
+     *
+     * @throws ImprintException RESOURCE_EXHAUSTED when the budget would be exceeded
+     */
+    void reserve(String setId, long bytes, int capacity) {
+        if (reserved + bytes > budget) {
+            throw ImprintException.resourceExhausted("the CUDA device memory budget is exhausted: probe set %s needs "
+                    + "%d more bytes to hold %d references, but references already hold %d of the %d-byte budget",
+                    setId, bytes, capacity, reserved, budget);
+        }
+        reserved += bytes;
+    }
+
+    /** Returns {@code bytes} to the budget; worker thread only. */
+    void release(long bytes) {
+        reserved -= bytes;
+    }
+
+    @Override
+    public void close() {
+        try {
+            device.run(() -> {
+                scratch.close();
+                if (blas != null) {
+                    blas.close();
+                }
+            });
+        } catch (RuntimeException e) {
+            // Already closed: its memory went with the context.
+        }
+        device.close();
+    }
+}

@@ -1,0 +1,53 @@
+package dev.imprint.engine.cuda;
+
+/**
+ * How the CUDA backend uses its device.
+ *
+ * @param deviceOrdinal   the CUDA device to use, 0 for the first
+ * @param referenceBudget bytes of device memory references may hold, precomputed forms included;
+ *                        0 means 90% of the memory free when the backend opens, less the scratch
+ * @param scratchBytes    bytes of device memory one scoring pass may use for suspects and
+ *                        intermediate products, larger batches being scored in several passes;
+ *                        0 means a sixteenth of the device's memory, clamped to [256 MiB, 4 GiB]
+ * @param cublas          use cuBLAS for the large products when libcublas.so.12 loads; our own
+ *                        SGEMM kernel otherwise
+ */
+public record CudaOptions(int deviceOrdinal, long referenceBudget, long scratchBytes, boolean cublas) {
+
+    public CudaOptions {
+        if (deviceOrdinal < 0) {
+            throw new IllegalArgumentException("deviceOrdinal=" + deviceOrdinal + "; expected at least 0");
+        }
+        if (referenceBudget < 0) {
+            throw new IllegalArgumentException("referenceBudget=" + referenceBudget + "; expected 0 (automatic) or more");
+        }
+        if (scratchBytes != 0 && scratchBytes < (1 << 20)) {
+            throw new IllegalArgumentException("scratchBytes=" + scratchBytes + "; expected 0 (automatic) or at least 1 MiB");
+        }
+    }
+
+    /** Device 0 with an automatic reference budget and scratch. */
+    public static CudaOptions defaults() {
+        return new CudaOptions(0, 0, 0, true);
+    }
+
+    /** The scratch to use on a device of {@code totalBytes}. */
+    long scratchFor(long totalBytes) {
+        return scratchBytes > 0 ? scratchBytes : Math.max(256L << 20, Math.min(4L << 30, totalBytes / 16));
+    }
+
+    /** These options with an explicit reference budget in bytes. */
+    public CudaOptions withReferenceBudget(long bytes) {
+        return new CudaOptions(deviceOrdinal, bytes, scratchBytes, cublas);
+    }
+
+    /** These options with {@code bytes} of scratch (0 for automatic). */
+    public CudaOptions withScratch(long bytes) {
+        return new CudaOptions(deviceOrdinal, referenceBudget, bytes, cublas);
+    }
+
+    /** These options with cuBLAS allowed or not. */
+    public CudaOptions withCublas(boolean allowed) {
+        return new CudaOptions(deviceOrdinal, referenceBudget, scratchBytes, allowed);
+    }
+}

@@ -1,0 +1,486 @@
+package dev.imprint.engine.cuda;
+
+import dev.imprint.core.Metric;
+import dev.imprint.core.ProbeSet;
+import dev.imprint.core.ProbeSetKind;
+import dev.imprint.engine.BatchScores;
+import dev.imprint.engine.ResidentReferences;
+import dev.imprint.engine.SuspectBatch;
+import dev.imprint.engine.cuda.CudaScratch.Use;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+
+/**
+ * The references of one probe set in device memory.
+ *
+ * <p>Layout: slot-major, like one contiguous matrix per precomputed form. Row (slot, probe p) of
+ * the unit rows {@code r/|r|} and, for DISTRIBUTION sets, of the smoothed logs {@code ln r~} sits
+ * at {@code (slot*P + p)*ld} floats, {@code ld} being dim rounded up to a multiple of 4 with zero
+ * padding so kernels read 16 bytes at a time. Per (slot, probe), at {@code slot*P + p}: the norm
+ * and negative entropy {@code sum r~ ln r~} in double and the argmax of the raw row. Capacity
+ * grows by half again when full, so a put rarely copies; a remove moves the last slot into the
+ * hole and the arrays shrink when three quarters are spare.
+ *
+ * <p>Scoring, per pass of suspects: upload the raw suspect rows, prepare them on the device
+ * (smoothing, logs, norms, entropies, argmax), form the products (a fused kernel that reads each
+ * reference row once for a few suspects, tiled SGEMM for more), JS when asked, then combine into
+ * per-pair means (and per-probe values when asked); only those come back.
+ */
+final class CudaResidentSet implements ResidentReferences {
+    private static final int INITIAL_CAPACITY = 4;
+    private static final Metric[] METRICS = Metric.values();
+
+    private final ProbeSet set;
+    private final CudaBackend backend;
+    private final CudaDevice device;
+    private final int probes;
+    private final int dim;
+    private final int ld;
+    private final boolean distribution;
+    private final double eps;
+    private final double scale;
+
+    private final Map<String, Integer> slotOf = new HashMap<>();
+    private String[] idAt = new String[0];
+    private int size;
+    private int capacity;
+    private CUdeviceptr unit;
+    private CUdeviceptr logs;
+    private CUdeviceptr norm;
+    private CUdeviceptr negEntropy;
+    private CUdeviceptr argmax;
+    private boolean closed;
+
+    CudaResidentSet(ProbeSet set, CudaBackend backend) {
+        this.set = set;
+        this.backend = backend;
+        this.device = backend.device();
+        this.probes = set.numProbes();
+        this.dim = set.dim();
+        this.ld = (dim + 3) & ~3;
+        this.distribution = set.kind() == ProbeSetKind.DISTRIBUTION;
+        this.eps = set.smoothingEpsilon();
+        this.scale = 1.0 / (1.0 + dim * eps);
+    }
+
+    /** Device bytes one slot holds, precomputed forms included. */
+    private long bytesPerSlot() {
+        long rows = (long) probes * ld * Float.BYTES * (distribution ? 2 : 1);
+        long meta = (long) probes * (Double.BYTES * (distribution ? 2 : 1) + Integer.BYTES);
+        return rows + meta;
+    }
+
+    private long rowBytes() {
+        return (long) probes * ld * Float.BYTES;
+    }
+
+    @Override
+    public void put(String modelId, float[] rows) {
+        if (rows.length != set.elements()) {
+            throw new IllegalArgumentException("rows has " + rows.length + " values; expected num_probes*dim="
+                    + set.elements());
+        }
+        float[] padded = pad(rows, probes);
+        Integer existing = slotOf.get(modelId);
+        int slot = existing != null ? existing : size;
+        device.run(() -> {
+            if (existing == null) {
+                ensureCapacity(size + 1);
+            }
+            fill(slot, padded);
+        });
+        if (existing == null) {
+            size++;
+            slotOf.put(modelId, slot);
+            idAt[slot] = modelId;
+        }
+    }
+
+    /** {@code count} rows of {@code dim} values copied into rows of {@code ld}, zero padded. */
+    private float[] pad(float[] rows, int count) {
+        if (ld == dim) {
+            return rows;
+        }
+        float[] out = new float[Math.multiplyExact(count, ld)];
+        for (int r = 0; r < count; r++) {
+            System.arraycopy(rows, r * dim, out, r * ld, dim);
+        }
+        return out;
+    }
+
+    /** Uploads one reference and prepares its forms into {@code slot}; worker thread. */
+    private void fill(int slot, float[] padded) {
+        CUdeviceptr staging = backend.scratch().get(Use.STAGING, rowBytes());
+        device.upload(staging, 0, padded);
+        long rowOffset = slot * rowBytes();
+        long meta = (long) slot * probes;
+        device.launch(device.kernels().prepareRows, "imprint_prepare_rows", CudaDevice.blocksForItems(probes), 1, 1,
+                staging, probes, dim, ld, eps, scale, distribution ? 1 : 0,
+                unit.withByteOffset(rowOffset), null, distribution ? logs.withByteOffset(rowOffset) : null,
+                norm.withByteOffset(meta * Double.BYTES),
+                distribution ? negEntropy.withByteOffset(meta * Double.BYTES) : null, null,
+                argmax.withByteOffset(meta * Integer.BYTES));
+        device.synchronize("preparing a reference");
+    }
+
+    private void ensureCapacity(int needed) {
+        if (needed <= capacity) {
+            return;
+        }
+        long grown = Math.max(needed, Math.max(INITIAL_CAPACITY, capacity + (long) capacity / 2));
+        int newCapacity = (int) Math.min(Integer.MAX_VALUE - 8, grown);
+        try {
+            resize(newCapacity);
+        } catch (dev.imprint.core.ImprintException e) {
+            if (newCapacity == needed) {
+                throw e;
+            }
+            // Spare room is a convenience: near the budget, grow to exactly what is needed.
+            resize(needed);
+        }
+    }
+
+    /** Moves the slots 0..size-1 into arrays of {@code newCapacity} slots; worker thread. */
+    private void resize(int newCapacity) {
+        long delta = (newCapacity - (long) capacity) * bytesPerSlot();
+        if (delta > 0) {
+            backend.reserve(set.id(), delta, newCapacity);
+        }
+        CUdeviceptr newUnit = null;
+        CUdeviceptr newLogs = null;
+        CUdeviceptr newNorm = null;
+        CUdeviceptr newNegEntropy = null;
+        CUdeviceptr newArgmax = null;
+        try {
+            if (newCapacity > 0) {
+                newUnit = device.alloc(newCapacity * rowBytes());
+                newNorm = device.alloc((long) newCapacity * probes * Double.BYTES);
+                newArgmax = device.alloc((long) newCapacity * probes * Integer.BYTES);
+                if (distribution) {
+                    newLogs = device.alloc(newCapacity * rowBytes());
+                    newNegEntropy = device.alloc((long) newCapacity * probes * Double.BYTES);
+                }
+                device.copy(newUnit, 0, unit, 0, size * rowBytes());
+                device.copy(newNorm, 0, norm, 0, (long) size * probes * Double.BYTES);
+                device.copy(newArgmax, 0, argmax, 0, (long) size * probes * Integer.BYTES);
+                if (distribution) {
+                    device.copy(newLogs, 0, logs, 0, size * rowBytes());
+                    device.copy(newNegEntropy, 0, negEntropy, 0, (long) size * probes * Double.BYTES);
+                }
+            }
+        } catch (RuntimeException e) {
+            for (CUdeviceptr p : new CUdeviceptr[] {newUnit, newLogs, newNorm, newNegEntropy, newArgmax}) {
+                device.free(p);
+            }
+            if (delta > 0) {
+                backend.release(delta);
+            }
+            throw e;
+        }
+        freeArrays();
+        unit = newUnit;
+        logs = newLogs;
+        norm = newNorm;
+        negEntropy = newNegEntropy;
+        argmax = newArgmax;
+        if (delta < 0) {
+            backend.release(-delta);
+        }
+        capacity = newCapacity;
+        idAt = java.util.Arrays.copyOf(idAt, newCapacity);
+    }
+
+    private void freeArrays() {
+        for (CUdeviceptr p : new CUdeviceptr[] {unit, logs, norm, negEntropy, argmax}) {
+            device.free(p);
+        }
+        unit = null;
+        logs = null;
+        norm = null;
+        negEntropy = null;
+        argmax = null;
+    }
+
+    @Override
+    public void remove(String modelId) {
+        Integer slot = slotOf.remove(modelId);
+        if (slot == null) {
+            return;
+        }
+        int last = size - 1;
+        device.run(() -> {
+            if (slot != last) {
+                move(last, slot);
+            }
+            if (last * 4 <= capacity) {
+                resize(last * 2);
+            }
+        });
+        size = last;
+        if (slot != last) {
+            idAt[slot] = idAt[last];
+            slotOf.put(idAt[slot], slot);
+        }
+        if (last < idAt.length) {
+            idAt[last] = null;
+        }
+    }
+
+    /** Copies every form of slot {@code from} over slot {@code to}; worker thread. */
+    private void move(int from, int to) {
+        long rb = rowBytes();
+        long metaFrom = (long) from * probes;
+        long metaTo = (long) to * probes;
+        device.copy(unit, to * rb, unit, from * rb, rb);
+        device.copy(norm, metaTo * Double.BYTES, norm, metaFrom * Double.BYTES, (long) probes * Double.BYTES);
+        device.copy(argmax, metaTo * Integer.BYTES, argmax, metaFrom * Integer.BYTES, (long) probes * Integer.BYTES);
+        if (distribution) {
+            device.copy(logs, to * rb, logs, from * rb, rb);
+            device.copy(negEntropy, metaTo * Double.BYTES, negEntropy, metaFrom * Double.BYTES,
+                    (long) probes * Double.BYTES);
+        }
+    }
+
+    @Override
+    public int size() {
+        return size;
+    }
+
+    @Override
+    public long bytesHeld() {
+        return capacity * bytesPerSlot();
+    }
+
+    /** Slots of the references as allocated, for tests of growth and compaction. */
+    int capacity() {
+        return capacity;
+    }
+
+    @Override
+    public BatchScores score(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics, boolean perProbe) {
+        BatchScores out = new BatchScores(batch.size(), modelIds.size(), batch.probeCount());
+        metrics.forEach(m -> {
+            out.values(m);
+            if (perProbe) {
+                out.perProbe(m);
+            }
+        });
+        if (!modelIds.isEmpty() && batch.size() > 0 && batch.probeCount() > 0) {
+            int[] slots = modelIds.stream().mapToInt(this::slotOf).toArray();
+            Pass pass = new Pass(batch, slots, metrics, perProbe, out);
+            device.run(pass::run);
+        }
+        return out;
+    }
+
+    private int slotOf(String modelId) {
+        Integer slot = slotOf.get(modelId);
+        if (slot == null) {
+            throw new IllegalArgumentException("reference " + modelId + " is not held in probe set " + set.id());
+        }
+        return slot;
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            try {
+                device.run(() -> resize(0));
+            } catch (RuntimeException e) {
+                // The backend closed first; its context took this memory with it.
+            }
+            slotOf.clear();
+            size = 0;
+            capacity = 0;
+        }
+    }
+
+    /** One scoring call, run on the worker thread in passes of at most {@code perPass} suspects. */
+    private final class Pass {
+        private final SuspectBatch batch;
+        private final int[] slots;
+        private final boolean perProbe;
+        private final BatchScores out;
+        private final int metricBits;
+        private final boolean cosine;
+        private final boolean klRefSuspect;
+        private final boolean klSuspectRef;
+        private final boolean js;
+        private final int refs;
+        private final int count;
+
+        Pass(SuspectBatch batch, int[] slots, Set<Metric> metrics, boolean perProbe, BatchScores out) {
+            this.batch = batch;
+            this.slots = slots;
+            this.perProbe = perProbe;
+            this.out = out;
+            int bits = 0;
+            for (Metric m : metrics) {
+                bits |= 1 << m.ordinal();
+            }
+            this.metricBits = bits;
+            this.cosine = metrics.contains(Metric.COSINE);
+            this.klRefSuspect = metrics.contains(Metric.KL_REF_SUSPECT);
+            this.klSuspectRef = metrics.contains(Metric.KL_SUSPECT_REF);
+            this.js = metrics.contains(Metric.JS);
+            this.refs = slots.length;
+            this.count = batch.probeCount();
+        }
+
+        /** Device bytes one suspect of a pass needs in scratch. */
+        private long bytesPerSuspect() {
+            long n = count;
+            long planes = 3 * n * ld * Float.BYTES;
+            long terms = n * (3 * Double.BYTES + Integer.BYTES);
+            long dotRows = backend.blas() != null ? Math.max(refs, size) : refs;
+            long dots = n * dotRows * Float.BYTES * 4L;
+            long means = (long) METRICS.length * refs * Double.BYTES;
+            long pp = perProbe ? (long) METRICS.length * refs * n * Double.BYTES : 0;
+            return planes + terms + dots + means + pp;
+        }
+
+        void run() {
+            int suspects = batch.size();
+            int perPass = (int) Math.max(1, Math.min(suspects, backend.scratchBytes() / bytesPerSuspect()));
+            CudaScratch scratch = backend.scratch();
+            CUdeviceptr slotBuf = scratch.get(Use.SLOTS, (long) refs * Integer.BYTES);
+            device.upload(slotBuf, 0, Pointer.to(slots), (long) refs * Integer.BYTES);
+            CUdeviceptr probeBuf = scratch.get(Use.PROBES, (long) count * Integer.BYTES);
+            device.upload(probeBuf, 0, Pointer.to(batch.probeIndices()), (long) count * Integer.BYTES);
+            for (int first = 0; first < suspects; first += perPass) {
+                pass(first, Math.min(perPass, suspects - first), slotBuf, probeBuf);
+            }
+        }
+
+        private void pass(int first, int sb, CUdeviceptr slotBuf, CUdeviceptr probeBuf) {
+            CudaScratch scratch = backend.scratch();
+            CudaKernels k = device.kernels();
+            long n = count;
+            long plane = (long) sb * n * ld;
+            CUdeviceptr susp = scratch.get(Use.SUSPECTS, 3 * plane * Float.BYTES);
+            long rowFloats = n * ld;
+            for (int s = 0; s < sb; s++) {
+                device.upload(susp, s * rowFloats * Float.BYTES, pad(batch.suspects().get(first + s), count));
+            }
+            long rows = (long) sb * n;
+            CUdeviceptr terms = scratch.get(Use.SUSPECT_TERMS, 3 * rows * Double.BYTES);
+            CUdeviceptr sArgmax = scratch.get(Use.SUSPECT_ARGMAX, rows * Integer.BYTES);
+            CUdeviceptr sNorm = terms;
+            CUdeviceptr sNegEntropy = terms.withByteOffset(rows * Double.BYTES);
+            CUdeviceptr sLogSum = terms.withByteOffset(2 * rows * Double.BYTES);
+            CUdeviceptr sLogs = susp.withByteOffset(plane * Float.BYTES);
+            CUdeviceptr sSmooth = susp.withByteOffset(2 * plane * Float.BYTES);
+            boolean needLogs = klRefSuspect || js;
+            boolean needSmooth = klSuspectRef || js;
+            device.launch(k.prepareRows, "imprint_prepare_rows", CudaDevice.blocksForItems(rows), 1, 1,
+                    susp, (int) rows, dim, ld, eps, scale, distribution ? 1 : 0,
+                    null, needSmooth ? sSmooth : null, needLogs ? sLogs : null,
+                    sNorm, distribution ? sNegEntropy : null, distribution ? sLogSum : null, sArgmax);
+
+            int want = (cosine ? 1 : 0) | (klRefSuspect ? 2 : 0) | (klSuspectRef ? 4 : 0);
+            CUfunction fused = k.fusedFor(sb);
+            // cuBLAS cannot gather the selected slots, so it multiplies every held one.
+            boolean viaBlas = want != 0 && fused == null && backend.blas() != null;
+            int dotRows = viaBlas ? size : refs;
+            CUdeviceptr dotUnit = scratch.get(Use.DOT_UNIT, n * 2 * sb * dotRows * Float.BYTES);
+            CUdeviceptr dotLog = scratch.get(Use.DOT_LOG, n * sb * dotRows * Float.BYTES);
+            if (want != 0) {
+                if (fused != null) {
+                    device.launch(fused, "imprint_fused_dots", CudaDevice.blocksForWarps((long) refs * n), 1, 1,
+                            (want & 3) != 0 ? unit : null, (want & 4) != 0 ? logs : null, slotBuf, refs, probeBuf,
+                            count, probes, ld, susp, sb, want, dotUnit, dotLog);
+                } else {
+                    products(want, sb, susp, new Operands(slotBuf, probeBuf, dotRows, viaBlas), dotUnit, dotLog);
+                }
+            }
+            CUdeviceptr jsBuf = null;
+            if (js) {
+                jsBuf = scratch.get(Use.JS, n * sb * refs * Float.BYTES);
+                device.launch(k.js, "imprint_js", CudaDevice.blocksForWarps((long) refs * n * sb), 1, 1,
+                        unit, logs, norm, slotBuf, refs, probeBuf, count, probes, ld, dim, eps, scale, susp, sb, jsBuf);
+            }
+            long pairs = (long) sb * refs;
+            CUdeviceptr means = scratch.get(Use.MEANS, METRICS.length * pairs * Double.BYTES);
+            CUdeviceptr perProbeBuf = perProbe ? scratch.get(Use.PER_PROBE, METRICS.length * pairs * n * Double.BYTES)
+                    : null;
+            device.launch(k.combine, "imprint_combine", CudaDevice.blocksForWarps(pairs), 1, 1,
+                    sb, refs, count, probes, metricBits, perProbe ? 1 : 0, slotBuf, probeBuf,
+                    norm, negEntropy, argmax, sNorm, distribution ? sNegEntropy : null,
+                    distribution ? sLogSum : null, sArgmax, dotUnit, dotLog, dotRows, viaBlas ? 1 : 0, jsBuf, eps, scale,
+                    means, perProbeBuf);
+            device.synchronize("scoring");
+            for (Metric m : METRICS) {
+                if ((metricBits & (1 << m.ordinal())) == 0) {
+                    continue;
+                }
+                double[] part = new double[(int) pairs];
+                device.download(Pointer.to(part), means, m.ordinal() * pairs * Double.BYTES, pairs * Double.BYTES);
+                System.arraycopy(part, 0, out.values(m), first * refs, part.length);
+                if (perProbe) {
+                    double[] values = new double[Math.toIntExact(pairs * n)];
+                    device.download(Pointer.to(values), perProbeBuf, m.ordinal() * pairs * n * Double.BYTES,
+                            pairs * n * Double.BYTES);
+                    System.arraycopy(values, 0, out.perProbe(m), Math.toIntExact(first * refs * n), values.length);
+                }
+            }
+        }
+
+        /** Where a pass's products read and write: the scored slots, the batch probes, the dot rows. */
+        private record Operands(CUdeviceptr slots, CUdeviceptr probes, int dotRows, boolean viaBlas) {
+        }
+
+        /** The products by SGEMM (cuBLAS or ours), for more suspects than the fused kernels take. */
+        private void products(int want, int sb, CUdeviceptr susp, Operands o, CUdeviceptr dotUnit, CUdeviceptr dotLog) {
+            long colStride = (long) count * ld;
+            long plane = sb * colStride;
+            if ((want & 3) != 0) {
+                // Raw suspects and their logs are adjacent planes: one product serves cosine and KL(r~||s~).
+                int firstColumn = (want & 1) != 0 ? 0 : sb;
+                int cols = ((want & 1) != 0 ? sb : 0) + ((want & 2) != 0 ? sb : 0);
+                sgemm(o, unit, susp.withByteOffset(firstColumn * colStride * Float.BYTES), cols, colStride,
+                        dotUnit.withByteOffset((long) firstColumn * o.dotRows() * Float.BYTES), 2L * sb * o.dotRows());
+            }
+            if ((want & 4) != 0) {
+                sgemm(o, logs, susp.withByteOffset(2 * plane * Float.BYTES), sb, colStride, dotLog,
+                        (long) sb * o.dotRows());
+            }
+        }
+
+        /**
+         * For every batch probe i, C_i[row][j] = A(row, probes[i]) . B_j(i): rows are the scored
+         * slots with our kernel, every held slot with cuBLAS.
+         */
+        private void sgemm(Operands o, CUdeviceptr a, CUdeviceptr b, int cols, long colStride, CUdeviceptr c,
+                           long cProbeStride) {
+            if (o.viaBlas()) {
+                CUdeviceptr tables = backend.scratch().get(Use.POINTERS, 3L * count * Long.BYTES);
+                CUdeviceptr aTable = tables;
+                CUdeviceptr bTable = tables.withByteOffset((long) count * Long.BYTES);
+                CUdeviceptr cTable = tables.withByteOffset(2L * count * Long.BYTES);
+                pointerTable(aTable, a, o.probes(), ld);
+                pointerTable(bTable, b, null, ld);
+                pointerTable(cTable, c, null, cProbeStride);
+                backend.blas().sgemmBatchedTn(size, cols, ld, aTable, probes * ld, bTable, Math.toIntExact(colStride),
+                        cTable, o.dotRows(), count);
+                return;
+            }
+            int gridX = (refs + 127) / 128;
+            int gridY = (cols + 63) / 64;
+            int gridZ = Math.min(count, 65535);
+            device.launch(device.kernels().sgemm, "imprint_sgemm_tn", gridX, gridY, gridZ,
+                    a, o.slots(), refs, (long) probes * ld, o.probes(), count, ld, b, cols, colStride, c, cProbeStride,
+                    refs);
+        }
+
+        private void pointerTable(CUdeviceptr table, CUdeviceptr base, CUdeviceptr probeList, long stride) {
+            device.launch(device.kernels().pointerTable, "imprint_pointer_table", CudaDevice.blocksForThreads(count), 1, 1,
+                    table, base, probeList, count, stride);
+        }
+    }
+}
