@@ -4,10 +4,8 @@ import dev.imprint.client.ImprintClient;
 import dev.imprint.client.ScoreOptions;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ScoreResult;
-import dev.imprint.engine.BackendProvider;
 import dev.imprint.engine.ImprintEngine;
 import dev.imprint.server.ImprintServer;
-import dev.imprint.store.ArrowFingerprintStore;
 import dev.imprint.synth.SynthScenario;
 import dev.imprint.synth.SynthScenario.SyntheticModel;
 import java.io.IOException;
@@ -51,6 +49,9 @@ final class DemoCommand implements Callable<Integer> {
     @Mixin
     private ScenarioOptions scenario;
 
+    @Mixin
+    private BackendOptions backendOptions;
+
     @Option(names = "--top-k", paramLabel = "K", defaultValue = "5",
             description = "Matches shown per suspect; 0 for all.")
     int topK;
@@ -74,7 +75,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private int run(SynthScenario generated, Path dataDir, PrintWriter out) throws IOException, InterruptedException {
-        ImprintEngine engine = ImprintEngine.open(ArrowFingerprintStore.open(dataDir), BackendProvider.select());
+        ImprintEngine engine = backendOptions.openEngine(dataDir);
         ImprintServer server;
         try {
             server = new ImprintServer(ImprintServer.nettyBuilder("127.0.0.1", 0), engine,

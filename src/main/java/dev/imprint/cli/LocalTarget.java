@@ -8,10 +8,8 @@ import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Suspect;
-import dev.imprint.engine.BackendProvider;
 import dev.imprint.engine.EngineInfo;
 import dev.imprint.engine.ImprintEngine;
-import dev.imprint.store.ArrowFingerprintStore;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -35,10 +33,9 @@ final class LocalTarget implements Target {
         this.dataDir = dataDir;
     }
 
-    /** Opens (creating if needed) the data directory and loads it into an engine. */
-    static LocalTarget open(Path dataDir) {
-        return new LocalTarget(ImprintEngine.open(ArrowFingerprintStore.open(dataDir), BackendProvider.select()),
-                dataDir);
+    /** Wraps an engine opened over {@code dataDir}; closing the target closes the engine. */
+    static LocalTarget open(ImprintEngine engine, Path dataDir) {
+        return new LocalTarget(engine, dataDir);
     }
 
     @Override

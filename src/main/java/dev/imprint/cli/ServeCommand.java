@@ -1,9 +1,7 @@
 package dev.imprint.cli;
 
-import dev.imprint.engine.BackendProvider;
 import dev.imprint.engine.ImprintEngine;
 import dev.imprint.server.ImprintServer;
-import dev.imprint.store.ArrowFingerprintStore;
 import java.io.IOException;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.file.Path;
@@ -13,6 +11,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -29,6 +28,9 @@ final class ServeCommand implements Callable<Integer> {
 
     @Spec
     private CommandSpec spec;
+
+    @Mixin
+    private BackendOptions backendOptions;
 
     @Option(names = "--host", paramLabel = "HOST", defaultValue = "127.0.0.1",
             description = "Address to listen on; 0.0.0.0 for every interface.")
@@ -66,7 +68,7 @@ final class ServeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(),
                     "--shutdown-grace-seconds=" + shutdownGraceSeconds + "; expected 0 or more");
         }
-        ImprintEngine engine = ImprintEngine.open(ArrowFingerprintStore.open(dataDir), BackendProvider.select());
+        ImprintEngine engine = backendOptions.openEngine(dataDir);
         ImprintServer created;
         try {
             created = new ImprintServer(ImprintServer.nettyBuilder(host, port), engine,

@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -20,6 +21,9 @@ final class TargetOptions {
     @Option(names = "--server", paramLabel = "HOST:PORT",
             description = "Talk to a running server instead of opening --data-dir in-process.")
     String server;
+
+    @Mixin
+    private BackendOptions backendOptions;
 
     @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "./imprint-data",
             description = "Data directory used in-process when --server is not given.")
@@ -39,7 +43,7 @@ final class TargetOptions {
             throw new CliException("data dir " + dataDir + " does not exist; put references there first, "
                     + "or name a server with --server");
         }
-        return LocalTarget.open(dataDir);
+        return LocalTarget.open(backendOptions.openEngine(dataDir), dataDir);
     }
 
     private String checkedAddress(String address) {

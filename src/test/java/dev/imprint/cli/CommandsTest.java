@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.core.Metric;
+import dev.imprint.engine.BackendProvider;
+import dev.imprint.engine.SelectedBackend;
 import dev.imprint.core.ProbeSetKind;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.io.ResultTable;
@@ -25,6 +27,7 @@ import java.util.stream.Stream;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -182,6 +185,29 @@ class CommandsTest {
                 "--metrics", "js");
         assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
         assertOneLine(run, "INVALID_ARGUMENT: metrics contains JS");
+    }
+
+    @Test
+    void backendChoiceIsValidatedAndCpuIsHonouredInProcess() {
+        synthAndPut();
+        CliRun bogus = CliRun.run("info", "--data-dir", data.toString(), "--backend", "tpu");
+        assertEquals(ImprintCli.EXIT_USAGE, bogus.exit(), bogus.toString());
+        assertOneLine(bogus, "backend=tpu; expected auto, cpu or cuda");
+        CliRun cpu = CliRun.run("score", scenario.resolve("suspects.arrow").toString(), "--data-dir", data.toString(),
+                "--backend", "cpu");
+        assertEquals(0, cpu.exit(), cpu.toString());
+        assertTrue(cpu.out().contains("backend cpu"), cpu.out());
+    }
+
+    @Test
+    void cudaBackendWithoutAUsableDeviceFailsFastWithTheReason() {
+        SelectedBackend auto = BackendProvider.select();
+        auto.backend().close();
+        Assumptions.assumeFalse(auto.backend().name().equals("cuda"),
+                "this host has a usable CUDA device, so --backend cuda would succeed");
+        CliRun run = CliRun.run("info", "--data-dir", tmp.toString(), "--backend", "cuda");
+        assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
+        assertOneLine(run, "--backend cuda, but no usable CUDA device");
     }
 
     @Test

@@ -1,0 +1,59 @@
+package dev.imprint.cli;
+
+import dev.imprint.core.ImprintException;
+import dev.imprint.engine.BackendProvider;
+import dev.imprint.engine.ImprintEngine;
+import dev.imprint.engine.SelectedBackend;
+import dev.imprint.engine.cuda.CudaOptions;
+import dev.imprint.store.ArrowFingerprintStore;
+import java.nio.file.Path;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** Which scoring backend a command that runs the engine in-process uses. */
+final class BackendOptions {
+    @Spec(Spec.Target.MIXEE)
+    private CommandSpec mixee;
+
+    @Option(names = "--backend", paramLabel = "auto|cpu|cuda", defaultValue = "auto",
+            description = "Scoring backend: auto uses CUDA when a usable GPU is found and else the CPU, logging why; "
+                    + "cuda fails fast without one; cpu never looks.")
+    String backend;
+
+    @Option(names = "--cuda-memory-budget", paramLabel = "BYTES",
+            description = "Device memory references may hold on the CUDA backend; past it a put is "
+                    + "RESOURCE_EXHAUSTED (default: 90% of the memory free at start, less scratch).")
+    Long cudaMemoryBudget;
+
+    /** Selects the backend once; FAILED_PRECONDITION when cuda was asked for and none is usable. */
+    SelectedBackend select() {
+        BackendProvider.Choice choice;
+        try {
+            choice = BackendProvider.Choice.parse(backend);
+        } catch (ImprintException e) {
+            throw new ParameterException(mixee.commandLine(), "--" + e.getMessage());
+        }
+        CudaOptions cuda = CudaOptions.defaults();
+        if (cudaMemoryBudget != null) {
+            if (cudaMemoryBudget <= 0) {
+                throw new ParameterException(mixee.commandLine(),
+                        "--cuda-memory-budget=" + cudaMemoryBudget + "; expected a positive number of bytes");
+            }
+            cuda = cuda.withReferenceBudget(cudaMemoryBudget);
+        }
+        return BackendProvider.select(choice, cuda);
+    }
+
+    /** Opens the data directory and loads it into an engine on the selected backend. */
+    ImprintEngine openEngine(Path dataDir) {
+        SelectedBackend selected = select();
+        try {
+            return ImprintEngine.open(ArrowFingerprintStore.open(dataDir), selected);
+        } catch (RuntimeException e) {
+            selected.backend().close();
+            throw e;
+        }
+    }
+}
