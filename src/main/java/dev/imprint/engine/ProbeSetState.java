@@ -10,9 +10,7 @@ import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -181,9 +179,10 @@ final class ProbeSetState implements AutoCloseable {
         } finally {
             visibility.readLock().unlock();
         }
+        Metric[] metrics = query.metrics().toArray(new Metric[0]);
         List<ScoreResult> results = new ArrayList<>(batch.size());
         for (int s = 0; s < batch.size(); s++) {
-            results.add(new ScoreResult(set.id(), rank(s, selected, scores, query), batch.probeCount(),
+            results.add(new ScoreResult(set.id(), rank(s, selected, scores, query, metrics), batch.probeCount(),
                     selected.size(), backendName, query.orderBy()));
         }
         return results;
@@ -208,33 +207,33 @@ final class ProbeSetState implements AutoCloseable {
         return candidates;
     }
 
-    private static List<Match> rank(int suspect, List<ReferenceMeta> refs, BatchScores scores, ScoreQuery query) {
+    private static List<Match> rank(int suspect, List<ReferenceMeta> refs, BatchScores scores, ScoreQuery query,
+                                    Metric[] metrics) {
         Metric order = query.orderBy();
-        Integer[] byRank = new Integer[refs.size()];
-        for (int r = 0; r < byRank.length; r++) {
-            byRank[r] = r;
+        double[] closeness = new double[refs.size()];
+        for (int r = 0; r < closeness.length; r++) {
+            closeness[r] = scores.value(order, suspect, r);
         }
-        Comparator<Integer> closer = Comparator.comparingDouble(r -> scores.value(order, suspect, r));
-        if (order.higherIsCloser()) {
-            closer = closer.reversed();
-        }
-        // Model ids break ties so equal scores rank the same way on every backend.
-        Arrays.sort(byRank, closer.thenComparing(r -> refs.get(r).modelId()));
+        // refs is in model id order, so ties keep ranking the same way on every backend.
+        int[] byRank = Ranking.order(closeness, order.higherIsCloser());
         int keep = query.topK() == 0 ? byRank.length : Math.min(query.topK(), byRank.length);
         List<Match> matches = new ArrayList<>(keep);
         for (int i = 0; i < keep; i++) {
             int r = byRank[i];
             Map<Metric, Double> values = new EnumMap<>(Metric.class);
-            Map<Metric, double[]> perProbe = new EnumMap<>(Metric.class);
-            for (Metric m : query.metrics()) {
+            for (Metric m : metrics) {
                 values.put(m, scores.value(m, suspect, r));
-                if (query.includePerProbe()) {
+            }
+            Map<Metric, double[]> perProbe = Map.of();
+            if (query.includePerProbe()) {
+                perProbe = new EnumMap<>(Metric.class);
+                for (Metric m : metrics) {
                     perProbe.put(m, scores.perProbe(m, suspect, r));
                 }
+                perProbe = Collections.unmodifiableMap(perProbe);
             }
             ReferenceMeta meta = refs.get(r);
-            matches.add(new Match(meta.modelId(), meta.labels(), i + 1, Collections.unmodifiableMap(values),
-                    Collections.unmodifiableMap(perProbe)));
+            matches.add(new Match(meta.modelId(), meta.labels(), i + 1, Collections.unmodifiableMap(values), perProbe));
         }
         return matches;
     }
