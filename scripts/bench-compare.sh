@@ -7,8 +7,12 @@
 # each side's figure is the median of its per-round medians. Every run's own line goes to stderr.
 #
 # Usage: scripts/bench-compare.sh [W1,W2,W3,W4]
+# Both sides warm up with the same number of untimed batches, enough for the JVM's optimising
+# compiler to finish with the per-probe code (it is invoked P*S times a batch, and compiled after
+# ~10k invocations), so both are measured in their steady state, as a running server is.
+#
 # Environment: IMPRINT_BENCH_ROUNDS (default 3), IMPRINT_BENCH_REPS (default 7),
-#              IMPRINT_BENCH_WARMUP (default 2), IMPRINT_BENCH_SCALE (default 1),
+#              IMPRINT_BENCH_WARMUP (default 30), IMPRINT_BENCH_SCALE (default 1),
 #              IMPRINT_LAUNCHER (default scripts/imprint).
 set -euo pipefail
 
@@ -16,7 +20,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 workloads=${1:-W1,W2,W3,W4}
 rounds=${IMPRINT_BENCH_ROUNDS:-3}
 reps=${IMPRINT_BENCH_REPS:-7}
-warmup=${IMPRINT_BENCH_WARMUP:-2}
+warmup=${IMPRINT_BENCH_WARMUP:-30}
 scale=${IMPRINT_BENCH_SCALE:-1}
 launcher=${IMPRINT_LAUNCHER:-$root/scripts/imprint}
 

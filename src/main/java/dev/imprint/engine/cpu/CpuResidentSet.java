@@ -323,6 +323,8 @@ final class CpuResidentSet implements ResidentReferences {
         private final boolean sumUnitProducts;
         /** No per-probe values: BLAS sums the log products over probes. */
         private final boolean sumLogProducts;
+        /** Some metric needs a term per (suspect, reference, probe) besides what BLAS sums. */
+        private final boolean perPair;
 
         Pass(SuspectBatch batch, int[] slots, Set<Metric> metrics, double[][] perProbeOut, boolean perProbe) {
             this.batch = batch;
@@ -340,6 +342,8 @@ final class CpuResidentSet implements ResidentReferences {
             this.held = size;
             this.sumUnitProducts = !perProbe && !klRefSuspect;
             this.sumLogProducts = !perProbe;
+            this.perPair = (cosine && !sumUnitProducts) || klRefSuspect || (klSuspectRef && !sumLogProducts) || js
+                    || top1;
         }
 
         /** Scores batch probes {@code from..to-1}; returns per-metric sums over them, index s*R + r. */
@@ -374,7 +378,7 @@ final class CpuResidentSet implements ResidentReferences {
                 if (y != null) {
                     product(logs[p], y, suspects, h, sumLogProducts && accumulate);
                 }
-                for (int r = 0; r < refs; r++) {
+                for (int r = 0; perPair && r < refs; r++) {
                     int m = slots[r];
                     int meta = m * probes + p;
                     for (int s = 0; s < suspects; s++) {
@@ -464,14 +468,12 @@ final class CpuResidentSet implements ResidentReferences {
             float[] rows = batch.suspects().get(s);
             int base = i * dim;
             if (cosine) {
-                double sumSq = 0;
-                for (int k = 0; k < dim; k++) {
-                    sumSq += (double) rows[base + k] * rows[base + k];
-                }
-                double inv = 1 / Math.sqrt(sumSq);
+                double inv = 1 / Math.sqrt(sumOfSquares(rows, base));
                 int off = s * dim;
+                // In float, which vectorises: one more rounding, ~1e-7 of each unit value.
+                float invf = (float) inv;
                 for (int k = 0; k < dim; k++) {
-                    x[off + k] = (float) (rows[base + k] * inv);
+                    x[off + k] = rows[base + k] * invf;
                 }
             }
             if (top1) {
@@ -490,7 +492,7 @@ final class CpuResidentSet implements ResidentReferences {
                 double logSum = 0;
                 for (int k = 0; k < dim; k++) {
                     double t = (rows[base + k] + eps) * scale;
-                    double lt = Math.log(t);
+                    double lt = FastLog.ln(t);
                     negH += t * lt;
                     logSum += lt;
                     if (klRefSuspect) {
@@ -503,6 +505,31 @@ final class CpuResidentSet implements ResidentReferences {
                 sNegEntropy[s] = negH;
                 sLogSum[s] = logSum;
             }
+        }
+
+        /** The sum of squares of {@code dim} values from {@code base}, in double. */
+        private double sumOfSquares(float[] rows, int base) {
+            // Four independent sums: one would wait on the latency of every add.
+            double s0 = 0;
+            double s1 = 0;
+            double s2 = 0;
+            double s3 = 0;
+            int k = 0;
+            for (; k + 3 < dim; k += 4) {
+                double v0 = rows[base + k];
+                double v1 = rows[base + k + 1];
+                double v2 = rows[base + k + 2];
+                double v3 = rows[base + k + 3];
+                s0 += v0 * v0;
+                s1 += v1 * v1;
+                s2 += v2 * v2;
+                s3 += v3 * v3;
+            }
+            for (; k < dim; k++) {
+                double v = rows[base + k];
+                s0 += v * v;
+            }
+            return (s0 + s1) + (s2 + s3);
         }
 
         /**
@@ -519,7 +546,7 @@ final class CpuResidentSet implements ResidentReferences {
             double acc = 0;
             for (int k = 0; k < dim; k++) {
                 double a = (n * u[off + k] + eps) * scale + (rows[base + k] + eps) * scale;
-                acc += a * Math.log(0.5 * a);
+                acc += a * FastLog.ln(0.5 * a);
             }
             return 0.5 * (negEntropy[m * probes + p] + suspectNegEntropy) - 0.5 * acc;
         }

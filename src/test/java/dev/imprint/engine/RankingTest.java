@@ -1,0 +1,38 @@
+package dev.imprint.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import java.util.Comparator;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+class RankingTest {
+
+    @Test
+    void ordersLikeABoxedComparatorWithIndexTieBreakInBothDirections() {
+        SplittableRandom rng = new SplittableRandom(42);
+        double[] pool = {-0.0, 0.0, -1.5, 1.5, Double.MIN_VALUE, -Double.MIN_VALUE, Double.MAX_VALUE,
+                Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, 0.25};
+        for (int n : new int[] {0, 1, 2, 7, 100, 1000}) {
+            double[] values = new double[n];
+            for (int i = 0; i < n; i++) {
+                // Half the values come from a small pool, so ties and signed zeros are common.
+                values[i] = rng.nextBoolean() ? pool[rng.nextInt(pool.length)] : rng.nextGaussian();
+            }
+            for (boolean higherIsCloser : new boolean[] {false, true}) {
+                assertArrayEquals(expected(values, higherIsCloser), Ranking.order(values, higherIsCloser),
+                        "n=" + n + " higherIsCloser=" + higherIsCloser);
+            }
+        }
+    }
+
+    private static int[] expected(double[] values, boolean higherIsCloser) {
+        Comparator<Integer> closer = Comparator.comparingDouble(i -> values[i]);
+        if (higherIsCloser) {
+            closer = closer.reversed();
+        }
+        return IntStream.range(0, values.length).boxed().sorted(closer.thenComparing(i -> i))
+                .mapToInt(Integer::intValue).toArray();
+    }
+}
