@@ -271,9 +271,14 @@ final class CudaResidentSet implements ResidentReferences {
             }
         });
         if (!modelIds.isEmpty() && batch.size() > 0 && batch.probeCount() > 0) {
+            CudaStages stages = backend.stages();
+            long start = System.nanoTime();
             int[] slots = modelIds.stream().mapToInt(this::slotOf).toArray();
             Pass pass = new Pass(batch, slots, metrics, perProbe, out);
+            long queued = System.nanoTime();
+            stages.host("look_up_slots", queued - start);
             device.run(pass::run);
+            stages.host("worker_call_total", System.nanoTime() - queued);
         }
         return out;
     }
@@ -346,6 +351,18 @@ final class CudaResidentSet implements ResidentReferences {
         }
 
         void run() {
+            CudaStages stages = backend.stages();
+            stages.begin();
+            try {
+                runPasses(stages);
+            } catch (RuntimeException e) {
+                stages.abort();
+                throw e;
+            }
+            stages.end();
+        }
+
+        private void runPasses(CudaStages stages) {
             int suspects = batch.size();
             int perPass = (int) Math.max(1, Math.min(suspects, backend.scratchBytes() / bytesPerSuspect()));
             CudaScratch scratch = backend.scratch();
@@ -353,12 +370,13 @@ final class CudaResidentSet implements ResidentReferences {
             device.upload(slotBuf, 0, Pointer.to(slots), (long) refs * Integer.BYTES);
             CUdeviceptr probeBuf = scratch.get(Use.PROBES, (long) count * Integer.BYTES);
             device.upload(probeBuf, 0, Pointer.to(batch.probeIndices()), (long) count * Integer.BYTES);
+            stages.lap("upload_slots_and_probes");
             for (int first = 0; first < suspects; first += perPass) {
-                pass(first, Math.min(perPass, suspects - first), slotBuf, probeBuf);
+                pass(first, Math.min(perPass, suspects - first), slotBuf, probeBuf, stages);
             }
         }
 
-        private void pass(int first, int sb, CUdeviceptr slotBuf, CUdeviceptr probeBuf) {
+        private void pass(int first, int sb, CUdeviceptr slotBuf, CUdeviceptr probeBuf, CudaStages stages) {
             CudaScratch scratch = backend.scratch();
             CudaKernels k = device.kernels();
             long n = count;
@@ -366,7 +384,10 @@ final class CudaResidentSet implements ResidentReferences {
             CUdeviceptr susp = scratch.get(Use.SUSPECTS, 3 * plane * Float.BYTES);
             long rowFloats = n * ld;
             for (int s = 0; s < sb; s++) {
-                device.upload(susp, s * rowFloats * Float.BYTES, pad(batch.suspects().get(first + s), count));
+                float[] padded = pad(batch.suspects().get(first + s), count);
+                stages.lap("pack_suspects");
+                device.upload(susp, s * rowFloats * Float.BYTES, padded);
+                stages.lap("upload_suspects");
             }
             long rows = (long) sb * n;
             CUdeviceptr terms = scratch.get(Use.SUSPECT_TERMS, 3 * rows * Double.BYTES);
@@ -382,6 +403,7 @@ final class CudaResidentSet implements ResidentReferences {
                     susp, (int) rows, dim, ld, eps, scale, distribution ? 1 : 0,
                     null, needSmooth ? sSmooth : null, needLogs ? sLogs : null,
                     sNorm, distribution ? sNegEntropy : null, distribution ? sLogSum : null, sArgmax);
+            stages.lap("prepare_suspects_kernel");
 
             int want = (cosine ? 1 : 0) | (klRefSuspect ? 2 : 0) | (klSuspectRef ? 4 : 0);
             CUfunction fused = k.fusedFor(sb);
@@ -395,8 +417,10 @@ final class CudaResidentSet implements ResidentReferences {
                     device.launch(fused, "imprint_fused_dots", CudaDevice.blocksForWarps((long) refs * n), 1, 1,
                             (want & 3) != 0 ? unit : null, (want & 4) != 0 ? logs : null, slotBuf, refs, probeBuf,
                             count, probes, ld, susp, sb, want, dotUnit, dotLog);
+                    stages.lap("fused_products_kernel");
                 } else {
                     products(want, sb, susp, new Operands(slotBuf, probeBuf, dotRows, viaBlas), dotUnit, dotLog);
+                    stages.lap(viaBlas ? "cublas_products" : "sgemm_products_kernel");
                 }
             }
             CUdeviceptr jsBuf = null;
@@ -404,6 +428,7 @@ final class CudaResidentSet implements ResidentReferences {
                 jsBuf = scratch.get(Use.JS, n * sb * refs * Float.BYTES);
                 device.launch(k.js, "imprint_js", CudaDevice.blocksForWarps((long) refs * n * sb), 1, 1,
                         unit, logs, norm, slotBuf, refs, probeBuf, count, probes, ld, dim, eps, scale, susp, sb, jsBuf);
+                stages.lap("js_kernel");
             }
             long pairs = (long) sb * refs;
             CUdeviceptr means = scratch.get(Use.MEANS, METRICS.length * pairs * Double.BYTES);
@@ -414,19 +439,25 @@ final class CudaResidentSet implements ResidentReferences {
                     norm, negEntropy, argmax, sNorm, distribution ? sNegEntropy : null,
                     distribution ? sLogSum : null, sArgmax, dotUnit, dotLog, dotRows, viaBlas ? 1 : 0, jsBuf, eps, scale,
                     means, perProbeBuf);
+            stages.lap("combine_kernel");
             device.synchronize("scoring");
+            stages.lap("wait_for_device");
             for (Metric m : METRICS) {
                 if ((metricBits & (1 << m.ordinal())) == 0) {
                     continue;
                 }
                 double[] part = new double[(int) pairs];
                 device.download(Pointer.to(part), means, m.ordinal() * pairs * Double.BYTES, pairs * Double.BYTES);
+                stages.lap("download_means");
                 System.arraycopy(part, 0, out.values(m), first * refs, part.length);
+                stages.lap("decode_scores");
                 if (perProbe) {
                     double[] values = new double[Math.toIntExact(pairs * n)];
                     device.download(Pointer.to(values), perProbeBuf, m.ordinal() * pairs * n * Double.BYTES,
                             pairs * n * Double.BYTES);
+                    stages.lap("download_per_probe");
                     System.arraycopy(values, 0, out.perProbe(m), Math.toIntExact(first * refs * n), values.length);
+                    stages.lap("decode_scores");
                 }
             }
         }
