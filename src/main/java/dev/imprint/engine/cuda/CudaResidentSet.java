@@ -85,7 +85,7 @@ final class CudaResidentSet implements ResidentReferences {
             throw new IllegalArgumentException("rows has " + rows.length + " values; expected num_probes*dim="
                     + set.elements());
         }
-        float[] padded = pad(rows, probes);
+        float[] padded = CudaDevice.padRows(rows, probes, dim, ld);
         Integer existing = slotOf.get(modelId);
         int slot = existing != null ? existing : size;
         device.run(() -> {
@@ -99,18 +99,6 @@ final class CudaResidentSet implements ResidentReferences {
             slotOf.put(modelId, slot);
             idAt[slot] = modelId;
         }
-    }
-
-    /** {@code count} rows of {@code dim} values copied into rows of {@code ld}, zero padded. */
-    private float[] pad(float[] rows, int count) {
-        if (ld == dim) {
-            return rows;
-        }
-        float[] out = new float[Math.multiplyExact(count, ld)];
-        for (int r = 0; r < count; r++) {
-            System.arraycopy(rows, r * dim, out, r * ld, dim);
-        }
-        return out;
     }
 
     /** Uploads one reference and prepares its forms into {@code slot}; worker thread. */
@@ -382,13 +370,7 @@ final class CudaResidentSet implements ResidentReferences {
             long n = count;
             long plane = (long) sb * n * ld;
             CUdeviceptr susp = scratch.get(Use.SUSPECTS, 3 * plane * Float.BYTES);
-            long rowFloats = n * ld;
-            for (int s = 0; s < sb; s++) {
-                float[] padded = pad(batch.suspects().get(first + s), count);
-                stages.lap("pack_suspects");
-                device.upload(susp, s * rowFloats * Float.BYTES, padded);
-                stages.lap("upload_suspects");
-            }
+            device.uploadRows(susp, batch.suspects(), first, sb, count, dim, ld, stages);
             long rows = (long) sb * n;
             CUdeviceptr terms = scratch.get(Use.SUSPECT_TERMS, 3 * rows * Double.BYTES);
             CUdeviceptr sArgmax = scratch.get(Use.SUSPECT_ARGMAX, rows * Integer.BYTES);
@@ -442,24 +424,31 @@ final class CudaResidentSet implements ResidentReferences {
             stages.lap("combine_kernel");
             device.synchronize("scoring");
             stages.lap("wait_for_device");
+            // One copy per buffer, over the metric slots from the first asked to the last.
+            int lo = Integer.numberOfTrailingZeros(metricBits);
+            int hi = 31 - Integer.numberOfLeadingZeros(metricBits);
+            double[] meanSlots = new double[Math.toIntExact((hi - lo + 1) * pairs)];
+            device.download(Pointer.to(meanSlots), means, lo * pairs * Double.BYTES, meanSlots.length * (long) Double.BYTES);
+            stages.lap("download_means");
+            double[] perProbeSlots = null;
+            if (perProbe) {
+                perProbeSlots = new double[Math.toIntExact((hi - lo + 1) * pairs * n)];
+                device.download(Pointer.to(perProbeSlots), perProbeBuf, lo * pairs * n * Double.BYTES,
+                        perProbeSlots.length * (long) Double.BYTES);
+                stages.lap("download_per_probe");
+            }
             for (Metric m : METRICS) {
                 if ((metricBits & (1 << m.ordinal())) == 0) {
                     continue;
                 }
-                double[] part = new double[(int) pairs];
-                device.download(Pointer.to(part), means, m.ordinal() * pairs * Double.BYTES, pairs * Double.BYTES);
-                stages.lap("download_means");
-                System.arraycopy(part, 0, out.values(m), first * refs, part.length);
-                stages.lap("decode_scores");
+                int slice = m.ordinal() - lo;
+                System.arraycopy(meanSlots, Math.toIntExact(slice * pairs), out.values(m), first * refs, (int) pairs);
                 if (perProbe) {
-                    double[] values = new double[Math.toIntExact(pairs * n)];
-                    device.download(Pointer.to(values), perProbeBuf, m.ordinal() * pairs * n * Double.BYTES,
-                            pairs * n * Double.BYTES);
-                    stages.lap("download_per_probe");
-                    System.arraycopy(values, 0, out.perProbe(m), Math.toIntExact(first * refs * n), values.length);
-                    stages.lap("decode_scores");
+                    System.arraycopy(perProbeSlots, Math.toIntExact(slice * pairs * n), out.perProbe(m),
+                            Math.toIntExact(first * refs * n), Math.toIntExact(pairs * n));
                 }
             }
+            stages.lap("decode_scores");
         }
 
         /** Where a pass's products read and write: the scored slots, the batch probes, the dot rows. */

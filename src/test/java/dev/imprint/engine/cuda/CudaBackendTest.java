@@ -280,7 +280,7 @@ class CudaBackendTest {
             own.stages().summary().forEach(s -> byName.put(s.name(), s));
             assertEquals(List.of("look_up_slots", "upload_slots_and_probes", "pack_suspects", "upload_suspects",
                     "prepare_suspects_kernel", "fused_products_kernel", "js_kernel", "combine_kernel", "wait_for_device",
-                    "download_means", "decode_scores", "download_per_probe", "worker_call_total"),
+                    "download_means", "download_per_probe", "decode_scores", "worker_call_total"),
                     List.copyOf(byName.keySet()));
             assertEquals(1, byName.get("download_per_probe").calls(), "per-probe values were asked once");
             assertEquals(3, byName.get("fused_products_kernel").calls());
