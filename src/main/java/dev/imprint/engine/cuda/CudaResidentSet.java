@@ -416,7 +416,8 @@ final class CudaResidentSet implements ResidentReferences {
             CUdeviceptr means = scratch.get(Use.MEANS, METRICS.length * pairs * Double.BYTES);
             CUdeviceptr perProbeBuf = perProbe ? scratch.get(Use.PER_PROBE, METRICS.length * pairs * n * Double.BYTES)
                     : null;
-            device.launch(k.combine, "imprint_combine", CudaDevice.blocksForWarps(pairs), 1, 1,
+            long tiles = (long) sb * ((refs + 31) / 32);
+            device.launch(k.combine, "imprint_combine", CudaDevice.blocksForItems(tiles), 1, 1,
                     sb, refs, count, probes, metricBits, perProbe ? 1 : 0, slotBuf, probeBuf,
                     norm, negEntropy, argmax, sNorm, distribution ? sNegEntropy : null,
                     distribution ? sLogSum : null, sArgmax, dotUnit, dotLog, dotRows, viaBlas ? 1 : 0, jsBuf, eps, scale,
