@@ -8,7 +8,7 @@
 #                                  prints the device, runs the GPU test suite, then `imprint bench`
 #                                  W1-W4 on the cuda and cpu backends and the same workloads in
 #                                  PyTorch (when `import torch` works), and ends with a summary table;
-#                                  the cuda bench also prints a per-stage profile of its calls
+#                                  each bench also prints a per-stage profile of its calls
 #
 # run's knobs (environment): GPU_CHECK_SCALE (reference-count multiplier, default 4),
 # GPU_CHECK_REPS (timed repetitions, default 7), GPU_CHECK_BUDGET_S (whole run, default 450).
@@ -97,11 +97,9 @@ run() {
 
   for backend in cuda cpu; do
     section "imprint bench on $backend (scale $scale)"
-    # The profile (medians of each stage of one call, after the timed reps) is asked of cuda only.
-    local profile=""
-    [ "$backend" = cuda ] && profile=--profile
+    # --profile: after the timed reps, as many again with each stage timed (medians, one line each).
     bounded 130 "$java" $opens -Xmx48g -jar "$BUNDLE/imprint-all.jar" bench --backend "$backend" --workload all \
-      --scale "$scale" --reps "$reps" $profile 2>&1 | { grep -E '^workload=|^profile |scoring backend|^imprint|Exception|rror' || true; } | tee -a "$results"
+      --scale "$scale" --reps "$reps" --profile 2>&1 | { grep -E '^workload=|^profile |scoring backend|^imprint|Exception|rror' || true; } | tee -a "$results"
   done
 
   section "PyTorch on the GPU (scale $scale)"
