@@ -75,7 +75,8 @@ public final class Bench {
      * ranking and results, in the engine), and on the CUDA backend each device stage
      * ({@link CudaStages}). Each profile line reads
      * {@code profile workload=W backend=B stage=NAME calls=N host_ms=X device_ms=Y}, medians over
-     * the calls, device_ms "-" for stages timed on the host only.
+     * the calls, device_ms "-" for stages timed on the host only; a profile that fails is one line
+     * {@code stage=failed reason=...} after the prefix.
      */
     public static Result run(Workload workload, double scale, int warmup, int reps, SelectedBackend selected,
                              boolean profile) {
@@ -115,7 +116,15 @@ public final class Bench {
             }
             Arrays.sort(seconds);
             double median = CudaStages.median(seconds);
-            List<String> lines = profile ? profile(engine, timed, set, suspects, query, reps) : List.of();
+            List<String> lines = List.of();
+            if (profile) {
+                try {
+                    lines = profile(engine, timed, set, suspects, query, reps);
+                } catch (RuntimeException e) {
+                    // The profile is a diagnostic: its failure is reported, and the timing above still stands.
+                    lines = List.of("stage=failed reason=" + String.valueOf(e).replace('\n', ' '));
+                }
+            }
             String prefix = String.format(Locale.ROOT, "profile workload=%s backend=%s ", workload,
                     engine.backendName());
             return new Result(workload, engine.backendName(), m, query.metrics(), reps, seconds[0], median,
