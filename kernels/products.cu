@@ -41,27 +41,35 @@
 //   ref_norm[slot*num_probes + p].
 #include "common.cuh"
 
-template <int MAXS>
+// The asked products are template flags and absent suspects read suspect 0's row (their sums are
+// dropped), so the loop body has no branch: each lane issues the reference loads of UNROLL row
+// chunks back to back, keeping UNROLL * 16 bytes per form in flight before the first multiply.
+template <int MAXS, bool WANT_X, bool WANT_LS, bool WANT_LR>
 __device__ __forceinline__ void imprint_fused_dots_body(
         const float* __restrict__ ref_unit, const float* __restrict__ ref_log, const int* __restrict__ slots,
         int refs, const int* __restrict__ probes, int n, int num_probes, int ld,
-        const float* __restrict__ susp, int suspects, int want,
+        const float* __restrict__ susp, int suspects,
         float* __restrict__ dot_u, float* __restrict__ dot_r) {
+    constexpr int UNROLL = MAXS == 1 ? 4 : MAXS == 2 ? 2 : 1;
+    constexpr bool WANT_U = WANT_X || WANT_LS;
     int lane = threadIdx.x & 31;
     long long warps_total = (long long) refs * n;
     long long warp_step = ((long long) gridDim.x * blockDim.x) >> 5;
     int quads = ld >> 2;
     long long plane = (long long) suspects * n * ld;
-    bool want_x = (want & 1) != 0;
-    bool want_ls = (want & 2) != 0;
-    bool want_lr = (want & 4) != 0;
+    const float4 zero = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
     for (long long w = ((long long) blockIdx.x * blockDim.x + threadIdx.x) >> 5; w < warps_total; w += warp_step) {
         // Neighbouring warps share a probe, so the suspect rows they all read stay in L1.
         int i = (int) (w / refs);
         int r = (int) (w % refs);
         long long row = ((long long) slots[r] * num_probes + probes[i]) * ld;
-        const float4* u4 = (want_x || want_ls) ? reinterpret_cast<const float4*>(ref_unit + row) : nullptr;
-        const float4* l4 = want_lr ? reinterpret_cast<const float4*>(ref_log + row) : nullptr;
+        const float4* u4 = reinterpret_cast<const float4*>(ref_unit + (WANT_U ? row : 0));
+        const float4* l4 = reinterpret_cast<const float4*>(ref_log + (WANT_LR ? row : 0));
+        const float4* x4[MAXS];
+#pragma unroll
+        for (int s = 0; s < MAXS; ++s) {
+            x4[s] = reinterpret_cast<const float4*>(susp + ((long long) (s < suspects ? s : 0) * n + i) * ld);
+        }
         float acc_x[MAXS];
         float acc_ls[MAXS];
         float acc_lr[MAXS];
@@ -71,28 +79,34 @@ __device__ __forceinline__ void imprint_fused_dots_body(
             acc_ls[s] = 0.0f;
             acc_lr[s] = 0.0f;
         }
-#pragma unroll 4
-        for (int q = lane; q < quads; q += 32) {
-            float4 u = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-            float4 l = u;
-            if (u4) {
-                u = __ldg(u4 + q);
-            }
-            if (l4) {
-                l = __ldg(l4 + q);
+        for (int q0 = lane; q0 < quads; q0 += 32 * UNROLL) {
+            float4 u[UNROLL];
+            float4 l[UNROLL];
+            int at[UNROLL];
+#pragma unroll
+            for (int j = 0; j < UNROLL; ++j) {
+                int q = q0 + 32 * j;
+                // Past the row's end a lane re-reads its first chunk and multiplies zeros.
+                at[j] = q < quads ? q : q0;
+                u[j] = WANT_U ? __ldg(u4 + at[j]) : zero;
+                l[j] = WANT_LR ? __ldg(l4 + at[j]) : zero;
+                if (q >= quads) {
+                    u[j] = zero;
+                    l[j] = zero;
+                }
             }
 #pragma unroll
-            for (int s = 0; s < MAXS; ++s) {
-                if (s < suspects) {
-                    long long srow = ((long long) s * n + i) * ld;
-                    if (want_x) {
-                        acc_x[s] += imprint_dot4(u, __ldg(reinterpret_cast<const float4*>(susp + srow) + q));
+            for (int j = 0; j < UNROLL; ++j) {
+#pragma unroll
+                for (int s = 0; s < MAXS; ++s) {
+                    if (WANT_X) {
+                        acc_x[s] += imprint_dot4(u[j], __ldg(x4[s] + at[j]));
                     }
-                    if (want_ls) {
-                        acc_ls[s] += imprint_dot4(u, __ldg(reinterpret_cast<const float4*>(susp + plane + srow) + q));
+                    if (WANT_LS) {
+                        acc_ls[s] += imprint_dot4(u[j], __ldg(x4[s] + plane / 4 + at[j]));
                     }
-                    if (want_lr) {
-                        acc_lr[s] += imprint_dot4(l, __ldg(reinterpret_cast<const float4*>(susp + 2 * plane + srow) + q));
+                    if (WANT_LR) {
+                        acc_lr[s] += imprint_dot4(l[j], __ldg(x4[s] + plane / 2 + at[j]));
                     }
                 }
             }
@@ -100,19 +114,19 @@ __device__ __forceinline__ void imprint_fused_dots_body(
 #pragma unroll
         for (int s = 0; s < MAXS; ++s) {
             if (s < suspects) {
-                if (want_x) {
+                if (WANT_X) {
                     float v = imprint_warp_sum_f(acc_x[s]);
                     if (lane == 0) {
                         dot_u[((long long) i * 2 * suspects + s) * refs + r] = v;
                     }
                 }
-                if (want_ls) {
+                if (WANT_LS) {
                     float v = imprint_warp_sum_f(acc_ls[s]);
                     if (lane == 0) {
                         dot_u[((long long) i * 2 * suspects + suspects + s) * refs + r] = v;
                     }
                 }
-                if (want_lr) {
+                if (WANT_LR) {
                     float v = imprint_warp_sum_f(acc_lr[s]);
                     if (lane == 0) {
                         dot_r[((long long) i * suspects + s) * refs + r] = v;
@@ -123,19 +137,34 @@ __device__ __forceinline__ void imprint_fused_dots_body(
     }
 }
 
-// One entry point per accumulator width; the launch bounds trade registers for resident blocks.
+// One entry point per accumulator width, dispatching once per launch on the asked products; the
+// launch bounds trade registers for resident blocks.
+#define IMPRINT_FUSED_CASE(WIDTH, BITS)                                                                     \
+    case BITS:                                                                                              \
+        imprint_fused_dots_body<WIDTH, ((BITS) & 1) != 0, ((BITS) & 2) != 0, ((BITS) & 4) != 0>(            \
+                ref_unit, ref_log, slots, refs, probes, n, num_probes, ld, susp, suspects, dot_u, dot_r);   \
+        break;
 #define IMPRINT_FUSED_ENTRY(WIDTH, BOUNDS)                                                                  \
     extern "C" __global__ void __launch_bounds__ BOUNDS imprint_fused_dots_##WIDTH(                          \
             const float* __restrict__ ref_unit, const float* __restrict__ ref_log,                            \
             const int* __restrict__ slots, int refs, const int* __restrict__ probes, int n, int num_probes,   \
             int ld, const float* __restrict__ susp, int suspects, int want, float* __restrict__ dot_u,        \
             float* __restrict__ dot_r) {                                                                       \
-        imprint_fused_dots_body<WIDTH>(ref_unit, ref_log, slots, refs, probes, n, num_probes, ld, susp,        \
-                                       suspects, want, dot_u, dot_r);                                          \
+        switch (want & 7) {                                                                                   \
+            IMPRINT_FUSED_CASE(WIDTH, 1)                                                                      \
+            IMPRINT_FUSED_CASE(WIDTH, 2)                                                                      \
+            IMPRINT_FUSED_CASE(WIDTH, 3)                                                                      \
+            IMPRINT_FUSED_CASE(WIDTH, 4)                                                                      \
+            IMPRINT_FUSED_CASE(WIDTH, 5)                                                                      \
+            IMPRINT_FUSED_CASE(WIDTH, 6)                                                                      \
+            IMPRINT_FUSED_CASE(WIDTH, 7)                                                                      \
+            default:                                                                                          \
+                break;                                                                                        \
+        }                                                                                                     \
     }
 
-IMPRINT_FUSED_ENTRY(1, (256, 4))
-IMPRINT_FUSED_ENTRY(2, (256, 3))
+IMPRINT_FUSED_ENTRY(1, (256, 3))
+IMPRINT_FUSED_ENTRY(2, (256, 2))
 IMPRINT_FUSED_ENTRY(4, (256, 2))
 IMPRINT_FUSED_ENTRY(8, (256, 1))
 

@@ -7,7 +7,8 @@
 #   scripts/gpu-check.sh run       there, from the repository root with .device-bundle/ beside it:
 #                                  prints the device, runs the GPU test suite, then `imprint bench`
 #                                  W1-W4 on the cuda and cpu backends and the same workloads in
-#                                  PyTorch (when `import torch` works), and ends with a summary table
+#                                  PyTorch (when `import torch` works), and ends with a summary table;
+#                                  each bench also prints a per-stage profile of its calls
 #
 # run's knobs (environment): GPU_CHECK_SCALE (reference-count multiplier, default 4),
 # GPU_CHECK_REPS (timed repetitions, default 7), GPU_CHECK_BUDGET_S (whole run, default 450).
@@ -96,8 +97,9 @@ run() {
 
   for backend in cuda cpu; do
     section "imprint bench on $backend (scale $scale)"
+    # --profile: after the timed reps, as many again with each stage timed (medians, one line each).
     bounded 130 "$java" $opens -Xmx48g -jar "$BUNDLE/imprint-all.jar" bench --backend "$backend" --workload all \
-      --scale "$scale" --reps "$reps" 2>&1 | { grep -E '^workload=|scoring backend|^imprint|Exception|rror' || true; } | tee -a "$results"
+      --scale "$scale" --reps "$reps" --profile 2>&1 | { grep -E '^workload=|^profile |scoring backend|^imprint|Exception|rror' || true; } | tee -a "$results"
   done
 
   section "PyTorch on the GPU (scale $scale)"
@@ -110,11 +112,15 @@ run() {
   section "summary"
   python3 - "$results" <<'PY' || grep '^workload=' "$results"
 import re, sys
-rows = {}
+rows, stages = {}, {}
 for line in open(sys.argv[1]):
     if line.startswith("workload="):
         kv = dict(re.findall(r"(\w+)=(\S+)", line))
         rows[(kv["workload"], kv["backend"])] = kv
+    elif line.startswith("profile "):
+        kv = dict(re.findall(r"(\w+)=(\S+)", line))
+        if "host_ms" in kv:
+            stages.setdefault((kv["workload"], kv["backend"]), {})[kv["stage"]] = kv
 HBM_GBPS, FP32_TFLOPS = 4300.0, 67.0
 
 
@@ -141,6 +147,28 @@ for w in ("W1", "W2", "W3", "W4"):
     print("%-4s %6s %11.6f %11.6f %11.6f %9.1f %10.2f %9.0f %9.2f  %s" % (
         w, (c or p or t or {}).get("M", "-"), sec(c), sec(p), sec(t), sec(p) / sec(c), sec(t) / sec(c), gbps,
         tflops, goal))
+
+# Where one cuda call's time goes (medians of the profiled calls, ms): the engine outside the
+# backend (selection, ranking, results), the rest of the backend, and the products kernel alone
+# with the rate it reached (reference GB/s for one suspect, TFLOP/s for a batch).
+print()
+print("%-4s %10s %12s %11s %12s %11s %12s %11s" % ("work", "total_ms", "engine_ms", "backend_ms", "products_ms",
+                                                  "products", "combine_ms", "copies_ms"))
+for w in ("W1", "W2", "W3", "W4"):
+    st, c = stages.get((w, "cuda")), rows.get((w, "cuda"))
+    if not st or not c:
+        continue
+    host = lambda name: float(st[name]["host_ms"]) if name in st else 0.0
+    dev = lambda name: float(st[name]["device_ms"]) if name in st and st[name]["device_ms"] != "-" else 0.0
+    products = dev("fused_products_kernel") + dev("sgemm_products_kernel") + dev("cublas_products")
+    gbps, tflops = rates(c)
+    seconds = float(c["median_s"])
+    rate = ("%.0f GB/s" % (gbps * seconds * 1e3 / products)) if int(c["S"]) <= 8 else \
+           ("%.1f TF/s" % (tflops * seconds * 1e3 / products)) if products > 0 else "-"
+    copies = sum(dev(n) for n in ("upload_slots_and_probes", "upload_suspects", "download_means", "download_per_probe"))
+    print("%-4s %10.3f %12.3f %11.3f %12.3f %11s %12.3f %11.3f" % (
+        w, host("engine_score_all_total"), host("engine_outside_backend"), host("backend_score_total"), products,
+        rate if products > 0 else "-", dev("combine_kernel"), copies))
 PY
   rm -rf "$rt" "$results"
   echo "gpu-check finished in ${SECONDS}s"

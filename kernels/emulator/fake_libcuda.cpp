@@ -2,6 +2,7 @@
 // handful of driver calls JCuda makes for Imprint, backed by host memory, with kernel launches
 // running kernels/ compiled for the CPU through cuda_emulation.h. Built and used by
 // kernels/emulator/run-emulated-tests.sh; never shipped.
+#include <chrono>
 #include "cuda_emulation.h"
 
 #include <cstdio>
@@ -258,6 +259,26 @@ CUresult cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned
             }
         }
     }
+    return 0;
+}
+// Events carry the host time they were recorded at: kernels run synchronously here.
+CUresult cuEventCreate(void** e, unsigned) {
+    *e = new std::chrono::steady_clock::time_point();
+    return 0;
+}
+CUresult cuEventRecord(void* e, void*) {
+    *static_cast<std::chrono::steady_clock::time_point*>(e) = std::chrono::steady_clock::now();
+    return 0;
+}
+CUresult cuEventSynchronize(void*) { return 0; }
+CUresult cuEventElapsedTime(float* ms, void* start, void* end) {
+    auto* a = static_cast<std::chrono::steady_clock::time_point*>(start);
+    auto* b = static_cast<std::chrono::steady_clock::time_point*>(end);
+    *ms = std::chrono::duration<float, std::milli>(*b - *a).count();
+    return 0;
+}
+CUresult cuEventDestroy_v2(void* e) {
+    delete static_cast<std::chrono::steady_clock::time_point*>(e);
     return 0;
 }
 CUresult cuGetErrorName(CUresult, const char** s) {

@@ -7,8 +7,14 @@ import dev.imprint.core.Reference;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.Suspect;
 import dev.imprint.engine.BackendProvider;
+import dev.imprint.engine.BatchScores;
 import dev.imprint.engine.ImprintEngine;
+import dev.imprint.engine.ResidentReferences;
+import dev.imprint.engine.ScoringBackend;
 import dev.imprint.engine.SelectedBackend;
+import dev.imprint.engine.SuspectBatch;
+import dev.imprint.engine.cuda.CudaBackend;
+import dev.imprint.engine.cuda.CudaStages;
 import dev.imprint.store.FingerprintStore;
 import dev.imprint.store.LoadReport;
 import java.util.ArrayList;
@@ -30,9 +36,14 @@ import java.util.stream.Collectors;
 public final class Bench {
     private Bench() {}
 
-    /** The timings of one workload run, in seconds per batch. */
+    /**
+     * The timings of one workload run, in seconds per batch.
+     *
+     * @param profile per-stage lines of the profiled calls (see {@link #run(Workload, double, int, int,
+     *                SelectedBackend, boolean)}), empty when not profiled
+     */
     public record Result(Workload workload, String backend, int references, Set<Metric> metrics, int reps,
-                         double minS, double medianS, double maxS) {
+                         double minS, double medianS, double maxS, List<String> profile) {
 
         /** One line, ending in {@code median_s=<seconds per batch>}. */
         public String line() {
@@ -54,11 +65,28 @@ public final class Bench {
 
     /** As {@link #run(Workload, double, int, int)}, on {@code selected}, which the run closes. */
     public static Result run(Workload workload, double scale, int warmup, int reps, SelectedBackend selected) {
+        return run(workload, scale, warmup, reps, selected, false);
+    }
+
+    /**
+     * As {@link #run(Workload, double, int, int, SelectedBackend)}; when {@code profile}, then
+     * scores {@code reps} more batches, untimed in the result, with the stages of each call timed:
+     * the engine's whole call, the backend's score call inside it, their difference (selection,
+     * ranking and results, in the engine), and on the CUDA backend each device stage
+     * ({@link CudaStages}). Each profile line reads
+     * {@code profile workload=W backend=B stage=NAME calls=N host_ms=X device_ms=Y}, medians over
+     * the calls, device_ms "-" for stages timed on the host only; a profile that fails is one line
+     * {@code stage=failed reason=...} after the prefix.
+     */
+    public static Result run(Workload workload, double scale, int warmup, int reps, SelectedBackend selected,
+                             boolean profile) {
         int m = workload.references(scale);
         ProbeSetKind kind = workload.kind();
         ProbeSet set = ProbeSet.fromRequest("bench-" + workload.name().toLowerCase(Locale.ROOT),
                 workload.probes(), workload.dim(), kind, 0, "benchmark " + workload);
-        try (ImprintEngine engine = ImprintEngine.open(new DiscardingStore(), selected)) {
+        TimedBackend timed = new TimedBackend(selected.backend());
+        try (ImprintEngine engine = ImprintEngine.open(new DiscardingStore(),
+                new SelectedBackend(timed, selected.reason()))) {
             engine.createProbeSet(set);
             SplittableRandom rng = new SplittableRandom(20261128L + workload.ordinal());
             float[] first = null;
@@ -87,10 +115,62 @@ public final class Bench {
                 seconds[i] = (System.nanoTime() - start) / 1e9;
             }
             Arrays.sort(seconds);
-            double median = reps % 2 == 1 ? seconds[reps / 2] : (seconds[reps / 2 - 1] + seconds[reps / 2]) / 2;
+            double median = CudaStages.median(seconds);
+            List<String> lines = List.of();
+            if (profile) {
+                try {
+                    lines = profile(engine, timed, set, suspects, query, reps);
+                } catch (RuntimeException e) {
+                    // The profile is a diagnostic: its failure is reported, and the timing above still stands.
+                    lines = List.of("stage=failed reason=" + String.valueOf(e).replace('\n', ' '));
+                }
+            }
+            String prefix = String.format(Locale.ROOT, "profile workload=%s backend=%s ", workload,
+                    engine.backendName());
             return new Result(workload, engine.backendName(), m, query.metrics(), reps, seconds[0], median,
-                    seconds[reps - 1]);
+                    seconds[reps - 1], lines.stream().map(l -> prefix + l).toList());
         }
+    }
+
+    /** Scores {@code calls} batches with every stage timed; one line per stage, without the prefix. */
+    private static List<String> profile(ImprintEngine engine, TimedBackend timed, ProbeSet set,
+                                        List<Suspect> suspects, ScoreQuery query, int calls) {
+        CudaStages stages = timed.inner instanceof CudaBackend cuda ? cuda.stages() : null;
+        if (stages != null) {
+            stages.reset();
+            stages.enable(true);
+        }
+        double[] total = new double[calls];
+        double[] backend = new double[calls];
+        try {
+            for (int i = 0; i < calls; i++) {
+                timed.scoreNanos = 0;
+                long start = System.nanoTime();
+                engine.scoreAll(set, suspects, query);
+                total[i] = (System.nanoTime() - start) / 1e6;
+                backend[i] = timed.scoreNanos / 1e6;
+            }
+        } finally {
+            if (stages != null) {
+                stages.enable(false);
+            }
+        }
+        double[] outside = new double[calls];
+        for (int i = 0; i < calls; i++) {
+            outside[i] = total[i] - backend[i];
+        }
+        List<String> lines = new ArrayList<>();
+        lines.add(hostLine("engine_score_all_total", total));
+        lines.add(hostLine("backend_score_total", backend));
+        lines.add(hostLine("engine_outside_backend", outside));
+        if (stages != null) {
+            stages.summary().forEach(s -> lines.add(CudaStages.line(s)));
+        }
+        return lines;
+    }
+
+    private static String hostLine(String name, double[] ms) {
+        return CudaStages.line(new CudaStages.Stage(name, ms.length, CudaStages.median(ms), Double.NaN));
     }
 
     /** Rows like a model's: gaussian embeddings, or softmax next-token distributions of moderate sharpness. */
@@ -123,6 +203,69 @@ public final class Bench {
             out[i] = (float) ((1 - w) * base[i] + w * other[i]);
         }
         return out;
+    }
+
+    /** The backend the engine was given, with the time its resident sets spend in score summed. */
+    private static final class TimedBackend implements ScoringBackend {
+        final ScoringBackend inner;
+        /** Nanoseconds spent in score since last cleared; the benchmark scores from one thread. */
+        long scoreNanos;
+
+        TimedBackend(ScoringBackend inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public String name() {
+            return inner.name();
+        }
+
+        @Override
+        public ResidentReferences createResidentSet(ProbeSet set) {
+            ResidentReferences resident = inner.createResidentSet(set);
+            return new ResidentReferences() {
+                @Override
+                public void put(String modelId, float[] rows) {
+                    resident.put(modelId, rows);
+                }
+
+                @Override
+                public void remove(String modelId) {
+                    resident.remove(modelId);
+                }
+
+                @Override
+                public int size() {
+                    return resident.size();
+                }
+
+                @Override
+                public long bytesHeld() {
+                    return resident.bytesHeld();
+                }
+
+                @Override
+                public BatchScores score(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics,
+                                         boolean perProbe) {
+                    long start = System.nanoTime();
+                    try {
+                        return resident.score(batch, modelIds, metrics, perProbe);
+                    } finally {
+                        scoreNanos += System.nanoTime() - start;
+                    }
+                }
+
+                @Override
+                public void close() {
+                    resident.close();
+                }
+            };
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
     }
 
     /** A store that keeps nothing: the benchmark measures scoring, and its references are regenerated each run. */

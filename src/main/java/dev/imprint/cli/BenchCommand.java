@@ -47,6 +47,12 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Multiplies the number of references M of every workload (default: ${DEFAULT-VALUE}).")
     private double scale;
 
+    @Option(names = "--profile",
+            description = "After the timed batches, score as many again with each stage timed (engine, backend, and on "
+                    + "cuda every copy and kernel by CUDA events) and print one 'profile' line per stage with its median "
+                    + "(default: off).")
+    private boolean profile;
+
     @Override
     public Integer call() {
         if (reps < 5) {
@@ -65,8 +71,10 @@ public final class BenchCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--" + e.getMessage());
         }
         for (Workload w : selected()) {
-            System.out.println(Bench.run(w, scale, warmup, reps, BackendProvider.select(choice, CudaOptions.defaults()))
-                    .line());
+            Bench.Result result = Bench.run(w, scale, warmup, reps,
+                    BackendProvider.select(choice, CudaOptions.defaults()), profile);
+            System.out.println(result.line());
+            result.profile().forEach(System.out::println);
             System.out.flush();
         }
         return 0;

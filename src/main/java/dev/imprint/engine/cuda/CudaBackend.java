@@ -21,6 +21,7 @@ public final class CudaBackend implements ScoringBackend {
     private final long budget;
     private final long scratchBytes;
     private final CudaScratch scratch;
+    private final CudaStages stages = new CudaStages();
     /** cuBLAS when it loaded and was allowed, else null and {@link #blasStatus} says why. */
     private final CudaBlas blas;
     private final String blasStatus;
@@ -121,6 +122,11 @@ public final class CudaBackend implements ScoringBackend {
         return scratch;
     }
 
+    /** Per-stage timings of scoring calls, off until {@link CudaStages#enable} turns them on. */
+    public CudaStages stages() {
+        return stages;
+    }
+
     long scratchBytes() {
         return scratchBytes;
     }
@@ -149,6 +155,7 @@ public final class CudaBackend implements ScoringBackend {
         try {
             device.run(() -> {
                 scratch.close();
+                stages.close();
                 if (blas != null) {
                     blas.close();
                 }

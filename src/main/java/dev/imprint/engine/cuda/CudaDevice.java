@@ -5,6 +5,7 @@ import static dev.imprint.engine.cuda.CudaFailures.check;
 import dev.imprint.core.ImprintException;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -33,6 +34,8 @@ final class CudaDevice implements AutoCloseable {
     private static final int MAX_BLOCKS = 1 << 20;
     /** Floats in the page-locked upload buffer (64 MiB); larger uploads go through it in pieces. */
     private static final int PINNED_FLOATS = 16 << 20;
+    /** Padding past dim: ld - dim is at most 3. */
+    private static final float[] ZERO_PAD = new float[4];
     /** What loading JCuda's natives gave: null until tried, "" on success, else the reason. */
     private static String nativesFailure;
 
@@ -230,16 +233,7 @@ final class CudaDevice implements AutoCloseable {
      * straight from the heap when page-locked memory could not be had).
      */
     void upload(CUdeviceptr dst, long dstOffset, float[] src) {
-        if (!pinnedTried) {
-            pinnedTried = true;
-            Pointer p = new Pointer();
-            if (JCudaDriver.cuMemAllocHost(p, (long) PINNED_FLOATS * Float.BYTES) == CUresult.CUDA_SUCCESS) {
-                pinned = p;
-                pinnedView = p.getByteBuffer(0, (long) PINNED_FLOATS * Float.BYTES).order(ByteOrder.nativeOrder())
-                        .asFloatBuffer();
-            }
-        }
-        if (pinned == null) {
+        if (!pinned()) {
             upload(dst, dstOffset, Pointer.to(src), (long) src.length * Float.BYTES);
             return;
         }
@@ -249,6 +243,71 @@ final class CudaDevice implements AutoCloseable {
             pinnedView.put(src, from, count);
             upload(dst, dstOffset + (long) from * Float.BYTES, pinned, (long) count * Float.BYTES);
         }
+    }
+
+    /**
+     * Copies arrays {@code first .. first+count-1} of {@code arrays}, each {@code rows} rows of
+     * {@code dim} floats, to {@code dst} as consecutive rows of {@code ld} floats, zero padded:
+     * as many whole arrays as the page-locked buffer holds are packed into it per copy, so a
+     * batch is one copy, not one per array. Marks stages "pack_suspects" and "upload_suspects".
+     */
+    void uploadRows(CUdeviceptr dst, List<float[]> arrays, int first, int count, int rows, int dim, int ld,
+                    CudaStages stages) {
+        long arrayFloats = (long) rows * ld;
+        int perCopy = pinned() ? (int) Math.min(count, PINNED_FLOATS / arrayFloats) : 0;
+        if (perCopy == 0) {
+            for (int a = 0; a < count; a++) {
+                float[] padded = padRows(arrays.get(first + a), rows, dim, ld);
+                stages.lap("pack_suspects");
+                upload(dst, a * arrayFloats * Float.BYTES, padded);
+                stages.lap("upload_suspects");
+            }
+            return;
+        }
+        for (int a0 = 0; a0 < count; a0 += perCopy) {
+            int n = Math.min(perCopy, count - a0);
+            pinnedView.clear();
+            for (int a = a0; a < a0 + n; a++) {
+                float[] src = arrays.get(first + a);
+                if (ld == dim) {
+                    pinnedView.put(src, 0, rows * dim);
+                    continue;
+                }
+                for (int r = 0; r < rows; r++) {
+                    pinnedView.put(src, r * dim, dim);
+                    pinnedView.put(ZERO_PAD, 0, ld - dim);
+                }
+            }
+            stages.lap("pack_suspects");
+            upload(dst, a0 * arrayFloats * Float.BYTES, pinned, n * arrayFloats * Float.BYTES);
+            stages.lap("upload_suspects");
+        }
+    }
+
+    /** {@code rows} rows of {@code dim} floats copied into rows of {@code ld}, zero padded. */
+    static float[] padRows(float[] src, int rows, int dim, int ld) {
+        if (ld == dim) {
+            return src;
+        }
+        float[] out = new float[Math.multiplyExact(rows, ld)];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(src, r * dim, out, r * ld, dim);
+        }
+        return out;
+    }
+
+    /** Whether the page-locked buffer is there, allocating it on first use. */
+    private boolean pinned() {
+        if (!pinnedTried) {
+            pinnedTried = true;
+            Pointer p = new Pointer();
+            if (JCudaDriver.cuMemAllocHost(p, (long) PINNED_FLOATS * Float.BYTES) == CUresult.CUDA_SUCCESS) {
+                pinned = p;
+                pinnedView = p.getByteBuffer(0, (long) PINNED_FLOATS * Float.BYTES).order(ByteOrder.nativeOrder())
+                        .asFloatBuffer();
+            }
+        }
+        return pinned != null;
     }
 
     void upload(CUdeviceptr dst, long dstOffset, Pointer src, long bytes) {

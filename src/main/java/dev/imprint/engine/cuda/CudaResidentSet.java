@@ -85,7 +85,7 @@ final class CudaResidentSet implements ResidentReferences {
             throw new IllegalArgumentException("rows has " + rows.length + " values; expected num_probes*dim="
                     + set.elements());
         }
-        float[] padded = pad(rows, probes);
+        float[] padded = CudaDevice.padRows(rows, probes, dim, ld);
         Integer existing = slotOf.get(modelId);
         int slot = existing != null ? existing : size;
         device.run(() -> {
@@ -99,18 +99,6 @@ final class CudaResidentSet implements ResidentReferences {
             slotOf.put(modelId, slot);
             idAt[slot] = modelId;
         }
-    }
-
-    /** {@code count} rows of {@code dim} values copied into rows of {@code ld}, zero padded. */
-    private float[] pad(float[] rows, int count) {
-        if (ld == dim) {
-            return rows;
-        }
-        float[] out = new float[Math.multiplyExact(count, ld)];
-        for (int r = 0; r < count; r++) {
-            System.arraycopy(rows, r * dim, out, r * ld, dim);
-        }
-        return out;
     }
 
     /** Uploads one reference and prepares its forms into {@code slot}; worker thread. */
@@ -271,9 +259,14 @@ final class CudaResidentSet implements ResidentReferences {
             }
         });
         if (!modelIds.isEmpty() && batch.size() > 0 && batch.probeCount() > 0) {
+            CudaStages stages = backend.stages();
+            long start = System.nanoTime();
             int[] slots = modelIds.stream().mapToInt(this::slotOf).toArray();
             Pass pass = new Pass(batch, slots, metrics, perProbe, out);
+            long queued = System.nanoTime();
+            stages.host("look_up_slots", queued - start);
             device.run(pass::run);
+            stages.host("worker_call_total", System.nanoTime() - queued);
         }
         return out;
     }
@@ -346,6 +339,18 @@ final class CudaResidentSet implements ResidentReferences {
         }
 
         void run() {
+            CudaStages stages = backend.stages();
+            stages.begin();
+            try {
+                runPasses(stages);
+            } catch (RuntimeException e) {
+                stages.abort();
+                throw e;
+            }
+            stages.end();
+        }
+
+        private void runPasses(CudaStages stages) {
             int suspects = batch.size();
             int perPass = (int) Math.max(1, Math.min(suspects, backend.scratchBytes() / bytesPerSuspect()));
             CudaScratch scratch = backend.scratch();
@@ -353,21 +358,19 @@ final class CudaResidentSet implements ResidentReferences {
             device.upload(slotBuf, 0, Pointer.to(slots), (long) refs * Integer.BYTES);
             CUdeviceptr probeBuf = scratch.get(Use.PROBES, (long) count * Integer.BYTES);
             device.upload(probeBuf, 0, Pointer.to(batch.probeIndices()), (long) count * Integer.BYTES);
+            stages.lap("upload_slots_and_probes");
             for (int first = 0; first < suspects; first += perPass) {
-                pass(first, Math.min(perPass, suspects - first), slotBuf, probeBuf);
+                pass(first, Math.min(perPass, suspects - first), slotBuf, probeBuf, stages);
             }
         }
 
-        private void pass(int first, int sb, CUdeviceptr slotBuf, CUdeviceptr probeBuf) {
+        private void pass(int first, int sb, CUdeviceptr slotBuf, CUdeviceptr probeBuf, CudaStages stages) {
             CudaScratch scratch = backend.scratch();
             CudaKernels k = device.kernels();
             long n = count;
             long plane = (long) sb * n * ld;
             CUdeviceptr susp = scratch.get(Use.SUSPECTS, 3 * plane * Float.BYTES);
-            long rowFloats = n * ld;
-            for (int s = 0; s < sb; s++) {
-                device.upload(susp, s * rowFloats * Float.BYTES, pad(batch.suspects().get(first + s), count));
-            }
+            device.uploadRows(susp, batch.suspects(), first, sb, count, dim, ld, stages);
             long rows = (long) sb * n;
             CUdeviceptr terms = scratch.get(Use.SUSPECT_TERMS, 3 * rows * Double.BYTES);
             CUdeviceptr sArgmax = scratch.get(Use.SUSPECT_ARGMAX, rows * Integer.BYTES);
@@ -382,6 +385,7 @@ final class CudaResidentSet implements ResidentReferences {
                     susp, (int) rows, dim, ld, eps, scale, distribution ? 1 : 0,
                     null, needSmooth ? sSmooth : null, needLogs ? sLogs : null,
                     sNorm, distribution ? sNegEntropy : null, distribution ? sLogSum : null, sArgmax);
+            stages.lap("prepare_suspects_kernel");
 
             int want = (cosine ? 1 : 0) | (klRefSuspect ? 2 : 0) | (klSuspectRef ? 4 : 0);
             CUfunction fused = k.fusedFor(sb);
@@ -395,8 +399,10 @@ final class CudaResidentSet implements ResidentReferences {
                     device.launch(fused, "imprint_fused_dots", CudaDevice.blocksForWarps((long) refs * n), 1, 1,
                             (want & 3) != 0 ? unit : null, (want & 4) != 0 ? logs : null, slotBuf, refs, probeBuf,
                             count, probes, ld, susp, sb, want, dotUnit, dotLog);
+                    stages.lap("fused_products_kernel");
                 } else {
                     products(want, sb, susp, new Operands(slotBuf, probeBuf, dotRows, viaBlas), dotUnit, dotLog);
+                    stages.lap(viaBlas ? "cublas_products" : "sgemm_products_kernel");
                 }
             }
             CUdeviceptr jsBuf = null;
@@ -404,31 +410,46 @@ final class CudaResidentSet implements ResidentReferences {
                 jsBuf = scratch.get(Use.JS, n * sb * refs * Float.BYTES);
                 device.launch(k.js, "imprint_js", CudaDevice.blocksForWarps((long) refs * n * sb), 1, 1,
                         unit, logs, norm, slotBuf, refs, probeBuf, count, probes, ld, dim, eps, scale, susp, sb, jsBuf);
+                stages.lap("js_kernel");
             }
             long pairs = (long) sb * refs;
             CUdeviceptr means = scratch.get(Use.MEANS, METRICS.length * pairs * Double.BYTES);
             CUdeviceptr perProbeBuf = perProbe ? scratch.get(Use.PER_PROBE, METRICS.length * pairs * n * Double.BYTES)
                     : null;
-            device.launch(k.combine, "imprint_combine", CudaDevice.blocksForWarps(pairs), 1, 1,
+            long tiles = (long) sb * ((refs + 31) / 32);
+            device.launch(k.combine, "imprint_combine", CudaDevice.blocksForItems(tiles), 1, 1,
                     sb, refs, count, probes, metricBits, perProbe ? 1 : 0, slotBuf, probeBuf,
                     norm, negEntropy, argmax, sNorm, distribution ? sNegEntropy : null,
                     distribution ? sLogSum : null, sArgmax, dotUnit, dotLog, dotRows, viaBlas ? 1 : 0, jsBuf, eps, scale,
                     means, perProbeBuf);
+            stages.lap("combine_kernel");
             device.synchronize("scoring");
+            stages.lap("wait_for_device");
+            // One copy per buffer, over the metric slots from the first asked to the last.
+            int lo = Integer.numberOfTrailingZeros(metricBits);
+            int hi = 31 - Integer.numberOfLeadingZeros(metricBits);
+            double[] meanSlots = new double[Math.toIntExact((hi - lo + 1) * pairs)];
+            device.download(Pointer.to(meanSlots), means, lo * pairs * Double.BYTES, meanSlots.length * (long) Double.BYTES);
+            stages.lap("download_means");
+            double[] perProbeSlots = null;
+            if (perProbe) {
+                perProbeSlots = new double[Math.toIntExact((hi - lo + 1) * pairs * n)];
+                device.download(Pointer.to(perProbeSlots), perProbeBuf, lo * pairs * n * Double.BYTES,
+                        perProbeSlots.length * (long) Double.BYTES);
+                stages.lap("download_per_probe");
+            }
             for (Metric m : METRICS) {
                 if ((metricBits & (1 << m.ordinal())) == 0) {
                     continue;
                 }
-                double[] part = new double[(int) pairs];
-                device.download(Pointer.to(part), means, m.ordinal() * pairs * Double.BYTES, pairs * Double.BYTES);
-                System.arraycopy(part, 0, out.values(m), first * refs, part.length);
+                int slice = m.ordinal() - lo;
+                System.arraycopy(meanSlots, Math.toIntExact(slice * pairs), out.values(m), first * refs, (int) pairs);
                 if (perProbe) {
-                    double[] values = new double[Math.toIntExact(pairs * n)];
-                    device.download(Pointer.to(values), perProbeBuf, m.ordinal() * pairs * n * Double.BYTES,
-                            pairs * n * Double.BYTES);
-                    System.arraycopy(values, 0, out.perProbe(m), Math.toIntExact(first * refs * n), values.length);
+                    System.arraycopy(perProbeSlots, Math.toIntExact(slice * pairs * n), out.perProbe(m),
+                            Math.toIntExact(first * refs * n), Math.toIntExact(pairs * n));
                 }
             }
+            stages.lap("decode_scores");
         }
 
         /** Where a pass's products read and write: the scored slots, the batch probes, the dot rows. */

@@ -258,6 +258,46 @@ class CudaBackendTest {
     }
 
     @Test
+    void profilingTimesEachStageOfEveryCallOnlyWhileEnabled() {
+        requireGpu();
+        ProbeSet set = probeSet(ProbeSetKind.DISTRIBUTION, 7, 33);
+        TestFingerprints gen = new TestFingerprints(53);
+        try (CudaBackend own = CudaBackend.open(CudaOptions.defaults().withCublas(false));
+             Pair f = new Pair(set, gen, 3, own)) {
+            List<float[]> rows = List.of(gen.rows(set.kind(), 7, 33), gen.rows(set.kind(), 7, 33));
+            SuspectBatch batch = new SuspectBatch(allProbes(7), rows);
+            f.gpuSet.score(batch, f.ids, supported(set.kind()), false);
+            assertTrue(own.stages().summary().isEmpty(), "nothing is recorded while profiling is off");
+
+            own.stages().enable(true);
+            for (int call = 0; call < 3; call++) {
+                f.assertAgree(batch, f.ids, supported(set.kind()), call == 0);
+            }
+            own.stages().enable(false);
+            f.gpuSet.score(batch, f.ids, supported(set.kind()), false);
+
+            Map<String, CudaStages.Stage> byName = new LinkedHashMap<>();
+            own.stages().summary().forEach(s -> byName.put(s.name(), s));
+            assertEquals(List.of("look_up_slots", "upload_slots_and_probes", "pack_suspects", "upload_suspects",
+                    "prepare_suspects_kernel", "fused_products_kernel", "js_kernel", "combine_kernel", "wait_for_device",
+                    "download_means", "download_per_probe", "decode_scores", "worker_call_total"),
+                    List.copyOf(byName.keySet()));
+            assertEquals(1, byName.get("download_per_probe").calls(), "per-probe values were asked once");
+            assertEquals(3, byName.get("fused_products_kernel").calls());
+            CudaStages.Stage worker = byName.get("worker_call_total");
+            assertTrue(Double.isNaN(worker.deviceMsMedian()), "the caller's side has no device time");
+            double stagesSum = byName.values().stream().filter(s -> !s.name().endsWith("_total")
+                    && !s.name().equals("look_up_slots")).mapToDouble(CudaStages.Stage::hostMsMedian).sum();
+            assertTrue(stagesSum > 0 && stagesSum <= 3 * worker.hostMsMedian(),
+                    "worker stages " + stagesSum + " ms within a worker call of " + worker.hostMsMedian() + " ms");
+            assertTrue(byName.get("combine_kernel").deviceMsMedian() >= 0);
+
+            own.stages().reset();
+            assertTrue(own.stages().summary().isEmpty());
+        }
+    }
+
+    @Test
     void describesTheDevice() {
         requireGpu();
         String line = gpu.describe();

@@ -75,7 +75,7 @@ class CudaFailuresTest {
                 "the unity source's checksum is recorded: " + recorded);
         assertTrue(recorded.contains(sha256(fatbin) + "  " + CudaKernels.FATBIN), "the fatbin's too: " + recorded);
         for (String entry : new String[] {"void imprint_prepare_rows(", "IMPRINT_FUSED_ENTRY(1,", "IMPRINT_FUSED_ENTRY(8,",
-            "void __launch_bounds__(256) imprint_sgemm_tn(", "void imprint_js(", "void imprint_combine(",
+            "void __launch_bounds__(256) imprint_sgemm_tn(", "void imprint_js(", "void __launch_bounds__(256) imprint_combine(",
             "void imprint_pointer_table("}) {
             assertTrue(unity.contains(entry), entry);
         }

@@ -1,0 +1,42 @@
+package dev.imprint.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.imprint.engine.BackendProvider;
+import dev.imprint.engine.cuda.CudaOptions;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+class BenchTest {
+    private static final Pattern PROFILE = Pattern.compile(
+            "profile workload=W3 backend=cpu stage=(\\w+) calls=5 host_ms=([0-9.]+) device_ms=-");
+
+    @Test
+    void profilingSplitsEachCallIntoTheEngineAndTheBackend() {
+        Bench.Result result = Bench.run(Workload.W3, 0.002, 1, 5,
+                BackendProvider.select(BackendProvider.Choice.CPU, CudaOptions.defaults()), true);
+        Map<String, Double> ms = new LinkedHashMap<>();
+        for (String line : result.profile()) {
+            Matcher m = PROFILE.matcher(line);
+            assertTrue(m.matches(), line);
+            ms.put(m.group(1), Double.parseDouble(m.group(2)));
+        }
+        assertEquals(List.of("engine_score_all_total", "backend_score_total", "engine_outside_backend"),
+                List.copyOf(ms.keySet()));
+        assertTrue(ms.get("backend_score_total") > 0 && ms.get("backend_score_total") <= ms.get("engine_score_all_total"),
+                ms::toString);
+        assertTrue(result.line().endsWith(String.format(java.util.Locale.ROOT, "median_s=%.6f", result.medianS())));
+    }
+
+    @Test
+    void withoutProfilingThereAreNoProfileLines() {
+        Bench.Result result = Bench.run(Workload.W3, 0.002, 0, 5,
+                BackendProvider.select(BackendProvider.Choice.CPU, CudaOptions.defaults()));
+        assertTrue(result.profile().isEmpty());
+    }
+}
