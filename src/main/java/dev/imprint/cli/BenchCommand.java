@@ -35,7 +35,7 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Timed repetitions per workload, at least 5 (default: ${DEFAULT-VALUE}).")
     private int reps;
 
-    @Option(names = "--warmup", paramLabel = "N", defaultValue = "2",
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "30",
             description = "Untimed batches scored first (default: ${DEFAULT-VALUE}).")
     private int warmup;
 
