@@ -2,15 +2,13 @@ package dev.imprint.cli;
 
 import dev.imprint.bench.Bench;
 import dev.imprint.bench.Workload;
-import dev.imprint.core.ImprintException;
-import dev.imprint.engine.BackendProvider;
-import dev.imprint.engine.cuda.CudaOptions;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -39,9 +37,8 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Untimed batches scored first (default: ${DEFAULT-VALUE}).")
     private int warmup;
 
-    @Option(names = "--backend", paramLabel = "B", defaultValue = "auto",
-            description = "Scoring backend: auto (CUDA when a usable GPU is found), cpu or cuda (default: ${DEFAULT-VALUE}).")
-    private String backend;
+    @Mixin
+    private BackendOptions backendOptions;
 
     @Option(names = "--scale", paramLabel = "X", defaultValue = "1",
             description = "Multiplies the number of references M of every workload (default: ${DEFAULT-VALUE}).")
@@ -64,15 +61,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (!(scale > 0) || Double.isInfinite(scale)) {
             throw new ParameterException(spec.commandLine(), "--scale=" + scale + "; expected a positive number");
         }
-        BackendProvider.Choice choice;
-        try {
-            choice = BackendProvider.Choice.parse(backend);
-        } catch (ImprintException e) {
-            throw new ParameterException(spec.commandLine(), "--" + e.getMessage());
-        }
         for (Workload w : selected()) {
-            Bench.Result result = Bench.run(w, scale, warmup, reps,
-                    BackendProvider.select(choice, CudaOptions.defaults()), profile);
+            Bench.Result result = Bench.run(w, scale, warmup, reps, backendOptions.select(), profile);
             System.out.println(result.line());
             result.profile().forEach(System.out::println);
             System.out.flush();
