@@ -56,6 +56,8 @@ class CudaBackendTest {
             System.out.println("CUDA device: " + gpu.describe());
         } catch (CudaUnavailableException e) {
             unavailable = e.getMessage();
+            // Surefire counts skips but does not print assumption messages: say once, plainly, why.
+            System.out.println("GPU tests skipped: no usable CUDA device: " + unavailable);
         }
         cpu = new CpuBackend(Math.min(8, Runtime.getRuntime().availableProcessors()));
     }
