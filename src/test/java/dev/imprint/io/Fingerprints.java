@@ -4,11 +4,11 @@ import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ProbeSetKind;
 import dev.imprint.core.Reference;
 import dev.imprint.core.ReferenceMeta;
+import dev.imprint.testing.TestFingerprints;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 /** Seeded generators of valid probe sets and fingerprints for the io and store tests. */
 public final class Fingerprints {
@@ -22,26 +22,9 @@ public final class Fingerprints {
         return new ProbeSet(id, numProbes, dim, ProbeSetKind.EMBEDDING, 0, "");
     }
 
-    /** numProbes × dim valid rows for {@code set}'s kind: probability rows or Gaussian vectors. */
+    /** numProbes × dim valid rows for {@code set}'s kind, from the shared seeded generator. */
     public static float[] rows(ProbeSet set, long seed) {
-        SplittableRandom random = new SplittableRandom(seed);
-        int d = set.dim();
-        float[] rows = new float[set.elements()];
-        for (int p = 0; p < set.numProbes(); p++) {
-            double sum = 0;
-            for (int k = 0; k < d; k++) {
-                double v = set.kind() == ProbeSetKind.DISTRIBUTION ? -Math.log(1 - random.nextDouble())
-                        : random.nextGaussian();
-                rows[p * d + k] = (float) v;
-                sum += v;
-            }
-            if (set.kind() == ProbeSetKind.DISTRIBUTION) {
-                for (int k = 0; k < d; k++) {
-                    rows[p * d + k] = (float) (rows[p * d + k] / sum);
-                }
-            }
-        }
-        return rows;
+        return new TestFingerprints(seed).rows(set.kind(), set.numProbes(), set.dim());
     }
 
     public static Reference reference(ProbeSet set, String modelId, Map<String, String> labels, long seed) {
