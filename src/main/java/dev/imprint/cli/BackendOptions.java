@@ -6,6 +6,7 @@ import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.SelectedBackend;
 import dev.imprint.engine.cuda.CudaOptions;
 import dev.imprint.store.ArrowFingerprintStore;
+import dev.imprint.store.FingerprintStore;
 import java.nio.file.Path;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -49,11 +50,13 @@ final class BackendOptions {
     /** Opens the data directory and loads it into an engine on the selected backend. */
     ImprintEngine openEngine(Path dataDir) {
         SelectedBackend selected = select();
+        FingerprintStore store;
         try {
-            return ImprintEngine.open(ArrowFingerprintStore.open(dataDir), selected);
+            store = ArrowFingerprintStore.open(dataDir);
         } catch (RuntimeException e) {
             selected.backend().close();
             throw e;
         }
+        return ImprintEngine.open(store, selected);
     }
 }

@@ -55,22 +55,31 @@ public final class ImprintEngine implements AutoCloseable {
     public static ImprintEngine open(FingerprintStore store, SelectedBackend selected) {
         Map<String, ProbeSetState> loaded = new LinkedHashMap<>();
         ScoringBackend backend = selected.backend();
-        LoadReport report = store.load(new FingerprintStore.LoadVisitor() {
-            @Override
-            public void probeSet(ProbeSet set) {
-                loaded.put(set.id(), new ProbeSetState(set, backend.createResidentSet(set)));
-            }
-
-            @Override
-            public void reference(Reference reference) {
-                ProbeSetState state = loaded.get(reference.meta().probeSetId());
-                if (state == null) {
-                    throw new IllegalStateException("store handed reference " + reference.meta().modelId()
-                            + " before its probe set " + reference.meta().probeSetId());
+        LoadReport report;
+        try {
+            report = store.load(new FingerprintStore.LoadVisitor() {
+                @Override
+                public void probeSet(ProbeSet set) {
+                    loaded.put(set.id(), new ProbeSetState(set, backend.createResidentSet(set)));
                 }
-                state.install(reference.meta(), reference.rows());
-            }
-        });
+
+                @Override
+                public void reference(Reference reference) {
+                    ProbeSetState state = loaded.get(reference.meta().probeSetId());
+                    if (state == null) {
+                        throw new IllegalStateException("store handed reference " + reference.meta().modelId()
+                                + " before its probe set " + reference.meta().probeSetId());
+                    }
+                    state.install(reference.meta(), reference.rows());
+                }
+            });
+        } catch (RuntimeException e) {
+            // Owned from the first line: a load that fails must not leave device memory or the store's lock held.
+            loaded.values().forEach(ProbeSetState::close);
+            backend.close();
+            store.close();
+            throw e;
+        }
         for (String q : report.quarantined()) {
             LOG.warning("set aside corrupt file " + q);
         }

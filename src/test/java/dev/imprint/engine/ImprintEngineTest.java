@@ -11,11 +11,14 @@ import dev.imprint.core.Match;
 import dev.imprint.core.Metric;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ProbeSetKind;
+import dev.imprint.core.Reference;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Suspect;
 import dev.imprint.engine.cpu.CpuBackend;
 import dev.imprint.store.ArrowFingerprintStore;
+import dev.imprint.store.FingerprintStore;
+import dev.imprint.store.LoadReport;
 import dev.imprint.testing.Float64Metrics;
 import dev.imprint.testing.TestFingerprints;
 import java.nio.file.Path;
@@ -346,6 +349,66 @@ class ImprintEngineTest {
 
     private static Set<String> ids(ScoreResult result) {
         return Set.copyOf(result.matches().stream().map(Match::modelId).toList());
+    }
+
+    @Test
+    void aLoadThatFailsReleasesTheStoreSoTheDirectoryOpensAgain() {
+        putAll(dist, 2);
+        engine.close();
+        ArrowFingerprintStore real = ArrowFingerprintStore.open(dataDir);
+        FingerprintStore failsOnFirstReference = new FingerprintStore() {
+            @Override
+            public LoadReport load(LoadVisitor visitor) {
+                return real.load(new LoadVisitor() {
+                    @Override
+                    public void probeSet(ProbeSet set) {
+                        visitor.probeSet(set);
+                    }
+
+                    @Override
+                    public void reference(Reference reference) {
+                        throw new ImprintException(ImprintException.Code.RESOURCE_EXHAUSTED, "planted: no memory left");
+                    }
+                });
+            }
+
+            @Override
+            public void saveProbeSet(ProbeSet set) {
+                real.saveProbeSet(set);
+            }
+
+            @Override
+            public void deleteProbeSet(String probeSetId) {
+                real.deleteProbeSet(probeSetId);
+            }
+
+            @Override
+            public void saveReference(Reference reference) {
+                real.saveReference(reference);
+            }
+
+            @Override
+            public void deleteReference(String probeSetId, String modelId) {
+                real.deleteReference(probeSetId, modelId);
+            }
+
+            @Override
+            public String location() {
+                return real.location();
+            }
+
+            @Override
+            public void close() {
+                real.close();
+            }
+        };
+
+        assertCode(ImprintException.Code.RESOURCE_EXHAUSTED,
+                () -> ImprintEngine.open(failsOnFirstReference, new SelectedBackend(new CpuBackend(1), "test")));
+
+        // The failed open closed the store, so its directory lock is free and everything is still there.
+        engine = open();
+        assertEquals(2, engine.referenceCount(dist.id()));
     }
 
     private static void assertCode(ImprintException.Code code, Executable call) {
