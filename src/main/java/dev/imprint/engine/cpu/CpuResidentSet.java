@@ -46,6 +46,13 @@ final class CpuResidentSet implements ResidentReferences {
      * save most per-probe work, short enough that float rounding stays near 1e-6 of the value.
      */
     private static final int SUM_BLOCK = 16;
+    /**
+     * Longest run of a row one BLAS call sums in float: past it a product is split along the row
+     * and the pieces added (in float too, but a few of them). Native OpenBLAS keeps many partial
+     * sums in SIMD lanes; the pure-Java BLAS sums sequentially, whose rounding at D=32768 would
+     * otherwise reach 1e-4 of the value and break the KL accuracy contract.
+     */
+    private static final int K_BLOCK = 1024;
     private static final Metric[] METRICS = Metric.values();
 
     private final ProbeSet set;
@@ -444,13 +451,16 @@ final class CpuResidentSet implements ResidentReferences {
          * when only a few columns share each reference value.
          */
         private void product(float[] a, float[] x, int columns, float[] c, boolean accumulate) {
-            float beta = accumulate ? 1f : 0f;
-            if (columns <= SKINNY_COLUMNS) {
-                for (int col = 0; col < columns; col++) {
-                    blas.sgemv("T", dim, held, 1f, a, 0, dim, x, col * dim, 1, beta, c, col * held, 1);
+            for (int k0 = 0; k0 < dim; k0 += K_BLOCK) {
+                int k = Math.min(K_BLOCK, dim - k0);
+                float beta = accumulate || k0 > 0 ? 1f : 0f;
+                if (columns <= SKINNY_COLUMNS) {
+                    for (int col = 0; col < columns; col++) {
+                        blas.sgemv("T", k, held, 1f, a, k0, dim, x, col * dim + k0, 1, beta, c, col * held, 1);
+                    }
+                } else {
+                    blas.sgemm("T", "N", held, columns, k, 1f, a, k0, dim, x, k0, dim, beta, c, 0, held);
                 }
-            } else {
-                blas.sgemm("T", "N", held, columns, dim, 1f, a, 0, dim, x, 0, dim, beta, c, 0, held);
             }
         }
 
