@@ -3,6 +3,7 @@ package dev.imprint.cli;
 import dev.imprint.core.ImprintException;
 import dev.imprint.engine.BackendProvider;
 import dev.imprint.engine.ImprintEngine;
+import dev.imprint.engine.ScoreBatching;
 import dev.imprint.engine.SelectedBackend;
 import dev.imprint.engine.cuda.CudaOptions;
 import dev.imprint.store.ArrowFingerprintStore;
@@ -49,6 +50,11 @@ final class BackendOptions {
 
     /** Opens the data directory and loads it into an engine on the selected backend. */
     ImprintEngine openEngine(Path dataDir) {
+        return openEngine(dataDir, ScoreBatching.defaults());
+    }
+
+    /** As {@link #openEngine(Path)}, merging concurrent scoring calls as {@code batching} says. */
+    ImprintEngine openEngine(Path dataDir, ScoreBatching batching) {
         SelectedBackend selected = select();
         FingerprintStore store;
         try {
@@ -57,6 +63,6 @@ final class BackendOptions {
             selected.backend().close();
             throw e;
         }
-        return ImprintEngine.open(store, selected);
+        return ImprintEngine.open(store, selected, batching);
     }
 }

@@ -115,6 +115,8 @@ final class LocalTarget implements Target {
         out.put("references", Integer.toString(info.referenceCount()));
         out.put("reference_bytes", Long.toString(info.referenceBytes()));
         out.put("quarantined_files", info.quarantined().isEmpty() ? "none" : String.join(", ", info.quarantined()));
+        out.put("scoring_batches", Long.toString(info.scoringBatches()));
+        out.put("scored_suspects", Long.toString(info.scoredSuspects()));
         return out;
     }
 

@@ -79,6 +79,10 @@ final class RemoteTarget implements Target {
         out.put("max_inbound_message_bytes", Integer.toUnsignedString(info.getMaxInboundMessageBytes()));
         out.put("quarantined_files", info.getQuarantinedFilesCount() == 0 ? "none"
                 : String.join(", ", info.getQuarantinedFilesList()));
+        out.put("scoring_batches", Long.toUnsignedString(info.getScoringBatches()));
+        out.put("scored_suspects", Long.toUnsignedString(info.getScoredSuspects()));
+        out.put("batch_max_suspects", Integer.toUnsignedString(info.getBatchMaxSuspects()));
+        out.put("batch_max_queue_delay_us", Long.toUnsignedString(info.getBatchMaxQueueDelayUs()));
         return out;
     }
 

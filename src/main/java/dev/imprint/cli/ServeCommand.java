@@ -1,6 +1,7 @@
 package dev.imprint.cli;
 
 import dev.imprint.engine.ImprintEngine;
+import dev.imprint.engine.ScoreBatching;
 import dev.imprint.server.ImprintServer;
 import java.io.IOException;
 import java.nio.channels.UnresolvedAddressException;
@@ -53,6 +54,17 @@ final class ServeCommand implements Callable<Integer> {
             description = "On stop, how long in-flight calls may finish before they are cut.")
     long shutdownGraceSeconds;
 
+    @Option(names = "--batch-max-suspects", paramLabel = "N", defaultValue = "" + ScoreBatching.DEFAULT_MAX_SUSPECTS,
+            description = "Most suspects one scoring batch takes from concurrent Score calls and ScoreStream "
+                    + "requests with the same probe set and options; 1 turns merging off (1.." + ImprintEngine.MAX_BATCH
+                    + ").")
+    int batchMaxSuspects;
+
+    @Option(names = "--batch-max-queue-delay-us", paramLabel = "MICROS", defaultValue = "0",
+            description = "Longest a batch waits for more calls to fill it, from its oldest call's arrival; 0 waits "
+                    + "for nothing (calls that arrive during a batch still form the next one). At most 1000000.")
+    long batchMaxQueueDelayMicros;
+
     private volatile ImprintServer server;
 
     @Override
@@ -68,7 +80,16 @@ final class ServeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(),
                     "--shutdown-grace-seconds=" + shutdownGraceSeconds + "; expected 0 or more");
         }
-        ImprintEngine engine = backendOptions.openEngine(dataDir);
+        if (batchMaxSuspects < 1 || batchMaxSuspects > ImprintEngine.MAX_BATCH) {
+            throw new ParameterException(spec.commandLine(),
+                    "--batch-max-suspects=" + batchMaxSuspects + "; expected 1.." + ImprintEngine.MAX_BATCH);
+        }
+        if (batchMaxQueueDelayMicros < 0 || batchMaxQueueDelayMicros > ScoreBatching.MAX_QUEUE_DELAY.toNanos() / 1000) {
+            throw new ParameterException(spec.commandLine(), "--batch-max-queue-delay-us=" + batchMaxQueueDelayMicros
+                    + "; expected 0.." + ScoreBatching.MAX_QUEUE_DELAY.toNanos() / 1000);
+        }
+        ImprintEngine engine = backendOptions.openEngine(dataDir,
+                new ScoreBatching(batchMaxSuspects, Duration.ofNanos(batchMaxQueueDelayMicros * 1000)));
         ImprintServer created;
         try {
             created = new ImprintServer(ImprintServer.nettyBuilder(host, port), engine,

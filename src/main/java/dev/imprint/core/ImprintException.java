@@ -15,6 +15,8 @@ public class ImprintException extends RuntimeException {
         ALREADY_EXISTS,
         FAILED_PRECONDITION,
         RESOURCE_EXHAUSTED,
+        /** The request's deadline passed before it was scored. */
+        DEADLINE_EXCEEDED,
         INTERNAL
     }
 
@@ -48,6 +50,10 @@ public class ImprintException extends RuntimeException {
 
     public static ImprintException failedPrecondition(String format, Object... args) {
         return new ImprintException(Code.FAILED_PRECONDITION, String.format(Locale.ROOT, format, args));
+    }
+
+    public static ImprintException deadlineExceeded(String format, Object... args) {
+        return new ImprintException(Code.DEADLINE_EXCEEDED, String.format(Locale.ROOT, format, args));
     }
 
     public static ImprintException resourceExhausted(String format, Object... args) {

@@ -1,5 +1,6 @@
 package dev.imprint.engine;
 
+import dev.imprint.core.Deadline;
 import dev.imprint.core.Ids;
 import dev.imprint.core.ImprintException;
 import dev.imprint.core.Labels;
@@ -12,8 +13,6 @@ import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Suspect;
 import dev.imprint.store.FingerprintStore;
 import dev.imprint.store.LoadReport;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,26 +32,37 @@ import java.util.logging.Logger;
 public final class ImprintEngine implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ImprintEngine.class.getName());
     /** Largest number of suspects scored in one backend call; bounds the memory of a batch. */
-    static final int MAX_BATCH = 256;
+    public static final int MAX_BATCH = 256;
 
     private final FingerprintStore store;
     private final SelectedBackend selected;
+    private final ScoreBatching batching;
     private final ConcurrentHashMap<String, ProbeSetState> probeSets = new ConcurrentHashMap<>();
     /** Serialises creating and deleting probe sets. */
     private final Object catalogLock = new Object();
     private final List<String> quarantined;
+    /** The batching totals of deleted probe sets; guarded by {@code catalogLock}. */
+    private DynamicBatcher.Stats retiredStats = new DynamicBatcher.Stats(0, 0, 0);
 
-    private ImprintEngine(FingerprintStore store, SelectedBackend selected, List<String> quarantined) {
+    private ImprintEngine(FingerprintStore store, SelectedBackend selected, ScoreBatching batching,
+                          List<String> quarantined) {
         this.store = store;
         this.selected = selected;
+        this.batching = batching;
         this.quarantined = quarantined;
+    }
+
+    /** As {@link #open(FingerprintStore, SelectedBackend, ScoreBatching)} with default batching. */
+    public static ImprintEngine open(FingerprintStore store, SelectedBackend selected) {
+        return open(store, selected, ScoreBatching.defaults());
     }
 
     /**
      * Opens an engine over {@code store}, loading every durable probe set and reference into the
-     * backend. The engine owns both from here on and closes them.
+     * backend. The engine owns both from here on and closes them. Concurrent scoring calls on a
+     * probe set are merged as {@code batching} says.
      */
-    public static ImprintEngine open(FingerprintStore store, SelectedBackend selected) {
+    public static ImprintEngine open(FingerprintStore store, SelectedBackend selected, ScoreBatching batching) {
         Map<String, ProbeSetState> loaded = new LinkedHashMap<>();
         ScoringBackend backend = selected.backend();
         LoadReport report;
@@ -60,7 +70,7 @@ public final class ImprintEngine implements AutoCloseable {
             report = store.load(new FingerprintStore.LoadVisitor() {
                 @Override
                 public void probeSet(ProbeSet set) {
-                    loaded.put(set.id(), new ProbeSetState(set, backend.createResidentSet(set)));
+                    loaded.put(set.id(), new ProbeSetState(set, backend.createResidentSet(set), backend.name(), batching));
                 }
 
                 @Override
@@ -85,7 +95,7 @@ public final class ImprintEngine implements AutoCloseable {
         }
         LOG.info(String.format("loaded %d probe sets and %d references from %s",
                 report.probeSets(), report.references(), store.location()));
-        ImprintEngine engine = new ImprintEngine(store, selected, report.quarantined());
+        ImprintEngine engine = new ImprintEngine(store, selected, batching, report.quarantined());
         engine.probeSets.putAll(loaded);
         return engine;
     }
@@ -112,7 +122,8 @@ public final class ImprintEngine implements AutoCloseable {
                         existing.set().smoothingEpsilon());
             }
             store.saveProbeSet(set);
-            probeSets.put(set.id(), new ProbeSetState(set, selected.backend().createResidentSet(set)));
+            probeSets.put(set.id(), new ProbeSetState(set, selected.backend().createResidentSet(set), backendName(),
+                    batching));
             return set;
         }
     }
@@ -144,6 +155,7 @@ public final class ImprintEngine implements AutoCloseable {
             ProbeSetState state = require(id);
             int deleted = state.retire(force, () -> store.deleteProbeSet(id));
             probeSets.remove(id);
+            retiredStats = retiredStats.plus(state.batchStats());
             return deleted;
         }
     }
@@ -190,51 +202,56 @@ public final class ImprintEngine implements AutoCloseable {
      * @param set the probe set the suspect and query were validated against
      */
     public ScoreResult score(ProbeSet set, Suspect suspect, ScoreQuery query) {
-        return scoreAll(set, List.of(suspect), query).get(0);
+        return score(set, suspect, query, Deadline.none());
+    }
+
+    /** As {@link #score(ProbeSet, Suspect, ScoreQuery)}, given up with DEADLINE_EXCEEDED once {@code deadline} passes. */
+    public ScoreResult score(ProbeSet set, Suspect suspect, ScoreQuery query, Deadline deadline) {
+        return scoreAll(set, List.of(suspect), query, deadline).get(0);
+    }
+
+    /** As {@link #scoreAll(ProbeSet, List, ScoreQuery, Deadline)} without a deadline. */
+    public List<ScoreResult> scoreAll(ProbeSet set, List<Suspect> suspects, ScoreQuery query) {
+        return scoreAll(set, suspects, query, Deadline.none());
     }
 
     /**
      * Scores many suspects with one query. Suspects that answered the same probes are scored
-     * together in batches of up to {@value #MAX_BATCH}, which is far cheaper than one by one.
+     * together in batches of up to {@value #MAX_BATCH}, which is far cheaper than one by one, and
+     * concurrent calls with the same query on the same probe set may share a batch (see
+     * {@link ScoreBatching}).
      *
      * @return one result per suspect, in input order
+     * @throws ImprintException DEADLINE_EXCEEDED when {@code deadline} passes before the answer;
+     *                          nothing is scored for a call whose deadline passes while it waits
      */
-    public List<ScoreResult> scoreAll(ProbeSet set, List<Suspect> suspects, ScoreQuery query) {
+    public List<ScoreResult> scoreAll(ProbeSet set, List<Suspect> suspects, ScoreQuery query, Deadline deadline) {
         ProbeSetState state = require(set.id());
         if (!state.set().sameDefinitionAs(set)) {
             throw ImprintException.failedPrecondition("probe set %s was redefined while the request was in flight",
                     set.id());
         }
-        ScoreResult[] results = new ScoreResult[suspects.size()];
-        Map<ProbeKey, List<Integer>> groups = new LinkedHashMap<>();
-        for (int i = 0; i < suspects.size(); i++) {
-            groups.computeIfAbsent(new ProbeKey(suspects.get(i).probeIndices()), k -> new ArrayList<>()).add(i);
+        if (suspects.isEmpty()) {
+            return List.of();
         }
-        for (Map.Entry<ProbeKey, List<Integer>> group : groups.entrySet()) {
-            List<Integer> members = group.getValue();
-            for (int from = 0; from < members.size(); from += MAX_BATCH) {
-                List<Integer> chunk = members.subList(from, Math.min(members.size(), from + MAX_BATCH));
-                List<float[]> rows = chunk.stream().map(i -> suspects.get(i).rows()).toList();
-                List<ScoreResult> scored = state.score(new SuspectBatch(group.getKey().indices(), rows), query,
-                        backendName());
-                for (int j = 0; j < chunk.size(); j++) {
-                    results[chunk.get(j)] = scored.get(j);
-                }
-            }
-        }
-        return Arrays.asList(results);
+        return state.score(suspects, query, deadline);
     }
 
     /** A snapshot of counts, memory and backend for GetServerInfo. */
     public EngineInfo info() {
         long bytes = 0;
         int refs = 0;
-        for (ProbeSetState state : probeSets.values()) {
-            bytes += state.bytesHeld();
-            refs += state.referenceCount();
+        DynamicBatcher.Stats stats;
+        synchronized (catalogLock) {
+            stats = retiredStats;
+            for (ProbeSetState state : probeSets.values()) {
+                bytes += state.bytesHeld();
+                refs += state.referenceCount();
+                stats = stats.plus(state.batchStats());
+            }
         }
         return new EngineInfo(backendName(), selected.reason(), bytes, probeSets.size(), refs,
-                store.location(), quarantined);
+                store.location(), quarantined, stats.batches(), stats.items(), batching);
     }
 
     @Override
@@ -256,18 +273,5 @@ public final class ImprintEngine implements AutoCloseable {
             throw ImprintException.notFound("probe set %s does not exist", probeSetId);
         }
         return state;
-    }
-
-    /** Probe indices as a map key: equal when the same probes were answered in the same order. */
-    private record ProbeKey(int[] indices) {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof ProbeKey k && Arrays.equals(indices, k.indices);
-        }
-
-        @Override
-        public int hashCode() {
-            return Arrays.hashCode(indices);
-        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.imprint.engine;
 
+import dev.imprint.core.Deadline;
 import dev.imprint.core.ImprintException;
 import dev.imprint.core.Labels;
 import dev.imprint.core.Match;
@@ -9,9 +10,12 @@ import dev.imprint.core.Reference;
 import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
+import dev.imprint.core.Suspect;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -28,18 +32,26 @@ import java.util.stream.IntStream;
  * <p>Two locks: {@code writes} serialises puts and deletes end to end (disk I/O included), so
  * "exists?" checks and the durable write cannot interleave; {@code visibility} guards only the
  * in-memory switch, so scoring never waits on the disk.
+ *
+ * <p>Scoring calls go through one {@link DynamicBatcher}, so concurrent calls with the same query
+ * become one backend call.
  */
 final class ProbeSetState implements AutoCloseable {
     private final ProbeSet set;
     private final ResidentReferences resident;
+    private final String backendName;
+    private final DynamicBatcher<ScoreQuery, Suspect, ScoreResult> batcher;
     private final TreeMap<String, ReferenceMeta> catalog = new TreeMap<>();
     private final ReentrantLock writes = new ReentrantLock();
     private final ReentrantReadWriteLock visibility = new ReentrantReadWriteLock();
     private boolean retired;
 
-    ProbeSetState(ProbeSet set, ResidentReferences resident) {
+    ProbeSetState(ProbeSet set, ResidentReferences resident, String backendName, ScoreBatching batching) {
         this.set = set;
         this.resident = resident;
+        this.backendName = backendName;
+        this.batcher = new DynamicBatcher<>(this::scoreNow, batching.maxSuspects(),
+                batching.maxQueueDelay().toNanos());
     }
 
     ProbeSet set() {
@@ -164,8 +176,48 @@ final class ProbeSetState implements AutoCloseable {
         }
     }
 
-    /** Scores a batch against the references the query selects and ranks each suspect's matches. */
-    List<ScoreResult> score(SuspectBatch batch, ScoreQuery query, String backendName) {
+    /**
+     * Scores {@code suspects} with {@code query}, batched with concurrent calls that share the
+     * query, and ranks each suspect's matches.
+     *
+     * @return one result per suspect, in input order
+     * @throws ImprintException DEADLINE_EXCEEDED when {@code deadline} passes before the answer
+     */
+    List<ScoreResult> score(List<Suspect> suspects, ScoreQuery query, Deadline deadline) {
+        return batcher.submit(query, suspects, deadline);
+    }
+
+    /** What the batcher has done so far. */
+    DynamicBatcher.Stats batchStats() {
+        return batcher.stats();
+    }
+
+    /**
+     * Scores a batch now: suspects that answered the same probes go to the backend together, in
+     * chunks of up to {@value ImprintEngine#MAX_BATCH}.
+     */
+    private List<ScoreResult> scoreNow(ScoreQuery query, List<Suspect> suspects) {
+        ScoreResult[] results = new ScoreResult[suspects.size()];
+        Map<ProbeKey, List<Integer>> groups = new LinkedHashMap<>();
+        for (int i = 0; i < suspects.size(); i++) {
+            groups.computeIfAbsent(new ProbeKey(suspects.get(i).probeIndices()), k -> new ArrayList<>()).add(i);
+        }
+        for (Map.Entry<ProbeKey, List<Integer>> group : groups.entrySet()) {
+            List<Integer> members = group.getValue();
+            for (int from = 0; from < members.size(); from += ImprintEngine.MAX_BATCH) {
+                List<Integer> chunk = members.subList(from, Math.min(members.size(), from + ImprintEngine.MAX_BATCH));
+                List<float[]> rows = chunk.stream().map(i -> suspects.get(i).rows()).toList();
+                List<ScoreResult> scored = scoreBatch(new SuspectBatch(group.getKey().indices(), rows), query);
+                for (int j = 0; j < chunk.size(); j++) {
+                    results[chunk.get(j)] = scored.get(j);
+                }
+            }
+        }
+        return Arrays.asList(results);
+    }
+
+    /** Scores one backend batch against the references the query selects and ranks each suspect's matches. */
+    private List<ScoreResult> scoreBatch(SuspectBatch batch, ScoreQuery query) {
         List<ReferenceMeta> selected;
         BatchScores scores;
         visibility.readLock().lock();
@@ -261,6 +313,19 @@ final class ProbeSetState implements AutoCloseable {
             resident.close();
         } finally {
             visibility.writeLock().unlock();
+        }
+    }
+
+    /** Probe indices as a map key: equal when the same probes were answered in the same order. */
+    private record ProbeKey(int[] indices) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof ProbeKey k && Arrays.equals(indices, k.indices);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(indices);
         }
     }
 }

@@ -19,6 +19,7 @@ import dev.imprint.api.v1.Reference;
 import dev.imprint.api.v1.ScoreRequest;
 import dev.imprint.api.v1.ScoreResponse;
 import dev.imprint.api.v1.ServerInfo;
+import dev.imprint.core.Deadline;
 import dev.imprint.core.Ids;
 import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ScoreQuery;
@@ -26,11 +27,13 @@ import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Suspect;
 import dev.imprint.engine.EngineInfo;
 import dev.imprint.engine.ImprintEngine;
+import io.grpc.Context;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -125,7 +128,9 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
 
     @Override
     public StreamObserver<ScoreRequest> scoreStream(StreamObserver<ScoreResponse> out) {
-        return ScoreStreamCall.start((ServerCallStreamObserver<ScoreResponse>) out, this::scoreBatch, streamWorkers);
+        Deadline deadline = callDeadline();
+        return ScoreStreamCall.start((ServerCallStreamObserver<ScoreResponse>) out,
+                (requests, emit) -> scoreBatch(requests, emit, deadline), streamWorkers);
     }
 
     @Override
@@ -136,16 +141,19 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
                     .setBackendReason(info.backendReason()).setReferenceBytes(info.referenceBytes())
                     .setProbeSetCount(info.probeSetCount()).setReferenceCount(info.referenceCount())
                     .setDataDir(info.storeLocation()).setMaxInboundMessageBytes(maxInboundMessageBytes)
-                    .addAllQuarantinedFiles(info.quarantined()).build();
+                    .addAllQuarantinedFiles(info.quarantined()).setScoringBatches(info.scoringBatches())
+                    .setScoredSuspects(info.scoredSuspects()).setBatchMaxSuspects(info.batching().maxSuspects())
+                    .setBatchMaxQueueDelayUs(info.batching().maxQueueDelay().toNanos() / 1000).build();
         });
     }
 
     /**
      * Scores {@code requests} in order. Each run of consecutive requests on the same probe set with
      * the same options (everything but suspect, probe_indices and request_id) is one engine call,
-     * which batches suspects that answered the same probes.
+     * which batches suspects that answered the same probes and may share a batch with concurrent
+     * Score calls; {@code deadline} is the stream's.
      */
-    private void scoreBatch(List<ScoreRequest> requests, Consumer<ScoreResponse> emit) {
+    private void scoreBatch(List<ScoreRequest> requests, Consumer<ScoreResponse> emit, Deadline deadline) {
         int start = 0;
         while (start < requests.size()) {
             ScoreRequest options = optionsOf(requests.get(start));
@@ -174,7 +182,7 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
             if (!suspects.isEmpty()) {
                 List<ScoreResult> results;
                 try {
-                    results = engine.scoreAll(set, suspects, query);
+                    results = engine.scoreAll(set, suspects, query, deadline);
                 } catch (RuntimeException e) {
                     throw new ScoreStreamCall.FailedRequest(start, e);
                 }
@@ -198,7 +206,14 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
         dev.imprint.core.ProbeSet set = engine.getProbeSet(req.getProbeSetId());
         // Options before the suspect, in the order scoreBatch checks them, so both report the same error.
         ScoreQuery query = ProtoMapper.query(set, req);
-        return ProtoMapper.toProto(req.getRequestId(), engine.score(set, ProtoMapper.suspect(set, req), query));
+        return ProtoMapper.toProto(req.getRequestId(),
+                engine.score(set, ProtoMapper.suspect(set, req), query, callDeadline()));
+    }
+
+    /** The calling client's deadline, so work it no longer waits for is dropped unscored. */
+    private static Deadline callDeadline() {
+        io.grpc.Deadline d = Context.current().getDeadline();
+        return d == null ? Deadline.none() : Deadline.afterNanos(d.timeRemaining(TimeUnit.NANOSECONDS));
     }
 
     /** Answers a unary call with {@code body}'s value, or with its failure translated to a status. */

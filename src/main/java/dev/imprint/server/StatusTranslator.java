@@ -25,6 +25,7 @@ public final class StatusTranslator {
             ImprintException.Code.ALREADY_EXISTS, Status.Code.ALREADY_EXISTS,
             ImprintException.Code.FAILED_PRECONDITION, Status.Code.FAILED_PRECONDITION,
             ImprintException.Code.RESOURCE_EXHAUSTED, Status.Code.RESOURCE_EXHAUSTED,
+            ImprintException.Code.DEADLINE_EXCEEDED, Status.Code.DEADLINE_EXCEEDED,
             ImprintException.Code.INTERNAL, Status.Code.INTERNAL));
 
     private StatusTranslator() {}
@@ -61,7 +62,7 @@ public final class StatusTranslator {
     /**
      * The domain error a client call's status stands for: an {@link ImprintException} with the same
      * code and description where Imprint has that code, else {@code e} itself (UNAVAILABLE,
-     * DEADLINE_EXCEEDED, CANCELLED...), which is a transport matter rather than a domain one.
+     * CANCELLED...), which is a transport matter rather than a domain one.
      */
     public static RuntimeException fromStatus(StatusRuntimeException e) {
         Status status = e.getStatus();

@@ -1,0 +1,329 @@
+package dev.imprint.engine;
+
+import dev.imprint.core.Deadline;
+import dev.imprint.core.ImprintException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Merges concurrent calls with equal keys into one call of a {@link Runner}, in the manner of
+ * Triton's dynamic batcher: requests queue, and one batch at a time takes every queued request
+ * whose key equals the oldest one's, up to {@code maxItems} items, after waiting at most
+ * {@code maxDelay} (from the oldest request's arrival) for the batch to fill.
+ *
+ * <p>There is no thread of its own. The caller that finds the batcher idle leads: it forms and
+ * runs batches until its own request is answered, then hands the lead to the oldest request
+ * still queued, so every caller's latency ends with its own batch. Requests that arrive while a
+ * batch runs form the next one, which is how a busy batcher turns many small calls into a few
+ * large ones without any delay configured.
+ *
+ * <p>Deadlines: a request whose deadline passes while it is queued leaves the queue and fails
+ * with DEADLINE_EXCEEDED, unscored; one whose deadline passes while its batch runs fails the same
+ * way at once, and its result is dropped. A batch failure fails every request in it.
+ *
+ * @param <K> what requests must share to be batched; compared with {@code equals}
+ * @param <I> one item of a request (a suspect)
+ * @param <O> the runner's output for one item
+ */
+final class DynamicBatcher<K, I, O> {
+
+    /** Computes a batch: one output per item, in order. */
+    @FunctionalInterface
+    interface Runner<K, I, O> {
+        List<O> run(K key, List<I> items);
+    }
+
+    /**
+     * Totals since the batcher was made.
+     *
+     * @param batches  runner calls
+     * @param requests requests answered by them
+     * @param items    items scored by them
+     */
+    record Stats(long batches, long requests, long items) {
+        Stats plus(Stats other) {
+            return new Stats(batches + other.batches, requests + other.requests, items + other.items);
+        }
+    }
+
+    private final Runner<K, I, O> runner;
+    private final int maxItems;
+    private final long maxDelayNanos;
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled when a request arrives, for a leader waiting out the delay. */
+    private final Condition arrivals = lock.newCondition();
+    private final ArrayDeque<Job> queue = new ArrayDeque<>();
+    /** Whether some caller is leading; guarded by {@code lock}, as is everything below. */
+    private boolean leading;
+    private long batches;
+    private long requests;
+    private long items;
+
+    /**
+     * @param maxItems      most items per batch; a single larger request runs alone
+     * @param maxDelayNanos longest a batch waits, from its oldest request's arrival, to fill
+     */
+    DynamicBatcher(Runner<K, I, O> runner, int maxItems, long maxDelayNanos) {
+        if (maxItems < 1) {
+            throw new IllegalArgumentException("maxItems=" + maxItems + "; expected at least 1");
+        }
+        if (maxDelayNanos < 0) {
+            throw new IllegalArgumentException("maxDelayNanos=" + maxDelayNanos + "; expected 0 or more");
+        }
+        this.runner = runner;
+        this.maxItems = maxItems;
+        this.maxDelayNanos = maxDelayNanos;
+    }
+
+    /**
+     * Runs {@code work} in some batch of requests with key {@code key} and returns its outputs,
+     * in order.
+     *
+     * @throws ImprintException DEADLINE_EXCEEDED when {@code deadline} passes first; else
+     *                          whatever the runner threw for the batch
+     */
+    List<O> submit(K key, List<I> work, Deadline deadline) {
+        Job job = new Job(key, List.copyOf(work), deadline);
+        boolean interrupted = false;
+        lock.lock();
+        try {
+            if (deadline.expired()) {
+                throw ImprintException.deadlineExceeded("the deadline had passed before the request was queued for scoring");
+            }
+            queue.add(job);
+            if (!leading) {
+                leading = true;
+                job.lead = true;
+            } else {
+                arrivals.signal();
+            }
+            while (!job.lead && !job.done) {
+                long wait = deadline.remainingNanos();
+                if (wait <= 0) {
+                    if (!job.taken) {
+                        queue.remove(job);
+                        throw expired(job, "waiting in the scoring queue");
+                    }
+                    throw expired(job, "while its batch was being scored");
+                }
+                try {
+                    job.ready.awaitNanos(wait);
+                } catch (InterruptedException e) {
+                    // Leaving here could strand a lead handed to this job: finish, then re-assert.
+                    interrupted = true;
+                }
+            }
+        } finally {
+            lock.unlock();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (!job.done) {
+            lead(job);
+        }
+        return job.outcome();
+    }
+
+    /** Totals so far. */
+    Stats stats() {
+        lock.lock();
+        try {
+            return new Stats(batches, requests, items);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Requests waiting for a batch now, not counting those being scored. */
+    int queued() {
+        lock.lock();
+        try {
+            return queue.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Forms and runs batches until {@code self} is answered, then hands the lead on. */
+    private void lead(Job self) {
+        while (true) {
+            List<Job> batch;
+            lock.lock();
+            try {
+                batch = formBatch();
+            } finally {
+                lock.unlock();
+            }
+            if (!batch.isEmpty()) {
+                run(batch);
+            }
+            lock.lock();
+            try {
+                if (self.done) {
+                    Job next = queue.peek();
+                    if (next == null) {
+                        leading = false;
+                    } else {
+                        next.lead = true;
+                        next.ready.signal();
+                    }
+                    return;
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /**
+     * Waits (up to the delay) for the oldest request's batch to fill, then takes it off the queue;
+     * empty when expiry emptied the queue. Caller holds the lock.
+     */
+    private List<Job> formBatch() {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                dropExpired();
+                Job head = queue.peek();
+                if (head == null) {
+                    return List.of();
+                }
+                long wait = Math.min(head.enqueuedNanos + maxDelayNanos - System.nanoTime(),
+                        head.deadline.remainingNanos());
+                if (wait <= 0 || queuedItemsLike(head) >= maxItems) {
+                    return take(head);
+                }
+                try {
+                    arrivals.awaitNanos(wait);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private int queuedItemsLike(Job head) {
+        int n = 0;
+        for (Job j : queue) {
+            if (j.key.equals(head.key)) {
+                n += j.work.size();
+            }
+        }
+        return n;
+    }
+
+    /** Removes {@code head} and the later requests with its key that fit beside it. */
+    private List<Job> take(Job head) {
+        List<Job> batch = new ArrayList<>();
+        int total = 0;
+        for (Iterator<Job> it = queue.iterator(); it.hasNext() && total < maxItems; ) {
+            Job j = it.next();
+            if (j.key.equals(head.key) && (batch.isEmpty() || total + j.work.size() <= maxItems)) {
+                it.remove();
+                j.taken = true;
+                batch.add(j);
+                total += j.work.size();
+            }
+        }
+        return batch;
+    }
+
+    /** Fails every queued request whose deadline has passed; caller holds the lock. */
+    private void dropExpired() {
+        for (Iterator<Job> it = queue.iterator(); it.hasNext(); ) {
+            Job j = it.next();
+            if (j.deadline.expired()) {
+                it.remove();
+                j.finish(null, expired(j, "waiting in the scoring queue"));
+            }
+        }
+    }
+
+    private void run(List<Job> batch) {
+        List<I> all = new ArrayList<>();
+        for (Job j : batch) {
+            all.addAll(j.work);
+        }
+        List<O> out = null;
+        RuntimeException failure = null;
+        try {
+            out = runner.run(batch.get(0).key, all);
+            if (out.size() != all.size()) {
+                throw new IllegalStateException("the batch runner returned " + out.size() + " outputs for "
+                        + all.size() + " items");
+            }
+        } catch (RuntimeException e) {
+            failure = e;
+        } catch (Error e) {
+            // Every waiter must hear of it, or they would wait forever; the cause stays attached.
+            failure = new IllegalStateException("scoring a batch failed: " + e, e);
+        }
+        lock.lock();
+        try {
+            batches++;
+            requests += batch.size();
+            items += all.size();
+            int from = 0;
+            for (Job j : batch) {
+                j.finish(out == null ? null : out.subList(from, from + j.work.size()), failure);
+                from += j.work.size();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private ImprintException expired(Job job, String where) {
+        return ImprintException.deadlineExceeded("the deadline passed after %.1f ms %s",
+                (System.nanoTime() - job.enqueuedNanos) / 1e6, where);
+    }
+
+    /** One submitted request; its fields are guarded by the batcher's lock. */
+    private final class Job {
+        final K key;
+        final List<I> work;
+        final Deadline deadline;
+        final long enqueuedNanos = System.nanoTime();
+        final Condition ready = lock.newCondition();
+        boolean lead;
+        boolean taken;
+        boolean done;
+        List<O> result;
+        RuntimeException failure;
+
+        Job(K key, List<I> work, Deadline deadline) {
+            this.key = key;
+            this.work = work;
+            this.deadline = deadline;
+        }
+
+        void finish(List<O> result, RuntimeException failure) {
+            this.result = result == null ? null : List.copyOf(result);
+            this.failure = failure;
+            this.done = true;
+            ready.signal();
+        }
+
+        /** The result, or the failure rethrown; only once done. */
+        List<O> outcome() {
+            lock.lock();
+            try {
+                if (failure != null) {
+                    throw failure;
+                }
+                return result;
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+}
