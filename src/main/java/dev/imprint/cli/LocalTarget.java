@@ -117,6 +117,7 @@ final class LocalTarget implements Target {
         out.put("quarantined_files", info.quarantined().isEmpty() ? "none" : String.join(", ", info.quarantined()));
         out.put("scoring_batches", Long.toString(info.scoringBatches()));
         out.put("scored_suspects", Long.toString(info.scoredSuspects()));
+        out.put("scoring_queued", Integer.toString(info.scoringQueued()));
         return out;
     }
 

@@ -81,6 +81,7 @@ final class RemoteTarget implements Target {
                 : String.join(", ", info.getQuarantinedFilesList()));
         out.put("scoring_batches", Long.toUnsignedString(info.getScoringBatches()));
         out.put("scored_suspects", Long.toUnsignedString(info.getScoredSuspects()));
+        out.put("scoring_queued", Integer.toUnsignedString(info.getScoringQueued()));
         out.put("batch_max_suspects", Integer.toUnsignedString(info.getBatchMaxSuspects()));
         out.put("batch_max_queue_delay_us", Long.toUnsignedString(info.getBatchMaxQueueDelayUs()));
         return out;

@@ -9,9 +9,10 @@ import java.util.List;
  * @param quarantined    files set aside as corrupt when the store was loaded
  * @param scoringBatches backend scoring calls since the engine opened, deleted probe sets included
  * @param scoredSuspects suspects those calls scored
+ * @param scoringQueued  scoring calls waiting now for a batch, not counting those being scored
  * @param batching       how concurrent scoring calls are merged
  */
 public record EngineInfo(String backend, String backendReason, long referenceBytes, int probeSetCount,
                          int referenceCount, String storeLocation, List<String> quarantined, long scoringBatches,
-                         long scoredSuspects, ScoreBatching batching) {
+                         long scoredSuspects, int scoringQueued, ScoreBatching batching) {
 }

@@ -241,6 +241,7 @@ public final class ImprintEngine implements AutoCloseable {
     public EngineInfo info() {
         long bytes = 0;
         int refs = 0;
+        int queued = 0;
         DynamicBatcher.Stats stats;
         synchronized (catalogLock) {
             stats = retiredStats;
@@ -248,10 +249,11 @@ public final class ImprintEngine implements AutoCloseable {
                 bytes += state.bytesHeld();
                 refs += state.referenceCount();
                 stats = stats.plus(state.batchStats());
+                queued += state.queuedScoring();
             }
         }
         return new EngineInfo(backendName(), selected.reason(), bytes, probeSets.size(), refs,
-                store.location(), quarantined, stats.batches(), stats.items(), batching);
+                store.location(), quarantined, stats.batches(), stats.items(), queued, batching);
     }
 
     @Override

@@ -192,6 +192,11 @@ final class ProbeSetState implements AutoCloseable {
         return batcher.stats();
     }
 
+    /** Scoring calls waiting for a batch now. */
+    int queuedScoring() {
+        return batcher.queued();
+    }
+
     /**
      * Scores a batch now: suspects that answered the same probes go to the backend together, in
      * chunks of up to {@value ImprintEngine#MAX_BATCH}.

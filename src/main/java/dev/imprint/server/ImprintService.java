@@ -143,7 +143,8 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
                     .setDataDir(info.storeLocation()).setMaxInboundMessageBytes(maxInboundMessageBytes)
                     .addAllQuarantinedFiles(info.quarantined()).setScoringBatches(info.scoringBatches())
                     .setScoredSuspects(info.scoredSuspects()).setBatchMaxSuspects(info.batching().maxSuspects())
-                    .setBatchMaxQueueDelayUs(info.batching().maxQueueDelay().toNanos() / 1000).build();
+                    .setBatchMaxQueueDelayUs(info.batching().maxQueueDelay().toNanos() / 1000)
+                    .setScoringQueued(info.scoringQueued()).build();
         });
     }
 

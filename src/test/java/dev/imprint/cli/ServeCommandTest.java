@@ -134,6 +134,34 @@ class ServeCommandTest {
         assertTrue(run.err().contains("--port=70000; expected 0..65535"), run.toString());
     }
 
+    @Test
+    void batchingLimitsOutOfRangeAreUsageErrors() {
+        CliRun none = CliRun.run("serve", "--batch-max-suspects", "0", "--data-dir", tmp.toString());
+        assertEquals(ImprintCli.EXIT_USAGE, none.exit(), none.toString());
+        assertTrue(none.err().contains("--batch-max-suspects=0; expected 1..256"), none.toString());
+        CliRun slow = CliRun.run("serve", "--batch-max-queue-delay-us", "1000001", "--data-dir", tmp.toString());
+        assertEquals(ImprintCli.EXIT_USAGE, slow.exit(), slow.toString());
+        assertTrue(slow.err().contains("--batch-max-queue-delay-us=1000001; expected 0..1000000"), slow.toString());
+    }
+
+    @Test
+    void batchingSettingsComeFromFlagsOrTheEnvironmentAndShowInInfo() throws Exception {
+        CommandLine cli = ImprintCli.commandLine(Map.of("IMPRINT_BATCH_MAX_SUSPECTS", "8"));
+        ServeCommand serve = cli.getSubcommands().get("serve").getCommand();
+        Future<CliRun> running = thread.submit(() -> CliRun.run(cli, "serve", "--port", "0", "--data-dir",
+                tmp.resolve("batching").toString(), "--batch-max-queue-delay-us", "250"));
+        String address = awaitListening(running);
+        try {
+            CliRun info = CliRun.run(Map.of("IMPRINT_SERVER", address), "info");
+            assertEquals(0, info.exit(), info.toString());
+            assertTrue(info.out().lines().anyMatch(l -> l.matches("batch_max_suspects: +8")), info.out());
+            assertTrue(info.out().lines().anyMatch(l -> l.matches("batch_max_queue_delay_us: +250")), info.out());
+        } finally {
+            serve.stop();
+        }
+        assertEquals(0, running.get(30, TimeUnit.SECONDS).exit());
+    }
+
     /** Waits for the server's "listening on" log line and returns its HOST:PORT. */
     private String awaitListening(Future<CliRun> running) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);

@@ -5,6 +5,8 @@ import dev.imprint.client.ImprintClient;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ReferenceMeta;
 import dev.imprint.engine.ImprintEngine;
+import dev.imprint.engine.ScoreBatching;
+import dev.imprint.engine.ScoringBackend;
 import dev.imprint.engine.SelectedBackend;
 import dev.imprint.engine.cpu.CpuBackend;
 import dev.imprint.store.ArrowFingerprintStore;
@@ -22,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
@@ -33,27 +36,39 @@ public final class ServerHarness implements AutoCloseable {
     public static final int TEST_MESSAGE_LIMIT = 1 << 20;
 
     private final Path dataDir;
+    private final Supplier<ScoringBackend> backends;
+    private final ScoreBatching batching;
     private final ServerInterceptor[] extraInterceptors;
     private ImprintEngine engine;
     private ImprintServer server;
     private ManagedChannel channel;
     private ImprintClient client;
 
-    private ServerHarness(Path dataDir, ServerInterceptor... extraInterceptors) {
+    private ServerHarness(Path dataDir, Supplier<ScoringBackend> backends, ScoreBatching batching,
+                          ServerInterceptor... extraInterceptors) {
         this.dataDir = dataDir;
+        this.backends = backends;
+        this.batching = batching;
         this.extraInterceptors = extraInterceptors;
     }
 
-    /** Starts a server over {@code dataDir}; {@code interceptors} see every call first. */
+    /** Starts a server over {@code dataDir} on a one-thread CPU backend; {@code interceptors} see every call first. */
     public static ServerHarness start(Path dataDir, ServerInterceptor... interceptors) throws IOException {
-        ServerHarness h = new ServerHarness(dataDir, interceptors);
+        return start(dataDir, () -> new CpuBackend(1), ScoreBatching.defaults(), interceptors);
+    }
+
+    /** Starts a server over {@code dataDir} on a backend from {@code backends} (one per start), batching as given. */
+    public static ServerHarness start(Path dataDir, Supplier<ScoringBackend> backends, ScoreBatching batching,
+                                      ServerInterceptor... interceptors) throws IOException {
+        ServerHarness h = new ServerHarness(dataDir, backends, batching, interceptors);
         h.open();
         return h;
     }
 
     private void open() throws IOException {
+        ScoringBackend backend = backends.get();
         engine = ImprintEngine.open(ArrowFingerprintStore.open(dataDir),
-                new SelectedBackend(new CpuBackend(1), "cpu: chosen by the test harness"));
+                new SelectedBackend(backend, backend.name() + ": chosen by the test harness"), batching);
         NettyServerBuilder builder = ImprintServer.nettyBuilder("127.0.0.1", 0);
         for (ServerInterceptor i : extraInterceptors) {
             builder.intercept(i);

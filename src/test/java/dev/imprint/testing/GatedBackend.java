@@ -1,0 +1,106 @@
+package dev.imprint.testing;
+
+import dev.imprint.core.Metric;
+import dev.imprint.core.ProbeSet;
+import dev.imprint.engine.BatchScores;
+import dev.imprint.engine.ResidentReferences;
+import dev.imprint.engine.ScoringBackend;
+import dev.imprint.engine.SuspectBatch;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A backend that delegates to another and records the size of every batch it scores; while its
+ * gate is shut, scoring calls wait inside it, so a test can pile requests up behind a batch.
+ */
+public final class GatedBackend implements ScoringBackend {
+    private final ScoringBackend inner;
+    private final List<Integer> batchSizes = new CopyOnWriteArrayList<>();
+    private final Semaphore entered = new Semaphore(0);
+    private volatile CountDownLatch gate = new CountDownLatch(0);
+
+    public GatedBackend(ScoringBackend inner) {
+        this.inner = inner;
+    }
+
+    /** From now on, scoring calls wait inside the backend until {@link #openGate()}. */
+    public void shutGate() {
+        gate = new CountDownLatch(1);
+    }
+
+    /** Lets every waiting and later scoring call through. */
+    public void openGate() {
+        gate.countDown();
+    }
+
+    /** Waits until {@code calls} more scoring calls have entered the backend since the last wait. */
+    public void awaitEntered(int calls) throws InterruptedException {
+        if (!entered.tryAcquire(calls, 10, TimeUnit.SECONDS)) {
+            throw new AssertionError("fewer than " + calls + " scoring calls reached the backend in 10 s");
+        }
+    }
+
+    /** The number of suspects of each scoring call so far, in order. */
+    public List<Integer> batchSizes() {
+        return List.copyOf(batchSizes);
+    }
+
+    @Override
+    public String name() {
+        return inner.name();
+    }
+
+    @Override
+    public ResidentReferences createResidentSet(ProbeSet set) {
+        ResidentReferences resident = inner.createResidentSet(set);
+        return new ResidentReferences() {
+            @Override
+            public void put(String modelId, float[] rows) {
+                resident.put(modelId, rows);
+            }
+
+            @Override
+            public void remove(String modelId) {
+                resident.remove(modelId);
+            }
+
+            @Override
+            public int size() {
+                return resident.size();
+            }
+
+            @Override
+            public long bytesHeld() {
+                return resident.bytesHeld();
+            }
+
+            @Override
+            public BatchScores score(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics, boolean perProbe) {
+                batchSizes.add(batch.size());
+                entered.release();
+                try {
+                    gate.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted at the gate", e);
+                }
+                return resident.score(batch, modelIds, metrics, perProbe);
+            }
+
+            @Override
+            public void close() {
+                resident.close();
+            }
+        };
+    }
+
+    @Override
+    public void close() {
+        openGate();
+        inner.close();
+    }
+}
