@@ -81,29 +81,11 @@ public final class Bench {
     public static Result run(Workload workload, double scale, int warmup, int reps, SelectedBackend selected,
                              boolean profile) {
         int m = workload.references(scale);
-        ProbeSetKind kind = workload.kind();
-        ProbeSet set = ProbeSet.fromRequest("bench-" + workload.name().toLowerCase(Locale.ROOT),
-                workload.probes(), workload.dim(), kind, 0, "benchmark " + workload);
+        ProbeSet set = probeSet(workload);
         TimedBackend timed = new TimedBackend(selected.backend());
         try (ImprintEngine engine = ImprintEngine.open(new DiscardingStore(),
                 new SelectedBackend(timed, selected.reason()))) {
-            engine.createProbeSet(set);
-            SplittableRandom rng = new SplittableRandom(20261128L + workload.ordinal());
-            float[] first = null;
-            for (int i = 0; i < m; i++) {
-                float[] rows = rows(kind, set.numProbes(), set.dim(), rng);
-                if (first == null) {
-                    first = rows;
-                }
-                engine.putReference(set.id(), String.format(Locale.ROOT, "ref-%05d", i),
-                        Map.of("family", "f" + (i % 8)), rows, false);
-            }
-            List<Suspect> suspects = new ArrayList<>(workload.suspects());
-            for (int s = 0; s < workload.suspects(); s++) {
-                float[] rows = near(kind, first, rows(kind, set.numProbes(), set.dim(), rng), 0.1 + 0.8 * s
-                        / Math.max(1, workload.suspects()));
-                suspects.add(Suspect.of(set, set.numProbes(), set.dim(), rows, null));
-            }
+            List<Suspect> suspects = populate(engine, set, workload, m);
             ScoreQuery query = ScoreQuery.defaults(set);
             for (int i = 0; i < warmup; i++) {
                 engine.scoreAll(set, suspects, query);
@@ -130,6 +112,38 @@ public final class Bench {
             return new Result(workload, engine.backendName(), m, query.metrics(), reps, seconds[0], median,
                     seconds[reps - 1], lines.stream().map(l -> prefix + l).toList());
         }
+    }
+
+    /** The probe set of {@code workload}. */
+    static ProbeSet probeSet(Workload workload) {
+        return ProbeSet.fromRequest("bench-" + workload.name().toLowerCase(Locale.ROOT), workload.probes(),
+                workload.dim(), workload.kind(), 0, "benchmark " + workload);
+    }
+
+    /**
+     * Creates {@code set} in {@code engine} with {@code m} seeded references, and returns the
+     * workload's S suspects, each part copy of the first reference.
+     */
+    static List<Suspect> populate(ImprintEngine engine, ProbeSet set, Workload workload, int m) {
+        ProbeSetKind kind = set.kind();
+        engine.createProbeSet(set);
+        SplittableRandom rng = new SplittableRandom(20261128L + workload.ordinal());
+        float[] first = null;
+        for (int i = 0; i < m; i++) {
+            float[] rows = rows(kind, set.numProbes(), set.dim(), rng);
+            if (first == null) {
+                first = rows;
+            }
+            engine.putReference(set.id(), String.format(Locale.ROOT, "ref-%05d", i),
+                    Map.of("family", "f" + (i % 8)), rows, false);
+        }
+        List<Suspect> suspects = new ArrayList<>(workload.suspects());
+        for (int s = 0; s < workload.suspects(); s++) {
+            float[] rows = near(first, rows(kind, set.numProbes(), set.dim(), rng), 0.1 + 0.8 * s
+                    / Math.max(1, workload.suspects()));
+            suspects.add(Suspect.of(set, set.numProbes(), set.dim(), rows, null));
+        }
+        return suspects;
     }
 
     /** Scores {@code calls} batches with every stage timed; one line per stage, without the prefix. */
@@ -197,12 +211,17 @@ public final class Bench {
     }
 
     /** {@code (1-w)*base + w*other}: a suspect that is part copy of {@code base}. */
-    private static float[] near(ProbeSetKind kind, float[] base, float[] other, double w) {
+    private static float[] near(float[] base, float[] other, double w) {
         float[] out = new float[base.length];
         for (int i = 0; i < out.length; i++) {
             out[i] = (float) ((1 - w) * base[i] + w * other[i]);
         }
         return out;
+    }
+
+    /** A store that keeps nothing, for engines whose references are regenerated each run. */
+    static FingerprintStore discardingStore() {
+        return new DiscardingStore();
     }
 
     /** The backend the engine was given, with the time its resident sets spend in score summed. */

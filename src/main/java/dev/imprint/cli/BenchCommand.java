@@ -1,7 +1,9 @@
 package dev.imprint.cli;
 
 import dev.imprint.bench.Bench;
+import dev.imprint.bench.ConcurrentBench;
 import dev.imprint.bench.Workload;
+import dev.imprint.engine.ScoreBatching;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -50,6 +52,12 @@ public final class BenchCommand implements Callable<Integer> {
                     + "(default: off).")
     private boolean profile;
 
+    @Option(names = "--concurrency", paramLabel = "N", defaultValue = "0",
+            description = "When positive, N callers score at once instead (each --reps calls after --warmup, "
+                    + "capped at 5, untimed ones), first through the dynamic batcher (up to 64 suspects), then with "
+                    + "it off; prints both runs' throughput and latency and the speedup (default: ${DEFAULT-VALUE}).")
+    private int concurrency;
+
     @Override
     public Integer call() {
         if (reps < 5) {
@@ -61,7 +69,19 @@ public final class BenchCommand implements Callable<Integer> {
         if (!(scale > 0) || Double.isInfinite(scale)) {
             throw new ParameterException(spec.commandLine(), "--scale=" + scale + "; expected a positive number");
         }
+        if (concurrency < 0 || concurrency > 1024) {
+            throw new ParameterException(spec.commandLine(), "--concurrency=" + concurrency + "; expected 0..1024");
+        }
+        if (concurrency > 0 && profile) {
+            throw new ParameterException(spec.commandLine(), "--profile times single calls; it cannot go with --concurrency");
+        }
         for (Workload w : selected()) {
+            if (concurrency > 0) {
+                ConcurrentBench.run(w, scale, concurrency, Math.min(warmup, 5), reps, backendOptions.select(),
+                        ScoreBatching.defaults()).lines().forEach(System.out::println);
+                System.out.flush();
+                continue;
+            }
             Bench.Result result = Bench.run(w, scale, warmup, reps, backendOptions.select(), profile);
             System.out.println(result.line());
             result.profile().forEach(System.out::println);
