@@ -240,6 +240,11 @@ public final class Bench {
         }
 
         @Override
+        public int batchesInFlight() {
+            return inner.batchesInFlight();
+        }
+
+        @Override
         public ResidentReferences createResidentSet(ProbeSet set) {
             ResidentReferences resident = inner.createResidentSet(set);
             return new ResidentReferences() {

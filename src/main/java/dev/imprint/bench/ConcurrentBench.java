@@ -152,6 +152,11 @@ public final class ConcurrentBench {
         }
 
         @Override
+        public int batchesInFlight() {
+            return inner.batchesInFlight();
+        }
+
+        @Override
         public ResidentReferences createResidentSet(ProbeSet set) {
             return inner.createResidentSet(set);
         }

@@ -11,15 +11,17 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Merges concurrent calls with equal keys into one call of a {@link Runner}, in the manner of
- * Triton's dynamic batcher: requests queue, and one batch at a time takes every queued request
- * whose key equals the oldest one's, up to {@code maxItems} items, after waiting at most
- * {@code maxDelay} (from the oldest request's arrival) for the batch to fill.
+ * Triton's dynamic batcher: requests queue, and each batch takes every queued request whose key
+ * equals the oldest one's, up to {@code maxItems} items, after waiting at most {@code maxDelay}
+ * (from the oldest request's arrival) for the batch to fill. At most {@code maxInFlight} batches
+ * run at once (Triton's model instances): two let the host half of one batch (ranking, packing)
+ * overlap the device half of the next.
  *
- * <p>There is no thread of its own. The caller that finds the batcher idle leads: it forms and
- * runs batches until its own request is answered, then hands the lead to the oldest request
- * still queued, so every caller's latency ends with its own batch. Requests that arrive while a
- * batch runs form the next one, which is how a busy batcher turns many small calls into a few
- * large ones without any delay configured.
+ * <p>There is no thread of its own. A caller that finds fewer than {@code maxInFlight} leaders
+ * leads: it forms and runs batches until its own request is answered, then hands the lead to the
+ * oldest request still queued, so every caller's latency ends with the batch that answers it.
+ * Requests that arrive while batches run form the next ones, which is how a busy batcher turns
+ * many small calls into a few large ones without any delay configured.
  *
  * <p>Deadlines: a request whose deadline passes while it is queued leaves the queue and fails
  * with DEADLINE_EXCEEDED, unscored; one whose deadline passes while its batch runs fails the same
@@ -53,12 +55,13 @@ final class DynamicBatcher<K, I, O> {
     private final Runner<K, I, O> runner;
     private final int maxItems;
     private final long maxDelayNanos;
+    private final int maxInFlight;
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when a request arrives, for a leader waiting out the delay. */
     private final Condition arrivals = lock.newCondition();
     private final ArrayDeque<Job> queue = new ArrayDeque<>();
-    /** Whether some caller is leading; guarded by {@code lock}, as is everything below. */
-    private boolean leading;
+    /** Callers leading now; guarded by {@code lock}, as is everything below. */
+    private int leaders;
     private long batches;
     private long requests;
     private long items;
@@ -66,14 +69,19 @@ final class DynamicBatcher<K, I, O> {
     /**
      * @param maxItems      most items per batch; a single larger request runs alone
      * @param maxDelayNanos longest a batch waits, from its oldest request's arrival, to fill
+     * @param maxInFlight   most batches running at once
      */
-    DynamicBatcher(Runner<K, I, O> runner, int maxItems, long maxDelayNanos) {
+    DynamicBatcher(Runner<K, I, O> runner, int maxItems, long maxDelayNanos, int maxInFlight) {
         if (maxItems < 1) {
             throw new IllegalArgumentException("maxItems=" + maxItems + "; expected at least 1");
         }
         if (maxDelayNanos < 0) {
             throw new IllegalArgumentException("maxDelayNanos=" + maxDelayNanos + "; expected 0 or more");
         }
+        if (maxInFlight < 1) {
+            throw new IllegalArgumentException("maxInFlight=" + maxInFlight + "; expected at least 1");
+        }
+        this.maxInFlight = maxInFlight;
         this.runner = runner;
         this.maxItems = maxItems;
         this.maxDelayNanos = maxDelayNanos;
@@ -95,8 +103,8 @@ final class DynamicBatcher<K, I, O> {
                 throw ImprintException.deadlineExceeded("the deadline had passed before the request was queued for scoring");
             }
             queue.add(job);
-            if (!leading) {
-                leading = true;
+            if (leaders < maxInFlight) {
+                leaders++;
                 job.lead = true;
             } else {
                 arrivals.signal();
@@ -123,7 +131,7 @@ final class DynamicBatcher<K, I, O> {
                 Thread.currentThread().interrupt();
             }
         }
-        if (!job.done) {
+        if (job.lead) {
             lead(job);
         }
         return job.outcome();
@@ -149,12 +157,24 @@ final class DynamicBatcher<K, I, O> {
         }
     }
 
-    /** Forms and runs batches until {@code self} is answered, then hands the lead on. */
+    /**
+     * Forms and runs batches until {@code self} is answered (perhaps by another leader's batch),
+     * then hands the lead on.
+     */
     private void lead(Job self) {
         while (true) {
             List<Job> batch;
             lock.lock();
             try {
+                if (!self.done && !self.taken && self.deadline.expired()) {
+                    // Handed the lead after its deadline: leave, rather than run others' batch first.
+                    queue.remove(self);
+                    self.finish(null, expired(self, "waiting in the scoring queue"));
+                }
+                if (self.done) {
+                    handOver();
+                    return;
+                }
                 batch = formBatch();
             } finally {
                 lock.unlock();
@@ -162,22 +182,19 @@ final class DynamicBatcher<K, I, O> {
             if (!batch.isEmpty()) {
                 run(batch);
             }
-            lock.lock();
-            try {
-                if (self.done) {
-                    Job next = queue.peek();
-                    if (next == null) {
-                        leading = false;
-                    } else {
-                        next.lead = true;
-                        next.ready.signal();
-                    }
-                    return;
-                }
-            } finally {
-                lock.unlock();
+        }
+    }
+
+    /** Passes a finishing leader's place to the oldest queued request not leading already; caller holds the lock. */
+    private void handOver() {
+        for (Job j : queue) {
+            if (!j.lead) {
+                j.lead = true;
+                j.ready.signal();
+                return;
             }
         }
+        leaders--;
     }
 
     /**

@@ -70,7 +70,8 @@ public final class ImprintEngine implements AutoCloseable {
             report = store.load(new FingerprintStore.LoadVisitor() {
                 @Override
                 public void probeSet(ProbeSet set) {
-                    loaded.put(set.id(), new ProbeSetState(set, backend.createResidentSet(set), backend.name(), batching));
+                    loaded.put(set.id(), new ProbeSetState(set, backend.createResidentSet(set), backend.name(), batching,
+                            backend.batchesInFlight()));
                 }
 
                 @Override
@@ -122,8 +123,9 @@ public final class ImprintEngine implements AutoCloseable {
                         existing.set().smoothingEpsilon());
             }
             store.saveProbeSet(set);
-            probeSets.put(set.id(), new ProbeSetState(set, selected.backend().createResidentSet(set), backendName(),
-                    batching));
+            ScoringBackend backend = selected.backend();
+            probeSets.put(set.id(), new ProbeSetState(set, backend.createResidentSet(set), backend.name(), batching,
+                    backend.batchesInFlight()));
             return set;
         }
     }

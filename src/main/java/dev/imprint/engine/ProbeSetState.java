@@ -46,12 +46,17 @@ final class ProbeSetState implements AutoCloseable {
     private final ReentrantReadWriteLock visibility = new ReentrantReadWriteLock();
     private boolean retired;
 
-    ProbeSetState(ProbeSet set, ResidentReferences resident, String backendName, ScoreBatching batching) {
+    /**
+     * @param batchesInFlight how many scoring batches may run at once (see
+     *                        {@link ScoringBackend#batchesInFlight()})
+     */
+    ProbeSetState(ProbeSet set, ResidentReferences resident, String backendName, ScoreBatching batching,
+                  int batchesInFlight) {
         this.set = set;
         this.resident = resident;
         this.backendName = backendName;
         this.batcher = new DynamicBatcher<>(this::scoreNow, batching.maxSuspects(),
-                batching.maxQueueDelay().toNanos());
+                batching.maxQueueDelay().toNanos(), batchesInFlight);
     }
 
     ProbeSet set() {

@@ -15,6 +15,15 @@ public interface ScoringBackend extends AutoCloseable {
     /** Creates the empty resident form of one probe set's references. */
     ResidentReferences createResidentSet(ProbeSet set);
 
+    /**
+     * How many scoring batches of one probe set are worth running at once: 1 where one batch
+     * already keeps every core busy, more where a batch's host work (packing, ranking) can overlap
+     * another's device work.
+     */
+    default int batchesInFlight() {
+        return 1;
+    }
+
     @Override
     void close();
 }

@@ -24,6 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 @Timeout(30)
 class DynamicBatcherTest {
@@ -57,7 +59,11 @@ class DynamicBatcherTest {
     }
 
     private DynamicBatcher<String, Integer, String> batcher(int maxItems, Duration delay) {
-        return new DynamicBatcher<>(this::run, maxItems, delay.toNanos());
+        return batcher(maxItems, delay, 1);
+    }
+
+    private DynamicBatcher<String, Integer, String> batcher(int maxItems, Duration delay, int inFlight) {
+        return new DynamicBatcher<>(this::run, maxItems, delay.toNanos(), inFlight);
     }
 
     private Future<List<String>> submitAsync(DynamicBatcher<String, Integer, String> b, String key, List<Integer> items,
@@ -260,7 +266,7 @@ class DynamicBatcherTest {
                 throw boom;
             }
             return items.stream().map(String::valueOf).toList();
-        }, 64, 0);
+        }, 64, 0, 1);
         Future<List<String>> first = callers.submit(() -> b.submit("k", List.of(0), Deadline.none()));
         assertTrue(inside.await(10, TimeUnit.SECONDS));
         Future<List<String>> x = callers.submit(() -> b.submit("k", List.of(1), Deadline.none()));
@@ -278,8 +284,29 @@ class DynamicBatcherTest {
     }
 
     @Test
-    void manyCallersWithMixedKeysEachGetTheirOwnAnswers() throws Exception {
-        DynamicBatcher<String, Integer, String> b = batcher(16, Duration.ofNanos(200_000));
+    void asManyBatchesRunAtOnceAsAllowedAndTheRestQueue() throws Exception {
+        DynamicBatcher<String, Integer, String> b = batcher(64, Duration.ZERO, 2);
+        gate = new CountDownLatch(1);
+        Future<List<String>> first = submitAsync(b, "k", List.of(1), Deadline.none());
+        Future<List<String>> second = submitAsync(b, "k", List.of(2), Deadline.none());
+        assertTrue(entered.tryAcquire(2, 10, TimeUnit.SECONDS), "two batches did not run at once");
+        Future<List<String>> third = submitAsync(b, "k", List.of(3), Deadline.none());
+        Future<List<String>> fourth = submitAsync(b, "k", List.of(4), Deadline.none());
+        awaitQueued(b, 2);
+
+        gate.countDown();
+
+        assertEquals(List.of("k:10"), first.get());
+        assertEquals(List.of("k:20"), second.get());
+        assertEquals(List.of("k:30"), third.get());
+        assertEquals(List.of("k:40"), fourth.get());
+        assertEquals(List.of(List.of(3, 4)), batches.subList(2, batches.size()).stream().map(Batch::items).toList());
+    }
+
+    @ParameterizedTest(name = "{0} batches in flight")
+    @ValueSource(ints = {1, 3})
+    void manyCallersWithMixedKeysEachGetTheirOwnAnswers(int inFlight) throws Exception {
+        DynamicBatcher<String, Integer, String> b = batcher(16, Duration.ofNanos(200_000), inFlight);
         List<Future<Boolean>> checks = new ArrayList<>();
         for (int t = 0; t < 24; t++) {
             SplittableRandom rng = new SplittableRandom(t);

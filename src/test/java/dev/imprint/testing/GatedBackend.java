@@ -55,6 +55,11 @@ public final class GatedBackend implements ScoringBackend {
     }
 
     @Override
+    public int batchesInFlight() {
+        return inner.batchesInFlight();
+    }
+
+    @Override
     public ResidentReferences createResidentSet(ProbeSet set) {
         ResidentReferences resident = inner.createResidentSet(set);
         return new ResidentReferences() {
