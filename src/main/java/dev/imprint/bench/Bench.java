@@ -42,16 +42,17 @@ public final class Bench {
      * @param profile per-stage lines of the profiled calls (see {@link #run(Workload, double, int, int,
      *                SelectedBackend, boolean)}), empty when not profiled
      */
-    public record Result(Workload workload, String backend, int references, Set<Metric> metrics, int reps,
+    public record Result(Workload workload, String backend, int references, Set<Metric> metrics, int topK, int reps,
                          double minS, double medianS, double maxS, List<String> profile) {
 
         /** One line, ending in {@code median_s=<seconds per batch>}. */
         public String line() {
             return String.format(Locale.ROOT,
-                    "workload=%s backend=%s kind=%s M=%d P=%d D=%d S=%d metrics=%s reps=%d min_s=%.6f max_s=%.6f median_s=%.6f",
+                    "workload=%s backend=%s kind=%s M=%d P=%d D=%d S=%d metrics=%s top_k=%d reps=%d min_s=%.6f "
+                            + "max_s=%.6f median_s=%.6f",
                     workload, backend, workload.kind(), references, workload.probes(), workload.dim(),
-                    workload.suspects(), metrics.stream().map(Metric::name).collect(Collectors.joining(",")), reps,
-                    minS, maxS, medianS);
+                    workload.suspects(), metrics.stream().map(Metric::name).collect(Collectors.joining(",")), topK,
+                    reps, minS, maxS, medianS);
         }
     }
 
@@ -65,7 +66,7 @@ public final class Bench {
 
     /** As {@link #run(Workload, double, int, int)}, on {@code selected}, which the run closes. */
     public static Result run(Workload workload, double scale, int warmup, int reps, SelectedBackend selected) {
-        return run(workload, scale, warmup, reps, selected, false);
+        return run(workload, scale, warmup, reps, selected, false, 0);
     }
 
     /**
@@ -76,17 +77,18 @@ public final class Bench {
      * ({@link CudaStages}). Each profile line reads
      * {@code profile workload=W backend=B stage=NAME calls=N host_ms=X device_ms=Y}, medians over
      * the calls, device_ms "-" for stages timed on the host only; a profile that fails is one line
-     * {@code stage=failed reason=...} after the prefix.
+     * {@code stage=failed reason=...} after the prefix. Each suspect keeps its {@code topK} best
+     * matches (0: every reference, as the workloads are defined).
      */
     public static Result run(Workload workload, double scale, int warmup, int reps, SelectedBackend selected,
-                             boolean profile) {
+                             boolean profile, int topK) {
         int m = workload.references(scale);
         ProbeSet set = probeSet(workload);
         TimedBackend timed = new TimedBackend(selected.backend());
         try (ImprintEngine engine = ImprintEngine.open(new DiscardingStore(),
                 new SelectedBackend(timed, selected.reason()))) {
             List<Suspect> suspects = populate(engine, set, workload, m);
-            ScoreQuery query = ScoreQuery.defaults(set);
+            ScoreQuery query = query(set, topK);
             for (int i = 0; i < warmup; i++) {
                 engine.scoreAll(set, suspects, query);
             }
@@ -109,9 +111,14 @@ public final class Bench {
             }
             String prefix = String.format(Locale.ROOT, "profile workload=%s backend=%s ", workload,
                     engine.backendName());
-            return new Result(workload, engine.backendName(), m, query.metrics(), reps, seconds[0], median,
+            return new Result(workload, engine.backendName(), m, query.metrics(), topK, reps, seconds[0], median,
                     seconds[reps - 1], lines.stream().map(l -> prefix + l).toList());
         }
+    }
+
+    /** The workload's query: the kind's default metrics and order, the best {@code topK} matches (0: all). */
+    static ScoreQuery query(ProbeSet set, int topK) {
+        return ScoreQuery.resolve(set, Set.of(), null, topK, List.of(), Map.of(), false);
     }
 
     /** The probe set of {@code workload}. */

@@ -68,10 +68,11 @@ public final class ConcurrentBench {
     /**
      * Builds {@code workload} at {@code scale} on {@code selected} (which the run closes), then
      * times {@code callsPerCaller} calls from each of {@code callers} threads, after
-     * {@code warmupPerCaller} untimed ones, batched as {@code batching} says and then unbatched.
+     * {@code warmupPerCaller} untimed ones, batched as {@code batching} says and then unbatched,
+     * each call keeping its {@code topK} best matches (0: all).
      */
     public static Result run(Workload workload, double scale, int callers, int warmupPerCaller, int callsPerCaller,
-                             SelectedBackend selected, ScoreBatching batching) {
+                             SelectedBackend selected, ScoreBatching batching, int topK) {
         int m = workload.references(scale);
         ProbeSet set = Bench.probeSet(workload);
         String backend;
@@ -83,11 +84,13 @@ public final class ConcurrentBench {
                 new SharedBackend(selected.backend()), selected.reason()), batching)) {
             backend = engine.backendName();
             List<Suspect> suspects = Bench.populate(engine, set, workload, m);
-            batched = time(engine, set, suspects, callers, warmupPerCaller, callsPerCaller, describe(batching));
+            batched = time(engine, set, suspects, Bench.query(set, topK), callers, warmupPerCaller, callsPerCaller,
+                    describe(batching));
         }
         try (ImprintEngine engine = ImprintEngine.open(Bench.discardingStore(), selected, ScoreBatching.off())) {
             List<Suspect> suspects = Bench.populate(engine, set, workload, m);
-            unbatched = time(engine, set, suspects, callers, warmupPerCaller, callsPerCaller, "off");
+            unbatched = time(engine, set, suspects, Bench.query(set, topK), callers, warmupPerCaller, callsPerCaller,
+                    "off");
         }
         return new Result(workload, backend, m, callers, batched, unbatched);
     }
@@ -97,9 +100,8 @@ public final class ConcurrentBench {
                 b.maxQueueDelay().toNanos() / 1000);
     }
 
-    private static Run time(ImprintEngine engine, ProbeSet set, List<Suspect> suspects, int callers, int warmup,
-                            int calls, String batching) {
-        ScoreQuery query = ScoreQuery.defaults(set);
+    private static Run time(ImprintEngine engine, ProbeSet set, List<Suspect> suspects, ScoreQuery query, int callers,
+                            int warmup, int calls, String batching) {
         CyclicBarrier start = new CyclicBarrier(callers + 1);
         CyclicBarrier timed = new CyclicBarrier(callers + 1);
         ExecutorService pool = Executors.newFixedThreadPool(callers);

@@ -58,6 +58,11 @@ public final class BenchCommand implements Callable<Integer> {
                     + "it off; prints both runs' throughput and latency and the speedup (default: ${DEFAULT-VALUE}).")
     private int concurrency;
 
+    @Option(names = "--top-k", paramLabel = "K", defaultValue = "0",
+            description = "Matches kept per suspect; 0 keeps (and ranks) every reference, as the workloads are "
+                    + "defined (default: ${DEFAULT-VALUE}).")
+    private int topK;
+
     @Override
     public Integer call() {
         if (reps < 5) {
@@ -69,6 +74,9 @@ public final class BenchCommand implements Callable<Integer> {
         if (!(scale > 0) || Double.isInfinite(scale)) {
             throw new ParameterException(spec.commandLine(), "--scale=" + scale + "; expected a positive number");
         }
+        if (topK < 0) {
+            throw new ParameterException(spec.commandLine(), "--top-k=" + topK + "; expected 0 (all) or more");
+        }
         if (concurrency < 0 || concurrency > 1024) {
             throw new ParameterException(spec.commandLine(), "--concurrency=" + concurrency + "; expected 0..1024");
         }
@@ -78,11 +86,11 @@ public final class BenchCommand implements Callable<Integer> {
         for (Workload w : selected()) {
             if (concurrency > 0) {
                 ConcurrentBench.run(w, scale, concurrency, Math.min(warmup, 5), reps, backendOptions.select(),
-                        ScoreBatching.defaults()).lines().forEach(System.out::println);
+                        ScoreBatching.defaults(), topK).lines().forEach(System.out::println);
                 System.out.flush();
                 continue;
             }
-            Bench.Result result = Bench.run(w, scale, warmup, reps, backendOptions.select(), profile);
+            Bench.Result result = Bench.run(w, scale, warmup, reps, backendOptions.select(), profile, topK);
             System.out.println(result.line());
             result.profile().forEach(System.out::println);
             System.out.flush();

@@ -278,8 +278,10 @@ final class ProbeSetState implements AutoCloseable {
             closeness[r] = scores.value(order, suspect, r);
         }
         // refs is in model id order, so ties keep ranking the same way on every backend.
-        int[] byRank = Ranking.order(closeness, order.higherIsCloser());
-        int keep = query.topK() == 0 ? byRank.length : Math.min(query.topK(), byRank.length);
+        int[] byRank = query.topK() == 0 || query.topK() >= closeness.length
+                ? Ranking.order(closeness, order.higherIsCloser())
+                : Ranking.top(closeness, order.higherIsCloser(), query.topK());
+        int keep = byRank.length;
         List<Match> matches = new ArrayList<>(keep);
         for (int i = 0; i < keep; i++) {
             int r = byRank[i];

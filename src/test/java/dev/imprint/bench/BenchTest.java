@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.BackendProvider;
+import dev.imprint.engine.ScoreBatching;
 import dev.imprint.engine.cuda.CudaOptions;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,7 +20,7 @@ class BenchTest {
     @Test
     void profilingSplitsEachCallIntoTheEngineAndTheBackend() {
         Bench.Result result = Bench.run(Workload.W3, 0.002, 1, 5,
-                BackendProvider.select(BackendProvider.Choice.CPU, CudaOptions.defaults()), true);
+                BackendProvider.select(BackendProvider.Choice.CPU, CudaOptions.defaults()), true, 0);
         Map<String, Double> ms = new LinkedHashMap<>();
         for (String line : result.profile()) {
             Matcher m = PROFILE.matcher(line);
@@ -38,5 +39,19 @@ class BenchTest {
         Bench.Result result = Bench.run(Workload.W3, 0.002, 0, 5,
                 BackendProvider.select(BackendProvider.Choice.CPU, CudaOptions.defaults()));
         assertTrue(result.profile().isEmpty());
+    }
+
+    @Test
+    void concurrentCallersAreTimedBatchedAndThenUnbatched() {
+        ConcurrentBench.Result result = ConcurrentBench.run(Workload.W3, 0.005, 4, 1, 5,
+                BackendProvider.select(BackendProvider.Choice.CPU, CudaOptions.defaults()), ScoreBatching.defaults(), 3);
+        assertEquals(20, result.batched().calls());
+        assertEquals(20, result.unbatched().calls());
+        assertTrue(result.batched().batches() >= 1 && result.batched().batches() <= 20, result.lines()::toString);
+        assertEquals(20, result.unbatched().batches(), "with batching off every call is its own batch");
+        List<String> lines = result.lines();
+        assertTrue(lines.get(0).matches("workload=W3 backend=cpu .* concurrency=4 batching=max64/0us calls=20 .*"
+                + "suspects_per_s=[0-9.]+ speedup=[0-9.]+"), lines.get(0));
+        assertTrue(lines.get(1).matches("workload=W3 .* batching=off calls=20 batches=20 mean_batch=1.0 .*"), lines.get(1));
     }
 }

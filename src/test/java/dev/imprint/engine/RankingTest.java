@@ -27,6 +27,28 @@ class RankingTest {
         }
     }
 
+    @Test
+    void theTopKAreTheFirstKOfTheFullOrderForEveryK() {
+        SplittableRandom rng = new SplittableRandom(7);
+        double[] pool = {-0.0, 0.0, -1.5, 1.5, 0.25};
+        for (int n : new int[] {1, 2, 9, 100, 4000}) {
+            double[] values = new double[n];
+            for (int i = 0; i < n; i++) {
+                values[i] = rng.nextBoolean() ? pool[rng.nextInt(pool.length)] : rng.nextGaussian();
+            }
+            for (boolean higherIsCloser : new boolean[] {false, true}) {
+                int[] full = expected(values, higherIsCloser);
+                for (int k : new int[] {1, 2, 3, 10, n / 9, n / 8, n - 1, n}) {
+                    if (k < 1) {
+                        continue;
+                    }
+                    assertArrayEquals(java.util.Arrays.copyOf(full, Math.min(k, n)), Ranking.top(values, higherIsCloser, k),
+                            "n=" + n + " k=" + k + " higherIsCloser=" + higherIsCloser);
+                }
+            }
+        }
+    }
+
     private static int[] expected(double[] values, boolean higherIsCloser) {
         Comparator<Integer> closer = Comparator.comparingDouble(i -> values[i]);
         if (higherIsCloser) {
