@@ -8,6 +8,8 @@ import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.Suspect;
 import dev.imprint.engine.BackendProvider;
 import dev.imprint.engine.BatchScores;
+import dev.imprint.engine.ForwardingBackend;
+import dev.imprint.engine.ForwardingResidentReferences;
 import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.ResidentReferences;
 import dev.imprint.engine.ScoringBackend;
@@ -156,7 +158,7 @@ public final class Bench {
     /** Scores {@code calls} batches with every stage timed; one line per stage, without the prefix. */
     private static List<String> profile(ImprintEngine engine, TimedBackend timed, ProbeSet set,
                                         List<Suspect> suspects, ScoreQuery query, int calls) {
-        CudaStages stages = timed.inner instanceof CudaBackend cuda ? cuda.stages() : null;
+        CudaStages stages = timed.inner() instanceof CudaBackend cuda ? cuda.stages() : null;
         if (stages != null) {
             stages.reset();
             stages.enable(true);
@@ -232,70 +234,32 @@ public final class Bench {
     }
 
     /** The backend the engine was given, with the time its resident sets spend in score summed. */
-    private static final class TimedBackend implements ScoringBackend {
-        final ScoringBackend inner;
+    private static final class TimedBackend extends ForwardingBackend {
         /** Nanoseconds spent in score since last cleared; the benchmark scores from one thread. */
         long scoreNanos;
 
         TimedBackend(ScoringBackend inner) {
-            this.inner = inner;
+            super(inner);
         }
 
-        @Override
-        public String name() {
-            return inner.name();
-        }
-
-        @Override
-        public int batchesInFlight() {
-            return inner.batchesInFlight();
+        ScoringBackend inner() {
+            return delegate;
         }
 
         @Override
         public ResidentReferences createResidentSet(ProbeSet set) {
-            ResidentReferences resident = inner.createResidentSet(set);
-            return new ResidentReferences() {
-                @Override
-                public void put(String modelId, float[] rows) {
-                    resident.put(modelId, rows);
-                }
-
-                @Override
-                public void remove(String modelId) {
-                    resident.remove(modelId);
-                }
-
-                @Override
-                public int size() {
-                    return resident.size();
-                }
-
-                @Override
-                public long bytesHeld() {
-                    return resident.bytesHeld();
-                }
-
+            return new ForwardingResidentReferences(delegate.createResidentSet(set)) {
                 @Override
                 public BatchScores score(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics,
                                          boolean perProbe) {
                     long start = System.nanoTime();
                     try {
-                        return resident.score(batch, modelIds, metrics, perProbe);
+                        return delegate.score(batch, modelIds, metrics, perProbe);
                     } finally {
                         scoreNanos += System.nanoTime() - start;
                     }
                 }
-
-                @Override
-                public void close() {
-                    resident.close();
-                }
             };
-        }
-
-        @Override
-        public void close() {
-            inner.close();
         }
     }
 

@@ -5,7 +5,7 @@ import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.Suspect;
 import dev.imprint.engine.EngineInfo;
 import dev.imprint.engine.ImprintEngine;
-import dev.imprint.engine.ResidentReferences;
+import dev.imprint.engine.ForwardingBackend;
 import dev.imprint.engine.ScoreBatching;
 import dev.imprint.engine.ScoringBackend;
 import dev.imprint.engine.SelectedBackend;
@@ -147,20 +147,9 @@ public final class ConcurrentBench {
     }
 
     /** Another backend, left open when the engine over it closes, so engines can take turns on it. */
-    private record SharedBackend(ScoringBackend inner) implements ScoringBackend {
-        @Override
-        public String name() {
-            return inner.name();
-        }
-
-        @Override
-        public int batchesInFlight() {
-            return inner.batchesInFlight();
-        }
-
-        @Override
-        public ResidentReferences createResidentSet(ProbeSet set) {
-            return inner.createResidentSet(set);
+    private static final class SharedBackend extends ForwardingBackend {
+        SharedBackend(ScoringBackend inner) {
+            super(inner);
         }
 
         @Override

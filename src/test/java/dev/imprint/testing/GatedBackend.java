@@ -3,6 +3,8 @@ package dev.imprint.testing;
 import dev.imprint.core.Metric;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.engine.BatchScores;
+import dev.imprint.engine.ForwardingBackend;
+import dev.imprint.engine.ForwardingResidentReferences;
 import dev.imprint.engine.ResidentReferences;
 import dev.imprint.engine.ScoringBackend;
 import dev.imprint.engine.SuspectBatch;
@@ -17,14 +19,13 @@ import java.util.concurrent.TimeUnit;
  * A backend that delegates to another and records the size of every batch it scores; while its
  * gate is shut, scoring calls wait inside it, so a test can pile requests up behind a batch.
  */
-public final class GatedBackend implements ScoringBackend {
-    private final ScoringBackend inner;
+public final class GatedBackend extends ForwardingBackend {
     private final List<Integer> batchSizes = new CopyOnWriteArrayList<>();
     private final Semaphore entered = new Semaphore(0);
     private volatile CountDownLatch gate = new CountDownLatch(0);
 
     public GatedBackend(ScoringBackend inner) {
-        this.inner = inner;
+        super(inner);
     }
 
     /** From now on, scoring calls wait inside the backend until {@link #openGate()}. */
@@ -50,39 +51,8 @@ public final class GatedBackend implements ScoringBackend {
     }
 
     @Override
-    public String name() {
-        return inner.name();
-    }
-
-    @Override
-    public int batchesInFlight() {
-        return inner.batchesInFlight();
-    }
-
-    @Override
     public ResidentReferences createResidentSet(ProbeSet set) {
-        ResidentReferences resident = inner.createResidentSet(set);
-        return new ResidentReferences() {
-            @Override
-            public void put(String modelId, float[] rows) {
-                resident.put(modelId, rows);
-            }
-
-            @Override
-            public void remove(String modelId) {
-                resident.remove(modelId);
-            }
-
-            @Override
-            public int size() {
-                return resident.size();
-            }
-
-            @Override
-            public long bytesHeld() {
-                return resident.bytesHeld();
-            }
-
+        return new ForwardingResidentReferences(delegate.createResidentSet(set)) {
             @Override
             public BatchScores score(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics, boolean perProbe) {
                 batchSizes.add(batch.size());
@@ -93,12 +63,7 @@ public final class GatedBackend implements ScoringBackend {
                     Thread.currentThread().interrupt();
                     throw new IllegalStateException("interrupted at the gate", e);
                 }
-                return resident.score(batch, modelIds, metrics, perProbe);
-            }
-
-            @Override
-            public void close() {
-                resident.close();
+                return delegate.score(batch, modelIds, metrics, perProbe);
             }
         };
     }
@@ -106,6 +71,6 @@ public final class GatedBackend implements ScoringBackend {
     @Override
     public void close() {
         openGate();
-        inner.close();
+        delegate.close();
     }
 }
