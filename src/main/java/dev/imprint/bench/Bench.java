@@ -26,6 +26,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
@@ -252,14 +253,24 @@ public final class Bench {
                 @Override
                 public BatchScores score(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics,
                                          boolean perProbe) {
-                    long start = System.nanoTime();
-                    try {
-                        return delegate.score(batch, modelIds, metrics, perProbe);
-                    } finally {
-                        scoreNanos += System.nanoTime() - start;
-                    }
+                    return timed(() -> delegate.score(batch, modelIds, metrics, perProbe));
+                }
+
+                @Override
+                public BatchScores scoreClosest(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics,
+                                                boolean perProbe, Metric orderBy, int k) {
+                    return timed(() -> delegate.scoreClosest(batch, modelIds, metrics, perProbe, orderBy, k));
                 }
             };
+        }
+
+        private BatchScores timed(Supplier<BatchScores> call) {
+            long start = System.nanoTime();
+            try {
+                return call.get();
+            } finally {
+                scoreNanos += System.nanoTime() - start;
+            }
         }
     }
 

@@ -16,11 +16,14 @@ public final class BatchScores {
     private final int probes;
     private final Map<Metric, double[]> values = new EnumMap<>(Metric.class);
     private final Map<Metric, double[]> perProbe = new EnumMap<>(Metric.class);
+    /** Per suspect, the references a backend ranked and kept, closest first; null where it did not. */
+    private final int[][] kept;
 
     public BatchScores(int suspects, int references, int probes) {
         this.suspects = suspects;
         this.references = references;
         this.probes = probes;
+        this.kept = new int[suspects][];
     }
 
     public int suspects() {
@@ -51,6 +54,19 @@ public final class BatchScores {
 
     public boolean hasPerProbe(Metric metric) {
         return perProbe.containsKey(metric);
+    }
+
+    /**
+     * Records that the backend ranked {@code suspect}'s references itself and filled in values
+     * (and per-probe values) only for {@code closestFirst}, reference indices in rank order.
+     */
+    public void keep(int suspect, int[] closestFirst) {
+        kept[suspect] = closestFirst;
+    }
+
+    /** The references the backend kept for {@code suspect}, closest first, or null when it kept them all unranked. */
+    public int[] kept(int suspect) {
+        return kept[suspect];
     }
 
     public double value(Metric metric, int suspect, int reference) {

@@ -38,6 +38,12 @@ public class ForwardingResidentReferences implements ResidentReferences {
     }
 
     @Override
+    public BatchScores scoreClosest(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics, boolean perProbe,
+                                    Metric orderBy, int k) {
+        return delegate.scoreClosest(batch, modelIds, metrics, perProbe, orderBy, k);
+    }
+
+    @Override
     public void close() {
         delegate.close();
     }

@@ -237,8 +237,14 @@ final class ProbeSetState implements AutoCloseable {
             }
             selected = select(query);
             List<String> ids = selected.stream().map(ReferenceMeta::modelId).toList();
-            scores = selected.isEmpty() ? new BatchScores(batch.size(), 0, batch.probeCount())
-                    : resident.score(batch, ids, query.metrics(), query.includePerProbe());
+            if (selected.isEmpty()) {
+                scores = new BatchScores(batch.size(), 0, batch.probeCount());
+            } else if (query.topK() > 0 && query.topK() < selected.size()) {
+                scores = resident.scoreClosest(batch, ids, query.metrics(), query.includePerProbe(), query.orderBy(),
+                        query.topK());
+            } else {
+                scores = resident.score(batch, ids, query.metrics(), query.includePerProbe());
+            }
         } finally {
             visibility.readLock().unlock();
         }
@@ -272,15 +278,18 @@ final class ProbeSetState implements AutoCloseable {
 
     private static List<Match> rank(int suspect, List<ReferenceMeta> refs, BatchScores scores, ScoreQuery query,
                                     Metric[] metrics) {
-        Metric order = query.orderBy();
-        double[] closeness = new double[refs.size()];
-        for (int r = 0; r < closeness.length; r++) {
-            closeness[r] = scores.value(order, suspect, r);
+        int[] byRank = scores.kept(suspect);
+        if (byRank == null) {
+            Metric order = query.orderBy();
+            double[] closeness = new double[refs.size()];
+            for (int r = 0; r < closeness.length; r++) {
+                closeness[r] = scores.value(order, suspect, r);
+            }
+            // refs is in model id order, so ties keep ranking the same way on every backend.
+            byRank = query.topK() == 0 || query.topK() >= closeness.length
+                    ? Ranking.order(closeness, order.higherIsCloser())
+                    : Ranking.top(closeness, order.higherIsCloser(), query.topK());
         }
-        // refs is in model id order, so ties keep ranking the same way on every backend.
-        int[] byRank = query.topK() == 0 || query.topK() >= closeness.length
-                ? Ranking.order(closeness, order.higherIsCloser())
-                : Ranking.top(closeness, order.higherIsCloser(), query.topK());
         int keep = byRank.length;
         List<Match> matches = new ArrayList<>(keep);
         for (int i = 0; i < keep; i++) {

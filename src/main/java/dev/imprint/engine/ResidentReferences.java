@@ -38,6 +38,19 @@ public interface ResidentReferences extends AutoCloseable {
      */
     BatchScores score(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics, boolean perProbe);
 
+    /**
+     * As {@link #score}, for a caller that keeps only each suspect's {@code k} closest references
+     * under {@code orderBy} (one of {@code metrics}), closest first, ties to the earlier entry of
+     * {@code modelIds}. A backend may rank on its side and fill in only the kept pairs, saying so
+     * with {@link BatchScores#keep}; the default scores every pair and leaves ranking to the caller.
+     *
+     * @param k at least 1
+     */
+    default BatchScores scoreClosest(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics, boolean perProbe,
+                                     Metric orderBy, int k) {
+        return score(batch, modelIds, metrics, perProbe);
+    }
+
     @Override
     void close();
 }

@@ -138,6 +138,45 @@ class ImprintEngineTest {
     }
 
     @Test
+    void aBackendThatRanksTheClosestItselfIsAskedForTopKAndItsOrderIsKept() {
+        List<Integer> asked = new ArrayList<>();
+        ScoringBackend ranking = new ForwardingBackend(new CpuBackend(1)) {
+            @Override
+            public ResidentReferences createResidentSet(ProbeSet set) {
+                return new ForwardingResidentReferences(delegate.createResidentSet(set)) {
+                    @Override
+                    public BatchScores scoreClosest(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics,
+                                                    boolean perProbe, Metric orderBy, int k) {
+                        asked.add(k);
+                        BatchScores all = delegate.score(batch, modelIds, metrics, perProbe);
+                        // Deliberately not the metric's order: the engine must take the backend's word.
+                        for (int s = 0; s < batch.size(); s++) {
+                            all.keep(s, new int[] {modelIds.size() - 1, 0});
+                        }
+                        return all;
+                    }
+                };
+            }
+        };
+        try (ImprintEngine own = ImprintEngine.open(ArrowFingerprintStore.open(dataDir.resolve("own")),
+                new SelectedBackend(ranking, "test"))) {
+            own.createProbeSet(emb);
+            for (int i = 0; i < 5; i++) {
+                own.putReference(emb.id(), "m" + i, Map.of(), gen.rows(emb.kind(), P, D), false);
+            }
+            Suspect s = suspect(emb, gen.rows(emb.kind(), P, D));
+
+            ScoreResult top = own.score(emb, s, ScoreQuery.resolve(emb, Set.of(), null, 2, List.of(), Map.of(), false));
+            ScoreResult all = own.score(emb, s, ScoreQuery.defaults(emb));
+
+            assertEquals(List.of("m4", "m0"), top.matches().stream().map(Match::modelId).toList());
+            assertEquals(List.of(1, 2), top.matches().stream().map(Match::rank).toList());
+            assertEquals(5, all.matches().size());
+            assertEquals(List.of(2), asked, "top_k=0 must not ask the backend to rank");
+        }
+    }
+
+    @Test
     void modelIdsAndLabelSelectorRestrictTheReferencesScored() {
         for (int i = 0; i < 6; i++) {
             put(dist, "m" + i, Map.of("family", i % 2 == 0 ? "even" : "odd"));

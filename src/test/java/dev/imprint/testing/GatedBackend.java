@@ -55,17 +55,29 @@ public final class GatedBackend extends ForwardingBackend {
         return new ForwardingResidentReferences(delegate.createResidentSet(set)) {
             @Override
             public BatchScores score(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics, boolean perProbe) {
-                batchSizes.add(batch.size());
-                entered.release();
-                try {
-                    gate.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted at the gate", e);
-                }
+                pass(batch);
                 return delegate.score(batch, modelIds, metrics, perProbe);
             }
+
+            @Override
+            public BatchScores scoreClosest(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics,
+                                            boolean perProbe, Metric orderBy, int k) {
+                pass(batch);
+                return delegate.scoreClosest(batch, modelIds, metrics, perProbe, orderBy, k);
+            }
         };
+    }
+
+    /** Records the batch and waits at the gate. */
+    private void pass(SuspectBatch batch) {
+        batchSizes.add(batch.size());
+        entered.release();
+        try {
+            gate.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted at the gate", e);
+        }
     }
 
     @Override
