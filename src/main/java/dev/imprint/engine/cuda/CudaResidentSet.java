@@ -109,7 +109,7 @@ final class CudaResidentSet implements ResidentReferences {
         long meta = (long) slot * probes;
         device.launch(device.kernels().prepareRows, "imprint_prepare_rows", CudaDevice.blocksForItems(probes), 1, 1,
                 staging, probes, dim, ld, eps, scale, distribution ? 1 : 0,
-                unit.withByteOffset(rowOffset), null, distribution ? logs.withByteOffset(rowOffset) : null,
+                unit.withByteOffset(rowOffset), null, null, distribution ? logs.withByteOffset(rowOffset) : null,
                 norm.withByteOffset(meta * Double.BYTES),
                 distribution ? negEntropy.withByteOffset(meta * Double.BYTES) : null, null,
                 argmax.withByteOffset(meta * Integer.BYTES));
@@ -383,12 +383,12 @@ final class CudaResidentSet implements ResidentReferences {
             boolean needSmooth = klSuspectRef || js;
             device.launch(k.prepareRows, "imprint_prepare_rows", CudaDevice.blocksForItems(rows), 1, 1,
                     susp, (int) rows, dim, ld, eps, scale, distribution ? 1 : 0,
-                    null, needSmooth ? sSmooth : null, needLogs ? sLogs : null,
+                    null, null, needSmooth ? sSmooth : null, needLogs ? sLogs : null,
                     sNorm, distribution ? sNegEntropy : null, distribution ? sLogSum : null, sArgmax);
             stages.lap("prepare_suspects_kernel");
 
             int want = (cosine ? 1 : 0) | (klRefSuspect ? 2 : 0) | (klSuspectRef ? 4 : 0);
-            CUfunction fused = k.fusedFor(sb);
+            CUfunction fused = k.fusedFor(sb, false);
             // cuBLAS cannot gather the selected slots, so it multiplies every held one.
             boolean viaBlas = want != 0 && fused == null && backend.blas() != null;
             int dotRows = viaBlas ? size : refs;
