@@ -1,4 +1,4 @@
-// Helpers shared by every kernel family: warp and block reductions, metric bits.
+// Helpers shared by every kernel family: warp and block reductions, metric bits, bf16 bits.
 //
 // build-kernels.sh prepends this file to the concatenated families (dropping their #include
 // lines), so the unity source it ships for NVRTC needs no include path and no system header.
@@ -56,5 +56,59 @@ __device__ __forceinline__ void imprint_argmax_merge(float& value, int& index, f
 __device__ __forceinline__ float imprint_dot4(float4 a, float4 b) {
     return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
 }
+
+// bf16 as raw bits (the high half of an fp32), not cuda_bf16.h: the unity source must compile
+// without system headers (NVRTC) and for the CPU (kernels/emulator).
+typedef unsigned short imprint_bf16;
+
+// The fp32 rounded to the nearest bf16, ties to even; finite inputs only (rows are validated
+// upstream), so no NaN case.
+__device__ __forceinline__ imprint_bf16 imprint_bf16_from_float(float f) {
+    unsigned bits = __float_as_uint(f);
+    // Just under half a bf16 ulp, plus the kept low bit: the sum carries into the kept bits when
+    // the dropped half is over half an ulp, or exactly half with the kept value odd.
+    bits += 0x7fffu + ((bits >> 16) & 1u);
+    return (imprint_bf16) (bits >> 16);
+}
+
+// Two bf16 packed in one 32-bit word, the lower address in the low half, widened exactly.
+__device__ __forceinline__ float imprint_bf16_lo(unsigned pair) {
+    return __uint_as_float(pair << 16);
+}
+
+__device__ __forceinline__ float imprint_bf16_hi(unsigned pair) {
+    return __uint_as_float(pair & 0xffff0000u);
+}
+
+// 16 bytes of a row as float4 parts: one for fp32 rows, two (8 values) for bf16 rows.
+template <typename T>
+struct imprint_row;
+
+template <>
+struct imprint_row<float> {
+    static constexpr int PARTS = 1;
+    __device__ __forceinline__ static void load(const float* row, int chunk, float4* out) {
+        out[0] = __ldg(reinterpret_cast<const float4*>(row) + chunk);
+    }
+    // Four values at element k (a multiple of 4).
+    __device__ __forceinline__ static float4 load4(const float* row, int k) {
+        return __ldg(reinterpret_cast<const float4*>(row + k));
+    }
+};
+
+template <>
+struct imprint_row<imprint_bf16> {
+    static constexpr int PARTS = 2;
+    __device__ __forceinline__ static void load(const imprint_bf16* row, int chunk, float4* out) {
+        uint4 v = __ldg(reinterpret_cast<const uint4*>(row) + chunk);
+        out[0] = make_float4(imprint_bf16_lo(v.x), imprint_bf16_hi(v.x), imprint_bf16_lo(v.y), imprint_bf16_hi(v.y));
+        out[1] = make_float4(imprint_bf16_lo(v.z), imprint_bf16_hi(v.z), imprint_bf16_lo(v.w), imprint_bf16_hi(v.w));
+    }
+    // Four values at element k (a multiple of 4): one 8-byte load.
+    __device__ __forceinline__ static float4 load4(const imprint_bf16* row, int k) {
+        uint2 v = __ldg(reinterpret_cast<const uint2*>(row + k));
+        return make_float4(imprint_bf16_lo(v.x), imprint_bf16_hi(v.x), imprint_bf16_lo(v.y), imprint_bf16_hi(v.y));
+    }
+};
 
 #endif

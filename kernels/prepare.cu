@@ -2,14 +2,17 @@
 // suspects on every score.
 //
 // extern "C" imprint_prepare_rows(in, rows, dim, ld, eps, scale, distribution,
-//                                 unit_out, smooth_out, log_out,
+//                                 unit_out, unit_bf16_out, smooth_out, log_out,
 //                                 norm_out, neg_entropy_out, log_sum_out, argmax_out)
 //   in:   rows × ld floats, row-major; values at k < dim, anything at dim <= k < ld (ignored).
-//   Each output is optional (null to skip). Row outputs are rows × ld floats with zeros written
-//   at dim <= k < ld, so products over ld columns equal products over dim:
-//     unit_out   x / |x|                 (computed in double, stored float)
-//     smooth_out x~ = (x + eps) * scale  (scale = 1 / (1 + dim*eps))
-//     log_out    ln x~
+//   Each output is optional (null to skip). Row outputs are rows × ld values with zeros written
+//   at dim <= k < ld, so products over ld columns equal products over dim; all are floats but
+//   unit_bf16_out, which is bf16 bits (imprint_bf16, common.cuh):
+//     unit_out       x / |x|                 (computed in double, stored float)
+//     unit_bf16_out  x / |x|                 (unit_out's float rounded to the nearest bf16, ties
+//                                             to even)
+//     smooth_out     x~ = (x + eps) * scale  (scale = 1 / (1 + dim*eps))
+//     log_out        ln x~
 //   Per-row outputs (index = row): norm_out |x|, neg_entropy_out sum x~ ln x~, log_sum_out
 //   sum ln x~ (all double), argmax_out the index of the largest raw value, ties to the lowest.
 //   The smoothed forms are computed only when distribution != 0.
@@ -18,7 +21,8 @@
 
 extern "C" __global__ void imprint_prepare_rows(
         const float* __restrict__ in, int rows, int dim, int ld, double eps, double scale, int distribution,
-        float* __restrict__ unit_out, float* __restrict__ smooth_out, float* __restrict__ log_out,
+        float* __restrict__ unit_out, imprint_bf16* __restrict__ unit_bf16_out, float* __restrict__ smooth_out,
+        float* __restrict__ log_out,
         double* __restrict__ norm_out, double* __restrict__ neg_entropy_out, double* __restrict__ log_sum_out,
         int* __restrict__ argmax_out) {
     __shared__ double scratch[32];
@@ -54,6 +58,9 @@ extern "C" __global__ void imprint_prepare_rows(
         for (int k = dim + threadIdx.x; k < ld; k += blockDim.x) {
             if (unit_out) {
                 unit_out[base + k] = 0.0f;
+            }
+            if (unit_bf16_out) {
+                unit_bf16_out[base + k] = 0;
             }
             if (smooth_out) {
                 smooth_out[base + k] = 0.0f;
@@ -93,9 +100,15 @@ extern "C" __global__ void imprint_prepare_rows(
                 log_sum_out[row] = total_log_sum;
             }
         }
-        if (unit_out) {
+        if (unit_out || unit_bf16_out) {
             for (int k = threadIdx.x; k < dim; k += blockDim.x) {
-                unit_out[base + k] = (float) ((double) x[k] / norm);
+                float u = (float) ((double) x[k] / norm);
+                if (unit_out) {
+                    unit_out[base + k] = u;
+                }
+                if (unit_bf16_out) {
+                    unit_bf16_out[base + k] = imprint_bf16_from_float(u);
+                }
             }
         }
         __syncthreads();

@@ -1,10 +1,12 @@
 // Products of resident references with a batch of prepared suspects, all fp32 multiply with fp32
-// accumulation (no TF32), per (suspect column, reference, batch probe).
+// accumulation (no TF32), per (suspect column, reference, batch probe). Reference unit rows are
+// fp32, or bf16 bits (imprint_bf16, common.cuh) for the *_bf16 kernels, widened exactly to fp32.
 //
-// Shared layout. References are slot-major: row (slot, probe p) at (slot*num_probes + p)*ld,
-// ld a multiple of 4 with zero padding past dim. Suspects, prepared by imprint_prepare_rows,
-// sit in one buffer of three planes, [plane][suspect][batch probe i][ld] with planes 0 = raw
-// rows, 1 = ln s~, 2 = s~. slots[r] is the slot of the r-th scored reference, probes[i] the probe
+// Shared layout. References are slot-major: row (slot, probe p) at (slot*num_probes + p)*ld
+// elements, ld a multiple of 4 (of 8 for bf16 rows, so each 16-byte load is 8 whole values) with
+// zero padding past dim; suspects share the references' ld. Suspects, prepared by
+// imprint_prepare_rows, sit in one buffer of three planes, [plane][suspect][batch probe i][ld]
+// with planes 0 = raw rows, 1 = ln s~, 2 = s~. slots[r] is the slot of the r-th scored reference, probes[i] the probe
 // that batch row i answers.
 //
 // extern "C" imprint_fused_dots_{1,2,4,8}(ref_unit, ref_log, slots, refs, probes, n, num_probes,
@@ -18,6 +20,12 @@
 //     bit 2  ln r~ . s~     -> dot_r[(i*suspects + s)*refs + r]
 //   ref_unit / ref_log may be null when no asked product reads them.
 //
+// extern "C" imprint_fused_cosine_bf16_{1,2,4,8}(ref_unit, slots, refs, probes, n, num_probes, ld,
+//                                                 susp, suspects, dot_u)
+//   imprint_fused_dots_* asked for bit 0 only (u_r . x_s, the cosine product, into dot_u), over
+//   bf16 unit rows: each 16-byte load is 8 reference values, each widened to fp32 and multiplied
+//   by the fp32 suspect value, the sums fp32. The launch as for imprint_fused_dots_*.
+//
 // extern "C" imprint_sgemm_tn(a_base, slots, rows, a_slot_stride, probes, n, ld,
 //                             b_base, cols, b_col_stride, c_base, c_probe_stride, c_col_stride)
 //   The compute-bound path for many suspects: for every batch probe i,
@@ -27,6 +35,12 @@
 //   (the dot_u / dot_r layouts above). Tiles of 128 references × 64 columns × 16, 256 threads,
 //   8×4 outputs per thread, the next tile prefetched into registers while this one multiplies.
 //   Launch: grid (ceil(rows/128), ceil(cols/64), min(n, 65535)), block 256.
+//
+// extern "C" imprint_sgemm_tn_bf16(a_base, slots, rows, a_slot_stride, probes, n, ld,
+//                                  b_base, cols, b_col_stride, c_base, c_probe_stride, c_col_stride)
+//   imprint_sgemm_tn with A in bf16 bits (a_base and a_slot_stride in imprint_bf16 elements),
+//   each value widened to fp32 as its tile is loaded; B, C and the accumulation stay fp32. The
+//   launch as for imprint_sgemm_tn.
 //
 // extern "C" imprint_pointer_table(out, base, probes, n, stride)
 //   The per-probe operand addresses cuBLAS's batched SGEMM takes:
@@ -43,19 +57,24 @@
 
 // The asked products are template flags and absent suspects read suspect 0's row (their sums are
 // dropped), so the loop body has no branch: each lane issues the reference loads of UNROLL row
-// chunks back to back, keeping UNROLL * 16 bytes per form in flight before the first multiply.
-template <int MAXS, bool WANT_X, bool WANT_LS, bool WANT_LR>
+// chunks of 16 bytes back to back, keeping UNROLL * 16 bytes per form in flight before the first
+// multiply. REF is the unit rows' element (float or imprint_bf16): a chunk is PARTS float4s of
+// values, so the suspect (always fp32) is read PARTS float4s per reference chunk.
+template <typename REF, int MAXS, bool WANT_X, bool WANT_LS, bool WANT_LR>
 __device__ __forceinline__ void imprint_fused_dots_body(
-        const float* __restrict__ ref_unit, const float* __restrict__ ref_log, const int* __restrict__ slots,
+        const REF* __restrict__ ref_unit, const float* __restrict__ ref_log, const int* __restrict__ slots,
         int refs, const int* __restrict__ probes, int n, int num_probes, int ld,
         const float* __restrict__ susp, int suspects,
         float* __restrict__ dot_u, float* __restrict__ dot_r) {
     constexpr int UNROLL = MAXS == 1 ? 4 : MAXS == 2 ? 2 : 1;
+    constexpr int PARTS = imprint_row<REF>::PARTS;
+    // The fp32 log rows are read in the unit rows' chunks, which only fp32 unit rows match.
+    static_assert(PARTS == 1 || !WANT_LR, "ln r~ . s~ needs fp32 unit rows");
     constexpr bool WANT_U = WANT_X || WANT_LS;
     int lane = threadIdx.x & 31;
     long long warps_total = (long long) refs * n;
     long long warp_step = ((long long) gridDim.x * blockDim.x) >> 5;
-    int quads = ld >> 2;
+    int chunks = ld >> (PARTS == 1 ? 2 : 3);
     long long plane = (long long) suspects * n * ld;
     const float4 zero = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
     for (long long w = ((long long) blockIdx.x * blockDim.x + threadIdx.x) >> 5; w < warps_total; w += warp_step) {
@@ -63,8 +82,8 @@ __device__ __forceinline__ void imprint_fused_dots_body(
         int i = (int) (w / refs);
         int r = (int) (w % refs);
         long long row = ((long long) slots[r] * num_probes + probes[i]) * ld;
-        const float4* u4 = reinterpret_cast<const float4*>(ref_unit + (WANT_U ? row : 0));
-        const float4* l4 = reinterpret_cast<const float4*>(ref_log + (WANT_LR ? row : 0));
+        const REF* u_row = ref_unit + (WANT_U ? row : 0);
+        const float* l_row = ref_log + (WANT_LR ? row : 0);
         const float4* x4[MAXS];
 #pragma unroll
         for (int s = 0; s < MAXS; ++s) {
@@ -79,19 +98,29 @@ __device__ __forceinline__ void imprint_fused_dots_body(
             acc_ls[s] = 0.0f;
             acc_lr[s] = 0.0f;
         }
-        for (int q0 = lane; q0 < quads; q0 += 32 * UNROLL) {
-            float4 u[UNROLL];
+        for (int q0 = lane; q0 < chunks; q0 += 32 * UNROLL) {
+            float4 u[UNROLL][PARTS];
             float4 l[UNROLL];
             int at[UNROLL];
 #pragma unroll
             for (int j = 0; j < UNROLL; ++j) {
                 int q = q0 + 32 * j;
                 // Past the row's end a lane re-reads its first chunk and multiplies zeros.
-                at[j] = q < quads ? q : q0;
-                u[j] = WANT_U ? __ldg(u4 + at[j]) : zero;
-                l[j] = WANT_LR ? __ldg(l4 + at[j]) : zero;
-                if (q >= quads) {
-                    u[j] = zero;
+                at[j] = q < chunks ? q : q0;
+                if (WANT_U) {
+                    imprint_row<REF>::load(u_row, at[j], u[j]);
+                } else {
+#pragma unroll
+                    for (int h = 0; h < PARTS; ++h) {
+                        u[j][h] = zero;
+                    }
+                }
+                l[j] = WANT_LR ? __ldg(reinterpret_cast<const float4*>(l_row) + at[j]) : zero;
+                if (q >= chunks) {
+#pragma unroll
+                    for (int h = 0; h < PARTS; ++h) {
+                        u[j][h] = zero;
+                    }
                     l[j] = zero;
                 }
             }
@@ -99,11 +128,15 @@ __device__ __forceinline__ void imprint_fused_dots_body(
             for (int j = 0; j < UNROLL; ++j) {
 #pragma unroll
                 for (int s = 0; s < MAXS; ++s) {
-                    if (WANT_X) {
-                        acc_x[s] += imprint_dot4(u[j], __ldg(x4[s] + at[j]));
-                    }
-                    if (WANT_LS) {
-                        acc_ls[s] += imprint_dot4(u[j], __ldg(x4[s] + plane / 4 + at[j]));
+#pragma unroll
+                    for (int h = 0; h < PARTS; ++h) {
+                        int xq = at[j] * PARTS + h;
+                        if (WANT_X) {
+                            acc_x[s] += imprint_dot4(u[j][h], __ldg(x4[s] + xq));
+                        }
+                        if (WANT_LS) {
+                            acc_ls[s] += imprint_dot4(u[j][h], __ldg(x4[s] + plane / 4 + xq));
+                        }
                     }
                     if (WANT_LR) {
                         acc_lr[s] += imprint_dot4(l[j], __ldg(x4[s] + plane / 2 + at[j]));
@@ -141,7 +174,7 @@ __device__ __forceinline__ void imprint_fused_dots_body(
 // launch bounds trade registers for resident blocks.
 #define IMPRINT_FUSED_CASE(WIDTH, BITS)                                                                     \
     case BITS:                                                                                              \
-        imprint_fused_dots_body<WIDTH, ((BITS) & 1) != 0, ((BITS) & 2) != 0, ((BITS) & 4) != 0>(            \
+        imprint_fused_dots_body<float, WIDTH, ((BITS) & 1) != 0, ((BITS) & 2) != 0, ((BITS) & 4) != 0>(     \
                 ref_unit, ref_log, slots, refs, probes, n, num_probes, ld, susp, suspects, dot_u, dot_r);   \
         break;
 #define IMPRINT_FUSED_ENTRY(WIDTH, BOUNDS)                                                                  \
@@ -168,12 +201,29 @@ IMPRINT_FUSED_ENTRY(2, (256, 2))
 IMPRINT_FUSED_ENTRY(4, (256, 2))
 IMPRINT_FUSED_ENTRY(8, (256, 1))
 
+#define IMPRINT_FUSED_COSINE_BF16_ENTRY(WIDTH, BOUNDS)                                                      \
+    extern "C" __global__ void __launch_bounds__ BOUNDS imprint_fused_cosine_bf16_##WIDTH(                   \
+            const imprint_bf16* __restrict__ ref_unit, const int* __restrict__ slots, int refs,             \
+            const int* __restrict__ probes, int n, int num_probes, int ld, const float* __restrict__ susp,   \
+            int suspects, float* __restrict__ dot_u) {                                                       \
+        imprint_fused_dots_body<imprint_bf16, WIDTH, true, false, false>(                                    \
+                ref_unit, nullptr, slots, refs, probes, n, num_probes, ld, susp, suspects, dot_u, nullptr);  \
+    }
+
+IMPRINT_FUSED_COSINE_BF16_ENTRY(1, (256, 3))
+IMPRINT_FUSED_COSINE_BF16_ENTRY(2, (256, 2))
+IMPRINT_FUSED_COSINE_BF16_ENTRY(4, (256, 2))
+IMPRINT_FUSED_COSINE_BF16_ENTRY(8, (256, 1))
+
 #define IMPRINT_BM 128
 #define IMPRINT_BN 64
 #define IMPRINT_BK 16
 
-extern "C" __global__ void __launch_bounds__(256) imprint_sgemm_tn(
-        const float* __restrict__ a_base, const int* __restrict__ slots, int rows, long long a_slot_stride,
+// TA is A's element, float or imprint_bf16; A's values are widened to fp32 as they are loaded, so
+// the tiles in shared memory and everything after are the same for both.
+template <typename TA>
+__device__ __forceinline__ void imprint_sgemm_tn_body(
+        const TA* __restrict__ a_base, const int* __restrict__ slots, int rows, long long a_slot_stride,
         const int* __restrict__ probes, int n, int ld,
         const float* __restrict__ b_base, int cols, long long b_col_stride,
         float* __restrict__ c_base, long long c_probe_stride, int c_col_stride) {
@@ -192,7 +242,7 @@ extern "C" __global__ void __launch_bounds__(256) imprint_sgemm_tn(
     int tn = (tid >> 7) * 8 + (tid & 7);
     const float4 zero = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
     for (int i = blockIdx.z; i < n; i += gridDim.z) {
-        const float* a_rows[2];
+        const TA* a_rows[2];
         bool a_ok[2];
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
@@ -217,7 +267,7 @@ extern "C" __global__ void __launch_bounds__(256) imprint_sgemm_tn(
             int k = a_quad * 4;
 #pragma unroll
             for (int h = 0; h < 2; ++h) {
-                pa[h] = (a_ok[h] && k < ld) ? __ldg(reinterpret_cast<const float4*>(a_rows[h] + k)) : zero;
+                pa[h] = (a_ok[h] && k < ld) ? imprint_row<TA>::load4(a_rows[h], k) : zero;
             }
             int kb = b_quad * 4;
             pb = (b_ok && kb < ld) ? __ldg(reinterpret_cast<const float4*>(b_column + kb)) : zero;
@@ -241,7 +291,7 @@ extern "C" __global__ void __launch_bounds__(256) imprint_sgemm_tn(
                 int k = next + a_quad * 4;
 #pragma unroll
                 for (int h = 0; h < 2; ++h) {
-                    pa[h] = (a_ok[h] && k < ld) ? __ldg(reinterpret_cast<const float4*>(a_rows[h] + k)) : zero;
+                    pa[h] = (a_ok[h] && k < ld) ? imprint_row<TA>::load4(a_rows[h], k) : zero;
                 }
                 int kb = next + b_quad * 4;
                 pb = (b_ok && kb < ld) ? __ldg(reinterpret_cast<const float4*>(b_column + kb)) : zero;
@@ -278,6 +328,24 @@ extern "C" __global__ void __launch_bounds__(256) imprint_sgemm_tn(
             }
         }
     }
+}
+
+extern "C" __global__ void __launch_bounds__(256) imprint_sgemm_tn(
+        const float* __restrict__ a_base, const int* __restrict__ slots, int rows, long long a_slot_stride,
+        const int* __restrict__ probes, int n, int ld,
+        const float* __restrict__ b_base, int cols, long long b_col_stride,
+        float* __restrict__ c_base, long long c_probe_stride, int c_col_stride) {
+    imprint_sgemm_tn_body<float>(a_base, slots, rows, a_slot_stride, probes, n, ld, b_base, cols, b_col_stride,
+                                 c_base, c_probe_stride, c_col_stride);
+}
+
+extern "C" __global__ void __launch_bounds__(256) imprint_sgemm_tn_bf16(
+        const imprint_bf16* __restrict__ a_base, const int* __restrict__ slots, int rows, long long a_slot_stride,
+        const int* __restrict__ probes, int n, int ld,
+        const float* __restrict__ b_base, int cols, long long b_col_stride,
+        float* __restrict__ c_base, long long c_probe_stride, int c_col_stride) {
+    imprint_sgemm_tn_body<imprint_bf16>(a_base, slots, rows, a_slot_stride, probes, n, ld, b_base, cols,
+                                        b_col_stride, c_base, c_probe_stride, c_col_stride);
 }
 
 extern "C" __global__ void imprint_pointer_table(

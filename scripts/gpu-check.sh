@@ -5,10 +5,12 @@
 #                                  classes, the JUnit console launcher and a jlink'd Java runtime
 #                                  into .device-bundle/ (git-ignored, under 60 MiB)
 #   scripts/gpu-check.sh run       there, from the repository root with .device-bundle/ beside it:
-#                                  prints the device, runs the GPU test suite, then `imprint bench`
-#                                  W1-W4 on the cuda and cpu backends and the same workloads in
-#                                  PyTorch (when `import torch` works), and ends with a summary table;
-#                                  each bench also prints a per-stage profile of its calls
+#                                  prints the device, runs the GPU test suite (its bf16 COSINE
+#                                  accuracy lines included), then `imprint bench` W1-W4 on the cuda
+#                                  and cpu backends, W3-W4 on cuda with --cuda-bf16-cosine, and the
+#                                  same workloads in PyTorch (when `import torch` works), and ends
+#                                  with a summary table; each bench also prints a per-stage profile
+#                                  of its calls
 #
 # run's knobs (environment): GPU_CHECK_SCALE (reference-count multiplier, default 4),
 # GPU_CHECK_REPS (timed repetitions, default 7), GPU_CHECK_BUDGET_S (whole run, default 450).
@@ -89,11 +91,13 @@ run() {
   "$java" -version 2>&1 | head -1
   ldconfig -p | grep -E 'libcuda\.so\.1|libnvrtc\.so\.12|libcublas\.so\.12' || echo "(no libcuda.so.1 / libnvrtc.so.12 / libcublas.so.12 in ldconfig)"
 
-  section "GPU test suite (CPU-vs-GPU equivalence, passes, compaction, budget; selection logic)"
-  bounded 120 "$java" $opens -Xmx24g -jar "$BUNDLE/junit-console.jar" execute --class-path "$cp" \
+  section "GPU test suite (CPU-vs-GPU equivalence, bf16 COSINE bound, passes, compaction, budget; selection logic)"
+  # The tail may cut the bf16 COSINE accuracy lines (printed early in the tree): print them again after it.
+  bounded 150 "$java" $opens -Xmx24g -jar "$BUNDLE/junit-console.jar" execute --class-path "$cp" \
     --select-class dev.imprint.engine.cuda.CudaBackendTest --select-class dev.imprint.engine.cuda.CudaFailuresTest \
-    --select-class dev.imprint.engine.BackendProviderTest \
-    --details=tree --disable-banner --disable-ansi-colors ${OUT:+--reports-dir "$OUT/junit"} 2>&1 | { grep -v -E '^\s*$|^\s+at |^INFO: scoring backend|BackendProvider select|InstanceBuilder' || true; } | tail -150
+    --select-class dev.imprint.engine.cuda.CudaBf16CosineTest --select-class dev.imprint.engine.BackendProviderTest \
+    --details=tree --disable-banner --disable-ansi-colors ${OUT:+--reports-dir "$OUT/junit"} 2>&1 | { grep -v -E '^\s*$|^\s+at |^INFO: scoring backend|BackendProvider select|InstanceBuilder' || true; } | tee "$results.suite" | tail -150
+  grep '^bf16 COSINE accuracy' "$results.suite" || echo "(no bf16 COSINE accuracy lines)"
 
   for backend in cuda cpu; do
     section "imprint bench on $backend (scale $scale)"
@@ -101,6 +105,12 @@ run() {
     bounded 130 "$java" $opens -Xmx48g -jar "$BUNDLE/imprint-all.jar" bench --backend "$backend" --workload all \
       --scale "$scale" --reps "$reps" --profile 2>&1 | { grep -E '^workload=|^profile |scoring backend|^imprint|Exception|rror' || true; } | tee -a "$results"
   done
+
+  section "imprint bench on cuda with --cuda-bf16-cosine, W3-W4 (scale $scale)"
+  # Tagged backend=cuda-bf16 so the summary tells it from the fp32 run.
+  bounded 70 "$java" $opens -Xmx48g -jar "$BUNDLE/imprint-all.jar" bench --backend cuda --cuda-bf16-cosine \
+    --workload W3,W4 --scale "$scale" --reps "$reps" --profile 2>&1 | { grep -E '^workload=|^profile |scoring backend|^imprint|Exception|rror' || true; } \
+    | sed 's/ backend=cuda / backend=cuda-bf16 /' | tee -a "$results"
 
   section "PyTorch on the GPU (scale $scale)"
   if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
@@ -128,7 +138,10 @@ def rates(r):
     """Reference bytes a pass reads once (GB/s) and product flops (TFLOP/s) at its median."""
     m, p, d, s, t = int(r["M"]), int(r["P"]), int(r["D"]), int(r["S"]), float(r["median_s"])
     dist = r["kind"] == "DISTRIBUTION"
-    nbytes = m * p * ((d + 3) // 4 * 4) * 4 * (2 if dist else 1)
+    if r["backend"] == "cuda-bf16":
+        nbytes = m * p * ((d + 7) // 8 * 8) * 2
+    else:
+        nbytes = m * p * ((d + 3) // 4 * 4) * 4 * (2 if dist else 1)
     flops = 2.0 * m * s * p * d * (3 if dist else 1)
     return nbytes / t / 1e9, flops / t / 1e12
 
@@ -148,14 +161,23 @@ for w in ("W1", "W2", "W3", "W4"):
         w, (c or p or t or {}).get("M", "-"), sec(c), sec(p), sec(t), sec(p) / sec(c), sec(t) / sec(c), gbps,
         tflops, goal))
 
+# bf16 EMBEDDING rows against fp32 on the same device (the products read half the bytes).
+for w in ("W3", "W4"):
+    c, b = rows.get((w, "cuda")), rows.get((w, "cuda-bf16"))
+    if c and b:
+        gbps, tflops = rates(b)
+        print("%-4s bf16: cuda_s %.6f vs fp32 %.6f (%.2fx), %.0f GB/s of bf16 rows, %.2f TF/s" % (
+            w, float(b["median_s"]), float(c["median_s"]), float(c["median_s"]) / float(b["median_s"]), gbps, tflops))
+
 # Where one cuda call's time goes (medians of the profiled calls, ms): the engine outside the
 # backend (selection, ranking, results), the rest of the backend, and the products kernel alone
 # with the rate it reached (reference GB/s for one suspect, TFLOP/s for a batch).
 print()
 print("%-4s %10s %12s %11s %12s %11s %12s %11s" % ("work", "total_ms", "engine_ms", "backend_ms", "products_ms",
                                                   "products", "combine_ms", "copies_ms"))
-for w in ("W1", "W2", "W3", "W4"):
-    st, c = stages.get((w, "cuda")), rows.get((w, "cuda"))
+for w, backend in (("W1", "cuda"), ("W2", "cuda"), ("W3", "cuda"), ("W4", "cuda"), ("W3", "cuda-bf16"),
+                   ("W4", "cuda-bf16")):
+    st, c = stages.get((w, backend)), rows.get((w, backend))
     if not st or not c:
         continue
     host = lambda name: float(st[name]["host_ms"]) if name in st else 0.0
@@ -167,10 +189,10 @@ for w in ("W1", "W2", "W3", "W4"):
            ("%.1f TF/s" % (tflops * seconds * 1e3 / products)) if products > 0 else "-"
     copies = sum(dev(n) for n in ("upload_slots_and_probes", "upload_suspects", "download_means", "download_per_probe"))
     print("%-4s %10.3f %12.3f %11.3f %12.3f %11s %12.3f %11.3f" % (
-        w, host("engine_score_all_total"), host("engine_outside_backend"), host("backend_score_total"), products,
+        w if backend == "cuda" else w + "b", host("engine_score_all_total"), host("engine_outside_backend"), host("backend_score_total"), products,
         rate if products > 0 else "-", dev("combine_kernel"), copies))
 PY
-  rm -rf "$rt" "$results"
+  rm -rf "$rt" "$results" "$results.suite"
   echo "gpu-check finished in ${SECONDS}s"
 }
 

@@ -14,6 +14,12 @@ struct float4 {
     float x, y, z, w;
 };
 inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+struct uint2 {
+    unsigned x, y;
+};
+struct uint4 {
+    unsigned x, y, z, w;
+};
 
 extern dim3 threadIdx;
 extern dim3 blockIdx;
@@ -66,6 +72,16 @@ inline float __int_as_float(int i) {
     float f;
     std::memcpy(&f, &i, sizeof f);
     return f;
+}
+inline float __uint_as_float(unsigned u) {
+    float f;
+    std::memcpy(&f, &u, sizeof f);
+    return f;
+}
+inline unsigned __float_as_uint(float f) {
+    unsigned u;
+    std::memcpy(&u, &f, sizeof u);
+    return u;
 }
 using std::fmaf;
 using std::log;

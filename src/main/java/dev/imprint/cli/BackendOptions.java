@@ -29,6 +29,13 @@ final class BackendOptions {
                     + "RESOURCE_EXHAUSTED (default: 90% of the memory free at start, less scratch).")
     Long cudaMemoryBudget;
 
+    @Option(names = "--cuda-bf16-cosine",
+            description = "On the CUDA backend, hold EMBEDDING probe sets' reference rows as bf16: half the device "
+                    + "memory and bytes read per query, products still fp32, COSINE off by up to 2^-8 (typically "
+                    + "4e-5 at D=768; kernels/PERF-NOTES.md). DISTRIBUTION sets stay fp32; the CPU backend ignores "
+                    + "it (default: off).")
+    boolean cudaBf16Cosine;
+
     /** Selects the backend once; FAILED_PRECONDITION when cuda was asked for and none is usable. */
     SelectedBackend select() {
         BackendProvider.Choice choice;
@@ -45,6 +52,7 @@ final class BackendOptions {
             }
             cuda = cuda.withReferenceBudget(cudaMemoryBudget);
         }
+        cuda = cuda.withBf16Cosine(cudaBf16Cosine);
         return BackendProvider.select(choice, cuda);
     }
 

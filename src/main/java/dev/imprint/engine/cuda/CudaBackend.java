@@ -25,11 +25,14 @@ public final class CudaBackend implements ScoringBackend {
     /** cuBLAS when it loaded and was allowed, else null and {@link #blasStatus} says why. */
     private final CudaBlas blas;
     private final String blasStatus;
+    /** Whether EMBEDDING sets hold their unit rows as bf16 ({@link CudaOptions#bf16Cosine}). */
+    private final boolean bf16Cosine;
     /** Bytes reserved by every resident set; touched only on the worker thread. */
     private long reserved;
 
-    private CudaBackend(CudaDevice device, long budget, long scratchBytes, boolean allowBlas) {
+    private CudaBackend(CudaDevice device, long budget, long scratchBytes, boolean allowBlas, boolean bf16Cosine) {
         this.device = device;
+        this.bf16Cosine = bf16Cosine;
         this.budget = budget;
         this.scratchBytes = scratchBytes;
         this.scratch = new CudaScratch(device);
@@ -66,7 +69,7 @@ public final class CudaBackend implements ScoringBackend {
                         device.name(), free, needed));
             }
             long budget = options.referenceBudget() > 0 ? options.referenceBudget() : (long) ((free - scratch) * 0.9);
-            return new CudaBackend(device, budget, scratch, options.cublas());
+            return new CudaBackend(device, budget, scratch, options.cublas(), options.bf16Cosine());
         } catch (RuntimeException e) {
             device.close();
             throw e;
@@ -80,14 +83,16 @@ public final class CudaBackend implements ScoringBackend {
 
     /**
      * One line of device facts for logs and GetServerInfo: name, compute capability, driver,
-     * memory total and free, the reference budget and where the kernels came from.
+     * memory total and free, the reference budget, where the kernels came from, cuBLAS, and the
+     * precision of EMBEDDING sets' rows.
      */
     public String describe() {
         long free = device.call(device::freeBytes);
         return String.format(Locale.ROOT,
-                "%s (%s, %d SMs), driver %s, %.1f GiB total, %.1f GiB free, reference budget %.1f GiB, kernels from %s, %s",
+                "%s (%s, %d SMs), driver %s, %.1f GiB total, %.1f GiB free, reference budget %.1f GiB, kernels from %s, %s, %s",
                 device.name(), device.computeCapability(), device.multiprocessors(), device.driverVersion(),
-                gib(device.totalBytes()), gib(free), gib(budget), device.kernels().origin, blasStatus);
+                gib(device.totalBytes()), gib(free), gib(budget), device.kernels().origin, blasStatus,
+                bf16Cosine ? "EMBEDDING rows bf16 (COSINE by own kernels, never cuBLAS)" : "EMBEDDING rows fp32");
     }
 
     private static double gib(long bytes) {
@@ -111,6 +116,11 @@ public final class CudaBackend implements ScoringBackend {
     /** "cuBLAS 12.6", or why cuBLAS is not used. */
     String blasStatus() {
         return blasStatus;
+    }
+
+    /** Whether EMBEDDING sets hold their unit rows as bf16. */
+    boolean bf16Cosine() {
+        return bf16Cosine;
     }
 
     /** cuBLAS, or null when it is unavailable or off. */

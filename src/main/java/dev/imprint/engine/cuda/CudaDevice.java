@@ -35,8 +35,8 @@ final class CudaDevice implements AutoCloseable {
     private static final int MAX_BLOCKS = 1 << 20;
     /** Floats in the page-locked upload buffer (64 MiB); larger uploads go through it in pieces. */
     private static final int PINNED_FLOATS = 16 << 20;
-    /** Padding past dim: ld - dim is at most 3. */
-    private static final float[] ZERO_PAD = new float[4];
+    /** Padding past dim: ld - dim is at most 7 (ld is dim rounded up to 4, or to 8 for bf16 sets). */
+    private static final float[] ZERO_PAD = new float[8];
     /** What loading JCuda's natives gave: null until tried, "" on success, else the reason. */
     private static String nativesFailure;
 

@@ -32,7 +32,11 @@ final class CudaKernels {
 
     final CUfunction prepareRows;
     final CUfunction[] fusedDots = new CUfunction[FUSED_WIDTHS.length];
+    /** The fused cosine product over bf16 unit rows, per width of {@link #FUSED_WIDTHS}. */
+    final CUfunction[] fusedCosineBf16 = new CUfunction[FUSED_WIDTHS.length];
     final CUfunction sgemm;
+    /** {@link #sgemm} with bf16 A (the unit rows). */
+    final CUfunction sgemmBf16;
     final CUfunction js;
     final CUfunction pointerTable;
     final CUfunction combine;
@@ -44,18 +48,23 @@ final class CudaKernels {
         this.prepareRows = function(module, "imprint_prepare_rows");
         for (int i = 0; i < FUSED_WIDTHS.length; i++) {
             fusedDots[i] = function(module, "imprint_fused_dots_" + FUSED_WIDTHS[i]);
+            fusedCosineBf16[i] = function(module, "imprint_fused_cosine_bf16_" + FUSED_WIDTHS[i]);
         }
         this.sgemm = function(module, "imprint_sgemm_tn");
+        this.sgemmBf16 = function(module, "imprint_sgemm_tn_bf16");
         this.js = function(module, "imprint_js");
         this.pointerTable = function(module, "imprint_pointer_table");
         this.combine = function(module, "imprint_combine");
     }
 
-    /** The fused kernel for {@code suspects} (at most the widest), or null when SGEMM must do. */
-    CUfunction fusedFor(int suspects) {
+    /**
+     * The fused kernel for {@code suspects} (at most the widest) over fp32 rows, or over bf16 unit
+     * rows when {@code bf16}; null when SGEMM must do.
+     */
+    CUfunction fusedFor(int suspects, boolean bf16) {
         for (int i = 0; i < FUSED_WIDTHS.length; i++) {
             if (suspects <= FUSED_WIDTHS[i]) {
-                return fusedDots[i];
+                return bf16 ? fusedCosineBf16[i] : fusedDots[i];
             }
         }
         return null;

@@ -11,8 +11,16 @@ package dev.imprint.engine.cuda;
  *                        0 means a sixteenth of the device's memory, clamped to [256 MiB, 4 GiB]
  * @param cublas          use cuBLAS for the large products when libcublas.so.12 loads; our own
  *                        SGEMM kernel otherwise
+ * @param bf16Cosine      hold the unit rows of EMBEDDING probe sets (scored by COSINE only) as
+ *                        bf16, rounded to nearest even: about half the device memory and the bytes
+ *                        read per query; products are still fp32 multiply and accumulate, always by
+ *                        our own kernels (never cuBLAS). Each probe's COSINE may then move by up to
+ *                        2^-8 beyond the fp32 tolerance (measured: median 4e-5, max 3e-4 at
+ *                        D=768; kernels/PERF-NOTES.md, "bf16 COSINE"), so it no longer meets the
+ *                        1e-5 contract. DISTRIBUTION sets stay fp32. Off by default
  */
-public record CudaOptions(int deviceOrdinal, long referenceBudget, long scratchBytes, boolean cublas) {
+public record CudaOptions(int deviceOrdinal, long referenceBudget, long scratchBytes, boolean cublas,
+                          boolean bf16Cosine) {
 
     public CudaOptions {
         if (deviceOrdinal < 0) {
@@ -26,9 +34,9 @@ public record CudaOptions(int deviceOrdinal, long referenceBudget, long scratchB
         }
     }
 
-    /** Device 0 with an automatic reference budget and scratch. */
+    /** Device 0 with an automatic reference budget and scratch, cuBLAS allowed, fp32 everywhere. */
     public static CudaOptions defaults() {
-        return new CudaOptions(0, 0, 0, true);
+        return new CudaOptions(0, 0, 0, true, false);
     }
 
     /** The scratch to use on a device of {@code totalBytes}. */
@@ -38,16 +46,21 @@ public record CudaOptions(int deviceOrdinal, long referenceBudget, long scratchB
 
     /** These options with an explicit reference budget in bytes. */
     public CudaOptions withReferenceBudget(long bytes) {
-        return new CudaOptions(deviceOrdinal, bytes, scratchBytes, cublas);
+        return new CudaOptions(deviceOrdinal, bytes, scratchBytes, cublas, bf16Cosine);
     }
 
     /** These options with {@code bytes} of scratch (0 for automatic). */
     public CudaOptions withScratch(long bytes) {
-        return new CudaOptions(deviceOrdinal, referenceBudget, bytes, cublas);
+        return new CudaOptions(deviceOrdinal, referenceBudget, bytes, cublas, bf16Cosine);
     }
 
     /** These options with cuBLAS allowed or not. */
     public CudaOptions withCublas(boolean allowed) {
-        return new CudaOptions(deviceOrdinal, referenceBudget, scratchBytes, allowed);
+        return new CudaOptions(deviceOrdinal, referenceBudget, scratchBytes, allowed, bf16Cosine);
+    }
+
+    /** These options with EMBEDDING sets' unit rows held as bf16 or as fp32. */
+    public CudaOptions withBf16Cosine(boolean on) {
+        return new CudaOptions(deviceOrdinal, referenceBudget, scratchBytes, cublas, on);
     }
 }

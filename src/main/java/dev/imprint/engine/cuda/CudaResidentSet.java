@@ -20,16 +20,20 @@ import jcuda.driver.CUfunction;
  *
  * <p>Layout: slot-major, like one contiguous matrix per precomputed form. Row (slot, probe p) of
  * the unit rows {@code r/|r|} and, for DISTRIBUTION sets, of the smoothed logs {@code ln r~} sits
- * at {@code (slot*P + p)*ld} floats, {@code ld} being dim rounded up to a multiple of 4 with zero
- * padding so kernels read 16 bytes at a time. Per (slot, probe), at {@code slot*P + p}: the norm
+ * at {@code (slot*P + p)*ld} elements, {@code ld} being dim rounded up to a multiple of 4 with zero
+ * padding so kernels read 16 bytes at a time. The elements are floats, except the unit rows of an
+ * EMBEDDING set on a backend with {@link CudaOptions#bf16Cosine}: those are bf16 (2 bytes), and
+ * {@code ld} is rounded up to 8 so a 16-byte read is 8 whole values; suspects, always floats, use
+ * the set's {@code ld}. Per (slot, probe), at {@code slot*P + p}: the norm
  * and negative entropy {@code sum r~ ln r~} in double and the argmax of the raw row. Capacity
  * grows by half again when full, so a put rarely copies; a remove moves the last slot into the
  * hole and the arrays shrink when three quarters are spare.
  *
  * <p>Scoring, per pass of suspects: upload the raw suspect rows, prepare them on the device
  * (smoothing, logs, norms, entropies, argmax), form the products (a fused kernel that reads each
- * reference row once for a few suspects, tiled SGEMM for more), JS when asked, then combine into
- * per-pair means (and per-probe values when asked); only those come back.
+ * reference row once for a few suspects, tiled SGEMM for more, cuBLAS in its place where it loads
+ * and the rows are fp32), JS when asked, then combine into per-pair means (and per-probe values
+ * when asked); only those come back.
  */
 final class CudaResidentSet implements ResidentReferences {
     private static final int INITIAL_CAPACITY = 4;
@@ -42,6 +46,8 @@ final class CudaResidentSet implements ResidentReferences {
     private final int dim;
     private final int ld;
     private final boolean distribution;
+    /** Whether the unit rows are bf16 bits rather than floats. */
+    private final boolean bf16;
     private final double eps;
     private final double scale;
 
@@ -62,20 +68,27 @@ final class CudaResidentSet implements ResidentReferences {
         this.device = backend.device();
         this.probes = set.numProbes();
         this.dim = set.dim();
-        this.ld = (dim + 3) & ~3;
         this.distribution = set.kind() == ProbeSetKind.DISTRIBUTION;
+        this.bf16 = !distribution && backend.bf16Cosine();
+        this.ld = bf16 ? (dim + 7) & ~7 : (dim + 3) & ~3;
         this.eps = set.smoothingEpsilon();
         this.scale = 1.0 / (1.0 + dim * eps);
     }
 
     /** Device bytes one slot holds, precomputed forms included. */
     private long bytesPerSlot() {
-        long rows = (long) probes * ld * Float.BYTES * (distribution ? 2 : 1);
+        long rows = unitRowBytes() + (distribution ? floatRowBytes() : 0);
         long meta = (long) probes * (Double.BYTES * (distribution ? 2 : 1) + Integer.BYTES);
         return rows + meta;
     }
 
-    private long rowBytes() {
+    /** Bytes of one slot's unit rows, bf16 or float. */
+    private long unitRowBytes() {
+        return (long) probes * ld * (bf16 ? Short.BYTES : Float.BYTES);
+    }
+
+    /** Bytes of one slot's rows of floats: its log rows, and its raw rows as staged for a put. */
+    private long floatRowBytes() {
         return (long) probes * ld * Float.BYTES;
     }
 
@@ -103,13 +116,14 @@ final class CudaResidentSet implements ResidentReferences {
 
     /** Uploads one reference and prepares its forms into {@code slot}; worker thread. */
     private void fill(int slot, float[] padded) {
-        CUdeviceptr staging = backend.scratch().get(Use.STAGING, rowBytes());
+        CUdeviceptr staging = backend.scratch().get(Use.STAGING, floatRowBytes());
         device.upload(staging, 0, padded);
-        long rowOffset = slot * rowBytes();
+        CUdeviceptr unitRows = unit.withByteOffset(slot * unitRowBytes());
         long meta = (long) slot * probes;
         device.launch(device.kernels().prepareRows, "imprint_prepare_rows", CudaDevice.blocksForItems(probes), 1, 1,
                 staging, probes, dim, ld, eps, scale, distribution ? 1 : 0,
-                unit.withByteOffset(rowOffset), null, distribution ? logs.withByteOffset(rowOffset) : null,
+                bf16 ? null : unitRows, bf16 ? unitRows : null, null,
+                distribution ? logs.withByteOffset(slot * floatRowBytes()) : null,
                 norm.withByteOffset(meta * Double.BYTES),
                 distribution ? negEntropy.withByteOffset(meta * Double.BYTES) : null, null,
                 argmax.withByteOffset(meta * Integer.BYTES));
@@ -146,18 +160,18 @@ final class CudaResidentSet implements ResidentReferences {
         CUdeviceptr newArgmax = null;
         try {
             if (newCapacity > 0) {
-                newUnit = device.alloc(newCapacity * rowBytes());
+                newUnit = device.alloc(newCapacity * unitRowBytes());
                 newNorm = device.alloc((long) newCapacity * probes * Double.BYTES);
                 newArgmax = device.alloc((long) newCapacity * probes * Integer.BYTES);
                 if (distribution) {
-                    newLogs = device.alloc(newCapacity * rowBytes());
+                    newLogs = device.alloc(newCapacity * floatRowBytes());
                     newNegEntropy = device.alloc((long) newCapacity * probes * Double.BYTES);
                 }
-                device.copy(newUnit, 0, unit, 0, size * rowBytes());
+                device.copy(newUnit, 0, unit, 0, size * unitRowBytes());
                 device.copy(newNorm, 0, norm, 0, (long) size * probes * Double.BYTES);
                 device.copy(newArgmax, 0, argmax, 0, (long) size * probes * Integer.BYTES);
                 if (distribution) {
-                    device.copy(newLogs, 0, logs, 0, size * rowBytes());
+                    device.copy(newLogs, 0, logs, 0, size * floatRowBytes());
                     device.copy(newNegEntropy, 0, negEntropy, 0, (long) size * probes * Double.BYTES);
                 }
             }
@@ -221,14 +235,15 @@ final class CudaResidentSet implements ResidentReferences {
 
     /** Copies every form of slot {@code from} over slot {@code to}; worker thread. */
     private void move(int from, int to) {
-        long rb = rowBytes();
+        long ub = unitRowBytes();
+        long fb = floatRowBytes();
         long metaFrom = (long) from * probes;
         long metaTo = (long) to * probes;
-        device.copy(unit, to * rb, unit, from * rb, rb);
+        device.copy(unit, to * ub, unit, from * ub, ub);
         device.copy(norm, metaTo * Double.BYTES, norm, metaFrom * Double.BYTES, (long) probes * Double.BYTES);
         device.copy(argmax, metaTo * Integer.BYTES, argmax, metaFrom * Integer.BYTES, (long) probes * Integer.BYTES);
         if (distribution) {
-            device.copy(logs, to * rb, logs, from * rb, rb);
+            device.copy(logs, to * fb, logs, from * fb, fb);
             device.copy(negEntropy, metaTo * Double.BYTES, negEntropy, metaFrom * Double.BYTES,
                     (long) probes * Double.BYTES);
         }
@@ -331,7 +346,7 @@ final class CudaResidentSet implements ResidentReferences {
             long n = count;
             long planes = 3 * n * ld * Float.BYTES;
             long terms = n * (3 * Double.BYTES + Integer.BYTES);
-            long dotRows = backend.blas() != null ? Math.max(refs, size) : refs;
+            long dotRows = backend.blas() != null && !bf16 ? Math.max(refs, size) : refs;
             long dots = n * dotRows * Float.BYTES * 4L;
             long means = (long) METRICS.length * refs * Double.BYTES;
             long pp = perProbe ? (long) METRICS.length * refs * n * Double.BYTES : 0;
@@ -383,19 +398,25 @@ final class CudaResidentSet implements ResidentReferences {
             boolean needSmooth = klSuspectRef || js;
             device.launch(k.prepareRows, "imprint_prepare_rows", CudaDevice.blocksForItems(rows), 1, 1,
                     susp, (int) rows, dim, ld, eps, scale, distribution ? 1 : 0,
-                    null, needSmooth ? sSmooth : null, needLogs ? sLogs : null,
+                    null, null, needSmooth ? sSmooth : null, needLogs ? sLogs : null,
                     sNorm, distribution ? sNegEntropy : null, distribution ? sLogSum : null, sArgmax);
             stages.lap("prepare_suspects_kernel");
 
             int want = (cosine ? 1 : 0) | (klRefSuspect ? 2 : 0) | (klSuspectRef ? 4 : 0);
-            CUfunction fused = k.fusedFor(sb);
-            // cuBLAS cannot gather the selected slots, so it multiplies every held one.
-            boolean viaBlas = want != 0 && fused == null && backend.blas() != null;
+            CUfunction fused = k.fusedFor(sb, bf16);
+            // cuBLAS cannot gather the selected slots, so it multiplies every held one; it takes no
+            // bf16 A with fp32 B, so bf16 rows stay with our SGEMM.
+            boolean viaBlas = want != 0 && fused == null && backend.blas() != null && !bf16;
             int dotRows = viaBlas ? size : refs;
             CUdeviceptr dotUnit = scratch.get(Use.DOT_UNIT, n * 2 * sb * dotRows * Float.BYTES);
             CUdeviceptr dotLog = scratch.get(Use.DOT_LOG, n * sb * dotRows * Float.BYTES);
             if (want != 0) {
-                if (fused != null) {
+                if (fused != null && bf16) {
+                    // EMBEDDING sets are scored by COSINE alone: the one product of the bf16 kernel.
+                    device.launch(fused, "imprint_fused_cosine_bf16", CudaDevice.blocksForWarps((long) refs * n), 1,
+                            1, unit, slotBuf, refs, probeBuf, count, probes, ld, susp, sb, dotUnit);
+                    stages.lap("fused_products_kernel");
+                } else if (fused != null) {
                     device.launch(fused, "imprint_fused_dots", CudaDevice.blocksForWarps((long) refs * n), 1, 1,
                             (want & 3) != 0 ? unit : null, (want & 4) != 0 ? logs : null, slotBuf, refs, probeBuf,
                             count, probes, ld, susp, sb, want, dotUnit, dotLog);
@@ -494,7 +515,9 @@ final class CudaResidentSet implements ResidentReferences {
             int gridX = (refs + 127) / 128;
             int gridY = (cols + 63) / 64;
             int gridZ = Math.min(count, 65535);
-            device.launch(device.kernels().sgemm, "imprint_sgemm_tn", gridX, gridY, gridZ,
+            CudaKernels k = device.kernels();
+            device.launch(bf16 ? k.sgemmBf16 : k.sgemm, bf16 ? "imprint_sgemm_tn_bf16" : "imprint_sgemm_tn",
+                    gridX, gridY, gridZ,
                     a, o.slots(), refs, (long) probes * ld, o.probes(), count, ld, b, cols, colStride, c, cProbeStride,
                     refs);
         }
