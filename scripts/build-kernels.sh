@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT_DIR=src/main/resources/dev/imprint/engine/cuda
-FAMILIES=(kernels/prepare.cu kernels/products.cu kernels/combine.cu)
+FAMILIES=(kernels/prepare.cu kernels/products.cu kernels/combine.cu kernels/select.cu)
 ARCHS=(75 80 86 89 90 100 120)
 NVCC=${NVCC:-nvcc}
 

@@ -7,7 +7,8 @@
 #   scripts/gpu-check.sh run       there, from the repository root with .device-bundle/ beside it:
 #                                  prints the device, runs the GPU test suite (its bf16 COSINE
 #                                  accuracy lines included), then `imprint bench` W1-W4 on the cuda
-#                                  and cpu backends, W3-W4 on cuda with --cuda-bf16-cosine, and the
+#                                  and cpu backends, W3-W4 on cuda with --cuda-bf16-cosine, W1 and
+#                                  W3 from 64 concurrent callers (batched, then not), and the
 #                                  same workloads in PyTorch (when `import torch` works), and ends
 #                                  with a summary table; each bench also prints a per-stage profile
 #                                  of its calls
@@ -111,6 +112,11 @@ run() {
   bounded 70 "$java" $opens -Xmx48g -jar "$BUNDLE/imprint-all.jar" bench --backend cuda --cuda-bf16-cosine \
     --workload W3,W4 --scale "$scale" --reps "$reps" --profile 2>&1 | { grep -E '^workload=|^profile |scoring backend|^imprint|Exception|rror' || true; } \
     | sed 's/ backend=cuda / backend=cuda-bf16 /' | tee -a "$results"
+
+  section "concurrent callers on cuda: 64 at once, top_k=10, batched then unbatched, W1 and W3 (scale $scale)"
+  # Kept out of the summary's results: these lines report throughput, not median_s.
+  bounded 60 "$java" $opens -Xmx48g -jar "$BUNDLE/imprint-all.jar" bench --backend cuda --workload W1,W3 \
+    --scale "$scale" --concurrency 64 --reps 5 --warmup 2 --top-k 10 2>&1 | { grep -E '^workload=|Exception|rror' || true; }
 
   section "PyTorch on the GPU (scale $scale)"
   if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then

@@ -83,6 +83,11 @@ inline unsigned __float_as_uint(float f) {
     std::memcpy(&u, &f, sizeof u);
     return u;
 }
+inline long long __double_as_longlong(double d) {
+    long long v;
+    std::memcpy(&v, &d, sizeof v);
+    return v;
+}
 using std::fmaf;
 using std::log;
 using ::logf;

@@ -27,6 +27,7 @@ EmulatedBlock* emulated_block;
 #include "prepare.cu"
 #include "products.cu"
 #include "combine.cu"
+#include "select.cu"
 
 namespace {
 using Launcher = std::function<void(void**)>;
@@ -62,6 +63,8 @@ std::map<std::string, Kernel>& kernels() {
         {"imprint_js", {launcher(imprint_js), true}},
         {"imprint_pointer_table", {launcher(imprint_pointer_table), true}},
         {"imprint_combine", {launcher(imprint_combine), true}},
+        {"imprint_closest", {launcher(imprint_closest), true}},
+        {"imprint_gather_kept", {launcher(imprint_gather_kept), true}},
     };
     return table;
 }

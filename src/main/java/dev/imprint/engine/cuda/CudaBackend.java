@@ -109,6 +109,15 @@ public final class CudaBackend implements ScoringBackend {
         return new CudaResidentSet(set, this);
     }
 
+    /**
+     * Two: while one batch's results are ranked on its caller's thread, the worker already runs
+     * the next batch on the device.
+     */
+    @Override
+    public int batchesInFlight() {
+        return 2;
+    }
+
     CudaDevice device() {
         return device;
     }

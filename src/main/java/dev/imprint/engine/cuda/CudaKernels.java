@@ -25,7 +25,7 @@ final class CudaKernels {
     /** The name NVRTC gives the unity source in its messages. */
     static final String SOURCE = "imprint_kernels.cu";
     /** The kernel families in build-kernels.sh's order, after kernels/common.cuh. */
-    static final List<String> FAMILIES = List.of("prepare.cu", "products.cu", "combine.cu");
+    static final List<String> FAMILIES = List.of("prepare.cu", "products.cu", "combine.cu", "select.cu");
     private static final String COMMON_INCLUDE = "#include \"common.cuh\"";
     /** The fused kernels' accumulator counts, ascending; more suspects than the last go to SGEMM. */
     static final int[] FUSED_WIDTHS = {1, 2, 4, 8};
@@ -40,6 +40,8 @@ final class CudaKernels {
     final CUfunction js;
     final CUfunction pointerTable;
     final CUfunction combine;
+    final CUfunction closest;
+    final CUfunction gatherKept;
     /** Where the code came from, for logs: "fatbin" or "NVRTC (compute_XY) because ...". */
     final String origin;
 
@@ -55,6 +57,8 @@ final class CudaKernels {
         this.js = function(module, "imprint_js");
         this.pointerTable = function(module, "imprint_pointer_table");
         this.combine = function(module, "imprint_combine");
+        this.closest = function(module, "imprint_closest");
+        this.gatherKept = function(module, "imprint_gather_kept");
     }
 
     /**

@@ -7,6 +7,7 @@ import dev.imprint.engine.BatchScores;
 import dev.imprint.engine.ResidentReferences;
 import dev.imprint.engine.SuspectBatch;
 import dev.imprint.engine.cuda.CudaScratch.Use;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,6 +39,11 @@ import jcuda.driver.CUfunction;
 final class CudaResidentSet implements ResidentReferences {
     private static final int INITIAL_CAPACITY = 4;
     private static final Metric[] METRICS = Metric.values();
+    /**
+     * Most matches per suspect ranked on the device: its selection costs k passes over the
+     * references, cheap for the small top_k of a search, not for thousands.
+     */
+    static final int MAX_DEVICE_KEEP = 256;
 
     private final ProbeSet set;
     private final CudaBackend backend;
@@ -266,6 +272,23 @@ final class CudaResidentSet implements ResidentReferences {
 
     @Override
     public BatchScores score(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics, boolean perProbe) {
+        return score(batch, modelIds, metrics, perProbe, null, 0);
+    }
+
+    /**
+     * Ranks on the device and downloads only each suspect's {@code k} closest pairs, for k up to
+     * {@value #MAX_DEVICE_KEEP}; more are ranked on the host from every pair's values.
+     */
+    @Override
+    public BatchScores scoreClosest(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics, boolean perProbe,
+                                    Metric orderBy, int k) {
+        return k <= MAX_DEVICE_KEEP ? score(batch, modelIds, metrics, perProbe, orderBy, k)
+                : score(batch, modelIds, metrics, perProbe, null, 0);
+    }
+
+    /** Scores every pair, or with {@code keep > 0} only each suspect's {@code keep} closest under {@code orderBy}. */
+    private BatchScores score(SuspectBatch batch, List<String> modelIds, Set<Metric> metrics, boolean perProbe,
+                              Metric orderBy, int keep) {
         BatchScores out = new BatchScores(batch.size(), modelIds.size(), batch.probeCount());
         metrics.forEach(m -> {
             out.values(m);
@@ -277,7 +300,7 @@ final class CudaResidentSet implements ResidentReferences {
             CudaStages stages = backend.stages();
             long start = System.nanoTime();
             int[] slots = modelIds.stream().mapToInt(this::slotOf).toArray();
-            Pass pass = new Pass(batch, slots, metrics, perProbe, out);
+            Pass pass = new Pass(batch, slots, metrics, perProbe, orderBy, keep, out);
             long queued = System.nanoTime();
             stages.host("look_up_slots", queued - start);
             device.run(pass::run);
@@ -314,6 +337,9 @@ final class CudaResidentSet implements ResidentReferences {
         private final SuspectBatch batch;
         private final int[] slots;
         private final boolean perProbe;
+        /** The ranking metric and how many closest pairs per suspect to keep; keep 0 keeps every pair. */
+        private final Metric orderBy;
+        private final int keep;
         private final BatchScores out;
         private final int metricBits;
         private final boolean cosine;
@@ -323,10 +349,13 @@ final class CudaResidentSet implements ResidentReferences {
         private final int refs;
         private final int count;
 
-        Pass(SuspectBatch batch, int[] slots, Set<Metric> metrics, boolean perProbe, BatchScores out) {
+        Pass(SuspectBatch batch, int[] slots, Set<Metric> metrics, boolean perProbe, Metric orderBy, int keep,
+             BatchScores out) {
             this.batch = batch;
             this.slots = slots;
             this.perProbe = perProbe;
+            this.orderBy = orderBy;
+            this.keep = keep;
             this.out = out;
             int bits = 0;
             for (Metric m : metrics) {
@@ -444,6 +473,17 @@ final class CudaResidentSet implements ResidentReferences {
                     distribution ? sLogSum : null, sArgmax, dotUnit, dotLog, dotRows, viaBlas ? 1 : 0, jsBuf, eps, scale,
                     means, perProbeBuf);
             stages.lap("combine_kernel");
+            if (keep > 0) {
+                downloadKept(first, sb, means, perProbeBuf, stages);
+            } else {
+                downloadAll(first, sb, means, perProbeBuf, stages);
+            }
+        }
+
+        /** Waits for the pass and copies every pair's values into {@code out}. */
+        private void downloadAll(int first, int sb, CUdeviceptr means, CUdeviceptr perProbeBuf, CudaStages stages) {
+            long n = count;
+            long pairs = (long) sb * refs;
             device.synchronize("scoring");
             stages.lap("wait_for_device");
             // One copy per buffer, over the metric slots from the first asked to the last.
@@ -469,6 +509,65 @@ final class CudaResidentSet implements ResidentReferences {
                     System.arraycopy(perProbeSlots, Math.toIntExact(slice * pairs * n), out.perProbe(m),
                             Math.toIntExact(first * refs * n), Math.toIntExact(pairs * n));
                 }
+            }
+            stages.lap("decode_scores");
+        }
+
+        /**
+         * Ranks each suspect's pairs on the device, then copies only the {@code keep} closest
+         * pairs' values into {@code out} and records their order.
+         */
+        private void downloadKept(int first, int sb, CUdeviceptr means, CUdeviceptr perProbeBuf, CudaStages stages) {
+            CudaKernels k = device.kernels();
+            long n = count;
+            long pairs = (long) sb * refs;
+            long kept = (long) sb * keep;
+            CudaScratch scratch = backend.scratch();
+            CUdeviceptr keptBuf = scratch.get(Use.KEPT, kept * Integer.BYTES);
+            device.launch(k.closest, "imprint_closest", CudaDevice.blocksForItems(sb), 1, 1,
+                    means.withByteOffset(orderBy.ordinal() * pairs * Double.BYTES), sb, refs, keep,
+                    orderBy.higherIsCloser() ? 1 : 0, keptBuf);
+            stages.lap("closest_kernel");
+            long inner = perProbe ? n : 1;
+            long meansBytes = METRICS.length * kept * Double.BYTES;
+            CUdeviceptr keptValues = scratch.get(Use.KEPT_VALUES, meansBytes * (perProbe ? 1 + n : 1));
+            CUdeviceptr keptPerProbe = perProbe ? keptValues.withByteOffset(meansBytes) : null;
+            device.launch(k.gatherKept, "imprint_gather_kept",
+                    CudaDevice.blocksForThreads(METRICS.length * kept * inner), 1, 1,
+                    means, perProbeBuf, metricBits, sb, refs, count, keep, keptBuf, keptValues, keptPerProbe);
+            stages.lap("gather_kept_kernel");
+            device.synchronize("scoring");
+            stages.lap("wait_for_device");
+            int[] order = new int[Math.toIntExact(kept)];
+            device.download(Pointer.to(order), keptBuf, 0, kept * Integer.BYTES);
+            int lo = Integer.numberOfTrailingZeros(metricBits);
+            int hi = 31 - Integer.numberOfLeadingZeros(metricBits);
+            double[] values = new double[Math.toIntExact((hi - lo + 1) * kept)];
+            device.download(Pointer.to(values), keptValues, lo * kept * Double.BYTES, values.length * (long) Double.BYTES);
+            double[] perProbeValues = null;
+            if (perProbe) {
+                perProbeValues = new double[Math.toIntExact((hi - lo + 1) * kept * n)];
+                device.download(Pointer.to(perProbeValues), keptPerProbe, lo * kept * n * Double.BYTES,
+                        perProbeValues.length * (long) Double.BYTES);
+            }
+            stages.lap("download_kept");
+            for (int s = 0; s < sb; s++) {
+                int[] closestFirst = Arrays.copyOfRange(order, s * keep, (s + 1) * keep);
+                for (Metric m : METRICS) {
+                    if ((metricBits & (1 << m.ordinal())) == 0) {
+                        continue;
+                    }
+                    long slice = (m.ordinal() - lo) * kept;
+                    for (int j = 0; j < keep; j++) {
+                        long pair = (long) (first + s) * refs + closestFirst[j];
+                        out.values(m)[Math.toIntExact(pair)] = values[Math.toIntExact(slice + (long) s * keep + j)];
+                        if (perProbe) {
+                            System.arraycopy(perProbeValues, Math.toIntExact((slice + (long) s * keep + j) * n),
+                                    out.perProbe(m), Math.toIntExact(pair * n), count);
+                        }
+                    }
+                }
+                out.keep(first + s, closestFirst);
             }
             stages.lap("decode_scores");
         }

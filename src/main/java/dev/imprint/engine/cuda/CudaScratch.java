@@ -25,7 +25,11 @@ final class CudaScratch implements AutoCloseable {
         MEANS,
         /** Per-probe operand addresses for cuBLAS's batched SGEMM. */
         POINTERS,
-        PER_PROBE
+        PER_PROBE,
+        /** Per suspect, the indices of the references a top_k query keeps. */
+        KEPT,
+        /** The means and per-probe values of only the kept references. */
+        KEPT_VALUES
     }
 
     private final CudaDevice device;

@@ -135,6 +135,57 @@ class CudaBackendTest {
         }
     }
 
+    /** Top-k shapes: {suspects, references, k}; the fused and the SGEMM paths, k from 1 to all but one. */
+    static Stream<Arguments> closestShapes() {
+        int[][] shapes = {{1, 40, 1}, {3, 40, 5}, {9, 70, 39}, {12, 300, 10}, {2, 2, 1}};
+        return Stream.of(ProbeSetKind.values())
+                .flatMap(kind -> Stream.of(shapes).map(s -> Arguments.of(kind, s[0], s[1], s[2])));
+    }
+
+    @ParameterizedTest(name = "{0} S={1} M={2} k={3}")
+    @MethodSource("closestShapes")
+    void ranksTheClosestOnTheDeviceAsTheHostRanksEveryPair(ProbeSetKind kind, int suspects, int refs, int k) {
+        requireGpu();
+        int probes = 5;
+        int dim = 24;
+        ProbeSet set = probeSet(kind, probes, dim);
+        TestFingerprints gen = new TestFingerprints(53L * refs + k + kind.ordinal());
+        try (Pair f = new Pair(set, gen, refs, gpu)) {
+            // Copies of one reference tie exactly: the lower index (earlier model id) must rank first.
+            for (int c = 0; c < Math.min(3, refs); c++) {
+                f.put(f.ids.get(refs - 1 - c), f.rows.get(f.ids.get(0)));
+            }
+            List<float[]> rows = IntStream.range(0, suspects)
+                    .mapToObj(s -> gen.near(kind, f.rows.get(f.ids.get((7 * s) % refs)), dim, 0.3)).toList();
+            SuspectBatch batch = new SuspectBatch(allProbes(probes), rows);
+            Set<Metric> metrics = supported(kind);
+            for (Metric order : metrics) {
+                BatchScores every = f.gpuSet.score(batch, f.ids, metrics, true);
+                BatchScores kept = f.gpuSet.scoreClosest(batch, f.ids, metrics, true, order, k);
+                for (int s = 0; s < suspects; s++) {
+                    int[] expected = closestFirst(every, order, s, refs, k);
+                    assertArrayEquals(expected, kept.kept(s), order + " suspect " + s);
+                    for (int r : expected) {
+                        for (Metric m : metrics) {
+                            assertEquals(every.value(m, s, r), kept.value(m, s, r), m + " of kept pair " + r);
+                            assertArrayEquals(every.perProbe(m, s, r), kept.perProbe(m, s, r), m + " per probe of " + r);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Reference indices by the host's rule: Double.compare order of the metric, closest first, ties to the lower index. */
+    private static int[] closestFirst(BatchScores scores, Metric order, int s, int refs, int k) {
+        java.util.Comparator<Integer> byValue = (a, b) -> Double.compare(scores.value(order, s, a), scores.value(order, s, b));
+        if (order.higherIsCloser()) {
+            byValue = byValue.reversed();
+        }
+        return IntStream.range(0, refs).boxed().sorted(byValue.thenComparing(i -> i)).limit(k)
+                .mapToInt(Integer::intValue).toArray();
+    }
+
     @Test
     void aSmallScratchScoresLargeBatchesInSeveralPassesWithTheSameResults() {
         requireGpu();
