@@ -102,18 +102,19 @@ public final class ConcurrentBench {
 
     private static Run time(ImprintEngine engine, ProbeSet set, List<Suspect> suspects, ScoreQuery query, int callers,
                             int warmup, int calls, String batching) {
-        CyclicBarrier start = new CyclicBarrier(callers + 1);
-        CyclicBarrier timed = new CyclicBarrier(callers + 1);
+        // warmedUp holds every caller until the counters are read; go then starts the timed calls.
+        CyclicBarrier warmedUp = new CyclicBarrier(callers + 1);
+        CyclicBarrier go = new CyclicBarrier(callers + 1);
         ExecutorService pool = Executors.newFixedThreadPool(callers);
         try {
             List<Future<double[]>> latencies = new ArrayList<>();
             for (int t = 0; t < callers; t++) {
                 latencies.add(pool.submit(() -> {
-                    start.await();
                     for (int i = 0; i < warmup; i++) {
                         engine.scoreAll(set, suspects, query);
                     }
-                    timed.await();
+                    warmedUp.await();
+                    go.await();
                     double[] ms = new double[calls];
                     for (int i = 0; i < calls; i++) {
                         long t0 = System.nanoTime();
@@ -123,10 +124,10 @@ public final class ConcurrentBench {
                     return ms;
                 }));
             }
-            start.await();
-            timed.await();
+            warmedUp.await();
             EngineInfo before = engine.info();
             long t0 = System.nanoTime();
+            go.await();
             double[] all = new double[callers * calls];
             for (int t = 0; t < callers; t++) {
                 System.arraycopy(latencies.get(t).get(), 0, all, t * calls, calls);

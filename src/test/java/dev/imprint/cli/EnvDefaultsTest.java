@@ -36,6 +36,23 @@ class EnvDefaultsTest {
     }
 
     @Test
+    void booleanAndBatchingOptionsReadTheirVariablesToo() {
+        CommandLine cli = ImprintCli.commandLine(Map.of("IMPRINT_CUDA_BF16_COSINE", "true",
+                "IMPRINT_BATCH_MAX_SUSPECTS", "8", "IMPRINT_BATCH_MAX_QUEUE_DELAY_US", "300"));
+        cli.parseArgs("serve");
+        CommandLine serveLine = cli.getSubcommands().get("serve");
+        ServeCommand serve = serveLine.getCommand();
+        assertEquals(Boolean.TRUE, serveLine.getCommandSpec().findOption("--cuda-bf16-cosine").getValue());
+        assertEquals(8, serve.batchMaxSuspects);
+        assertEquals(300, serve.batchMaxQueueDelayMicros);
+
+        CommandLine off = ImprintCli.commandLine(Map.of());
+        off.parseArgs("serve");
+        assertEquals(Boolean.FALSE, off.getSubcommands().get("serve").getCommandSpec().findOption("--cuda-bf16-cosine")
+                .getValue());
+    }
+
+    @Test
     void flagOnTheCommandLineWinsOverTheEnvironment() {
         CommandLine cli = ImprintCli.commandLine(Map.of("IMPRINT_PORT", "6123"));
         cli.parseArgs("serve", "--port", "7001");
