@@ -21,6 +21,8 @@ public final class CudaBackend implements ScoringBackend {
     private final long budget;
     private final long scratchBytes;
     private final CudaScratch scratch;
+    /** One page-locked packing buffer per batch in flight (see {@link #batchesInFlight}). */
+    private final PinnedStaging staging;
     private final CudaStages stages = new CudaStages();
     /** cuBLAS when it loaded and was allowed, else null and {@link #blasStatus} says why. */
     private final CudaBlas blas;
@@ -36,6 +38,7 @@ public final class CudaBackend implements ScoringBackend {
         this.budget = budget;
         this.scratchBytes = scratchBytes;
         this.scratch = new CudaScratch(device);
+        this.staging = new PinnedStaging(device, batchesInFlight());
         CudaBlas opened = null;
         String status;
         if (!allowBlas) {
@@ -141,6 +144,10 @@ public final class CudaBackend implements ScoringBackend {
         return scratch;
     }
 
+    PinnedStaging staging() {
+        return staging;
+    }
+
     /** Per-stage timings of scoring calls, off until {@link CudaStages#enable} turns them on. */
     public CudaStages stages() {
         return stages;
@@ -174,6 +181,7 @@ public final class CudaBackend implements ScoringBackend {
         try {
             device.run(() -> {
                 scratch.close();
+                staging.close();
                 stages.close();
                 if (blas != null) {
                     blas.close();

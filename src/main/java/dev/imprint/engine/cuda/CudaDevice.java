@@ -267,26 +267,35 @@ final class CudaDevice implements AutoCloseable {
         }
         for (int a0 = 0; a0 < count; a0 += perCopy) {
             int n = Math.min(perCopy, count - a0);
-            int base = a0;
-            // Packing a large batch is a host memory copy of tens of MB: spread it over the cores.
-            // Each array owns a disjoint region, so duplicates of the view can fill them at once.
-            IntStream.range(base, base + n).parallel().forEach(a -> {
-                FloatBuffer view = pinnedView.duplicate();
-                view.clear().position(Math.toIntExact((a - base) * arrayFloats));
-                float[] src = arrays.get(first + a);
-                if (ld == dim) {
-                    view.put(src, 0, rows * dim);
-                    return;
-                }
-                for (int r = 0; r < rows; r++) {
-                    view.put(src, r * dim, dim);
-                    view.put(ZERO_PAD, 0, ld - dim);
-                }
-            });
+            pack(pinnedView, arrays, first + a0, n, rows, dim, ld);
             stages.lap("pack_suspects");
             upload(dst, a0 * arrayFloats * Float.BYTES, pinned, n * arrayFloats * Float.BYTES);
             stages.lap("upload_suspects");
         }
+    }
+
+    /**
+     * Writes arrays {@code first .. first+count-1} of {@code arrays}, each {@code rows} rows of
+     * {@code dim} floats, from the start of {@code into} as consecutive rows of {@code ld} floats,
+     * zero padded; any thread.
+     */
+    static void pack(FloatBuffer into, List<float[]> arrays, int first, int count, int rows, int dim, int ld) {
+        long arrayFloats = (long) rows * ld;
+        // Packing a large batch is a host memory copy of tens of MB: spread it over the cores.
+        // Each array owns a disjoint region, so duplicates of the view can fill them at once.
+        IntStream.range(0, count).parallel().forEach(a -> {
+            FloatBuffer view = into.duplicate();
+            view.clear().position(Math.toIntExact(a * arrayFloats));
+            float[] src = arrays.get(first + a);
+            if (ld == dim) {
+                view.put(src, 0, rows * dim);
+                return;
+            }
+            for (int r = 0; r < rows; r++) {
+                view.put(src, r * dim, dim);
+                view.put(ZERO_PAD, 0, ld - dim);
+            }
+        });
     }
 
     /** {@code rows} rows of {@code dim} floats copied into rows of {@code ld}, zero padded. */

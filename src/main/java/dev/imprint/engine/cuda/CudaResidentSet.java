@@ -301,10 +301,21 @@ final class CudaResidentSet implements ResidentReferences {
             long start = System.nanoTime();
             int[] slots = modelIds.stream().mapToInt(this::slotOf).toArray();
             Pass pass = new Pass(batch, slots, metrics, perProbe, orderBy, keep, out);
-            long queued = System.nanoTime();
-            stages.host("look_up_slots", queued - start);
-            device.run(pass::run);
-            stages.host("worker_call_total", System.nanoTime() - queued);
+            long looked = System.nanoTime();
+            stages.host("look_up_slots", looked - start);
+            PinnedStaging.Buffer staged = pass.stageOnCaller();
+            try {
+                long queued = System.nanoTime();
+                if (staged != null) {
+                    stages.host("pack_suspects_on_caller", queued - looked);
+                }
+                device.run(pass::run);
+                stages.host("worker_call_total", System.nanoTime() - queued);
+            } finally {
+                if (staged != null) {
+                    backend.staging().release(staged);
+                }
+            }
         }
         return out;
     }
@@ -348,6 +359,10 @@ final class CudaResidentSet implements ResidentReferences {
         private final boolean js;
         private final int refs;
         private final int count;
+        /** Suspects per pass: as many as the scratch holds. */
+        private final int perPass;
+        /** The whole batch packed by the caller into page-locked memory, or null to pack on the worker. */
+        private PinnedStaging.Buffer staged;
 
         Pass(SuspectBatch batch, int[] slots, Set<Metric> metrics, boolean perProbe, Metric orderBy, int keep,
              BatchScores out) {
@@ -368,6 +383,24 @@ final class CudaResidentSet implements ResidentReferences {
             this.js = metrics.contains(Metric.JS);
             this.refs = slots.length;
             this.count = batch.probeCount();
+            this.perPass = (int) Math.max(1, Math.min(batch.size(), backend.scratchBytes() / bytesPerSuspect()));
+        }
+
+        /**
+         * On the caller's thread, packs a batch that is one pass into a free page-locked buffer
+         * for the worker to upload, and returns the buffer for the caller to release; null when
+         * the batch takes several passes, does not fit, or no buffer is free.
+         */
+        PinnedStaging.Buffer stageOnCaller() {
+            long floats = (long) batch.size() * count * ld;
+            if (perPass < batch.size() || floats > PinnedStaging.FLOATS) {
+                return null;
+            }
+            staged = backend.staging().tryAcquire();
+            if (staged != null) {
+                CudaDevice.pack(staged.view(), batch.suspects(), 0, batch.size(), count, dim, ld);
+            }
+            return staged;
         }
 
         /** Device bytes one suspect of a pass needs in scratch. */
@@ -396,7 +429,6 @@ final class CudaResidentSet implements ResidentReferences {
 
         private void runPasses(CudaStages stages) {
             int suspects = batch.size();
-            int perPass = (int) Math.max(1, Math.min(suspects, backend.scratchBytes() / bytesPerSuspect()));
             CudaScratch scratch = backend.scratch();
             CUdeviceptr slotBuf = scratch.get(Use.SLOTS, (long) refs * Integer.BYTES);
             device.upload(slotBuf, 0, Pointer.to(slots), (long) refs * Integer.BYTES);
@@ -414,7 +446,12 @@ final class CudaResidentSet implements ResidentReferences {
             long n = count;
             long plane = (long) sb * n * ld;
             CUdeviceptr susp = scratch.get(Use.SUSPECTS, 3 * plane * Float.BYTES);
-            device.uploadRows(susp, batch.suspects(), first, sb, count, dim, ld, stages);
+            if (staged != null) {
+                device.upload(susp, 0, staged.pointer(), plane * Float.BYTES);
+                stages.lap("upload_suspects");
+            } else {
+                device.uploadRows(susp, batch.suspects(), first, sb, count, dim, ld, stages);
+            }
             long rows = (long) sb * n;
             CUdeviceptr terms = scratch.get(Use.SUSPECT_TERMS, 3 * rows * Double.BYTES);
             CUdeviceptr sArgmax = scratch.get(Use.SUSPECT_ARGMAX, rows * Integer.BYTES);
