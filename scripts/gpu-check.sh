@@ -7,8 +7,9 @@
 #   scripts/gpu-check.sh run       there, from the repository root with .device-bundle/ beside it:
 #                                  prints the device, runs the GPU test suite (its bf16 COSINE
 #                                  accuracy lines included), then `imprint bench` W1-W4 on the cuda
-#                                  and cpu backends, W3-W4 on cuda with --cuda-bf16-cosine, W1 and
-#                                  W3 from 64 concurrent callers (batched, then not), and the
+#                                  and cpu backends, W3-W4 on cuda with --cuda-bf16-cosine, W1-W4
+#                                  on cuda with --top-k 10 (ranked on the device), W1 and W3 from
+#                                  64 concurrent callers (batched, then not), and the
 #                                  same workloads in PyTorch (when `import torch` works), and ends
 #                                  with a summary table; each bench also prints a per-stage profile
 #                                  of its calls
@@ -113,6 +114,12 @@ run() {
     --workload W3,W4 --scale "$scale" --reps "$reps" --profile 2>&1 | { grep -E '^workload=|^profile |scoring backend|^imprint|Exception|rror' || true; } \
     | sed 's/ backend=cuda / backend=cuda-bf16 /' | tee -a "$results"
 
+  section "imprint bench on cuda with --top-k 10, W1-W4 (scale $scale)"
+  # Tagged backend=cuda-top10: the device ranks and only the kept pairs come back.
+  bounded 90 "$java" $opens -Xmx48g -jar "$BUNDLE/imprint-all.jar" bench --backend cuda --top-k 10 \
+    --workload all --scale "$scale" --reps "$reps" --profile 2>&1 | { grep -E '^workload=|^profile |^imprint|Exception|rror' || true; } \
+    | sed 's/ backend=cuda / backend=cuda-top10 /' | tee -a "$results"
+
   section "concurrent callers on cuda: 64 at once, top_k=10, batched then unbatched, W1 and W3 (scale $scale)"
   # Kept out of the summary's results: these lines report throughput, not median_s.
   bounded 60 "$java" $opens -Xmx48g -jar "$BUNDLE/imprint-all.jar" bench --backend cuda --workload W1,W3 \
@@ -175,6 +182,14 @@ for w in ("W3", "W4"):
         print("%-4s bf16: cuda_s %.6f vs fp32 %.6f (%.2fx), %.0f GB/s of bf16 rows, %.2f TF/s" % (
             w, float(b["median_s"]), float(c["median_s"]), float(c["median_s"]) / float(b["median_s"]), gbps, tflops))
 
+# top_k=10 (ranked on the device, only kept pairs downloaded) against every pair ranked on the host.
+for w in ("W1", "W2", "W3", "W4"):
+    c, k, t = rows.get((w, "cuda")), rows.get((w, "cuda-top10")), rows.get((w, "torch"))
+    if c and k:
+        print("%-4s top_k=10: cuda_s %.6f vs all %.6f (%.2fx)%s" % (
+            w, float(k["median_s"]), float(c["median_s"]), float(c["median_s"]) / float(k["median_s"]),
+            (", torch/cuda %.2f" % (float(t["median_s"]) / float(k["median_s"]))) if t else ""))
+
 # Where one cuda call's time goes (medians of the profiled calls, ms): the engine outside the
 # backend (selection, ranking, results), the rest of the backend, and the products kernel alone
 # with the rate it reached (reference GB/s for one suspect, TFLOP/s for a batch).
@@ -182,7 +197,8 @@ print()
 print("%-4s %10s %12s %11s %12s %11s %12s %11s" % ("work", "total_ms", "engine_ms", "backend_ms", "products_ms",
                                                   "products", "combine_ms", "copies_ms"))
 for w, backend in (("W1", "cuda"), ("W2", "cuda"), ("W3", "cuda"), ("W4", "cuda"), ("W3", "cuda-bf16"),
-                   ("W4", "cuda-bf16")):
+                   ("W4", "cuda-bf16"), ("W1", "cuda-top10"), ("W2", "cuda-top10"), ("W3", "cuda-top10"),
+                   ("W4", "cuda-top10")):
     st, c = stages.get((w, backend)), rows.get((w, backend))
     if not st or not c:
         continue
@@ -196,7 +212,7 @@ for w, backend in (("W1", "cuda"), ("W2", "cuda"), ("W3", "cuda"), ("W4", "cuda"
     copies = sum(dev(n) for n in ("upload_slots_and_probes", "upload_suspects", "download_means", "download_per_probe",
                                   "download_kept"))
     print("%-4s %10.3f %12.3f %11.3f %12.3f %11s %12.3f %11.3f" % (
-        w if backend == "cuda" else w + "b", host("engine_score_all_total"), host("engine_outside_backend"), host("backend_score_total"), products,
+        w + {"cuda": "", "cuda-bf16": "b", "cuda-top10": "t"}[backend], host("engine_score_all_total"), host("engine_outside_backend"), host("backend_score_total"), products,
         rate if products > 0 else "-", dev("combine_kernel"), copies))
 PY
   rm -rf "$rt" "$results" "$results.suite"
