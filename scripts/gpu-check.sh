@@ -123,7 +123,7 @@ run() {
   section "concurrent callers on cuda: 64 at once, top_k=10, batched then unbatched, W1 and W3 (scale $scale)"
   # Kept out of the summary's results: these lines report throughput, not median_s.
   bounded 60 "$java" $opens -Xmx48g -jar "$BUNDLE/imprint-all.jar" bench --backend cuda --workload W1,W3 \
-    --scale "$scale" --concurrency 64 --reps 5 --warmup 2 --top-k 10 2>&1 | { grep -E '^workload=|Exception|rror' || true; }
+    --scale "$scale" --concurrency 64 --reps 5 --warmup 2 --top-k 10 2>&1 | { grep -E '^workload=|^imprint|Exception|rror' || true; }
 
   section "PyTorch on the GPU (scale $scale)"
   if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
