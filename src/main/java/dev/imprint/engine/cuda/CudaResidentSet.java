@@ -353,6 +353,9 @@ final class CudaResidentSet implements ResidentReferences {
         private final int keep;
         private final BatchScores out;
         private final int metricBits;
+        /** The lowest and highest ordinals of the asked metrics. */
+        private final int lo;
+        private final int hi;
         private final boolean cosine;
         private final boolean klRefSuspect;
         private final boolean klSuspectRef;
@@ -377,6 +380,8 @@ final class CudaResidentSet implements ResidentReferences {
                 bits |= 1 << m.ordinal();
             }
             this.metricBits = bits;
+            this.lo = Integer.numberOfTrailingZeros(bits);
+            this.hi = 31 - Integer.numberOfLeadingZeros(bits);
             this.cosine = metrics.contains(Metric.COSINE);
             this.klRefSuspect = metrics.contains(Metric.KL_REF_SUSPECT);
             this.klSuspectRef = metrics.contains(Metric.KL_SUSPECT_REF);
@@ -517,23 +522,27 @@ final class CudaResidentSet implements ResidentReferences {
             }
         }
 
+        /**
+         * The slots of the asked metrics, from the first asked ordinal ({@code lo}) to the last, of
+         * a buffer holding {@code perMetric} doubles per metric ordinal: one copy, not one per metric.
+         */
+        private double[] downloadMetricSlots(CUdeviceptr buffer, long perMetric) {
+            double[] slots = new double[Math.toIntExact((hi - lo + 1) * perMetric)];
+            device.download(Pointer.to(slots), buffer, lo * perMetric * Double.BYTES, slots.length * (long) Double.BYTES);
+            return slots;
+        }
+
         /** Waits for the pass and copies every pair's values into {@code out}. */
         private void downloadAll(int first, int sb, CUdeviceptr means, CUdeviceptr perProbeBuf, CudaStages stages) {
             long n = count;
             long pairs = (long) sb * refs;
             device.synchronize("scoring");
             stages.lap("wait_for_device");
-            // One copy per buffer, over the metric slots from the first asked to the last.
-            int lo = Integer.numberOfTrailingZeros(metricBits);
-            int hi = 31 - Integer.numberOfLeadingZeros(metricBits);
-            double[] meanSlots = new double[Math.toIntExact((hi - lo + 1) * pairs)];
-            device.download(Pointer.to(meanSlots), means, lo * pairs * Double.BYTES, meanSlots.length * (long) Double.BYTES);
+            double[] meanSlots = downloadMetricSlots(means, pairs);
             stages.lap("download_means");
             double[] perProbeSlots = null;
             if (perProbe) {
-                perProbeSlots = new double[Math.toIntExact((hi - lo + 1) * pairs * n)];
-                device.download(Pointer.to(perProbeSlots), perProbeBuf, lo * pairs * n * Double.BYTES,
-                        perProbeSlots.length * (long) Double.BYTES);
+                perProbeSlots = downloadMetricSlots(perProbeBuf, pairs * n);
                 stages.lap("download_per_probe");
             }
             for (Metric m : METRICS) {
@@ -577,16 +586,8 @@ final class CudaResidentSet implements ResidentReferences {
             stages.lap("wait_for_device");
             int[] order = new int[Math.toIntExact(kept)];
             device.download(Pointer.to(order), keptBuf, 0, kept * Integer.BYTES);
-            int lo = Integer.numberOfTrailingZeros(metricBits);
-            int hi = 31 - Integer.numberOfLeadingZeros(metricBits);
-            double[] values = new double[Math.toIntExact((hi - lo + 1) * kept)];
-            device.download(Pointer.to(values), keptValues, lo * kept * Double.BYTES, values.length * (long) Double.BYTES);
-            double[] perProbeValues = null;
-            if (perProbe) {
-                perProbeValues = new double[Math.toIntExact((hi - lo + 1) * kept * n)];
-                device.download(Pointer.to(perProbeValues), keptPerProbe, lo * kept * n * Double.BYTES,
-                        perProbeValues.length * (long) Double.BYTES);
-            }
+            double[] values = downloadMetricSlots(keptValues, kept);
+            double[] perProbeValues = perProbe ? downloadMetricSlots(keptPerProbe, kept * n) : null;
             stages.lap("download_kept");
             for (int s = 0; s < sb; s++) {
                 int[] closestFirst = Arrays.copyOfRange(order, s * keep, (s + 1) * keep);
