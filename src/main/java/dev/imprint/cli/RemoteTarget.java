@@ -7,6 +7,7 @@ import dev.imprint.client.ScoreOptions;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ScoreResult;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,8 +24,9 @@ final class RemoteTarget implements Target {
     }
 
     /** Connects in plaintext to {@code address} ("host:port"); the first call fails if nothing listens there. */
-    static RemoteTarget connect(String address) {
-        return new RemoteTarget(ImprintClient.connect(address), address);
+    /** Connects to {@code address}; {@code callTimeout} bounds each unary call, null for none. */
+    static RemoteTarget connect(String address, Duration callTimeout) {
+        return new RemoteTarget(ImprintClient.connect(address, callTimeout), address);
     }
 
     @Override

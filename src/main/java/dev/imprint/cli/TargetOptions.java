@@ -2,6 +2,7 @@ package dev.imprint.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Mixin;
@@ -22,6 +23,12 @@ final class TargetOptions {
             description = "Talk to a running server instead of opening --data-dir in-process.")
     String server;
 
+    @Option(names = "--call-timeout-ms", paramLabel = "MILLIS", defaultValue = "0",
+            description = "With --server, the deadline of each single call (a score, info, a lookup), past which it "
+                    + "fails with DEADLINE_EXCEEDED and the server drops it if still queued; 0 waits as long as it "
+                    + "takes. Uploads and bulk rescoring streams have none.")
+    long callTimeoutMillis;
+
     @Mixin
     private BackendOptions backendOptions;
 
@@ -36,8 +43,13 @@ final class TargetOptions {
      *               error (for commands that only read, so a mistyped path is not silently empty)
      */
     Target open(boolean create) {
+        if (callTimeoutMillis < 0) {
+            throw new ParameterException(mixee.commandLine(),
+                    "--call-timeout-ms=" + callTimeoutMillis + "; expected 0 (none) or more");
+        }
         if (server != null && !server.isBlank()) {
-            return RemoteTarget.connect(checkedAddress(server.trim()));
+            return RemoteTarget.connect(checkedAddress(server.trim()),
+                    callTimeoutMillis == 0 ? null : Duration.ofMillis(callTimeoutMillis));
         }
         if (!create && !Files.isDirectory(dataDir)) {
             throw new CliException("data dir " + dataDir + " does not exist; put references there first, "

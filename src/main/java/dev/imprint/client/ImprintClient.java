@@ -26,6 +26,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
@@ -63,36 +64,54 @@ public final class ImprintClient implements AutoCloseable {
     private final ImprintGrpc.ImprintBlockingStub blocking;
     private final ImprintGrpc.ImprintStub async;
     private final int chunkBytes;
+    /** The deadline of each unary call, or null for none. */
+    private final Duration callTimeout;
     private volatile int serverMessageLimit;
 
     /**
      * A client over {@code channel}, which it owns and shuts down on {@link #close()}.
      *
-     * @param chunkBytes the byte budget of one upload chunk; capped at half the server's message limit
+     * @param chunkBytes  the byte budget of one upload chunk; capped at half the server's message limit
+     * @param callTimeout the deadline of every unary call (Score, GetServerInfo, ...), past which it
+     *                    fails with DEADLINE_EXCEEDED and the server drops it if still queued; null for
+     *                    none. Streams (uploads, bulk scoring) have none: they may run for hours.
      */
-    public ImprintClient(ManagedChannel channel, int chunkBytes) {
+    public ImprintClient(ManagedChannel channel, int chunkBytes, Duration callTimeout) {
         if (chunkBytes < Float.BYTES) {
             throw new IllegalArgumentException("chunkBytes=" + chunkBytes + "; expected at least " + Float.BYTES);
+        }
+        if (callTimeout != null && (callTimeout.isZero() || callTimeout.isNegative())) {
+            throw new IllegalArgumentException("callTimeout=" + callTimeout + "; expected a positive duration or null");
         }
         this.channel = channel;
         this.blocking = ImprintGrpc.newBlockingStub(channel);
         this.async = ImprintGrpc.newStub(channel);
         this.chunkBytes = chunkBytes;
+        this.callTimeout = callTimeout;
+    }
+
+    public ImprintClient(ManagedChannel channel, int chunkBytes) {
+        this(channel, chunkBytes, null);
     }
 
     public ImprintClient(ManagedChannel channel) {
         this(channel, DEFAULT_CHUNK_BYTES);
     }
 
-    /** Connects in plaintext to {@code target} ("host:port"). */
+    /** Connects in plaintext to {@code target} ("host:port"), without call deadlines. */
     public static ImprintClient connect(String target) {
+        return connect(target, null);
+    }
+
+    /** Connects in plaintext to {@code target} ("host:port"); {@code callTimeout} as in the constructor. */
+    public static ImprintClient connect(String target, Duration callTimeout) {
         return new ImprintClient(NettyChannelBuilder.forTarget(target).usePlaintext()
-                .maxInboundMessageSize(MAX_RESPONSE_BYTES).build());
+                .maxInboundMessageSize(MAX_RESPONSE_BYTES).build(), DEFAULT_CHUNK_BYTES, callTimeout);
     }
 
     /** Creates a probe set; an identical existing one is returned as is. */
     public ProbeSet createProbeSet(ProbeSet set) {
-        return call(() -> ProtoMapper.fromProto(blocking.createProbeSet(ProtoMapper.createRequest(set))));
+        return call(() -> ProtoMapper.fromProto(blocking().createProbeSet(ProtoMapper.createRequest(set))));
     }
 
     public ProbeSet getProbeSet(String probeSetId) {
@@ -106,7 +125,7 @@ public final class ImprintClient implements AutoCloseable {
 
     /** All probe sets, ordered by id. */
     public List<ProbeSet> listProbeSets() {
-        return call(() -> blocking.listProbeSets(ListProbeSetsRequest.getDefaultInstance()).getProbeSetsList()
+        return call(() -> blocking().listProbeSets(ListProbeSetsRequest.getDefaultInstance()).getProbeSetsList()
                 .stream().map(ProtoMapper::fromProto).toList());
     }
 
@@ -116,7 +135,7 @@ public final class ImprintClient implements AutoCloseable {
      * @return how many references went with it
      */
     public int deleteProbeSet(String probeSetId, boolean force) {
-        return call(() -> blocking.deleteProbeSet(DeleteProbeSetRequest.newBuilder().setProbeSetId(probeSetId)
+        return call(() -> blocking().deleteProbeSet(DeleteProbeSetRequest.newBuilder().setProbeSetId(probeSetId)
                 .setForce(force).build()).getReferencesDeleted());
     }
 
@@ -157,19 +176,19 @@ public final class ImprintClient implements AutoCloseable {
     }
 
     public ReferenceMeta getReference(String probeSetId, String modelId) {
-        return call(() -> ProtoMapper.fromProto(blocking.getReference(GetReferenceRequest.newBuilder()
+        return call(() -> ProtoMapper.fromProto(blocking().getReference(GetReferenceRequest.newBuilder()
                 .setProbeSetId(probeSetId).setModelId(modelId).build())));
     }
 
     /** References of a probe set carrying every label of {@code labelSelector}, ordered by model id. */
     public List<ReferenceMeta> listReferences(String probeSetId, Map<String, String> labelSelector) {
-        return call(() -> blocking.listReferences(ListReferencesRequest.newBuilder().setProbeSetId(probeSetId)
+        return call(() -> blocking().listReferences(ListReferencesRequest.newBuilder().setProbeSetId(probeSetId)
                 .putAllLabelSelector(labelSelector).build()).getReferencesList()
                 .stream().map(ProtoMapper::fromProto).toList());
     }
 
     public void deleteReference(String probeSetId, String modelId) {
-        call(() -> blocking.deleteReference(DeleteReferenceRequest.newBuilder().setProbeSetId(probeSetId)
+        call(() -> blocking().deleteReference(DeleteReferenceRequest.newBuilder().setProbeSetId(probeSetId)
                 .setModelId(modelId).build()));
     }
 
@@ -182,7 +201,7 @@ public final class ImprintClient implements AutoCloseable {
     public ScoreResult score(String probeSetId, float[] suspectRows, int[] probeIndices, ScoreOptions options) {
         int dim = getProbeSet(probeSetId).dim();
         ScoreRequest req = request("", probeSetId, dim, suspectRows, probeIndices, options);
-        return call(() -> ProtoMapper.fromProto(blocking.score(req)));
+        return call(() -> ProtoMapper.fromProto(blocking().score(req)));
     }
 
     /**
@@ -259,7 +278,7 @@ public final class ImprintClient implements AutoCloseable {
 
     /** Version, backend, counts, memory and message limit of the server. */
     public ServerInfo getServerInfo() {
-        return call(() -> blocking.getServerInfo(GetServerInfoRequest.getDefaultInstance()));
+        return call(() -> blocking().getServerInfo(GetServerInfoRequest.getDefaultInstance()));
     }
 
     @Override
@@ -271,7 +290,7 @@ public final class ImprintClient implements AutoCloseable {
     }
 
     private dev.imprint.api.v1.ProbeSet getProbeSetMessage(String probeSetId) {
-        return call(() -> blocking.getProbeSet(GetProbeSetRequest.newBuilder().setProbeSetId(probeSetId).build()));
+        return call(() -> blocking().getProbeSet(GetProbeSetRequest.newBuilder().setProbeSetId(probeSetId).build()));
     }
 
     private int serverMessageLimit() {
@@ -289,6 +308,11 @@ public final class ImprintClient implements AutoCloseable {
         }
         return ProtoMapper.scoreRequest(requestId, probeSetId, rows.length / dim, dim, rows, probeIndices,
                 o.metrics(), o.orderBy(), o.topK(), o.modelIds(), o.labelSelector(), o.includePerProbe());
+    }
+
+    /** The blocking stub with this call's deadline, when the client has one. */
+    private ImprintGrpc.ImprintBlockingStub blocking() {
+        return callTimeout == null ? blocking : blocking.withDeadlineAfter(callTimeout.toNanos(), TimeUnit.NANOSECONDS);
     }
 
     private static <T> T call(Supplier<T> rpc) {

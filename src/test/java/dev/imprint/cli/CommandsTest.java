@@ -222,6 +222,9 @@ class CommandsTest {
                 "--models-per-family", "1", "--students", "3");
         assertEquals(ImprintCli.EXIT_USAGE, impossible.exit());
         assertOneLine(impossible, "students=3");
+        CliRun badTimeout = CliRun.run("info", "--server", "127.0.0.1:50051", "--call-timeout-ms", "-5");
+        assertEquals(ImprintCli.EXIT_USAGE, badTimeout.exit());
+        assertOneLine(badTimeout, "--call-timeout-ms=-5; expected 0 (none) or more");
         CliRun badServer = CliRun.run("info", "--server", "localhost:99999");
         assertEquals(ImprintCli.EXIT_USAGE, badServer.exit());
         assertOneLine(badServer, "--server=localhost:99999; expected HOST:PORT");

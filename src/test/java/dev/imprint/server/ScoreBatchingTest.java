@@ -9,6 +9,9 @@ import dev.imprint.api.v1.Match;
 import dev.imprint.api.v1.ScoreRequest;
 import dev.imprint.api.v1.ScoreResponse;
 import dev.imprint.api.v1.ServerInfo;
+import dev.imprint.client.ImprintClient;
+import dev.imprint.client.ScoreOptions;
+import dev.imprint.core.ImprintException;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ProbeSetKind;
 import dev.imprint.engine.ScoreBatching;
@@ -17,6 +20,7 @@ import dev.imprint.testing.GatedBackend;
 import dev.imprint.testing.TestFingerprints;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -150,6 +154,31 @@ class ScoreBatchingTest {
         first.get();
         assertEquals(List.of(1), gated.batchSizes(), "the expired call was scored");
         assertEquals(1, info().getScoredSuspects());
+    }
+
+    @Test
+    void aClientCallTimeoutEndsAQueuedScoreWithDeadlineExceededAndTheServerDropsIt() throws Exception {
+        Future<ScoreResponse> first = occupy();
+        try (ImprintClient impatient = new ImprintClient(NettyChannelBuilder.forAddress("127.0.0.1", h.server().port())
+                .usePlaintext().build(), ImprintClient.DEFAULT_CHUNK_BYTES, Duration.ofMillis(200))) {
+            long start = System.nanoTime();
+
+            ImprintException e = assertThrows(ImprintException.class, () -> impatient.score("s",
+                    gen.rows(ProbeSetKind.DISTRIBUTION, P, D), new int[0], ScoreOptions.defaults()));
+
+            assertEquals(ImprintException.Code.DEADLINE_EXCEEDED, e.code(), e.getMessage());
+            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5), "the timeout did not bound the call");
+            // Calls that need no batch still answer within it.
+            assertEquals(4, impatient.listReferences("s", Map.of()).size());
+        }
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (info().getScoringQueued() != 0) {
+            assertTrue(System.nanoTime() < until, "the timed-out call is still queued on the server");
+            Thread.sleep(2);
+        }
+        gated.openGate();
+        first.get();
+        assertEquals(List.of(1), gated.batchSizes(), "the timed-out call was scored");
     }
 
     /** Equal but for float rounding: a batch of many suspects goes through a matrix product, one alone through a matrix-vector one. */
