@@ -93,6 +93,14 @@ class ScoreBatchingTest {
         }
     }
 
+    private void awaitQueueEmpty(String failure) throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (info().getScoringQueued() != 0) {
+            assertTrue(System.nanoTime() < until, failure);
+            Thread.sleep(2);
+        }
+    }
+
     @Test
     void concurrentScoreCallsAndAStreamShareBatchesAndGetTheirOwnAnswers() throws Exception {
         Future<ScoreResponse> first = occupy();
@@ -145,11 +153,7 @@ class ScoreBatchingTest {
 
         assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode());
         // The server gives up on it too: once it has, nothing waits behind the first call.
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (info().getScoringQueued() != 0) {
-            assertTrue(System.nanoTime() < until, "the expired call is still queued on the server");
-            Thread.sleep(2);
-        }
+        awaitQueueEmpty("the expired call is still queued on the server");
         gated.openGate();
         first.get();
         assertEquals(List.of(1), gated.batchSizes(), "the expired call was scored");
@@ -171,11 +175,7 @@ class ScoreBatchingTest {
             // Calls that need no batch still answer within it.
             assertEquals(4, impatient.listReferences("s", Map.of()).size());
         }
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (info().getScoringQueued() != 0) {
-            assertTrue(System.nanoTime() < until, "the timed-out call is still queued on the server");
-            Thread.sleep(2);
-        }
+        awaitQueueEmpty("the timed-out call is still queued on the server");
         gated.openGate();
         first.get();
         assertEquals(List.of(1), gated.batchSizes(), "the timed-out call was scored");
