@@ -63,6 +63,11 @@ public record ScoreQuery(Set<Metric> metrics, Metric orderBy, int topK, List<Str
         return new ScoreQuery(resolved, order, topK, modelIds, labelSelector, includePerProbe);
     }
 
+    /** This query keeping {@code k} matches (0: all) instead. */
+    public ScoreQuery withTopK(int k) {
+        return new ScoreQuery(metrics, orderBy, k, modelIds, labelSelector, includePerProbe);
+    }
+
     /** The default query for a probe set: default metrics and order, every reference, no per-probe values. */
     public static ScoreQuery defaults(ProbeSet set) {
         return resolve(set, EnumSet.noneOf(Metric.class), null, 0, List.of(), Map.of(), false);

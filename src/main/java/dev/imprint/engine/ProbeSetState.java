@@ -34,13 +34,14 @@ import java.util.stream.IntStream;
  * in-memory switch, so scoring never waits on the disk.
  *
  * <p>Scoring calls go through one {@link DynamicBatcher}, so concurrent calls with the same query
- * become one backend call.
+ * but for top_k become one backend call; each suspect keeps its own call's top_k.
  */
 final class ProbeSetState implements AutoCloseable {
     private final ProbeSet set;
     private final ResidentReferences resident;
     private final String backendName;
-    private final DynamicBatcher<ScoreQuery, Suspect, ScoreResult> batcher;
+    /** Keyed by the query without its top_k, which each suspect carries. */
+    private final DynamicBatcher<ScoreQuery, Ask, ScoreResult> batcher;
     private final TreeMap<String, ReferenceMeta> catalog = new TreeMap<>();
     private final ReentrantLock writes = new ReentrantLock();
     private final ReentrantReadWriteLock visibility = new ReentrantReadWriteLock();
@@ -189,7 +190,12 @@ final class ProbeSetState implements AutoCloseable {
      * @throws ImprintException DEADLINE_EXCEEDED when {@code deadline} passes before the answer
      */
     List<ScoreResult> score(List<Suspect> suspects, ScoreQuery query, Deadline deadline) {
-        return batcher.submit(query, suspects, deadline);
+        List<Ask> asks = suspects.stream().map(s -> new Ask(s, query.topK())).toList();
+        return batcher.submit(query.withTopK(0), asks, deadline);
+    }
+
+    /** One suspect to score and how many matches it keeps (0: all). */
+    private record Ask(Suspect suspect, int topK) {
     }
 
     /** What the batcher has done so far. */
@@ -206,18 +212,19 @@ final class ProbeSetState implements AutoCloseable {
      * Scores a batch now: suspects that answered the same probes go to the backend together, in
      * chunks of up to {@value ImprintEngine#MAX_BATCH}.
      */
-    private List<ScoreResult> scoreNow(ScoreQuery query, List<Suspect> suspects) {
-        ScoreResult[] results = new ScoreResult[suspects.size()];
+    private List<ScoreResult> scoreNow(ScoreQuery query, List<Ask> asks) {
+        ScoreResult[] results = new ScoreResult[asks.size()];
         Map<ProbeKey, List<Integer>> groups = new LinkedHashMap<>();
-        for (int i = 0; i < suspects.size(); i++) {
-            groups.computeIfAbsent(new ProbeKey(suspects.get(i).probeIndices()), k -> new ArrayList<>()).add(i);
+        for (int i = 0; i < asks.size(); i++) {
+            groups.computeIfAbsent(new ProbeKey(asks.get(i).suspect().probeIndices()), k -> new ArrayList<>()).add(i);
         }
         for (Map.Entry<ProbeKey, List<Integer>> group : groups.entrySet()) {
             List<Integer> members = group.getValue();
             for (int from = 0; from < members.size(); from += ImprintEngine.MAX_BATCH) {
                 List<Integer> chunk = members.subList(from, Math.min(members.size(), from + ImprintEngine.MAX_BATCH));
-                List<float[]> rows = chunk.stream().map(i -> suspects.get(i).rows()).toList();
-                List<ScoreResult> scored = scoreBatch(new SuspectBatch(group.getKey().indices(), rows), query);
+                List<float[]> rows = chunk.stream().map(i -> asks.get(i).suspect().rows()).toList();
+                int[] topKs = chunk.stream().mapToInt(i -> asks.get(i).topK()).toArray();
+                List<ScoreResult> scored = scoreBatch(new SuspectBatch(group.getKey().indices(), rows), query, topKs);
                 for (int j = 0; j < chunk.size(); j++) {
                     results[chunk.get(j)] = scored.get(j);
                 }
@@ -226,8 +233,13 @@ final class ProbeSetState implements AutoCloseable {
         return Arrays.asList(results);
     }
 
-    /** Scores one backend batch against the references the query selects and ranks each suspect's matches. */
-    private List<ScoreResult> scoreBatch(SuspectBatch batch, ScoreQuery query) {
+    /**
+     * Scores one backend batch against the references the query selects and ranks each suspect's
+     * matches, suspect s keeping {@code topKs[s]} (0: all).
+     */
+    private List<ScoreResult> scoreBatch(SuspectBatch batch, ScoreQuery query, int[] topKs) {
+        // The backend may rank for the batch when every suspect keeps a few: the most any keeps.
+        int keep = Arrays.stream(topKs).anyMatch(k -> k == 0) ? 0 : Arrays.stream(topKs).max().orElse(0);
         List<ReferenceMeta> selected;
         BatchScores scores;
         visibility.readLock().lock();
@@ -239,9 +251,9 @@ final class ProbeSetState implements AutoCloseable {
             List<String> ids = selected.stream().map(ReferenceMeta::modelId).toList();
             if (selected.isEmpty()) {
                 scores = new BatchScores(batch.size(), 0, batch.probeCount());
-            } else if (query.topK() > 0 && query.topK() < selected.size()) {
+            } else if (keep > 0 && keep < selected.size()) {
                 scores = resident.scoreClosest(batch, ids, query.metrics(), query.includePerProbe(), query.orderBy(),
-                        query.topK());
+                        keep);
             } else {
                 scores = resident.score(batch, ids, query.metrics(), query.includePerProbe());
             }
@@ -252,7 +264,7 @@ final class ProbeSetState implements AutoCloseable {
         // Suspects rank independently; in parallel, a batch of 64 against 1000 references ranks in
         // half the time, which would otherwise keep every core but one idle after the products.
         return IntStream.range(0, batch.size()).parallel()
-                .mapToObj(s -> new ScoreResult(set.id(), rank(s, selected, scores, query, metrics),
+                .mapToObj(s -> new ScoreResult(set.id(), rank(s, selected, scores, query, metrics, topKs[s]),
                         batch.probeCount(), selected.size(), backendName, query.orderBy()))
                 .toList();
     }
@@ -277,18 +289,21 @@ final class ProbeSetState implements AutoCloseable {
     }
 
     private static List<Match> rank(int suspect, List<ReferenceMeta> refs, BatchScores scores, ScoreQuery query,
-                                    Metric[] metrics) {
+                                    Metric[] metrics, int topK) {
         int[] byRank = scores.kept(suspect);
-        if (byRank == null) {
+        if (byRank != null) {
+            // Closest first, for the batch's largest top_k: this suspect's are a prefix.
+            byRank = Arrays.copyOf(byRank, Math.min(topK, byRank.length));
+        } else {
             Metric order = query.orderBy();
             double[] closeness = new double[refs.size()];
             for (int r = 0; r < closeness.length; r++) {
                 closeness[r] = scores.value(order, suspect, r);
             }
             // refs is in model id order, so ties keep ranking the same way on every backend.
-            byRank = query.topK() == 0 || query.topK() >= closeness.length
+            byRank = topK == 0 || topK >= closeness.length
                     ? Ranking.order(closeness, order.higherIsCloser())
-                    : Ranking.top(closeness, order.higherIsCloser(), query.topK());
+                    : Ranking.top(closeness, order.higherIsCloser(), topK);
         }
         int keep = byRank.length;
         List<Match> matches = new ArrayList<>(keep);

@@ -4,7 +4,7 @@ import java.time.Duration;
 
 /**
  * How the engine merges concurrent scoring calls on one probe set into batches (see
- * {@link DynamicBatcher}): calls with the same query are scored together, up to
+ * {@link DynamicBatcher}): calls with the same query but for top_k are scored together, up to
  * {@code maxSuspects} suspects per batch, a batch waiting at most {@code maxQueueDelay} from its
  * oldest call's arrival for more to come. With no delay (the default) nothing waits: calls that
  * arrive while a batch is being scored form the next one.

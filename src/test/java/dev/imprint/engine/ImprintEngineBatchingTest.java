@@ -150,6 +150,30 @@ class ImprintEngineBatchingTest {
     }
 
     @Test
+    void callsThatDifferOnlyInTopKShareABatchAndEachKeepsItsOwnCount() throws Exception {
+        Future<ScoreResult> first = occupy(ScoreQuery.defaults(set));
+        int[] topKs = {2, 0, 5, 1, 3};
+        List<Suspect> suspects = new ArrayList<>();
+        List<Future<ScoreResult>> answers = new ArrayList<>();
+        for (int k : topKs) {
+            Suspect s = suspect();
+            suspects.add(s);
+            answers.add(callers.submit(() -> engine.score(set, s, ScoreQuery.defaults(set).withTopK(k))));
+        }
+        awaitQueued(topKs.length);
+
+        gated.openGate();
+
+        first.get();
+        assertEquals(List.of(1, topKs.length), gated.batchSizes());
+        for (int i = 0; i < topKs.length; i++) {
+            ScoreResult got = answers.get(i).get();
+            assertSameResult(reference.score(set, suspects.get(i), ScoreQuery.defaults(set).withTopK(topKs[i])), got);
+            assertEquals(topKs[i] == 0 ? 6 : topKs[i], got.matches().size(), "top_k=" + topKs[i]);
+        }
+    }
+
+    @Test
     void aCallWhoseDeadlinePassesWhileQueuedIsDeadlineExceededAndNeverScored() throws Exception {
         Future<ScoreResult> first = occupy(ScoreQuery.defaults(set));
 
