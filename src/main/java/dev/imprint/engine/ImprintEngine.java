@@ -70,8 +70,7 @@ public final class ImprintEngine implements AutoCloseable {
             report = store.load(new FingerprintStore.LoadVisitor() {
                 @Override
                 public void probeSet(ProbeSet set) {
-                    loaded.put(set.id(), new ProbeSetState(set, backend.createResidentSet(set), backend.name(), batching,
-                            backend.batchesInFlight()));
+                    loaded.put(set.id(), stateFor(set, backend, batching));
                 }
 
                 @Override
@@ -123,9 +122,7 @@ public final class ImprintEngine implements AutoCloseable {
                         existing.set().smoothingEpsilon());
             }
             store.saveProbeSet(set);
-            ScoringBackend backend = selected.backend();
-            probeSets.put(set.id(), new ProbeSetState(set, backend.createResidentSet(set), backend.name(), batching,
-                    backend.batchesInFlight()));
+            probeSets.put(set.id(), stateFor(set, selected.backend(), batching));
             return set;
         }
     }
@@ -268,6 +265,11 @@ public final class ImprintEngine implements AutoCloseable {
             selected.backend().close();
             store.close();
         }
+    }
+
+    /** A new, empty probe set held by {@code backend}. */
+    private static ProbeSetState stateFor(ProbeSet set, ScoringBackend backend, ScoreBatching batching) {
+        return new ProbeSetState(set, backend.createResidentSet(set), backend.name(), batching, backend.batchesInFlight());
     }
 
     private ProbeSetState require(String probeSetId) {
