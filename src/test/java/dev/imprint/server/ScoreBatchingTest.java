@@ -126,6 +126,11 @@ class ScoreBatchingTest {
 
         first.get();
         assertEquals(Status.Code.OK, recorder.await().getCode());
+        for (Future<ScoreResponse> answer : answers) {
+            answer.get();
+        }
+        // Read once every answer is in (later batches run on other callers' threads), before the
+        // unbatched comparison calls below add batches of their own.
         List<Integer> sizes = gated.batchSizes();
         assertTrue(sizes.size() >= 2 && sizes.get(1) >= 9, "unary and streamed suspects did not share a batch: " + sizes);
         assertEquals(13, sizes.stream().mapToInt(Integer::intValue).sum());
