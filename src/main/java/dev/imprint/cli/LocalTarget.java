@@ -8,6 +8,7 @@ import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Suspect;
+import dev.imprint.engine.DeviceInfo;
 import dev.imprint.engine.EngineInfo;
 import dev.imprint.engine.ImprintEngine;
 import java.nio.file.Path;
@@ -111,6 +112,9 @@ final class LocalTarget implements Target {
         out.put("data_dir", info.storeLocation());
         out.put("backend", info.backend());
         out.put("backend_reason", info.backendReason());
+        DeviceInfo d = info.device();
+        out.put("device", d == null ? "none" : Target.deviceLine(d.name(), d.computeCapability(), d.driverVersion(),
+                d.totalBytes(), d.freeBytes()));
         out.put("probe_sets", Integer.toString(info.probeSetCount()));
         out.put("references", Integer.toString(info.referenceCount()));
         out.put("reference_bytes", Long.toString(info.referenceBytes()));

@@ -75,6 +75,9 @@ final class RemoteTarget implements Target {
         out.put("data_dir", info.getDataDir());
         out.put("backend", info.getBackend());
         out.put("backend_reason", info.getBackendReason());
+        dev.imprint.api.v1.DeviceInfo d = info.getDevice();
+        out.put("device", !info.hasDevice() ? "none" : Target.deviceLine(d.getName(), d.getComputeCapability(),
+                d.getDriverVersion(), d.getMemoryTotalBytes(), d.getMemoryFreeBytes()));
         out.put("probe_sets", Integer.toString(info.getProbeSetCount()));
         out.put("references", Integer.toString(info.getReferenceCount()));
         out.put("reference_bytes", Long.toString(info.getReferenceBytes()));

@@ -47,4 +47,11 @@ interface Target extends AutoCloseable {
 
     @Override
     void close();
+
+    /** The {@code device} line of {@link #info()}: "NVIDIA H200 (sm_90), driver 13.0, 139.8 GiB total, 139.3 GiB free". */
+    static String deviceLine(String name, String computeCapability, String driverVersion, long totalBytes,
+                             long freeBytes) {
+        return String.format(java.util.Locale.ROOT, "%s (%s), driver %s, %.1f GiB total, %.1f GiB free", name,
+                computeCapability, driverVersion, totalBytes / (double) (1L << 30), freeBytes / (double) (1L << 30));
+    }
 }

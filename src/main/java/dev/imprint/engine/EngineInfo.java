@@ -11,8 +11,9 @@ import java.util.List;
  * @param scoredSuspects suspects those calls scored
  * @param scoringQueued  scoring calls waiting now for a batch, not counting those being scored
  * @param batching       how concurrent scoring calls are merged
+ * @param device         the accelerator the backend scores on; null for the CPU
  */
 public record EngineInfo(String backend, String backendReason, long referenceBytes, int probeSetCount,
                          int referenceCount, String storeLocation, List<String> quarantined, long scoringBatches,
-                         long scoredSuspects, int scoringQueued, ScoreBatching batching) {
+                         long scoredSuspects, int scoringQueued, ScoreBatching batching, DeviceInfo device) {
 }

@@ -29,6 +29,11 @@ public abstract class ForwardingBackend implements ScoringBackend {
     }
 
     @Override
+    public DeviceInfo deviceInfo() {
+        return delegate.deviceInfo();
+    }
+
+    @Override
     public void close() {
         delegate.close();
     }

@@ -252,7 +252,8 @@ public final class ImprintEngine implements AutoCloseable {
             }
         }
         return new EngineInfo(backendName(), selected.reason(), bytes, probeSets.size(), refs,
-                store.location(), quarantined, stats.batches(), stats.items(), queued, batching);
+                store.location(), quarantined, stats.batches(), stats.items(), queued, batching,
+                selected.backend().deviceInfo());
     }
 
     @Override

@@ -24,6 +24,11 @@ public interface ScoringBackend extends AutoCloseable {
         return 1;
     }
 
+    /** The accelerator this backend scores on, its free memory read now; null for none (the CPU). */
+    default DeviceInfo deviceInfo() {
+        return null;
+    }
+
     @Override
     void close();
 }

@@ -137,7 +137,11 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
     public void getServerInfo(GetServerInfoRequest req, StreamObserver<ServerInfo> out) {
         unary("GetServerInfo", out, () -> {
             EngineInfo info = engine.info();
-            return ServerInfo.newBuilder().setVersion(version).setBackend(info.backend())
+            ServerInfo.Builder reply = ServerInfo.newBuilder();
+            if (info.device() != null) {
+                reply.setDevice(ProtoMapper.toProto(info.device()));
+            }
+            return reply.setVersion(version).setBackend(info.backend())
                     .setBackendReason(info.backendReason()).setReferenceBytes(info.referenceBytes())
                     .setProbeSetCount(info.probeSetCount()).setReferenceCount(info.referenceCount())
                     .setDataDir(info.storeLocation()).setMaxInboundMessageBytes(maxInboundMessageBytes)

@@ -17,6 +17,7 @@ import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Suspect;
+import dev.imprint.engine.DeviceInfo;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -36,6 +37,13 @@ import java.util.Set;
  * Every decoding error is an {@link ImprintException} INVALID_ARGUMENT naming the field.
  */
 public final class ProtoMapper {
+    /** The wire form of a backend's accelerator. */
+    public static dev.imprint.api.v1.DeviceInfo toProto(DeviceInfo d) {
+        return dev.imprint.api.v1.DeviceInfo.newBuilder().setName(d.name()).setComputeCapability(d.computeCapability())
+                .setDriverVersion(d.driverVersion()).setMemoryTotalBytes(d.totalBytes())
+                .setMemoryFreeBytes(d.freeBytes()).build();
+    }
+
     private ProtoMapper() {}
 
     // ---- Matrix -------------------------------------------------------------------------------

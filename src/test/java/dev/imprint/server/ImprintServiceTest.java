@@ -22,16 +22,22 @@ import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Suspect;
+import dev.imprint.engine.DeviceInfo;
+import dev.imprint.engine.ForwardingBackend;
+import dev.imprint.engine.ScoreBatching;
+import dev.imprint.engine.cpu.CpuBackend;
 import dev.imprint.testing.Float64Metrics;
 import dev.imprint.testing.TestFingerprints;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ImprintServiceTest extends ServerTestBase {
     private static final int P = 12;
@@ -219,6 +225,24 @@ class ImprintServiceTest extends ServerTestBase {
         assertEquals(ServerHarness.TEST_MESSAGE_LIMIT, info.getMaxInboundMessageBytes());
         assertTrue(info.getDataDir().contains(dataDir.getFileName().toString()), info.getDataDir());
         assertTrue(info.getQuarantinedFilesList().isEmpty());
+        assertFalse(info.hasDevice(), "the CPU backend has no accelerator to report");
+    }
+
+    @Test
+    void serverInfoReportsTheBackendsDevice(@TempDir Path elsewhere) throws Exception {
+        DeviceInfo device = new DeviceInfo("Test GPU", "sm_90", "13.0", 8L << 30, 6L << 30);
+        try (ServerHarness gpuLike = ServerHarness.start(elsewhere, () -> new ForwardingBackend(new CpuBackend(1)) {
+            @Override
+            public DeviceInfo deviceInfo() {
+                return device;
+            }
+        }, ScoreBatching.defaults())) {
+            dev.imprint.api.v1.DeviceInfo reported = gpuLike.client().getServerInfo().getDevice();
+
+            assertEquals(ProtoMapper.toProto(device), reported);
+            assertEquals("Test GPU", reported.getName());
+            assertEquals(6L << 30, reported.getMemoryFreeBytes());
+        }
     }
 
     /** The remote matches with empty per-probe maps, as the engine returns them when none were asked. */

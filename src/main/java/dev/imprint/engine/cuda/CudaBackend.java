@@ -2,6 +2,7 @@ package dev.imprint.engine.cuda;
 
 import dev.imprint.core.ImprintException;
 import dev.imprint.core.ProbeSet;
+import dev.imprint.engine.DeviceInfo;
 import dev.imprint.engine.ResidentReferences;
 import dev.imprint.engine.ScoringBackend;
 import java.util.Locale;
@@ -119,6 +120,12 @@ public final class CudaBackend implements ScoringBackend {
     @Override
     public int batchesInFlight() {
         return 2;
+    }
+
+    @Override
+    public DeviceInfo deviceInfo() {
+        return new DeviceInfo(device.name(), device.computeCapability(), device.driverVersion(), device.totalBytes(),
+                device.call(device::freeBytes));
     }
 
     CudaDevice device() {

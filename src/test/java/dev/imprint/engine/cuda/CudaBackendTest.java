@@ -358,6 +358,11 @@ class CudaBackendTest {
         String line = gpu.describe();
         assertTrue(line.matches(".+ \\(sm_\\d+, \\d+ SMs\\), driver \\d+\\.\\d+, .+ GiB total, .+ GiB free, .+"), line);
         assertEquals("cuda", gpu.name());
+        dev.imprint.engine.DeviceInfo info = gpu.deviceInfo();
+        assertTrue(line.startsWith(info.name() + " (" + info.computeCapability() + ", "), line + " vs " + info);
+        assertTrue(info.computeCapability().matches("sm_\\d+") && info.driverVersion().matches("\\d+\\.\\d+"),
+                info.toString());
+        assertTrue(info.freeBytes() > 0 && info.freeBytes() <= info.totalBytes(), info.toString());
     }
 
     private static ProbeSet probeSet(ProbeSetKind kind, int probes, int dim) {
