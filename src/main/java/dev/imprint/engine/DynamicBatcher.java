@@ -175,12 +175,44 @@ final class DynamicBatcher<K, I, O> {
                     handOver();
                     return;
                 }
-                batch = formBatch();
+                if (self.taken) {
+                    // Another leader's batch holds this call: lead no more, wait for it like a follower.
+                    handOver();
+                    awaitTaken(self);
+                    return;
+                }
+                batch = formBatch(self);
             } finally {
                 lock.unlock();
             }
             if (!batch.isEmpty()) {
                 run(batch);
+            }
+        }
+    }
+
+    /**
+     * Waits until another leader's batch has answered {@code self}; caller holds the lock.
+     *
+     * @throws ImprintException DEADLINE_EXCEEDED when self's deadline passes first
+     */
+    private void awaitTaken(Job self) {
+        boolean interrupted = false;
+        try {
+            while (!self.done) {
+                long wait = self.deadline.remainingNanos();
+                if (wait <= 0) {
+                    throw expired(self, "while its batch was being scored");
+                }
+                try {
+                    self.ready.awaitNanos(wait);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
         }
     }
@@ -199,13 +231,16 @@ final class DynamicBatcher<K, I, O> {
 
     /**
      * Waits (up to the delay) for the oldest request's batch to fill, then takes it off the queue;
-     * empty when expiry emptied the queue. Caller holds the lock.
+     * empty when expiry emptied the queue or another leader took {@code self}. Caller holds the lock.
      */
-    private List<Job> formBatch() {
+    private List<Job> formBatch(Job self) {
         boolean interrupted = false;
         try {
             while (true) {
                 dropExpired();
+                if (self.taken) {
+                    return List.of();
+                }
                 Job head = queue.peek();
                 if (head == null) {
                     return List.of();
