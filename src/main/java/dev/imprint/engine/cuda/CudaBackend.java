@@ -17,13 +17,13 @@ import java.util.Locale;
  */
 public final class CudaBackend implements ScoringBackend {
     private static final long MIN_FREE = 64L << 20;
+    /** See {@link #batchesInFlight()}. */
+    private static final int BATCHES_IN_FLIGHT = 2;
 
     private final CudaDevice device;
     private final long budget;
     private final long scratchBytes;
     private final CudaScratch scratch;
-    /** One page-locked packing buffer per batch in flight (see {@link #batchesInFlight}). */
-    private final PinnedStaging staging;
     private final CudaStages stages = new CudaStages();
     /** cuBLAS when it loaded and was allowed, else null and {@link #blasStatus} says why. */
     private final CudaBlas blas;
@@ -39,7 +39,6 @@ public final class CudaBackend implements ScoringBackend {
         this.budget = budget;
         this.scratchBytes = scratchBytes;
         this.scratch = new CudaScratch(device);
-        this.staging = new PinnedStaging(device, batchesInFlight());
         CudaBlas opened = null;
         String status;
         if (!allowBlas) {
@@ -62,7 +61,8 @@ public final class CudaBackend implements ScoringBackend {
      * @throws CudaUnavailableException with the reason when no usable device is found
      */
     public static CudaBackend open(CudaOptions options) {
-        CudaDevice device = CudaDevice.open(options.deviceOrdinal());
+        // One page-locked buffer per batch in flight for its caller to pack into, one for the worker.
+        CudaDevice device = CudaDevice.open(options.deviceOrdinal(), BATCHES_IN_FLIGHT + 1);
         try {
             long free = device.call(device::freeBytes);
             long scratch = options.scratchFor(device.totalBytes());
@@ -119,7 +119,7 @@ public final class CudaBackend implements ScoringBackend {
      */
     @Override
     public int batchesInFlight() {
-        return 2;
+        return BATCHES_IN_FLIGHT;
     }
 
     @Override
@@ -149,10 +149,6 @@ public final class CudaBackend implements ScoringBackend {
 
     CudaScratch scratch() {
         return scratch;
-    }
-
-    PinnedStaging staging() {
-        return staging;
     }
 
     /** Per-stage timings of scoring calls, off until {@link CudaStages#enable} turns them on. */
@@ -188,7 +184,6 @@ public final class CudaBackend implements ScoringBackend {
         try {
             device.run(() -> {
                 scratch.close();
-                staging.close();
                 stages.close();
                 if (blas != null) {
                     blas.close();

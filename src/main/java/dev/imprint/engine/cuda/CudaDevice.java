@@ -3,7 +3,6 @@ package dev.imprint.engine.cuda;
 import static dev.imprint.engine.cuda.CudaFailures.check;
 
 import dev.imprint.core.ImprintException;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -33,8 +32,6 @@ import jcuda.driver.JCudaDriver;
 final class CudaDevice implements AutoCloseable {
     private static final int THREADS = 256;
     private static final int MAX_BLOCKS = 1 << 20;
-    /** Floats in the page-locked upload buffer (64 MiB); larger uploads go through it in pieces. */
-    private static final int PINNED_FLOATS = 16 << 20;
     /** Padding past dim: ld - dim is at most 7 (ld is dim rounded up to 4, or to 8 for bf16 sets). */
     private static final float[] ZERO_PAD = new float[8];
     /** What loading JCuda's natives gave: null until tried, "" on success, else the reason. */
@@ -51,28 +48,27 @@ final class CudaDevice implements AutoCloseable {
     private int driverVersion;
     private long totalBytes;
     private boolean closed;
-    /** Page-locked host memory uploads are copied through so the GPU reads them by DMA; null if none. */
-    private Pointer pinned;
-    private FloatBuffer pinnedView;
-    private boolean pinnedTried;
+    /** Page-locked host memory uploads go through, so the GPU reads them by DMA. */
+    private final PinnedStaging staging;
 
-    private CudaDevice(ExecutorService worker) {
+    private CudaDevice(ExecutorService worker, int stagingBuffers) {
         this.worker = worker;
+        this.staging = new PinnedStaging(stagingBuffers);
     }
 
     /**
-     * Loads JCuda, creates the worker, makes device {@code ordinal}'s primary context current on it
-     * and loads the kernels.
+     * Loads JCuda, creates the worker, makes device {@code ordinal}'s primary context current on it,
+     * loads the kernels and allocates {@code stagingBuffers} page-locked upload buffers.
      *
      * @throws CudaUnavailableException with the reason when any step fails
      */
-    static CudaDevice open(int ordinal) {
+    static CudaDevice open(int ordinal, int stagingBuffers) {
         ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "imprint-cuda-" + ordinal);
             t.setDaemon(true);
             return t;
         });
-        CudaDevice d = new CudaDevice(worker);
+        CudaDevice d = new CudaDevice(worker, stagingBuffers);
         try {
             d.run(() -> d.start(ordinal));
             return d;
@@ -130,6 +126,7 @@ final class CudaDevice implements AutoCloseable {
         probe("cuMemGetInfo", JCudaDriver.cuMemGetInfo(free, total));
         totalBytes = total[0];
         kernels = CudaKernels.load(major, minor);
+        staging.allocate();
     }
 
     private int attribute(int attribute) {
@@ -175,6 +172,11 @@ final class CudaDevice implements AutoCloseable {
             work.run();
             return null;
         });
+    }
+
+    /** The page-locked upload buffers; any thread. */
+    PinnedStaging staging() {
+        return staging;
     }
 
     CudaKernels kernels() {
@@ -230,47 +232,59 @@ final class CudaDevice implements AutoCloseable {
     }
 
     /**
-     * Copies {@code src} to {@code dst + dstOffset} bytes through the page-locked buffer (or
-     * straight from the heap when page-locked memory could not be had).
+     * Copies {@code src} to {@code dst + dstOffset} bytes through a page-locked buffer (or
+     * straight from the heap when none is free).
      */
     void upload(CUdeviceptr dst, long dstOffset, float[] src) {
-        if (!pinned()) {
+        PinnedStaging.Buffer buffer = staging.tryAcquire();
+        if (buffer == null) {
             upload(dst, dstOffset, Pointer.to(src), (long) src.length * Float.BYTES);
             return;
         }
-        for (int from = 0; from < src.length; from += PINNED_FLOATS) {
-            int count = Math.min(PINNED_FLOATS, src.length - from);
-            pinnedView.clear();
-            pinnedView.put(src, from, count);
-            upload(dst, dstOffset + (long) from * Float.BYTES, pinned, (long) count * Float.BYTES);
+        try {
+            for (int from = 0; from < src.length; from += PinnedStaging.FLOATS) {
+                int count = Math.min(PinnedStaging.FLOATS, src.length - from);
+                buffer.view().clear();
+                buffer.view().put(src, from, count);
+                upload(dst, dstOffset + (long) from * Float.BYTES, buffer.pointer(), (long) count * Float.BYTES);
+            }
+        } finally {
+            staging.release(buffer);
         }
     }
 
     /**
      * Copies arrays {@code first .. first+count-1} of {@code arrays}, each {@code rows} rows of
      * {@code dim} floats, to {@code dst} as consecutive rows of {@code ld} floats, zero padded:
-     * as many whole arrays as the page-locked buffer holds are packed into it per copy, so a
-     * batch is one copy, not one per array. Marks stages "pack_suspects" and "upload_suspects".
+     * as many whole arrays as a page-locked buffer holds are packed into it per copy, so a batch
+     * is one copy, not one per array. Marks stages "pack_suspects" and "upload_suspects".
      */
     void uploadRows(CUdeviceptr dst, List<float[]> arrays, int first, int count, int rows, int dim, int ld,
                     CudaStages stages) {
         long arrayFloats = (long) rows * ld;
-        int perCopy = pinned() ? (int) Math.min(count, PINNED_FLOATS / arrayFloats) : 0;
-        if (perCopy == 0) {
-            for (int a = 0; a < count; a++) {
-                float[] padded = padRows(arrays.get(first + a), rows, dim, ld);
+        PinnedStaging.Buffer buffer = staging.tryAcquire();
+        int perCopy = buffer != null ? (int) Math.min(count, PinnedStaging.FLOATS / arrayFloats) : 0;
+        try {
+            if (perCopy == 0) {
+                for (int a = 0; a < count; a++) {
+                    float[] padded = padRows(arrays.get(first + a), rows, dim, ld);
+                    stages.lap("pack_suspects");
+                    upload(dst, a * arrayFloats * Float.BYTES, Pointer.to(padded), (long) padded.length * Float.BYTES);
+                    stages.lap("upload_suspects");
+                }
+                return;
+            }
+            for (int a0 = 0; a0 < count; a0 += perCopy) {
+                int n = Math.min(perCopy, count - a0);
+                pack(buffer.view(), arrays, first + a0, n, rows, dim, ld);
                 stages.lap("pack_suspects");
-                upload(dst, a * arrayFloats * Float.BYTES, padded);
+                upload(dst, a0 * arrayFloats * Float.BYTES, buffer.pointer(), n * arrayFloats * Float.BYTES);
                 stages.lap("upload_suspects");
             }
-            return;
-        }
-        for (int a0 = 0; a0 < count; a0 += perCopy) {
-            int n = Math.min(perCopy, count - a0);
-            pack(pinnedView, arrays, first + a0, n, rows, dim, ld);
-            stages.lap("pack_suspects");
-            upload(dst, a0 * arrayFloats * Float.BYTES, pinned, n * arrayFloats * Float.BYTES);
-            stages.lap("upload_suspects");
+        } finally {
+            if (buffer != null) {
+                staging.release(buffer);
+            }
         }
     }
 
@@ -308,20 +322,6 @@ final class CudaDevice implements AutoCloseable {
             System.arraycopy(src, r * dim, out, r * ld, dim);
         }
         return out;
-    }
-
-    /** Whether the page-locked buffer is there, allocating it on first use. */
-    private boolean pinned() {
-        if (!pinnedTried) {
-            pinnedTried = true;
-            Pointer p = new Pointer();
-            if (JCudaDriver.cuMemAllocHost(p, (long) PINNED_FLOATS * Float.BYTES) == CUresult.CUDA_SUCCESS) {
-                pinned = p;
-                pinnedView = p.getByteBuffer(0, (long) PINNED_FLOATS * Float.BYTES).order(ByteOrder.nativeOrder())
-                        .asFloatBuffer();
-            }
-        }
-        return pinned != null;
     }
 
     void upload(CUdeviceptr dst, long dstOffset, Pointer src, long bytes) {
@@ -398,9 +398,7 @@ final class CudaDevice implements AutoCloseable {
         closed = true;
         try {
             worker.submit(() -> {
-                if (pinned != null) {
-                    JCudaDriver.cuMemFreeHost(pinned);
-                }
+                staging.close();
                 if (name != null) {
                     JCudaDriver.cuCtxSetCurrent(null);
                     JCudaDriver.cuDevicePrimaryCtxRelease(device);

@@ -313,7 +313,7 @@ final class CudaResidentSet implements ResidentReferences {
                 stages.host("worker_call_total", System.nanoTime() - queued);
             } finally {
                 if (staged != null) {
-                    backend.staging().release(staged);
+                    device.staging().release(staged);
                 }
             }
         }
@@ -401,7 +401,7 @@ final class CudaResidentSet implements ResidentReferences {
             if (perPass < batch.size() || floats > PinnedStaging.FLOATS) {
                 return null;
             }
-            staged = backend.staging().tryAcquire();
+            staged = device.staging().tryAcquire();
             if (staged != null) {
                 CudaDevice.pack(staged.view(), batch.suspects(), 0, batch.size(), count, dim, ld);
             }

@@ -10,42 +10,34 @@ import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 
 /**
- * Page-locked host buffers that scoring callers pack a batch's suspect rows into on their own
- * threads, before the device worker uploads them: packing one batch then overlaps the device
- * work of another, where packing on the worker would queue behind it.
+ * The device's page-locked host buffers, which uploads go through so the GPU reads them by DMA.
+ * Scoring callers take one to pack a batch's suspect rows on their own threads before the worker
+ * uploads it, so packing one batch overlaps the device work of another; the worker takes one for
+ * its own uploads (references, batches no caller staged).
  *
- * <p>Thread-safe. The buffers are allocated on the worker at first use; when page-locked memory
- * cannot be had, or every buffer is taken, {@link #tryAcquire} returns null and the caller packs
- * on the worker as before.
+ * <p>{@link #tryAcquire} and {@link #release} are thread-safe. The buffers are allocated on the
+ * worker when the device opens; when page-locked memory cannot be had, or every buffer is taken,
+ * {@link #tryAcquire} returns null and the upload goes from the heap instead.
  */
 final class PinnedStaging implements AutoCloseable {
-    /** Floats per buffer (64 MiB): a batch of 64 suspects × 256 probes × 1024 fits. */
+    /** Floats per buffer (64 MiB): a batch of 64 suspects × 256 probes × 1024 fits; larger uploads go in pieces. */
     static final int FLOATS = 16 << 20;
 
     /** One page-locked buffer: its address for copies, and a view of it for packing. */
     record Buffer(Pointer pointer, FloatBuffer view) {
     }
 
-    private final CudaDevice device;
     private final int count;
     private final ArrayBlockingQueue<Buffer> free;
     private final List<Buffer> all = new ArrayList<>();
-    private boolean allocated;
 
-    PinnedStaging(CudaDevice device, int count) {
-        this.device = device;
+    PinnedStaging(int count) {
         this.count = count;
         this.free = new ArrayBlockingQueue<>(count);
     }
 
     /** A free buffer of {@link #FLOATS} floats, or null when none is free or page-locked memory is unavailable. */
     Buffer tryAcquire() {
-        synchronized (this) {
-            if (!allocated) {
-                allocated = true;
-                device.run(this::allocate);
-            }
-        }
         return free.poll();
     }
 
@@ -54,8 +46,8 @@ final class PinnedStaging implements AutoCloseable {
         free.add(buffer);
     }
 
-    /** Allocates the buffers on the worker; as many as the driver grants. */
-    private void allocate() {
+    /** Allocates the buffers; worker thread, once. As many as the driver grants. */
+    void allocate() {
         for (int i = 0; i < count; i++) {
             Pointer p = new Pointer();
             if (JCudaDriver.cuMemAllocHost(p, (long) FLOATS * Float.BYTES) != CUresult.CUDA_SUCCESS) {
