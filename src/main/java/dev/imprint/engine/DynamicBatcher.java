@@ -110,20 +110,8 @@ final class DynamicBatcher<K, I, O> {
                 arrivals.signal();
             }
             while (!job.lead && !job.done) {
-                long wait = deadline.remainingNanos();
-                if (wait <= 0) {
-                    if (!job.taken) {
-                        queue.remove(job);
-                        throw expired(job, "waiting in the scoring queue");
-                    }
-                    throw expired(job, "while its batch was being scored");
-                }
-                try {
-                    job.ready.awaitNanos(wait);
-                } catch (InterruptedException e) {
-                    // Leaving here could strand a lead handed to this job: finish, then re-assert.
-                    interrupted = true;
-                }
+                // An interrupt cannot end the wait: leaving could strand a lead handed to this job.
+                interrupted |= awaitStep(job);
             }
         } finally {
             lock.unlock();
@@ -192,6 +180,30 @@ final class DynamicBatcher<K, I, O> {
     }
 
     /**
+     * Waits once for {@code job}'s signal, at most until its deadline; caller holds the lock.
+     *
+     * @return whether the wait was interrupted
+     * @throws ImprintException DEADLINE_EXCEEDED once the deadline has passed, after taking the
+     *                          job off the queue if it is still there
+     */
+    private boolean awaitStep(Job job) {
+        long wait = job.deadline.remainingNanos();
+        if (wait <= 0) {
+            if (!job.taken) {
+                queue.remove(job);
+                throw expired(job, "waiting in the scoring queue");
+            }
+            throw expired(job, "while its batch was being scored");
+        }
+        try {
+            job.ready.awaitNanos(wait);
+            return false;
+        } catch (InterruptedException e) {
+            return true;
+        }
+    }
+
+    /**
      * Waits until another leader's batch has answered {@code self}; caller holds the lock.
      *
      * @throws ImprintException DEADLINE_EXCEEDED when self's deadline passes first
@@ -200,15 +212,7 @@ final class DynamicBatcher<K, I, O> {
         boolean interrupted = false;
         try {
             while (!self.done) {
-                long wait = self.deadline.remainingNanos();
-                if (wait <= 0) {
-                    throw expired(self, "while its batch was being scored");
-                }
-                try {
-                    self.ready.awaitNanos(wait);
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
+                interrupted |= awaitStep(self);
             }
         } finally {
             if (interrupted) {

@@ -301,8 +301,7 @@ final class ProbeSetState implements AutoCloseable {
                 closeness[r] = scores.value(order, suspect, r);
             }
             // refs is in model id order, so ties keep ranking the same way on every backend.
-            byRank = topK == 0 || topK >= closeness.length
-                    ? Ranking.order(closeness, order.higherIsCloser())
+            byRank = topK == 0 ? Ranking.order(closeness, order.higherIsCloser())
                     : Ranking.top(closeness, order.higherIsCloser(), topK);
         }
         int keep = byRank.length;

@@ -32,8 +32,9 @@ final class Ranking {
     }
 
     /**
-     * The first {@code k} indices of {@link #order}, in that order, without ordering the rest: a
-     * query's top_k of thousands of references costs O(n log k) instead of a full sort.
+     * The first {@code k} indices of {@link #order} (all of them when {@code k >= n}), in that
+     * order, without ordering the rest: a query's top_k of thousands of references costs
+     * O(n log k) instead of a full sort.
      */
     static int[] top(double[] values, boolean higherIsCloser, int k) {
         int n = values.length;
