@@ -97,7 +97,7 @@ public final class ConcurrentBench {
 
     private static String describe(ScoreBatching b) {
         return b.maxSuspects() == 1 ? "off" : String.format(Locale.ROOT, "max%d/%dus", b.maxSuspects(),
-                b.maxQueueDelay().toNanos() / 1000);
+                b.maxQueueDelayMicros());
     }
 
     private static Run time(ImprintEngine engine, ProbeSet set, List<Suspect> suspects, ScoreQuery query, int callers,

@@ -84,9 +84,9 @@ final class ServeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(),
                     "--batch-max-suspects=" + batchMaxSuspects + "; expected 1.." + ImprintEngine.MAX_BATCH);
         }
-        if (batchMaxQueueDelayMicros < 0 || batchMaxQueueDelayMicros > ScoreBatching.MAX_QUEUE_DELAY.toNanos() / 1000) {
+        if (batchMaxQueueDelayMicros < 0 || batchMaxQueueDelayMicros > ScoreBatching.MAX_QUEUE_DELAY_MICROS) {
             throw new ParameterException(spec.commandLine(), "--batch-max-queue-delay-us=" + batchMaxQueueDelayMicros
-                    + "; expected 0.." + ScoreBatching.MAX_QUEUE_DELAY.toNanos() / 1000);
+                    + "; expected 0.." + ScoreBatching.MAX_QUEUE_DELAY_MICROS);
         }
         ImprintEngine engine = backendOptions.openEngine(dataDir,
                 new ScoreBatching(batchMaxSuspects, Duration.ofNanos(batchMaxQueueDelayMicros * 1000)));

@@ -17,6 +17,8 @@ public record ScoreBatching(int maxSuspects, Duration maxQueueDelay) {
     public static final int DEFAULT_MAX_SUSPECTS = 64;
     /** One second: a queue delay is a latency every request may pay, so more is a mistake. */
     public static final Duration MAX_QUEUE_DELAY = Duration.ofSeconds(1);
+    /** {@link #MAX_QUEUE_DELAY} in microseconds, the unit of the serve flag and of ServerInfo. */
+    public static final long MAX_QUEUE_DELAY_MICROS = MAX_QUEUE_DELAY.toNanos() / 1000;
 
     public ScoreBatching {
         if (maxSuspects < 1 || maxSuspects > ImprintEngine.MAX_BATCH) {
@@ -30,6 +32,11 @@ public record ScoreBatching(int maxSuspects, Duration maxQueueDelay) {
     /** Up to {@value #DEFAULT_MAX_SUSPECTS} suspects per batch, no queue delay. */
     public static ScoreBatching defaults() {
         return new ScoreBatching(DEFAULT_MAX_SUSPECTS, Duration.ZERO);
+    }
+
+    /** The queue delay in whole microseconds. */
+    public long maxQueueDelayMicros() {
+        return maxQueueDelay.toNanos() / 1000;
     }
 
     /** No merging: every call is scored on its own. */

@@ -147,7 +147,7 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
                     .setDataDir(info.storeLocation()).setMaxInboundMessageBytes(maxInboundMessageBytes)
                     .addAllQuarantinedFiles(info.quarantined()).setScoringBatches(info.scoringBatches())
                     .setScoredSuspects(info.scoredSuspects()).setBatchMaxSuspects(info.batching().maxSuspects())
-                    .setBatchMaxQueueDelayUs(info.batching().maxQueueDelay().toNanos() / 1000)
+                    .setBatchMaxQueueDelayUs(info.batching().maxQueueDelayMicros())
                     .setScoringQueued(info.scoringQueued()).build();
         });
     }
