@@ -40,15 +40,32 @@ final class DynamicBatcher<K, I, O> {
     }
 
     /**
-     * Totals since the batcher was made.
+     * A snapshot of {@link Totals}.
      *
      * @param batches  runner calls
      * @param requests requests answered by them
      * @param items    items scored by them
      */
     record Stats(long batches, long requests, long items) {
-        Stats plus(Stats other) {
-            return new Stats(batches + other.batches, requests + other.requests, items + other.items);
+    }
+
+    /**
+     * Running totals that batchers add each batch to; thread-safe. Several batchers may share one
+     * (an engine's probe sets do), so totals outlive any one of them.
+     */
+    static final class Totals {
+        private long batches;
+        private long requests;
+        private long items;
+
+        synchronized void add(int batchRequests, int batchItems) {
+            batches++;
+            requests += batchRequests;
+            items += batchItems;
+        }
+
+        synchronized Stats snapshot() {
+            return new Stats(batches, requests, items);
         }
     }
 
@@ -60,18 +77,17 @@ final class DynamicBatcher<K, I, O> {
     /** Signalled when a request arrives, for a leader waiting out the delay. */
     private final Condition arrivals = lock.newCondition();
     private final ArrayDeque<Job> queue = new ArrayDeque<>();
-    /** Callers leading now; guarded by {@code lock}, as is everything below. */
+    private final Totals totals;
+    /** Callers leading now; guarded by {@code lock}. */
     private int leaders;
-    private long batches;
-    private long requests;
-    private long items;
 
     /**
      * @param maxItems      most items per batch; a single larger request runs alone
      * @param maxDelayNanos longest a batch waits, from its oldest request's arrival, to fill
      * @param maxInFlight   most batches running at once
+     * @param totals        where each batch is counted
      */
-    DynamicBatcher(Runner<K, I, O> runner, int maxItems, long maxDelayNanos, int maxInFlight) {
+    DynamicBatcher(Runner<K, I, O> runner, int maxItems, long maxDelayNanos, int maxInFlight, Totals totals) {
         if (maxItems < 1) {
             throw new IllegalArgumentException("maxItems=" + maxItems + "; expected at least 1");
         }
@@ -85,6 +101,7 @@ final class DynamicBatcher<K, I, O> {
         this.runner = runner;
         this.maxItems = maxItems;
         this.maxDelayNanos = maxDelayNanos;
+        this.totals = totals;
     }
 
     /**
@@ -125,14 +142,9 @@ final class DynamicBatcher<K, I, O> {
         return job.outcome();
     }
 
-    /** Totals so far. */
+    /** The totals this batcher counts into, so far. */
     Stats stats() {
-        lock.lock();
-        try {
-            return new Stats(batches, requests, items);
-        } finally {
-            lock.unlock();
-        }
+        return totals.snapshot();
     }
 
     /** Requests waiting for a batch now, not counting those being scored. */
@@ -323,11 +335,10 @@ final class DynamicBatcher<K, I, O> {
             // Every waiter must hear of it, or they would wait forever; the cause stays attached.
             failure = new IllegalStateException("scoring a batch failed: " + e, e);
         }
+        // Counted before any waiter hears, so an answered call is always in the totals.
+        totals.add(batch.size(), all.size());
         lock.lock();
         try {
-            batches++;
-            requests += batch.size();
-            items += all.size();
             int from = 0;
             for (Job j : batch) {
                 j.finish(out == null ? null : out.subList(from, from + j.work.size()), failure);

@@ -41,14 +41,15 @@ public final class ImprintEngine implements AutoCloseable {
     /** Serialises creating and deleting probe sets. */
     private final Object catalogLock = new Object();
     private final List<String> quarantined;
-    /** The batching totals of deleted probe sets; guarded by {@code catalogLock}. */
-    private DynamicBatcher.Stats retiredStats = new DynamicBatcher.Stats(0, 0, 0);
+    /** What every probe set's batcher has scored, deleted sets included. */
+    private final DynamicBatcher.Totals scoringTotals;
 
     private ImprintEngine(FingerprintStore store, SelectedBackend selected, ScoreBatching batching,
-                          List<String> quarantined) {
+                          DynamicBatcher.Totals scoringTotals, List<String> quarantined) {
         this.store = store;
         this.selected = selected;
         this.batching = batching;
+        this.scoringTotals = scoringTotals;
         this.quarantined = quarantined;
     }
 
@@ -65,12 +66,13 @@ public final class ImprintEngine implements AutoCloseable {
     public static ImprintEngine open(FingerprintStore store, SelectedBackend selected, ScoreBatching batching) {
         Map<String, ProbeSetState> loaded = new LinkedHashMap<>();
         ScoringBackend backend = selected.backend();
+        DynamicBatcher.Totals totals = new DynamicBatcher.Totals();
         LoadReport report;
         try {
             report = store.load(new FingerprintStore.LoadVisitor() {
                 @Override
                 public void probeSet(ProbeSet set) {
-                    loaded.put(set.id(), stateFor(set, backend, batching));
+                    loaded.put(set.id(), stateFor(set, backend, batching, totals));
                 }
 
                 @Override
@@ -95,7 +97,7 @@ public final class ImprintEngine implements AutoCloseable {
         }
         LOG.info(String.format("loaded %d probe sets and %d references from %s",
                 report.probeSets(), report.references(), store.location()));
-        ImprintEngine engine = new ImprintEngine(store, selected, batching, report.quarantined());
+        ImprintEngine engine = new ImprintEngine(store, selected, batching, totals, report.quarantined());
         engine.probeSets.putAll(loaded);
         return engine;
     }
@@ -122,7 +124,7 @@ public final class ImprintEngine implements AutoCloseable {
                         existing.set().smoothingEpsilon());
             }
             store.saveProbeSet(set);
-            probeSets.put(set.id(), stateFor(set, selected.backend(), batching));
+            probeSets.put(set.id(), stateFor(set, selected.backend(), batching, scoringTotals));
             return set;
         }
     }
@@ -154,7 +156,6 @@ public final class ImprintEngine implements AutoCloseable {
             ProbeSetState state = require(id);
             int deleted = state.retire(force, () -> store.deleteProbeSet(id));
             probeSets.remove(id);
-            retiredStats = retiredStats.plus(state.batchStats());
             return deleted;
         }
     }
@@ -241,16 +242,12 @@ public final class ImprintEngine implements AutoCloseable {
         long bytes = 0;
         int refs = 0;
         int queued = 0;
-        DynamicBatcher.Stats stats;
-        synchronized (catalogLock) {
-            stats = retiredStats;
-            for (ProbeSetState state : probeSets.values()) {
-                bytes += state.bytesHeld();
-                refs += state.referenceCount();
-                stats = stats.plus(state.batchStats());
-                queued += state.queuedScoring();
-            }
+        for (ProbeSetState state : probeSets.values()) {
+            bytes += state.bytesHeld();
+            refs += state.referenceCount();
+            queued += state.queuedScoring();
         }
+        DynamicBatcher.Stats stats = scoringTotals.snapshot();
         return new EngineInfo(backendName(), selected.reason(), bytes, probeSets.size(), refs,
                 store.location(), quarantined, stats.batches(), stats.items(), queued, batching,
                 selected.backend().deviceInfo());
@@ -268,9 +265,11 @@ public final class ImprintEngine implements AutoCloseable {
         }
     }
 
-    /** A new, empty probe set held by {@code backend}. */
-    private static ProbeSetState stateFor(ProbeSet set, ScoringBackend backend, ScoreBatching batching) {
-        return new ProbeSetState(set, backend.createResidentSet(set), backend.name(), batching, backend.batchesInFlight());
+    /** A new, empty probe set held by {@code backend}, its batches counted in {@code totals}. */
+    private static ProbeSetState stateFor(ProbeSet set, ScoringBackend backend, ScoreBatching batching,
+                                          DynamicBatcher.Totals totals) {
+        return new ProbeSetState(set, backend.createResidentSet(set), backend.name(), batching, backend.batchesInFlight(),
+                totals);
     }
 
     private ProbeSetState require(String probeSetId) {

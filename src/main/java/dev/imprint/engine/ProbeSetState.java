@@ -50,14 +50,15 @@ final class ProbeSetState implements AutoCloseable {
     /**
      * @param batchesInFlight how many scoring batches may run at once (see
      *                        {@link ScoringBackend#batchesInFlight()})
+     * @param totals          the engine's scoring totals, which this set's batches add to
      */
     ProbeSetState(ProbeSet set, ResidentReferences resident, String backendName, ScoreBatching batching,
-                  int batchesInFlight) {
+                  int batchesInFlight, DynamicBatcher.Totals totals) {
         this.set = set;
         this.resident = resident;
         this.backendName = backendName;
         this.batcher = new DynamicBatcher<>(this::scoreNow, batching.maxSuspects(),
-                batching.maxQueueDelay().toNanos(), batchesInFlight);
+                batching.maxQueueDelay().toNanos(), batchesInFlight, totals);
     }
 
     ProbeSet set() {
@@ -196,11 +197,6 @@ final class ProbeSetState implements AutoCloseable {
 
     /** One suspect to score and how many matches it keeps (0: all). */
     private record Ask(Suspect suspect, int topK) {
-    }
-
-    /** What the batcher has done so far. */
-    DynamicBatcher.Stats batchStats() {
-        return batcher.stats();
     }
 
     /** Scoring calls waiting for a batch now. */

@@ -63,7 +63,7 @@ class DynamicBatcherTest {
     }
 
     private DynamicBatcher<String, Integer, String> batcher(int maxItems, Duration delay, int inFlight) {
-        return new DynamicBatcher<>(this::run, maxItems, delay.toNanos(), inFlight);
+        return new DynamicBatcher<>(this::run, maxItems, delay.toNanos(), inFlight, new DynamicBatcher.Totals());
     }
 
     private Future<List<String>> submitAsync(DynamicBatcher<String, Integer, String> b, String key, List<Integer> items,
@@ -266,7 +266,7 @@ class DynamicBatcherTest {
                 throw boom;
             }
             return items.stream().map(String::valueOf).toList();
-        }, 64, 0, 1);
+        }, 64, 0, 1, new DynamicBatcher.Totals());
         Future<List<String>> first = callers.submit(() -> b.submit("k", List.of(0), Deadline.none()));
         assertTrue(inside.await(10, TimeUnit.SECONDS));
         Future<List<String>> x = callers.submit(() -> b.submit("k", List.of(1), Deadline.none()));
