@@ -209,8 +209,7 @@ for w, backend in (("W1", "cuda"), ("W2", "cuda"), ("W3", "cuda"), ("W4", "cuda"
     seconds = float(c["median_s"])
     rate = ("%.0f GB/s" % (gbps * seconds * 1e3 / products)) if int(c["S"]) <= 8 else \
            ("%.1f TF/s" % (tflops * seconds * 1e3 / products)) if products > 0 else "-"
-    copies = sum(dev(n) for n in ("upload_slots_and_probes", "upload_suspects", "download_means", "download_per_probe",
-                                  "download_kept"))
+    copies = sum(dev(n) for n in ("upload_slots_and_probes", "upload_suspects", "download_scores"))
     print("%-4s %10.3f %12.3f %11.3f %12.3f %11s %12.3f %11.3f" % (
         w + {"cuda": "", "cuda-bf16": "b", "cuda-top10": "t"}[backend], host("engine_score_all_total"), host("engine_outside_backend"), host("backend_score_total"), products,
         rate if products > 0 else "-", dev("combine_kernel"), copies))

@@ -5,15 +5,20 @@ import dev.imprint.core.ProbeSet;
 import dev.imprint.engine.DeviceInfo;
 import dev.imprint.engine.ResidentReferences;
 import dev.imprint.engine.ScoringBackend;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ArrayBlockingQueue;
 
 /**
  * The CUDA backend: references resident in one device's memory, scored by the kernels of
  * {@code kernels/} through JCuda's driver API; only the scores come back to the host.
  *
- * <p>One {@link CudaDevice} worker thread owns the context and all device memory, including the
- * scratch that scoring passes share. References of all probe sets together may hold at most the
- * reference budget; a put past it fails with RESOURCE_EXHAUSTED and the numbers.
+ * <p>One {@link CudaDevice} worker thread owns the context and all device memory. Scoring calls
+ * run in {@link CudaLane lanes}, as many as {@link #batchesInFlight()}, each with its own stream
+ * and scratch, so one call's upload and kernels overlap another's. References of all probe sets
+ * together may hold at most the reference budget; a put past it fails with RESOURCE_EXHAUSTED
+ * and the numbers.
  */
 public final class CudaBackend implements ScoringBackend {
     private static final long MIN_FREE = 64L << 20;
@@ -23,8 +28,11 @@ public final class CudaBackend implements ScoringBackend {
     private final CudaDevice device;
     private final long budget;
     private final long scratchBytes;
+    /** Device memory for the references being put, on the legacy stream. */
     private final CudaScratch scratch;
     private final CudaStages stages = new CudaStages();
+    private final List<CudaLane> lanes;
+    private final ArrayBlockingQueue<CudaLane> idleLanes = new ArrayBlockingQueue<>(BATCHES_IN_FLIGHT);
     /** cuBLAS when it loaded and was allowed, else null and {@link #blasStatus} says why. */
     private final CudaBlas blas;
     private final String blasStatus;
@@ -33,15 +41,23 @@ public final class CudaBackend implements ScoringBackend {
     /** Bytes reserved by every resident set; touched only on the worker thread. */
     private long reserved;
 
-    private CudaBackend(CudaDevice device, long budget, long scratchBytes, boolean allowBlas, boolean bf16Cosine) {
+    private CudaBackend(CudaDevice device, long budget, long scratchBytes, CudaOptions options) {
         this.device = device;
-        this.bf16Cosine = bf16Cosine;
+        this.bf16Cosine = options.bf16Cosine();
         this.budget = budget;
         this.scratchBytes = scratchBytes;
         this.scratch = new CudaScratch(device);
+        this.lanes = device.call(() -> {
+            List<CudaLane> opened = new ArrayList<>();
+            for (int i = 0; i < BATCHES_IN_FLIGHT; i++) {
+                opened.add(CudaLane.open(device, stages, options.laneBuffer()));
+            }
+            return List.copyOf(opened);
+        });
+        idleLanes.addAll(lanes);
         CudaBlas opened = null;
         String status;
-        if (!allowBlas) {
+        if (!options.cublas()) {
             status = "cuBLAS off";
         } else {
             try {
@@ -61,19 +77,19 @@ public final class CudaBackend implements ScoringBackend {
      * @throws CudaUnavailableException with the reason when no usable device is found
      */
     public static CudaBackend open(CudaOptions options) {
-        // One page-locked buffer per batch in flight for its caller to pack into, one for the worker.
-        CudaDevice device = CudaDevice.open(options.deviceOrdinal(), BATCHES_IN_FLIGHT + 1);
+        CudaDevice device = CudaDevice.open(options.deviceOrdinal());
         try {
             long free = device.call(device::freeBytes);
             long scratch = options.scratchFor(device.totalBytes());
-            long needed = scratch + MIN_FREE;
+            long needed = BATCHES_IN_FLIGHT * scratch + MIN_FREE;
             if (free < needed) {
                 throw new CudaUnavailableException(String.format(Locale.ROOT,
                         "not enough device memory on %s: %d bytes free, the backend needs at least %d",
                         device.name(), free, needed));
             }
-            long budget = options.referenceBudget() > 0 ? options.referenceBudget() : (long) ((free - scratch) * 0.9);
-            return new CudaBackend(device, budget, scratch, options.cublas(), options.bf16Cosine());
+            long budget = options.referenceBudget() > 0 ? options.referenceBudget()
+                    : (long) ((free - BATCHES_IN_FLIGHT * scratch) * 0.9);
+            return new CudaBackend(device, budget, scratch, options);
         } catch (RuntimeException e) {
             device.close();
             throw e;
@@ -114,8 +130,8 @@ public final class CudaBackend implements ScoringBackend {
     }
 
     /**
-     * Two: while one batch's results are ranked on its caller's thread, the worker already runs
-     * the next batch on the device.
+     * Two, one per lane: while one batch runs its kernels, the next one's suspects go up, and
+     * while one batch's results are ranked on its caller's thread, the next one runs.
      */
     @Override
     public int batchesInFlight() {
@@ -147,8 +163,24 @@ public final class CudaBackend implements ScoringBackend {
         return blas;
     }
 
+    /** The scratch of the references' puts, on the legacy stream; worker thread. */
     CudaScratch scratch() {
         return scratch;
+    }
+
+    /** Waits for an idle lane and takes it; any thread but the worker. Give it back with {@link #releaseLane}. */
+    CudaLane acquireLane() {
+        try {
+            return idleLanes.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ImprintException(ImprintException.Code.INTERNAL, "interrupted while waiting for a GPU lane", e);
+        }
+    }
+
+    /** Returns a lane from {@link #acquireLane}, idle: nothing of its last call still running. */
+    void releaseLane(CudaLane lane) {
+        idleLanes.add(lane);
     }
 
     /** Per-stage timings of scoring calls, off until {@link CudaStages#enable} turns them on. */
@@ -156,6 +188,7 @@ public final class CudaBackend implements ScoringBackend {
         return stages;
     }
 
+    /** Bytes of device memory each lane's scoring pass may use. */
     long scratchBytes() {
         return scratchBytes;
     }
@@ -184,7 +217,7 @@ public final class CudaBackend implements ScoringBackend {
         try {
             device.run(() -> {
                 scratch.close();
-                stages.close();
+                lanes.forEach(CudaLane::close);
                 if (blas != null) {
                     blas.close();
                 }

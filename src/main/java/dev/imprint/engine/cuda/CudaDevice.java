@@ -3,13 +3,18 @@ package dev.imprint.engine.cuda;
 import static dev.imprint.engine.cuda.CudaFailures.check;
 
 import dev.imprint.core.ImprintException;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import jcuda.Pointer;
@@ -17,8 +22,10 @@ import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUresult;
+import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
 /**
@@ -26,18 +33,42 @@ import jcuda.driver.JCudaDriver;
  * backend runs on that thread through {@link #call}, so callers (gRPC threads among them) never
  * touch JCuda directly and device work is serialised without locks.
  *
- * <p>Methods other than {@link #open}, {@link #call} and {@link #close} may be called only from
- * inside {@link #call}.
+ * <p>Work enqueued on a stream finishes later: {@link #whenDone} records an event behind it, and
+ * between tasks the worker polls the events of the work still running, as TensorFlow's EventMgr
+ * does, completing each one's future when its event fires. So the worker never blocks on the
+ * device for a stream's work, and one lane's upload and kernels are enqueued while another
+ * lane's still run.
+ *
+ * <p>Methods other than {@link #open}, {@link #call}, {@link #run}, {@link #await} and {@link
+ * #close} may be called only from inside {@link #call}.
  */
 final class CudaDevice implements AutoCloseable {
     private static final int THREADS = 256;
     private static final int MAX_BLOCKS = 1 << 20;
+    /**
+     * How long the worker waits for a task before it polls the running work's events again: the
+     * most a finished pass waits to be noticed. cuEventQuery costs about a microsecond.
+     */
+    private static final long POLL_NANOS = 20_000;
+    /** Bytes of the worker's own page-locked buffer, which its synchronous uploads go through. */
+    private static final long UPLOAD_BUFFER_BYTES = 64L << 20;
     /** Padding past dim: ld - dim is at most 7 (ld is dim rounded up to 4, or to 8 for bf16 sets). */
     private static final float[] ZERO_PAD = new float[8];
     /** What loading JCuda's natives gave: null until tried, "" on success, else the reason. */
     private static String nativesFailure;
 
-    private final ExecutorService worker;
+    /** Work enqueued on a stream, the event recorded behind it, and what to do when it fires. */
+    private record Running(CUevent event, Runnable onDone, CompletableFuture<Void> finished) {
+    }
+
+    private final Thread worker;
+    private final LinkedBlockingQueue<Runnable> tasks = new LinkedBlockingQueue<>();
+    /** Guards {@link #accepting} against a task queued behind the worker's last one. */
+    private final Object submitting = new Object();
+    private boolean accepting = true;
+    /** Worker thread only. */
+    private final ArrayDeque<Running> running = new ArrayDeque<>();
+    private volatile boolean stopped;
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
     private CudaKernels kernels;
@@ -47,28 +78,23 @@ final class CudaDevice implements AutoCloseable {
     private int multiprocessors;
     private int driverVersion;
     private long totalBytes;
-    private boolean closed;
-    /** Page-locked host memory uploads go through, so the GPU reads them by DMA. */
-    private final PinnedStaging staging;
+    /** Page-locked memory the worker's synchronous uploads go through; null when none was granted. */
+    private PinnedBuffer uploadBuffer;
 
-    private CudaDevice(ExecutorService worker, int stagingBuffers) {
-        this.worker = worker;
-        this.staging = new PinnedStaging(stagingBuffers);
+    private CudaDevice(int ordinal) {
+        this.worker = new Thread(this::work, "imprint-cuda-" + ordinal);
+        worker.setDaemon(true);
+        worker.start();
     }
 
     /**
-     * Loads JCuda, creates the worker, makes device {@code ordinal}'s primary context current on it,
-     * loads the kernels and allocates {@code stagingBuffers} page-locked upload buffers.
+     * Loads JCuda, starts the worker, makes device {@code ordinal}'s primary context current on
+     * it and loads the kernels.
      *
      * @throws CudaUnavailableException with the reason when any step fails
      */
-    static CudaDevice open(int ordinal, int stagingBuffers) {
-        ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "imprint-cuda-" + ordinal);
-            t.setDaemon(true);
-            return t;
-        });
-        CudaDevice d = new CudaDevice(worker, stagingBuffers);
+    static CudaDevice open(int ordinal) {
+        CudaDevice d = new CudaDevice(ordinal);
         try {
             d.run(() -> d.start(ordinal));
             return d;
@@ -77,6 +103,49 @@ final class CudaDevice implements AutoCloseable {
             throw e instanceof CudaUnavailableException u ? u
                     : new CudaUnavailableException("opening CUDA device " + ordinal + " failed: " + e.getMessage(), e);
         }
+    }
+
+    /** The worker: runs tasks in order and, while work is running on streams, polls its events. */
+    private void work() {
+        while (!stopped) {
+            Runnable task;
+            try {
+                task = running.isEmpty() ? tasks.take() : tasks.poll(POLL_NANOS, TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                break;
+            }
+            if (task != null) {
+                task.run();
+            }
+            completeFinished();
+        }
+        failRunning(closed());
+    }
+
+    /** Completes the running work whose events have fired, in any order; worker thread. */
+    private void completeFinished() {
+        for (Iterator<Running> it = running.iterator(); it.hasNext(); ) {
+            Running r = it.next();
+            int result = JCudaDriver.cuEventQuery(r.event());
+            if (result == CUresult.CUDA_ERROR_NOT_READY) {
+                continue;
+            }
+            it.remove();
+            try {
+                check(result, "cuEventQuery (a kernel or copy enqueued before it failed)");
+                r.onDone().run();
+                r.finished().complete(null);
+            } catch (RuntimeException | Error e) {
+                r.finished().completeExceptionally(e);
+            }
+        }
+    }
+
+    private void failRunning(RuntimeException why) {
+        for (Running r : running) {
+            r.finished().completeExceptionally(why);
+        }
+        running.clear();
     }
 
     /** Loads JCuda's natives once per process; later calls repeat the first answer. */
@@ -113,7 +182,7 @@ final class CudaDevice implements AutoCloseable {
         while (end < raw.length && raw[end] != 0) {
             end++;
         }
-        name = new String(raw, 0, end, java.nio.charset.StandardCharsets.UTF_8);
+        name = new String(raw, 0, end, StandardCharsets.UTF_8);
         major = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
         minor = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
         multiprocessors = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
@@ -126,7 +195,7 @@ final class CudaDevice implements AutoCloseable {
         probe("cuMemGetInfo", JCudaDriver.cuMemGetInfo(free, total));
         totalBytes = total[0];
         kernels = CudaKernels.load(major, minor);
-        staging.allocate();
+        uploadBuffer = PinnedBuffer.allocate(UPLOAD_BUFFER_BYTES);
     }
 
     private int attribute(int attribute) {
@@ -143,14 +212,31 @@ final class CudaDevice implements AutoCloseable {
 
     /** Runs {@code work} on the device's worker thread and returns its result, rethrowing its failure. */
     <T> T call(Callable<T> work) {
-        Future<T> f;
-        try {
-            f = worker.submit(work);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            throw new ImprintException(ImprintException.Code.FAILED_PRECONDITION, "the CUDA backend is closed");
+        FutureTask<T> task = new FutureTask<>(work);
+        synchronized (submitting) {
+            if (!accepting) {
+                throw closed();
+            }
+            tasks.add(task);
         }
+        return await(task);
+    }
+
+    /** Runs {@code work} on the worker thread and waits for it, rethrowing its failure. */
+    void run(Runnable work) {
+        call(() -> {
+            work.run();
+            return null;
+        });
+    }
+
+    /**
+     * Waits for {@code result} of work on the device, from any thread but the worker, rethrowing
+     * the work's failure as it was.
+     */
+    static <T> T await(Future<T> result) {
         try {
-            return f.get();
+            return result.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ImprintException(ImprintException.Code.INTERNAL, "interrupted while waiting for the GPU", e);
@@ -166,17 +252,20 @@ final class CudaDevice implements AutoCloseable {
         }
     }
 
-    /** Runs {@code work} on the worker thread and waits for it, rethrowing its failure. */
-    void run(Runnable work) {
-        call(() -> {
-            work.run();
-            return null;
-        });
+    private static ImprintException closed() {
+        return new ImprintException(ImprintException.Code.FAILED_PRECONDITION, "the CUDA backend is closed");
     }
 
-    /** The page-locked upload buffers; any thread. */
-    PinnedStaging staging() {
-        return staging;
+    /**
+     * Records {@code event} on {@code stream} behind the work enqueued there so far; when it
+     * fires, the worker runs {@code onDone} and then completes the returned future (exceptionally
+     * with {@code onDone}'s failure or the stream's).
+     */
+    CompletableFuture<Void> whenDone(CUstream stream, CUevent event, Runnable onDone) {
+        check(JCudaDriver.cuEventRecord(event, stream), "cuEventRecord");
+        CompletableFuture<Void> finished = new CompletableFuture<>();
+        running.add(new Running(event, onDone, finished));
+        return finished;
     }
 
     CudaKernels kernels() {
@@ -232,74 +321,34 @@ final class CudaDevice implements AutoCloseable {
     }
 
     /**
-     * Copies {@code src} to {@code dst + dstOffset} bytes through a page-locked buffer (or
-     * straight from the heap when none is free).
+     * Copies {@code src} to {@code dst + dstOffset} bytes through the worker's page-locked buffer
+     * (or straight from the heap when it has none); returns once the copy is done.
      */
     void upload(CUdeviceptr dst, long dstOffset, float[] src) {
-        PinnedStaging.Buffer buffer = staging.tryAcquire();
-        if (buffer == null) {
+        if (uploadBuffer == null) {
             upload(dst, dstOffset, Pointer.to(src), (long) src.length * Float.BYTES);
             return;
         }
-        try {
-            for (int from = 0; from < src.length; from += PinnedStaging.FLOATS) {
-                int count = Math.min(PinnedStaging.FLOATS, src.length - from);
-                buffer.view().clear();
-                buffer.view().put(src, from, count);
-                upload(dst, dstOffset + (long) from * Float.BYTES, buffer.pointer(), (long) count * Float.BYTES);
-            }
-        } finally {
-            staging.release(buffer);
-        }
-    }
-
-    /**
-     * Copies arrays {@code first .. first+count-1} of {@code arrays}, each {@code rows} rows of
-     * {@code dim} floats, to {@code dst} as consecutive rows of {@code ld} floats, zero padded:
-     * as many whole arrays as a page-locked buffer holds are packed into it per copy, so a batch
-     * is one copy, not one per array. Marks stages "pack_suspects" and "upload_suspects".
-     */
-    void uploadRows(CUdeviceptr dst, List<float[]> arrays, int first, int count, int rows, int dim, int ld,
-                    CudaStages stages) {
-        long arrayFloats = (long) rows * ld;
-        PinnedStaging.Buffer buffer = staging.tryAcquire();
-        int perCopy = buffer != null ? (int) Math.min(count, PinnedStaging.FLOATS / arrayFloats) : 0;
-        try {
-            if (perCopy == 0) {
-                for (int a = 0; a < count; a++) {
-                    float[] padded = padRows(arrays.get(first + a), rows, dim, ld);
-                    stages.lap("pack_suspects");
-                    upload(dst, a * arrayFloats * Float.BYTES, Pointer.to(padded), (long) padded.length * Float.BYTES);
-                    stages.lap("upload_suspects");
-                }
-                return;
-            }
-            for (int a0 = 0; a0 < count; a0 += perCopy) {
-                int n = Math.min(perCopy, count - a0);
-                pack(buffer.view(), arrays, first + a0, n, rows, dim, ld);
-                stages.lap("pack_suspects");
-                upload(dst, a0 * arrayFloats * Float.BYTES, buffer.pointer(), n * arrayFloats * Float.BYTES);
-                stages.lap("upload_suspects");
-            }
-        } finally {
-            if (buffer != null) {
-                staging.release(buffer);
-            }
+        int chunk = (int) (uploadBuffer.size() / Float.BYTES);
+        for (int from = 0; from < src.length; from += chunk) {
+            int count = Math.min(chunk, src.length - from);
+            uploadBuffer.bytes().asFloatBuffer().put(src, from, count);
+            upload(dst, dstOffset + (long) from * Float.BYTES, uploadBuffer.at(0), (long) count * Float.BYTES);
         }
     }
 
     /**
      * Writes arrays {@code first .. first+count-1} of {@code arrays}, each {@code rows} rows of
-     * {@code dim} floats, from the start of {@code into} as consecutive rows of {@code ld} floats,
-     * zero padded; any thread.
+     * {@code dim} floats, from {@code into}'s position (in native order) as consecutive rows of
+     * {@code ld} floats, zero padded; any thread.
      */
-    static void pack(FloatBuffer into, List<float[]> arrays, int first, int count, int rows, int dim, int ld) {
+    static void pack(ByteBuffer into, List<float[]> arrays, int first, int count, int rows, int dim, int ld) {
         long arrayFloats = (long) rows * ld;
         // Packing a large batch is a host memory copy of tens of MB: spread it over the cores.
         // Each array owns a disjoint region, so duplicates of the view can fill them at once.
         IntStream.range(0, count).parallel().forEach(a -> {
-            FloatBuffer view = into.duplicate();
-            view.clear().position(Math.toIntExact(a * arrayFloats));
+            FloatBuffer view = into.asFloatBuffer();
+            view.position(Math.toIntExact(a * arrayFloats));
             float[] src = arrays.get(first + a);
             if (ld == dim) {
                 view.put(src, 0, rows * dim);
@@ -310,6 +359,19 @@ final class CudaDevice implements AutoCloseable {
                 view.put(ZERO_PAD, 0, ld - dim);
             }
         });
+    }
+
+    /**
+     * Copies arrays {@code first .. first+count-1} of {@code arrays}, each {@code rows} rows of
+     * {@code dim} floats, to {@code dst} as consecutive rows of {@code ld} floats, zero padded,
+     * one array at a time through the worker's page-locked buffer; returns once they are copied.
+     * For passes too large for their lane's buffer.
+     */
+    void uploadRows(CUdeviceptr dst, List<float[]> arrays, int first, int count, int rows, int dim, int ld) {
+        long arrayBytes = (long) rows * ld * Float.BYTES;
+        for (int a = 0; a < count; a++) {
+            upload(dst, a * arrayBytes, padRows(arrays.get(first + a), rows, dim, ld));
+        }
     }
 
     /** {@code rows} rows of {@code dim} floats copied into rows of {@code ld}, zero padded. */
@@ -359,10 +421,11 @@ final class CudaDevice implements AutoCloseable {
     }
 
     /**
-     * Launches {@code f} on the default stream with 256-thread blocks. Arguments map to kernel
-     * parameters by type: {@link CUdeviceptr} (null for a null pointer), Integer, Long, Double.
+     * Launches {@code f} on {@code stream} (null: the legacy default stream) with 256-thread
+     * blocks. Arguments map to kernel parameters by type: {@link CUdeviceptr} (null for a null
+     * pointer), Integer, Long, Double; the driver copies their values before this returns.
      */
-    void launch(CUfunction f, String kernel, int gridX, int gridY, int gridZ, Object... args) {
+    void launch(CUstream stream, CUfunction f, String kernel, int gridX, int gridY, int gridZ, Object... args) {
         Pointer[] params = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
@@ -381,7 +444,7 @@ final class CudaDevice implements AutoCloseable {
                         + a.getClass().getName() + "; expected CUdeviceptr, Integer, Long or Double");
             }
         }
-        check(JCudaDriver.cuLaunchKernel(f, gridX, gridY, gridZ, THREADS, 1, 1, 0, null, Pointer.to(params), null),
+        check(JCudaDriver.cuLaunchKernel(f, gridX, gridY, gridZ, THREADS, 1, 1, 0, stream, Pointer.to(params), null),
                 "cuLaunchKernel(" + kernel + ")");
     }
 
@@ -392,23 +455,35 @@ final class CudaDevice implements AutoCloseable {
 
     @Override
     public void close() {
-        if (closed) {
-            return;
+        FutureTask<Void> release = new FutureTask<>(() -> {
+            if (!running.isEmpty()) {
+                // Let the work still on the device finish, so no caller waits forever.
+                JCudaDriver.cuCtxSynchronize();
+                completeFinished();
+            }
+            if (uploadBuffer != null) {
+                uploadBuffer.free();
+            }
+            if (name != null) {
+                JCudaDriver.cuCtxSetCurrent(null);
+                JCudaDriver.cuDevicePrimaryCtxRelease(device);
+            }
+        }, null);
+        synchronized (submitting) {
+            if (!accepting) {
+                return;
+            }
+            accepting = false;
+            tasks.add(release);
+            tasks.add(() -> stopped = true);
         }
-        closed = true;
         try {
-            worker.submit(() -> {
-                staging.close();
-                if (name != null) {
-                    JCudaDriver.cuCtxSetCurrent(null);
-                    JCudaDriver.cuDevicePrimaryCtxRelease(device);
-                }
-            }).get(30, TimeUnit.SECONDS);
+            release.get(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
             // The context goes with the process anyway; closing must not fail.
         }
-        worker.shutdownNow();
+        worker.interrupt();
     }
 }

@@ -7,11 +7,16 @@ import dev.imprint.engine.BatchScores;
 import dev.imprint.engine.ResidentReferences;
 import dev.imprint.engine.SuspectBatch;
 import dev.imprint.engine.cuda.CudaScratch.Use;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
+import java.nio.IntBuffer;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
@@ -34,7 +39,8 @@ import jcuda.driver.CUfunction;
  * (smoothing, logs, norms, entropies, argmax), form the products (a fused kernel that reads each
  * reference row once for a few suspects, tiled SGEMM for more, cuBLAS in its place where it loads
  * and the rows are fp32), JS when asked, then combine into per-pair means (and per-probe values
- * when asked); only those come back.
+ * when asked); only those come back. A call runs in one of the backend's lanes ({@link
+ * CudaLane}), on its stream, so two calls' passes overlap on the device.
  */
 final class CudaResidentSet implements ResidentReferences {
     private static final int INITIAL_CAPACITY = 4;
@@ -126,7 +132,8 @@ final class CudaResidentSet implements ResidentReferences {
         device.upload(staging, 0, padded);
         CUdeviceptr unitRows = unit.withByteOffset(slot * unitRowBytes());
         long meta = (long) slot * probes;
-        device.launch(device.kernels().prepareRows, "imprint_prepare_rows", CudaDevice.blocksForItems(probes), 1, 1,
+        device.launch(null, device.kernels().prepareRows, "imprint_prepare_rows", CudaDevice.blocksForItems(probes), 1,
+                1,
                 staging, probes, dim, ld, eps, scale, distribution ? 1 : 0,
                 bf16 ? null : unitRows, bf16 ? unitRows : null, null,
                 distribution ? logs.withByteOffset(slot * floatRowBytes()) : null,
@@ -190,6 +197,10 @@ final class CudaResidentSet implements ResidentReferences {
             }
             throw e;
         }
+        if (size > 0) {
+            // The copies run on the device after this returns: let them read the old arrays first.
+            device.synchronize("copying references to their new arrays");
+        }
         freeArrays();
         unit = newUnit;
         logs = newLogs;
@@ -200,7 +211,7 @@ final class CudaResidentSet implements ResidentReferences {
             backend.release(-delta);
         }
         capacity = newCapacity;
-        idAt = java.util.Arrays.copyOf(idAt, newCapacity);
+        idAt = Arrays.copyOf(idAt, newCapacity);
     }
 
     private void freeArrays() {
@@ -300,24 +311,22 @@ final class CudaResidentSet implements ResidentReferences {
             CudaStages stages = backend.stages();
             long start = System.nanoTime();
             int[] slots = modelIds.stream().mapToInt(this::slotOf).toArray();
-            Pass pass = new Pass(batch, slots, metrics, perProbe, orderBy, keep, out);
             long looked = System.nanoTime();
             stages.host("look_up_slots", looked - start);
-            PinnedStaging.Buffer staged = pass.stageOnCaller();
+            CudaLane lane = backend.acquireLane();
             try {
-                long queued = System.nanoTime();
-                if (staged != null) {
-                    stages.host("pack_suspects_on_caller", queued - looked);
-                }
-                device.run(pass::run);
-                stages.host("worker_call_total", System.nanoTime() - queued);
+                stages.host("wait_for_lane", System.nanoTime() - looked);
+                new Call(batch, slots, metrics, perProbe, orderBy, keep, out, lane).run(stages);
             } finally {
-                if (staged != null) {
-                    device.staging().release(staged);
-                }
+                backend.releaseLane(lane);
             }
         }
         return out;
+    }
+
+    /** {@code value} rounded up to a multiple of {@code alignment}, a power of two. */
+    private static long alignUp(long value, long alignment) {
+        return (value + alignment - 1) & -alignment;
     }
 
     private int slotOf(String modelId) {
@@ -343,8 +352,15 @@ final class CudaResidentSet implements ResidentReferences {
         }
     }
 
-    /** One scoring call, run on the worker thread in passes of at most {@code perPass} suspects. */
-    private final class Pass {
+    /**
+     * One scoring call in one lane, in passes of at most {@code perPass} suspects. Per pass, the
+     * caller packs the suspects into the lane's page-locked buffer, the worker enqueues the
+     * upload, the kernels and the download of the scores into the same buffer on the lane's
+     * stream, and once they have run the caller decodes the scores from there. What does not fit
+     * the buffer goes the synchronous way instead: uploaded by the worker from the heap, or
+     * downloaded by it once the pass has run.
+     */
+    private final class Call {
         private final SuspectBatch batch;
         private final int[] slots;
         private final boolean perProbe;
@@ -352,6 +368,7 @@ final class CudaResidentSet implements ResidentReferences {
         private final Metric orderBy;
         private final int keep;
         private final BatchScores out;
+        private final CudaLane lane;
         private final int metricBits;
         /** The lowest and highest ordinals of the asked metrics. */
         private final int lo;
@@ -362,19 +379,29 @@ final class CudaResidentSet implements ResidentReferences {
         private final boolean js;
         private final int refs;
         private final int count;
-        /** Suspects per pass: as many as the scratch holds. */
+        /** Suspects per pass: as many as the lane's scratch holds. */
         private final int perPass;
-        /** The whole batch packed by the caller into page-locked memory, or null to pack on the worker. */
-        private PinnedStaging.Buffer staged;
+        /** Bytes of the slots and batch probes at the start of the lane's buffer; suspects follow. */
+        private final long headerBytes;
+        /** The scored slots and batch probes on the device, uploaded by the first pass; worker only. */
+        private CUdeviceptr slotBuf;
+        private CUdeviceptr probeBuf;
+        /** A pass's scores when they did not fit the lane's buffer, downloaded by the worker. */
+        private ByteBuffer downloaded;
+        private long packNanos;
+        private long enqueueNanos;
+        private long waitNanos;
+        private long decodeNanos;
 
-        Pass(SuspectBatch batch, int[] slots, Set<Metric> metrics, boolean perProbe, Metric orderBy, int keep,
-             BatchScores out) {
+        Call(SuspectBatch batch, int[] slots, Set<Metric> metrics, boolean perProbe, Metric orderBy, int keep,
+             BatchScores out, CudaLane lane) {
             this.batch = batch;
             this.slots = slots;
             this.perProbe = perProbe;
             this.orderBy = orderBy;
             this.keep = keep;
             this.out = out;
+            this.lane = lane;
             int bits = 0;
             for (Metric m : metrics) {
                 bits |= 1 << m.ordinal();
@@ -389,23 +416,7 @@ final class CudaResidentSet implements ResidentReferences {
             this.refs = slots.length;
             this.count = batch.probeCount();
             this.perPass = (int) Math.max(1, Math.min(batch.size(), backend.scratchBytes() / bytesPerSuspect()));
-        }
-
-        /**
-         * On the caller's thread, packs a batch that is one pass into a free page-locked buffer
-         * for the worker to upload, and returns the buffer for the caller to release; null when
-         * the batch takes several passes, does not fit, or no buffer is free.
-         */
-        PinnedStaging.Buffer stageOnCaller() {
-            long floats = (long) batch.size() * count * ld;
-            if (perPass < batch.size() || floats > PinnedStaging.FLOATS) {
-                return null;
-            }
-            staged = device.staging().tryAcquire();
-            if (staged != null) {
-                CudaDevice.pack(staged.view(), batch.suspects(), 0, batch.size(), count, dim, ld);
-            }
-            return staged;
+            this.headerBytes = alignUp((long) (refs + count) * Integer.BYTES, 256);
         }
 
         /** Device bytes one suspect of a pass needs in scratch. */
@@ -420,43 +431,122 @@ final class CudaResidentSet implements ResidentReferences {
             return planes + terms + dots + means + pp;
         }
 
-        void run() {
-            CudaStages stages = backend.stages();
-            stages.begin();
+        /** Runs the passes; the caller's thread. */
+        void run(CudaStages stages) {
+            for (int first = 0; first < batch.size(); first += perPass) {
+                runPass(first, Math.min(perPass, batch.size() - first));
+            }
+            stages.host("pack_suspects_on_caller", packNanos);
+            stages.host("enqueue_on_worker", enqueueNanos);
+            stages.host("wait_for_device", waitNanos);
+            stages.host("decode_scores", decodeNanos);
+        }
+
+        private void runPass(int first, int sb) {
+            long t0 = System.nanoTime();
+            boolean headerPacked = first == 0 && headerBytes <= lane.bufferBytes();
+            if (headerPacked) {
+                ByteBuffer header = lane.buffer(0, headerBytes);
+                header.asIntBuffer().put(slots).put(batch.probeIndices(), 0, count);
+            }
+            long suspectBytes = (long) sb * count * ld * Float.BYTES;
+            boolean suspectsPacked = headerBytes + suspectBytes <= lane.bufferBytes();
+            if (suspectsPacked) {
+                CudaDevice.pack(lane.buffer(headerBytes, suspectBytes), batch.suspects(), first, sb, count, dim, ld);
+            }
+            long t1 = System.nanoTime();
+            boolean last = first + sb == batch.size();
+            CompletableFuture<Void> done = device.call(() -> enqueue(first, sb, headerPacked, suspectsPacked, last));
+            long t2 = System.nanoTime();
+            CudaDevice.await(done);
+            long t3 = System.nanoTime();
+            decode(first, sb);
+            long t4 = System.nanoTime();
+            packNanos += t1 - t0;
+            enqueueNanos += t2 - t1;
+            waitNanos += t3 - t2;
+            decodeNanos += t4 - t3;
+        }
+
+        /**
+         * Enqueues one pass on the lane's stream and returns when it will have finished; worker
+         * thread. On a failure part way, waits for what it enqueued, so the lane is idle again.
+         */
+        private CompletableFuture<Void> enqueue(int first, int sb, boolean headerPacked, boolean suspectsPacked,
+                                                boolean last) {
+            CudaStages.Recorder stages = lane.recorder();
+            if (first == 0) {
+                stages.beginCall(lane.stream());
+            }
+            stages.beginPass();
             try {
-                runPasses(stages);
+                if (first == 0) {
+                    uploadSlotsAndProbes(headerPacked);
+                    stages.lap("upload_slots_and_probes");
+                }
+                DeviceScores scores = launchKernels(first, sb, suspectsPacked, stages);
+                boolean scoresFit = scoreBytes(sb) <= lane.bufferBytes();
+                if (scoresFit) {
+                    downloadScores(sb, scores, lane::download);
+                    stages.lap("download_scores");
+                }
+                return lane.whenDone(() -> {
+                    downloaded = null;
+                    if (!scoresFit) {
+                        ByteBuffer into = ByteBuffer.allocateDirect(Math.toIntExact(scoreBytes(sb)))
+                                .order(ByteOrder.nativeOrder());
+                        Pointer at = Pointer.to(into);
+                        downloadScores(sb, scores,
+                                (to, src, srcOffset, bytes) -> device.download(at.withByteOffset(to), src, srcOffset, bytes));
+                        downloaded = into;
+                    }
+                    stages.endPass();
+                    if (last) {
+                        stages.endCall();
+                    }
+                });
             } catch (RuntimeException e) {
-                stages.abort();
+                lane.drain();
                 throw e;
             }
-            stages.end();
         }
 
-        private void runPasses(CudaStages stages) {
-            int suspects = batch.size();
-            CudaScratch scratch = backend.scratch();
-            CUdeviceptr slotBuf = scratch.get(Use.SLOTS, (long) refs * Integer.BYTES);
-            device.upload(slotBuf, 0, Pointer.to(slots), (long) refs * Integer.BYTES);
-            CUdeviceptr probeBuf = scratch.get(Use.PROBES, (long) count * Integer.BYTES);
-            device.upload(probeBuf, 0, Pointer.to(batch.probeIndices()), (long) count * Integer.BYTES);
-            stages.lap("upload_slots_and_probes");
-            for (int first = 0; first < suspects; first += perPass) {
-                pass(first, Math.min(perPass, suspects - first), slotBuf, probeBuf, stages);
+        private void uploadSlotsAndProbes(boolean packed) {
+            slotBuf = lane.scratch().get(Use.SLOTS, (long) refs * Integer.BYTES);
+            probeBuf = lane.scratch().get(Use.PROBES, (long) count * Integer.BYTES);
+            if (packed) {
+                lane.upload(slotBuf, 0, 0, (long) refs * Integer.BYTES);
+                lane.upload(probeBuf, 0, (long) refs * Integer.BYTES, (long) count * Integer.BYTES);
+            } else {
+                device.upload(slotBuf, 0, Pointer.to(slots), (long) refs * Integer.BYTES);
+                device.upload(probeBuf, 0, Pointer.to(batch.probeIndices()), (long) count * Integer.BYTES);
             }
         }
 
-        private void pass(int first, int sb, CUdeviceptr slotBuf, CUdeviceptr probeBuf, CudaStages stages) {
-            CudaScratch scratch = backend.scratch();
+        /**
+         * Where a pass leaves its scores on the device: per metric ordinal, every pair's means and,
+         * when asked, per-probe values; for a top_k query also the kept pairs' indices and values.
+         */
+        private record DeviceScores(CUdeviceptr means, CUdeviceptr perProbe, CUdeviceptr kept,
+                                    CUdeviceptr keptValues) {
+        }
+
+        /**
+         * Enqueues the pass's suspect upload and every kernel up to the per-pair means, and, for a
+         * top_k query, the selection of the kept pairs.
+         */
+        private DeviceScores launchKernels(int first, int sb, boolean suspectsPacked, CudaStages.Recorder stages) {
+            CudaScratch scratch = lane.scratch();
             CudaKernels k = device.kernels();
             long n = count;
             long plane = (long) sb * n * ld;
             CUdeviceptr susp = scratch.get(Use.SUSPECTS, 3 * plane * Float.BYTES);
-            if (staged != null) {
-                device.upload(susp, 0, staged.pointer(), plane * Float.BYTES);
-                stages.lap("upload_suspects");
+            if (suspectsPacked) {
+                lane.upload(susp, 0, headerBytes, plane * Float.BYTES);
             } else {
-                device.uploadRows(susp, batch.suspects(), first, sb, count, dim, ld, stages);
+                device.uploadRows(susp, batch.suspects(), first, sb, count, dim, ld);
             }
+            stages.lap("upload_suspects");
             long rows = (long) sb * n;
             CUdeviceptr terms = scratch.get(Use.SUSPECT_TERMS, 3 * rows * Double.BYTES);
             CUdeviceptr sArgmax = scratch.get(Use.SUSPECT_ARGMAX, rows * Integer.BYTES);
@@ -467,7 +557,7 @@ final class CudaResidentSet implements ResidentReferences {
             CUdeviceptr sSmooth = susp.withByteOffset(2 * plane * Float.BYTES);
             boolean needLogs = klRefSuspect || js;
             boolean needSmooth = klSuspectRef || js;
-            device.launch(k.prepareRows, "imprint_prepare_rows", CudaDevice.blocksForItems(rows), 1, 1,
+            lane.launch(k.prepareRows, "imprint_prepare_rows", CudaDevice.blocksForItems(rows), 1, 1,
                     susp, (int) rows, dim, ld, eps, scale, distribution ? 1 : 0,
                     null, null, needSmooth ? sSmooth : null, needLogs ? sLogs : null,
                     sNorm, distribution ? sNegEntropy : null, distribution ? sLogSum : null, sArgmax);
@@ -484,11 +574,11 @@ final class CudaResidentSet implements ResidentReferences {
             if (want != 0) {
                 if (fused != null && bf16) {
                     // EMBEDDING sets are scored by COSINE alone: the one product of the bf16 kernel.
-                    device.launch(fused, "imprint_fused_cosine_bf16", CudaDevice.blocksForWarps((long) refs * n), 1,
-                            1, unit, slotBuf, refs, probeBuf, count, probes, ld, susp, sb, dotUnit);
+                    lane.launch(fused, "imprint_fused_cosine_bf16", CudaDevice.blocksForWarps((long) refs * n), 1, 1,
+                            unit, slotBuf, refs, probeBuf, count, probes, ld, susp, sb, dotUnit);
                     stages.lap("fused_products_kernel");
                 } else if (fused != null) {
-                    device.launch(fused, "imprint_fused_dots", CudaDevice.blocksForWarps((long) refs * n), 1, 1,
+                    lane.launch(fused, "imprint_fused_dots", CudaDevice.blocksForWarps((long) refs * n), 1, 1,
                             (want & 3) != 0 ? unit : null, (want & 4) != 0 ? logs : null, slotBuf, refs, probeBuf,
                             count, probes, ld, susp, sb, want, dotUnit, dotLog);
                     stages.lap("fused_products_kernel");
@@ -500,7 +590,7 @@ final class CudaResidentSet implements ResidentReferences {
             CUdeviceptr jsBuf = null;
             if (js) {
                 jsBuf = scratch.get(Use.JS, n * sb * refs * Float.BYTES);
-                device.launch(k.js, "imprint_js", CudaDevice.blocksForWarps((long) refs * n * sb), 1, 1,
+                lane.launch(k.js, "imprint_js", CudaDevice.blocksForWarps((long) refs * n * sb), 1, 1,
                         unit, logs, norm, slotBuf, refs, probeBuf, count, probes, ld, dim, eps, scale, susp, sb, jsBuf);
                 stages.lap("js_kernel");
             }
@@ -509,105 +599,137 @@ final class CudaResidentSet implements ResidentReferences {
             CUdeviceptr perProbeBuf = perProbe ? scratch.get(Use.PER_PROBE, METRICS.length * pairs * n * Double.BYTES)
                     : null;
             long tiles = (long) sb * ((refs + 31) / 32);
-            device.launch(k.combine, "imprint_combine", CudaDevice.blocksForItems(tiles), 1, 1,
+            lane.launch(k.combine, "imprint_combine", CudaDevice.blocksForItems(tiles), 1, 1,
                     sb, refs, count, probes, metricBits, perProbe ? 1 : 0, slotBuf, probeBuf,
                     norm, negEntropy, argmax, sNorm, distribution ? sNegEntropy : null,
                     distribution ? sLogSum : null, sArgmax, dotUnit, dotLog, dotRows, viaBlas ? 1 : 0, jsBuf, eps, scale,
                     means, perProbeBuf);
             stages.lap("combine_kernel");
-            if (keep > 0) {
-                downloadKept(first, sb, means, perProbeBuf, stages);
-            } else {
-                downloadAll(first, sb, means, perProbeBuf, stages);
-            }
+            DeviceScores scores = new DeviceScores(means, perProbeBuf, null, null);
+            return keep > 0 ? selectKept(sb, scores, stages) : scores;
         }
 
         /**
-         * The slots of the asked metrics, from the first asked ordinal ({@code lo}) to the last, of
-         * a buffer holding {@code perMetric} doubles per metric ordinal: one copy, not one per metric.
+         * Enqueues the ranking of each suspect's pairs on the device and the gathering of the
+         * {@code keep} closest pairs' indices and values.
          */
-        private double[] downloadMetricSlots(CUdeviceptr buffer, long perMetric) {
-            double[] slots = new double[Math.toIntExact((hi - lo + 1) * perMetric)];
-            device.download(Pointer.to(slots), buffer, lo * perMetric * Double.BYTES, slots.length * (long) Double.BYTES);
-            return slots;
+        private DeviceScores selectKept(int sb, DeviceScores all, CudaStages.Recorder stages) {
+            CudaKernels k = device.kernels();
+            long pairs = (long) sb * refs;
+            long kept = (long) sb * keep;
+            CudaScratch scratch = lane.scratch();
+            CUdeviceptr keptBuf = scratch.get(Use.KEPT, kept * Integer.BYTES);
+            lane.launch(k.closest, "imprint_closest", CudaDevice.blocksForItems(sb), 1, 1,
+                    all.means().withByteOffset(orderBy.ordinal() * pairs * Double.BYTES), sb, refs, keep,
+                    orderBy.higherIsCloser() ? 1 : 0, keptBuf);
+            stages.lap("closest_kernel");
+            long inner = perProbe ? count : 1;
+            long meansBytes = METRICS.length * kept * Double.BYTES;
+            CUdeviceptr keptValues = scratch.get(Use.KEPT_VALUES, meansBytes * (perProbe ? 1 + count : 1));
+            CUdeviceptr keptPerProbe = perProbe ? keptValues.withByteOffset(meansBytes) : null;
+            lane.launch(k.gatherKept, "imprint_gather_kept",
+                    CudaDevice.blocksForThreads(METRICS.length * kept * inner), 1, 1,
+                    all.means(), all.perProbe(), metricBits, sb, refs, count, keep, keptBuf, keptValues, keptPerProbe);
+            stages.lap("gather_kept_kernel");
+            return new DeviceScores(all.means(), all.perProbe(), keptBuf, keptValues);
         }
 
-        /** Waits for the pass and copies every pair's values into {@code out}. */
-        private void downloadAll(int first, int sb, CUdeviceptr means, CUdeviceptr perProbeBuf, CudaStages stages) {
-            long n = count;
-            long pairs = (long) sb * refs;
-            device.synchronize("scoring");
-            stages.lap("wait_for_device");
-            double[] meanSlots = downloadMetricSlots(means, pairs);
-            stages.lap("download_means");
-            double[] perProbeSlots = null;
-            if (perProbe) {
-                perProbeSlots = downloadMetricSlots(perProbeBuf, pairs * n);
-                stages.lap("download_per_probe");
+        /** A copy of {@code bytes} from {@code src + srcOffset} to byte {@code to} of a pass's scores. */
+        private interface ScoreCopy {
+            void copy(long to, CUdeviceptr src, long srcOffset, long bytes);
+        }
+
+        /**
+         * The layout of a pass's scores, as downloaded: for every pair, the asked metrics' means
+         * from the first asked ordinal to the last, one slice per ordinal, then their per-probe
+         * values likewise; for a top_k query, the kept pairs' indices, then the kept pairs' means
+         * and per-probe values so.
+         */
+        private long scoreBytes(int sb) {
+            long slices = hi - lo + 1;
+            long inner = perProbe ? 1 + count : 1;
+            if (keep > 0) {
+                long kept = (long) sb * keep;
+                return keptValuesAt(kept) + slices * kept * inner * Double.BYTES;
             }
+            return slices * sb * refs * inner * Double.BYTES;
+        }
+
+        private static long keptValuesAt(long kept) {
+            return alignUp(kept * Integer.BYTES, Double.BYTES);
+        }
+
+        /** Copies a pass's scores into the layout of {@link #scoreBytes} through {@code copy}. */
+        private void downloadScores(int sb, DeviceScores scores, ScoreCopy copy) {
+            long slices = hi - lo + 1;
+            long n = count;
+            if (keep > 0) {
+                long kept = (long) sb * keep;
+                copy.copy(0, scores.kept(), 0, kept * Integer.BYTES);
+                long meansBytes = METRICS.length * kept * Double.BYTES;
+                long at = keptValuesAt(kept);
+                copy.copy(at, scores.keptValues(), lo * kept * Double.BYTES, slices * kept * Double.BYTES);
+                if (perProbe) {
+                    copy.copy(at + slices * kept * Double.BYTES, scores.keptValues(),
+                            meansBytes + lo * kept * n * Double.BYTES, slices * kept * n * Double.BYTES);
+                }
+                return;
+            }
+            long pairs = (long) sb * refs;
+            copy.copy(0, scores.means(), lo * pairs * Double.BYTES, slices * pairs * Double.BYTES);
+            if (perProbe) {
+                copy.copy(slices * pairs * Double.BYTES, scores.perProbe(), lo * pairs * n * Double.BYTES,
+                        slices * pairs * n * Double.BYTES);
+            }
+        }
+
+        /** Copies a finished pass's scores into {@code out}; the caller's thread. */
+        private void decode(int first, int sb) {
+            ByteBuffer scores = downloaded != null ? downloaded : lane.buffer(0, scoreBytes(sb));
+            long slices = hi - lo + 1;
+            int n = count;
+            if (keep > 0) {
+                long kept = (long) sb * keep;
+                IntBuffer order = scores.asIntBuffer();
+                long at = keptValuesAt(kept);
+                DoubleBuffer values = scores.slice(Math.toIntExact(at), Math.toIntExact(scores.capacity() - at))
+                        .order(scores.order()).asDoubleBuffer();
+                long perProbeAt = slices * kept;
+                int[] closestFirst = new int[keep];
+                for (int s = 0; s < sb; s++) {
+                    order.get(s * keep, closestFirst);
+                    for (Metric m : METRICS) {
+                        if ((metricBits & (1 << m.ordinal())) == 0) {
+                            continue;
+                        }
+                        long slice = (m.ordinal() - lo) * kept;
+                        for (int j = 0; j < keep; j++) {
+                            int pair = Math.toIntExact((long) (first + s) * refs + closestFirst[j]);
+                            int from = Math.toIntExact(slice + (long) s * keep + j);
+                            out.values(m)[pair] = values.get(from);
+                            if (perProbe) {
+                                values.get(Math.toIntExact(perProbeAt + (long) from * n), out.perProbe(m),
+                                        Math.toIntExact((long) pair * n), n);
+                            }
+                        }
+                    }
+                    out.keep(first + s, closestFirst.clone());
+                }
+                return;
+            }
+            DoubleBuffer values = scores.asDoubleBuffer();
+            long pairs = (long) sb * refs;
             for (Metric m : METRICS) {
                 if ((metricBits & (1 << m.ordinal())) == 0) {
                     continue;
                 }
                 int slice = m.ordinal() - lo;
-                System.arraycopy(meanSlots, Math.toIntExact(slice * pairs), out.values(m), first * refs, (int) pairs);
+                values.get(Math.toIntExact(slice * pairs), out.values(m), first * refs, (int) pairs);
                 if (perProbe) {
-                    System.arraycopy(perProbeSlots, Math.toIntExact(slice * pairs * n), out.perProbe(m),
-                            Math.toIntExact(first * refs * n), Math.toIntExact(pairs * n));
+                    values.get(Math.toIntExact(slices * pairs + slice * pairs * n), out.perProbe(m),
+                            Math.toIntExact((long) first * refs * n), Math.toIntExact(pairs * n));
                 }
             }
-            stages.lap("decode_scores");
-        }
-
-        /**
-         * Ranks each suspect's pairs on the device, then copies only the {@code keep} closest
-         * pairs' values into {@code out} and records their order.
-         */
-        private void downloadKept(int first, int sb, CUdeviceptr means, CUdeviceptr perProbeBuf, CudaStages stages) {
-            CudaKernels k = device.kernels();
-            long n = count;
-            long pairs = (long) sb * refs;
-            long kept = (long) sb * keep;
-            CudaScratch scratch = backend.scratch();
-            CUdeviceptr keptBuf = scratch.get(Use.KEPT, kept * Integer.BYTES);
-            device.launch(k.closest, "imprint_closest", CudaDevice.blocksForItems(sb), 1, 1,
-                    means.withByteOffset(orderBy.ordinal() * pairs * Double.BYTES), sb, refs, keep,
-                    orderBy.higherIsCloser() ? 1 : 0, keptBuf);
-            stages.lap("closest_kernel");
-            long inner = perProbe ? n : 1;
-            long meansBytes = METRICS.length * kept * Double.BYTES;
-            CUdeviceptr keptValues = scratch.get(Use.KEPT_VALUES, meansBytes * (perProbe ? 1 + n : 1));
-            CUdeviceptr keptPerProbe = perProbe ? keptValues.withByteOffset(meansBytes) : null;
-            device.launch(k.gatherKept, "imprint_gather_kept",
-                    CudaDevice.blocksForThreads(METRICS.length * kept * inner), 1, 1,
-                    means, perProbeBuf, metricBits, sb, refs, count, keep, keptBuf, keptValues, keptPerProbe);
-            stages.lap("gather_kept_kernel");
-            device.synchronize("scoring");
-            stages.lap("wait_for_device");
-            int[] order = new int[Math.toIntExact(kept)];
-            device.download(Pointer.to(order), keptBuf, 0, kept * Integer.BYTES);
-            double[] values = downloadMetricSlots(keptValues, kept);
-            double[] perProbeValues = perProbe ? downloadMetricSlots(keptPerProbe, kept * n) : null;
-            stages.lap("download_kept");
-            for (int s = 0; s < sb; s++) {
-                int[] closestFirst = Arrays.copyOfRange(order, s * keep, (s + 1) * keep);
-                for (Metric m : METRICS) {
-                    if ((metricBits & (1 << m.ordinal())) == 0) {
-                        continue;
-                    }
-                    long slice = (m.ordinal() - lo) * kept;
-                    for (int j = 0; j < keep; j++) {
-                        long pair = (long) (first + s) * refs + closestFirst[j];
-                        out.values(m)[Math.toIntExact(pair)] = values[Math.toIntExact(slice + (long) s * keep + j)];
-                        if (perProbe) {
-                            System.arraycopy(perProbeValues, Math.toIntExact((slice + (long) s * keep + j) * n),
-                                    out.perProbe(m), Math.toIntExact(pair * n), count);
-                        }
-                    }
-                }
-                out.keep(first + s, closestFirst);
-            }
-            stages.lap("decode_scores");
         }
 
         /** Where a pass's products read and write: the scored slots, the batch probes, the dot rows. */
@@ -638,14 +760,14 @@ final class CudaResidentSet implements ResidentReferences {
         private void sgemm(Operands o, CUdeviceptr a, CUdeviceptr b, int cols, long colStride, CUdeviceptr c,
                            long cProbeStride) {
             if (o.viaBlas()) {
-                CUdeviceptr tables = backend.scratch().get(Use.POINTERS, 3L * count * Long.BYTES);
+                CUdeviceptr tables = lane.scratch().get(Use.POINTERS, 3L * count * Long.BYTES);
                 CUdeviceptr aTable = tables;
                 CUdeviceptr bTable = tables.withByteOffset((long) count * Long.BYTES);
                 CUdeviceptr cTable = tables.withByteOffset(2L * count * Long.BYTES);
                 pointerTable(aTable, a, o.probes(), ld);
                 pointerTable(bTable, b, null, ld);
                 pointerTable(cTable, c, null, cProbeStride);
-                backend.blas().sgemmBatchedTn(size, cols, ld, aTable, probes * ld, bTable, Math.toIntExact(colStride),
+                backend.blas().sgemmBatchedTn(lane.stream(), size, cols, ld, aTable, probes * ld, bTable, Math.toIntExact(colStride),
                         cTable, o.dotRows(), count);
                 return;
             }
@@ -653,14 +775,14 @@ final class CudaResidentSet implements ResidentReferences {
             int gridY = (cols + 63) / 64;
             int gridZ = Math.min(count, 65535);
             CudaKernels k = device.kernels();
-            device.launch(bf16 ? k.sgemmBf16 : k.sgemm, bf16 ? "imprint_sgemm_tn_bf16" : "imprint_sgemm_tn",
+            lane.launch(bf16 ? k.sgemmBf16 : k.sgemm, bf16 ? "imprint_sgemm_tn_bf16" : "imprint_sgemm_tn",
                     gridX, gridY, gridZ,
                     a, o.slots(), refs, (long) probes * ld, o.probes(), count, ld, b, cols, colStride, c, cProbeStride,
                     refs);
         }
 
         private void pointerTable(CUdeviceptr table, CUdeviceptr base, CUdeviceptr probeList, long stride) {
-            device.launch(device.kernels().pointerTable, "imprint_pointer_table", CudaDevice.blocksForThreads(count), 1, 1,
+            lane.launch(device.kernels().pointerTable, "imprint_pointer_table", CudaDevice.blocksForThreads(count), 1, 1,
                     table, base, probeList, count, stride);
         }
     }

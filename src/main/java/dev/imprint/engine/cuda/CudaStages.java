@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.Map;
 import jcuda.driver.CUevent;
 import jcuda.driver.CUevent_flags;
+import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
 /**
@@ -17,10 +18,10 @@ import jcuda.driver.JCudaDriver;
  * for each stage, the host time (System.nanoTime) and the device time (CUDA events recorded on
  * the stream the kernels run on), per call, summed over a call's passes.
  *
- * <p>Off by default; off, each stage boundary costs one volatile read. On, each boundary records
- * one event and the call ends by waiting for the last one. The worker-thread methods ({@link
- * #begin}, {@link #lap}, {@link #end}) may be called only inside {@link CudaDevice#call}; a host
- * stage measured elsewhere goes through {@link #host}.
+ * <p>Off by default; off, each stage boundary costs one read of a field. On, each boundary
+ * records one event on the lane's stream, and a call's stages are read once its passes have
+ * finished on the device. Each lane records through its own {@link Recorder}, on the worker
+ * thread; a host stage measured elsewhere goes through {@link #host}.
  */
 public final class CudaStages {
     /**
@@ -37,11 +38,6 @@ public final class CudaStages {
 
     private volatile boolean enabled;
     private final Map<String, List<double[]>> samples = new LinkedHashMap<>();
-
-    private final List<CUevent> events = new ArrayList<>();
-    private final List<String> lapNames = new ArrayList<>();
-    private long[] lapNanos = new long[16];
-    private boolean active;
 
     /** Starts or stops recording; stopping keeps what was recorded. */
     public void enable(boolean on) {
@@ -83,10 +79,6 @@ public final class CudaStages {
         return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     }
 
-    boolean enabled() {
-        return enabled;
-    }
-
     /** Records one call's host-only stage of {@code nanos}; any thread. */
     void host(String name, long nanos) {
         if (enabled) {
@@ -94,71 +86,89 @@ public final class CudaStages {
         }
     }
 
-    /** Marks the start of a call's device work; worker thread. */
-    void begin() {
-        active = enabled;
-        if (!active) {
-            return;
-        }
-        lapNames.clear();
-        mark(0);
-    }
-
-    /** Marks the end of stage {@code name}, which began at the previous mark; worker thread. */
-    void lap(String name) {
-        if (!active) {
-            return;
-        }
-        lapNames.add(name);
-        mark(lapNames.size());
-    }
-
-    /** Waits for the last mark and records the call's stages; worker thread. */
-    void end() {
-        if (!active) {
-            return;
-        }
-        active = false;
-        int laps = lapNames.size();
-        check(JCudaDriver.cuEventSynchronize(events.get(laps)), "cuEventSynchronize");
-        Map<String, double[]> call = new LinkedHashMap<>();
-        float[] ms = new float[1];
-        for (int k = 1; k <= laps; k++) {
-            check(JCudaDriver.cuEventElapsedTime(ms, events.get(k - 1), events.get(k)), "cuEventElapsedTime");
-            double[] sum = call.computeIfAbsent(lapNames.get(k - 1), n -> new double[2]);
-            sum[0] += (lapNanos[k] - lapNanos[k - 1]) / 1e6;
-            sum[1] += ms[0];
-        }
-        add(call);
-    }
-
-    /** Drops a call that failed part way; worker thread. */
-    void abort() {
-        active = false;
-    }
-
-    private void mark(int k) {
-        while (events.size() <= k) {
-            CUevent e = new CUevent();
-            check(JCudaDriver.cuEventCreate(e, CUevent_flags.CU_EVENT_DEFAULT), "cuEventCreate");
-            events.add(e);
-        }
-        if (lapNanos.length <= k) {
-            lapNanos = Arrays.copyOf(lapNanos, 2 * k);
-        }
-        check(JCudaDriver.cuEventRecord(events.get(k), null), "cuEventRecord");
-        lapNanos[k] = System.nanoTime();
-    }
-
     private synchronized void add(Map<String, double[]> call) {
         call.forEach((name, value) -> samples.computeIfAbsent(name, n -> new ArrayList<>()).add(value));
     }
 
-    /** Destroys the events; worker thread. */
-    void close() {
-        for (CUevent e : events) {
-            JCudaDriver.cuEventDestroy(e);
+    /**
+     * The stages of the calls one lane runs, timed by events on its stream: a call is one or more
+     * passes, each a run of laps enqueued at once and read after the pass finished, so the time
+     * between passes (the caller decoding one and packing the next) counts in no stage. Worker
+     * thread only.
+     */
+    final class Recorder {
+        private final List<CUevent> events = new ArrayList<>();
+        private final List<String> lapNames = new ArrayList<>();
+        private long[] lapNanos = new long[16];
+        /** The open call's stages summed over its finished passes. */
+        private final Map<String, double[]> call = new LinkedHashMap<>();
+        private boolean active;
+        private CUstream stream;
+
+        /** Starts a call on {@code stream}, forgetting any call that failed part way. */
+        void beginCall(CUstream stream) {
+            this.stream = stream;
+            active = enabled;
+            call.clear();
         }
-        events.clear();
+
+        /** Marks the start of a pass's device work. */
+        void beginPass() {
+            if (active) {
+                lapNames.clear();
+                mark(0);
+            }
+        }
+
+        /** Marks the end of stage {@code name}, which began at the previous mark. */
+        void lap(String name) {
+            if (active) {
+                lapNames.add(name);
+                mark(lapNames.size());
+            }
+        }
+
+        /** Adds the pass's stages to the call; only once every event of the pass has fired. */
+        void endPass() {
+            if (!active) {
+                return;
+            }
+            float[] ms = new float[1];
+            for (int k = 1; k <= lapNames.size(); k++) {
+                check(JCudaDriver.cuEventElapsedTime(ms, events.get(k - 1), events.get(k)), "cuEventElapsedTime");
+                double[] sum = call.computeIfAbsent(lapNames.get(k - 1), n -> new double[2]);
+                sum[0] += (lapNanos[k] - lapNanos[k - 1]) / 1e6;
+                sum[1] += ms[0];
+            }
+        }
+
+        /** Records the call's stages. */
+        void endCall() {
+            if (active) {
+                active = false;
+                add(new LinkedHashMap<>(call));
+            }
+        }
+
+        private void mark(int k) {
+            while (events.size() <= k) {
+                CUevent e = new CUevent();
+                check(JCudaDriver.cuEventCreate(e, CUevent_flags.CU_EVENT_DEFAULT), "cuEventCreate");
+                events.add(e);
+            }
+            if (lapNanos.length <= k) {
+                lapNanos = Arrays.copyOf(lapNanos, 2 * k);
+            }
+            check(JCudaDriver.cuEventRecord(events.get(k), stream), "cuEventRecord");
+            lapNanos[k] = System.nanoTime();
+        }
+
+        /** Destroys the events. */
+        void close() {
+            for (CUevent e : events) {
+                JCudaDriver.cuEventDestroy(e);
+            }
+            events.clear();
+        }
     }
 }
