@@ -26,7 +26,7 @@ final class BackendOptions {
 
     @Option(names = "--cuda-memory-budget", paramLabel = "BYTES",
             description = "Device memory references may hold on the CUDA backend; past it a put is "
-                    + "RESOURCE_EXHAUSTED (default: 90% of the memory free at start, less scratch).")
+                    + "RESOURCE_EXHAUSTED (default: 90%% of the memory free at start, less both lanes' scratch).")
     Long cudaMemoryBudget;
 
     @Option(names = "--cuda-bf16-cosine",

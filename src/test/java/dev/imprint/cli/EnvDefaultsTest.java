@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.core.Metric;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -92,6 +95,22 @@ class EnvDefaultsTest {
                         sub.getCommandName() + " --help lacks the variable of " + option.longestName() + ":\n" + help);
             }
         }
+    }
+
+    /** picocli formats descriptions with String.format: a lone '%' prints a warning to stderr instead. */
+    @Test
+    void everyCommandsHelpFormatsWithoutWarnings() {
+        PrintStream stderr = System.err;
+        ByteArrayOutputStream warnings = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(warnings, true, StandardCharsets.UTF_8));
+        try {
+            for (CommandLine sub : ImprintCli.commandLine(Map.of()).getSubcommands().values()) {
+                sub.getUsageMessage(CommandLine.Help.Ansi.OFF);
+            }
+        } finally {
+            System.setErr(stderr);
+        }
+        assertEquals("", warnings.toString(StandardCharsets.UTF_8));
     }
 
     @Test
