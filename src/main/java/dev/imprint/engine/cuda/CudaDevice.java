@@ -465,8 +465,10 @@ final class CudaDevice implements AutoCloseable {
                 uploadBuffer.free();
             }
             if (name != null) {
-                JCudaDriver.cuCtxSetCurrent(null);
+                // Releasing the last retain ends the context (and a sticky error with it). JCuda
+                // rejects a null handle, hence the empty one to leave no context current.
                 JCudaDriver.cuDevicePrimaryCtxRelease(device);
+                JCudaDriver.cuCtxSetCurrent(new CUcontext());
             }
         }, null);
         synchronized (submitting) {
