@@ -1,6 +1,8 @@
 // Just enough of CUDA C to compile kernels/ as C++ for the CPU: the threads of a block are
 // fibers on one OS thread, switched cooperatively at barriers (__syncthreads and the two steps of
-// a warp shuffle); blocks run one after another, so __shared__ can be a function-level static.
+// a warp shuffle); blocks run one after another, and kernels one at a time even when launched on
+// different streams (fake_libcuda.cpp holds a lock around each), so __shared__ can be a
+// function-level static and threadIdx and friends globals.
 // For checking kernel logic on hosts without a GPU.
 #pragma once
 #include <cmath>
