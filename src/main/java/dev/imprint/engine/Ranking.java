@@ -14,19 +14,46 @@ final class Ranking {
      */
     static int[] order(double[] values, boolean higherIsCloser) {
         int n = values.length;
-        long[] keys = keys(values, higherIsCloser);
-        long[] sorted = keys.clone();
-        Arrays.sort(sorted);
-        // Replacing each key by its first position among the sorted keys leaves room for the index
-        // in the low half, so one primitive sort orders by value, then by index.
-        long[] packed = new long[n];
-        for (int i = 0; i < n; i++) {
-            packed[i] = (long) firstAtLeast(sorted, keys[i]) << 32 | i;
+        if (n == 0) {
+            return new int[0];
         }
-        Arrays.sort(packed);
+        long[] keys = keys(values, higherIsCloser);
         int[] order = new int[n];
         for (int i = 0; i < n; i++) {
-            order[i] = (int) packed[i];
+            order[i] = i;
+            // Unsigned order of the flipped keys is the signed order of the keys.
+            keys[i] ^= Long.MIN_VALUE;
+        }
+        // An LSD radix sort, a byte a pass, is stable, so equal values keep index order without a
+        // second key; it costs 8 linear passes (fewer where all keys share a byte), a quarter of
+        // the two comparison sorts it replaced at 4000 references.
+        long[] keysTo = new long[n];
+        int[] orderTo = new int[n];
+        int[] counts = new int[256];
+        for (int shift = 0; shift < Long.SIZE; shift += 8) {
+            Arrays.fill(counts, 0);
+            for (long key : keys) {
+                counts[(int) (key >>> shift) & 0xff]++;
+            }
+            if (counts[(int) (keys[0] >>> shift) & 0xff] == n) {
+                continue;
+            }
+            for (int b = 0, start = 0; b < 256; b++) {
+                int c = counts[b];
+                counts[b] = start;
+                start += c;
+            }
+            for (int i = 0; i < n; i++) {
+                int to = counts[(int) (keys[i] >>> shift) & 0xff]++;
+                keysTo[to] = keys[i];
+                orderTo[to] = order[i];
+            }
+            long[] k = keys;
+            keys = keysTo;
+            keysTo = k;
+            int[] o = order;
+            order = orderTo;
+            orderTo = o;
         }
         return order;
     }
@@ -117,20 +144,5 @@ final class Ranking {
         int t = heap[a];
         heap[a] = heap[b];
         heap[b] = t;
-    }
-
-    /** The first position in ascending {@code sorted} holding a value >= {@code key}. */
-    private static int firstAtLeast(long[] sorted, long key) {
-        int lo = 0;
-        int hi = sorted.length;
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (sorted[mid] < key) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        return lo;
     }
 }

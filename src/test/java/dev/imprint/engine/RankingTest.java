@@ -13,8 +13,8 @@ class RankingTest {
     void ordersLikeABoxedComparatorWithIndexTieBreakInBothDirections() {
         SplittableRandom rng = new SplittableRandom(42);
         double[] pool = {-0.0, 0.0, -1.5, 1.5, Double.MIN_VALUE, -Double.MIN_VALUE, Double.MAX_VALUE,
-                Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, 0.25};
-        for (int n : new int[] {0, 1, 2, 7, 100, 1000}) {
+                Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, 0.25, Double.NaN};
+        for (int n : new int[] {0, 1, 2, 7, 100, 1000, 4097}) {
             double[] values = new double[n];
             for (int i = 0; i < n; i++) {
                 // Half the values come from a small pool, so ties and signed zeros are common.
@@ -24,6 +24,21 @@ class RankingTest {
                 assertArrayEquals(expected(values, higherIsCloser), Ranking.order(values, higherIsCloser),
                         "n=" + n + " higherIsCloser=" + higherIsCloser);
             }
+        }
+    }
+
+    @Test
+    void equalValuesKeepIndexOrderAndValuesDifferingInOneByteSortByIt() {
+        double[] same = new double[3000];
+        java.util.Arrays.fill(same, 0.5);
+        assertArrayEquals(IntStream.range(0, 3000).toArray(), Ranking.order(same, true));
+        // Neighbouring doubles differ only in their lowest bits: every byte pass but the first is skipped.
+        double[] close = new double[300];
+        for (int i = 0; i < close.length; i++) {
+            close[i] = Math.nextUp(1.0) + Math.ulp(1.0) * ((i * 37) % 251);
+        }
+        for (boolean higherIsCloser : new boolean[] {false, true}) {
+            assertArrayEquals(expected(close, higherIsCloser), Ranking.order(close, higherIsCloser));
         }
     }
 
