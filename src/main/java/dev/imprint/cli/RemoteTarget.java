@@ -23,8 +23,10 @@ final class RemoteTarget implements Target {
         this.address = address;
     }
 
-    /** Connects in plaintext to {@code address} ("host:port"); the first call fails if nothing listens there. */
-    /** Connects to {@code address}; {@code callTimeout} bounds each unary call, null for none. */
+    /**
+     * Connects in plaintext to {@code address} ("host:port"); the first call fails if nothing
+     * listens there. {@code callTimeout} bounds each unary call, null for none.
+     */
     static RemoteTarget connect(String address, Duration callTimeout) {
         return new RemoteTarget(ImprintClient.connect(address, callTimeout), address);
     }

@@ -50,7 +50,7 @@ public final class CudaBackend implements ScoringBackend {
         this.lanes = device.call(() -> {
             List<CudaLane> opened = new ArrayList<>();
             for (int i = 0; i < BATCHES_IN_FLIGHT; i++) {
-                opened.add(CudaLane.open(device, stages, options.laneBuffer()));
+                opened.add(new CudaLane(device, stages, options.laneBuffer()));
             }
             return List.copyOf(opened);
         });
@@ -81,14 +81,15 @@ public final class CudaBackend implements ScoringBackend {
         try {
             long free = device.call(device::freeBytes);
             long scratch = options.scratchFor(device.totalBytes());
-            long needed = BATCHES_IN_FLIGHT * scratch + MIN_FREE;
+            long lanesScratch = BATCHES_IN_FLIGHT * scratch;
+            long needed = lanesScratch + MIN_FREE;
             if (free < needed) {
                 throw new CudaUnavailableException(String.format(Locale.ROOT,
                         "not enough device memory on %s: %d bytes free, the backend needs at least %d",
                         device.name(), free, needed));
             }
             long budget = options.referenceBudget() > 0 ? options.referenceBudget()
-                    : (long) ((free - BATCHES_IN_FLIGHT * scratch) * 0.9);
+                    : (long) ((free - lanesScratch) * 0.9);
             return new CudaBackend(device, budget, scratch, options);
         } catch (RuntimeException e) {
             device.close();

@@ -68,7 +68,8 @@ final class CudaDevice implements AutoCloseable {
     private boolean accepting = true;
     /** Worker thread only. */
     private final ArrayDeque<Running> running = new ArrayDeque<>();
-    private volatile boolean stopped;
+    /** Set by the worker's last task. */
+    private boolean stopped;
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
     private CudaKernels kernels;

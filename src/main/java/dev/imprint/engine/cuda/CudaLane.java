@@ -41,21 +41,17 @@ final class CudaLane implements AutoCloseable {
     /** Null when the driver granted no page-locked memory: then every copy goes the synchronous way. */
     private final PinnedBuffer buffer;
 
-    private CudaLane(CudaDevice device, CudaStages stages, long bufferBytes) {
-        this.device = device;
-        check(JCudaDriver.cuStreamCreate(stream, CUstream_flags.CU_STREAM_DEFAULT), "cuStreamCreate");
-        check(JCudaDriver.cuEventCreate(finished, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
-        this.scratch = new CudaScratch(device);
-        this.recorder = stages.new Recorder();
-        this.buffer = PinnedBuffer.allocate(bufferBytes);
-    }
-
     /**
      * A new lane on {@code device} with {@code bufferBytes} of page-locked memory, recording into
      * {@code stages}; worker thread.
      */
-    static CudaLane open(CudaDevice device, CudaStages stages, long bufferBytes) {
-        return new CudaLane(device, stages, bufferBytes);
+    CudaLane(CudaDevice device, CudaStages stages, long bufferBytes) {
+        this.device = device;
+        check(JCudaDriver.cuStreamCreate(stream, CUstream_flags.CU_STREAM_DEFAULT), "cuStreamCreate");
+        check(JCudaDriver.cuEventCreate(finished, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+        this.scratch = new CudaScratch(device);
+        this.recorder = stages.new Recorder(stream);
+        this.buffer = PinnedBuffer.allocate(bufferBytes);
     }
 
     CUstream stream() {

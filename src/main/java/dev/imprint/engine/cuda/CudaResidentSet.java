@@ -476,7 +476,7 @@ final class CudaResidentSet implements ResidentReferences {
                                                 boolean last) {
             CudaStages.Recorder stages = lane.recorder();
             if (first == 0) {
-                stages.beginCall(lane.stream());
+                stages.beginCall();
             }
             stages.beginPass();
             try {

@@ -102,12 +102,16 @@ public final class CudaStages {
         private long[] lapNanos = new long[16];
         /** The open call's stages summed over its finished passes. */
         private final Map<String, double[]> call = new LinkedHashMap<>();
+        private final CUstream stream;
         private boolean active;
-        private CUstream stream;
 
-        /** Starts a call on {@code stream}, forgetting any call that failed part way. */
-        void beginCall(CUstream stream) {
+        /** A recorder of the work enqueued on {@code stream}. */
+        Recorder(CUstream stream) {
             this.stream = stream;
+        }
+
+        /** Starts a call, forgetting any call that failed part way. */
+        void beginCall() {
             active = enabled;
             call.clear();
         }
