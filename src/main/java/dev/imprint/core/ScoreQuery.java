@@ -15,14 +15,40 @@ import java.util.Set;
  * @param modelIds        restrict to these references; empty for all
  * @param labelSelector   restrict to references carrying all these labels; empty for all
  * @param includePerProbe also return every metric per probe
+ * @param attribution     also give each suspect a verdict (see {@link Attribution})
+ * @param alpha           the verdict's significance level, in (0, 0.5]; ignored without attribution
  */
 public record ScoreQuery(Set<Metric> metrics, Metric orderBy, int topK, List<String> modelIds,
-                         Map<String, String> labelSelector, boolean includePerProbe) {
+                         Map<String, String> labelSelector, boolean includePerProbe, boolean attribution,
+                         double alpha) {
+    /** The significance level of a verdict when a request names none. */
+    public static final double DEFAULT_ALPHA = 0.01;
+    /** The largest significance level a verdict may use. */
+    public static final double MAX_ALPHA = 0.5;
 
     public ScoreQuery {
         metrics = Collections.unmodifiableSet(EnumSet.copyOf(metrics));
         modelIds = List.copyOf(modelIds);
         labelSelector = Labels.copyOf("label_selector", labelSelector);
+    }
+
+    /** A query without attribution. */
+    public ScoreQuery(Set<Metric> metrics, Metric orderBy, int topK, List<String> modelIds,
+                      Map<String, String> labelSelector, boolean includePerProbe) {
+        this(metrics, orderBy, topK, modelIds, labelSelector, includePerProbe, false, DEFAULT_ALPHA);
+    }
+
+    /**
+     * This query also asking for a verdict at level {@code alpha}.
+     *
+     * @throws ImprintException INVALID_ARGUMENT unless 0 < alpha <= {@value #MAX_ALPHA}
+     */
+    public ScoreQuery withAttribution(double alpha) {
+        if (!(alpha > 0 && alpha <= MAX_ALPHA)) {
+            throw ImprintException.invalidArgument("alpha=%s; expected a significance level in (0, %s]", alpha,
+                    MAX_ALPHA);
+        }
+        return new ScoreQuery(metrics, orderBy, topK, modelIds, labelSelector, includePerProbe, true, alpha);
     }
 
     /**
@@ -65,7 +91,7 @@ public record ScoreQuery(Set<Metric> metrics, Metric orderBy, int topK, List<Str
 
     /** This query keeping {@code k} matches (0: all) instead. */
     public ScoreQuery withTopK(int k) {
-        return new ScoreQuery(metrics, orderBy, k, modelIds, labelSelector, includePerProbe);
+        return new ScoreQuery(metrics, orderBy, k, modelIds, labelSelector, includePerProbe, attribution, alpha);
     }
 
     /** The default query for a probe set: default metrics and order, every reference, no per-probe values. */

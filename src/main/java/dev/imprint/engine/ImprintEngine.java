@@ -7,6 +7,7 @@ import dev.imprint.core.Labels;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.Reference;
 import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.RowValidator;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
@@ -92,6 +93,7 @@ public final class ImprintEngine implements AutoCloseable {
             store.close();
             throw e;
         }
+        loaded.values().forEach(ProbeSetState::finishLoad);
         for (String q : report.quarantined()) {
             LOG.warning("set aside corrupt file " + q);
         }
@@ -168,6 +170,12 @@ public final class ImprintEngine implements AutoCloseable {
      */
     public ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels,
                                       float[] rows, boolean replace) {
+        return putReference(probeSetId, modelId, labels, ReferenceRole.PROTECTED, rows, replace);
+    }
+
+    /** As {@link #putReference(String, String, Map, float[], boolean)}, with the reference's attribution role. */
+    public ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels,
+                                      ReferenceRole role, float[] rows, boolean replace) {
         Ids.requireValid("model_id", modelId);
         ProbeSetState state = require(probeSetId);
         ProbeSet set = state.set();
@@ -177,7 +185,7 @@ public final class ImprintEngine implements AutoCloseable {
         }
         RowValidator.validate(set, "rows", rows, 0, set.numProbes(), 0);
         ReferenceMeta meta = new ReferenceMeta(probeSetId, modelId, Labels.copyOf("labels", labels),
-                set.numProbes(), set.dim(), System.currentTimeMillis());
+                set.numProbes(), set.dim(), System.currentTimeMillis(), role);
         return state.put(meta, rows, replace, store::saveReference);
     }
 
@@ -268,8 +276,9 @@ public final class ImprintEngine implements AutoCloseable {
     /** A new, empty probe set held by {@code backend}, its batches counted in {@code totals}. */
     private static ProbeSetState stateFor(ProbeSet set, ScoringBackend backend, ScoreBatching batching,
                                           DynamicBatcher.Totals totals) {
-        return new ProbeSetState(set, backend.createResidentSet(set), backend.name(), batching, backend.batchesInFlight(),
-                totals);
+        return new ProbeSetState(set, backend.createResidentSet(set),
+                backend.createResidentSet(ProbeSetState.formsSet(set)), backend.name(), batching,
+                backend.batchesInFlight(), totals);
     }
 
     private ProbeSetState require(String probeSetId) {

@@ -1,5 +1,8 @@
 package dev.imprint.engine;
 
+import dev.imprint.attribution.Attributor;
+import dev.imprint.attribution.Panel;
+import dev.imprint.core.Attribution;
 import dev.imprint.core.Deadline;
 import dev.imprint.core.ImprintException;
 import dev.imprint.core.Labels;
@@ -39,6 +42,12 @@ import java.util.stream.IntStream;
 final class ProbeSetState implements AutoCloseable {
     private final ProbeSet set;
     private final ResidentReferences resident;
+    /** The attribution forms as an EMBEDDING set of the backend; see {@link AttributionForms}. */
+    private final ResidentReferences formsResident;
+    /** Replaced whole under the visibility write lock, together with {@code formsResident}. */
+    private AttributionForms forms;
+    /** References installed by a load, whose forms are derived once when it finishes. */
+    private List<AttributionForms.Input> pendingForms = new ArrayList<>();
     private final String backendName;
     /** Keyed by the query without its top_k, which each suspect carries. */
     private final DynamicBatcher<ScoreQuery, Ask, ScoreResult> batcher;
@@ -52,10 +61,12 @@ final class ProbeSetState implements AutoCloseable {
      *                        {@link ScoringBackend#batchesInFlight()})
      * @param totals          the engine's scoring totals, which this set's batches add to
      */
-    ProbeSetState(ProbeSet set, ResidentReferences resident, String backendName, ScoreBatching batching,
-                  int batchesInFlight, DynamicBatcher.Totals totals) {
+    ProbeSetState(ProbeSet set, ResidentReferences resident, ResidentReferences formsResident, String backendName,
+                  ScoreBatching batching, int batchesInFlight, DynamicBatcher.Totals totals) {
         this.set = set;
         this.resident = resident;
+        this.formsResident = formsResident;
+        this.forms = AttributionForms.empty(set);
         this.backendName = backendName;
         this.batcher = new DynamicBatcher<>(this::scoreNow, batching.maxSuspects(),
                 batching.maxQueueDelay().toNanos(), batchesInFlight, totals);
@@ -65,10 +76,25 @@ final class ProbeSetState implements AutoCloseable {
         return set;
     }
 
-    /** Adds a reference read back from the store; only before the state is shared. */
+    /** The probe set attribution forms live in: an EMBEDDING set of the same shape. */
+    static ProbeSet formsSet(ProbeSet set) {
+        return new ProbeSet(set.id(), set.numProbes(), set.dim(), dev.imprint.core.ProbeSetKind.EMBEDDING, 0,
+                "attribution forms of " + set.id());
+    }
+
+    /** Adds a reference read back from the store; only before the state is shared, then {@link #finishLoad}. */
     void install(ReferenceMeta meta, float[] rows) {
         resident.put(meta.modelId(), rows);
+        float[] form = AttributionForms.formOf(set, rows, set.numProbes());
+        formsResident.put(meta.modelId(), AttributionForms.resident(set, form));
+        pendingForms.add(new AttributionForms.Input(meta.modelId(), form, meta.family()));
         catalog.put(meta.modelId(), meta);
+    }
+
+    /** Derives the attribution forms of everything {@link #install} added, once. */
+    void finishLoad() {
+        forms = AttributionForms.of(set, pendingForms);
+        pendingForms = null;
     }
 
     /** Makes a new reference durable through {@code saver}, then visible. */
@@ -81,9 +107,14 @@ final class ProbeSetState implements AutoCloseable {
                         meta.modelId(), set.id());
             }
             saver.accept(new Reference(meta, rows));
+            float[] form = AttributionForms.formOf(set, rows, set.numProbes());
+            // Derived before the switch, so scoring waits only for the swap.
+            AttributionForms next = forms.with(meta.modelId(), form, meta.family());
             visibility.writeLock().lock();
             try {
                 resident.put(meta.modelId(), rows);
+                formsResident.put(meta.modelId(), AttributionForms.resident(set, form));
+                forms = next;
                 catalog.put(meta.modelId(), meta);
             } finally {
                 visibility.writeLock().unlock();
@@ -103,10 +134,13 @@ final class ProbeSetState implements AutoCloseable {
                 throw ImprintException.notFound("reference %s does not exist in probe set %s", modelId, set.id());
             }
             remover.run();
+            AttributionForms next = forms.without(modelId);
             visibility.writeLock().lock();
             try {
                 catalog.remove(modelId);
                 resident.remove(modelId);
+                formsResident.remove(modelId);
+                forms = next;
             } finally {
                 visibility.writeLock().unlock();
             }
@@ -134,6 +168,7 @@ final class ProbeSetState implements AutoCloseable {
             try {
                 retired = true;
                 resident.close();
+                formsResident.close();
             } finally {
                 visibility.writeLock().unlock();
             }
@@ -177,7 +212,7 @@ final class ProbeSetState implements AutoCloseable {
     long bytesHeld() {
         visibility.readLock().lock();
         try {
-            return resident.bytesHeld();
+            return resident.bytesHeld() + formsResident.bytesHeld();
         } finally {
             visibility.readLock().unlock();
         }
@@ -238,6 +273,8 @@ final class ProbeSetState implements AutoCloseable {
         int keep = Arrays.stream(topKs).anyMatch(k -> k == 0) ? 0 : Arrays.stream(topKs).max().orElse(0);
         List<ReferenceMeta> selected;
         BatchScores scores;
+        Panel panel = null;
+        AttributionScorer.Similarities[] similarities = null;
         visibility.readLock().lock();
         try {
             if (retired) {
@@ -253,16 +290,53 @@ final class ProbeSetState implements AutoCloseable {
             } else {
                 scores = resident.score(batch, ids, query.metrics(), query.includePerProbe());
             }
+            if (query.attribution()) {
+                panel = new Panel(selected.stream()
+                        .map(m -> new Panel.Member(m.modelId(), m.family(), m.role())).toList());
+                similarities = selected.isEmpty() ? null
+                        : AttributionScorer.score(forms, formsResident, panel, batch);
+            }
         } finally {
             visibility.readLock().unlock();
         }
         Metric[] metrics = query.metrics().toArray(new Metric[0]);
+        Panel attributed = panel;
+        AttributionScorer.Similarities[] sims = similarities;
         // Suspects rank independently; in parallel, a batch of 64 against 1000 references ranks in
         // half the time, which would otherwise keep every core but one idle after the products.
         return IntStream.range(0, batch.size()).parallel()
-                .mapToObj(s -> new ScoreResult(set.id(), rank(s, selected, scores, query, metrics, topKs[s]),
-                        batch.probeCount(), selected.size(), backendName, query.orderBy()))
+                .mapToObj(s -> {
+                    List<Match> matches = rank(s, selected, scores, query, metrics, topKs[s]);
+                    Attribution attribution = null;
+                    if (query.attribution()) {
+                        Map<String, Integer> index = new java.util.HashMap<>();
+                        for (int r = 0; r < selected.size(); r++) {
+                            index.put(selected.get(r).modelId(), r);
+                        }
+                        int[] wanted = matches.stream().mapToInt(m -> index.get(m.modelId())).toArray();
+                        double[][] none = new double[0][];
+                        Attributor.Outcome outcome = Attributor.attribute(attributed,
+                                sims == null ? none : sims[s].members(), sims == null ? none : sims[s].families(),
+                                batch.probeIndices(), query.alpha(), wanted, STATISTIC);
+                        attribution = outcome.attribution();
+                        matches = withPValues(matches, wanted, outcome.memberPValues());
+                    }
+                    return new ScoreResult(set.id(), matches, batch.probeCount(), selected.size(), backendName,
+                            query.orderBy(), attribution);
+                })
                 .toList();
+    }
+
+    /** The name under which verdicts report the similarity they tested. */
+    static final String STATISTIC = "residual_cosine";
+
+    private static List<Match> withPValues(List<Match> matches, int[] indices, double[] pValues) {
+        List<Match> out = new ArrayList<>(matches.size());
+        for (int i = 0; i < matches.size(); i++) {
+            Match m = matches.get(i);
+            out.add(new Match(m.modelId(), m.labels(), m.rank(), m.values(), m.perProbe(), pValues[indices[i]]));
+        }
+        return Collections.unmodifiableList(out);
     }
 
     private List<ReferenceMeta> select(ScoreQuery query) {
@@ -342,6 +416,7 @@ final class ProbeSetState implements AutoCloseable {
         visibility.writeLock().lock();
         try {
             resident.close();
+            formsResident.close();
         } finally {
             visibility.writeLock().unlock();
         }

@@ -39,6 +39,8 @@ public final class FingerprintSchema {
     public static final String KEY_DESCRIPTION = "imprint.description";
     public static final String KEY_MODEL_ID = "imprint.model_id";
     public static final String KEY_CREATED_UNIX_MS = "imprint.created_unix_ms";
+    /** {@code protected} or {@code background}; see {@link dev.imprint.core.ReferenceRole}. */
+    public static final String KEY_ROLE = "imprint.role";
     /** Each label {@code k=v} is stored as key {@code imprint.label.k}, value {@code v}. */
     public static final String LABEL_PREFIX = "imprint.label.";
     /** {@code crc32c:<8 lowercase hex digits>}; see {@link FingerprintCodec} for what it covers. */

@@ -4,6 +4,7 @@ import dev.imprint.core.ImprintException;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.Reference;
 import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ReferenceRole;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
@@ -21,7 +22,8 @@ import org.apache.arrow.memory.BufferAllocator;
  * one row per probe. Schema metadata: {@code imprint.format=imprint-reference},
  * {@code imprint.format_version}, the probe set keys of {@link FingerprintSchema#probeSetMetadata},
  * {@code imprint.model_id}, {@code imprint.created_unix_ms}, one {@code imprint.label.<key>} per
- * label, and {@code imprint.checksum} (see {@link FingerprintCodec}).
+ * label, {@code imprint.role} ({@code protected} or {@code background}; absent means protected) and
+ * {@code imprint.checksum} (see {@link FingerprintCodec}).
  */
 public final class ReferenceFile {
     /** Value of {@code imprint.format} in a reference file. */
@@ -48,6 +50,7 @@ public final class ReferenceFile {
         extra.put(FingerprintSchema.KEY_MODEL_ID, meta.modelId());
         extra.put(FingerprintSchema.KEY_CREATED_UNIX_MS, Long.toString(meta.createdUnixMs()));
         meta.labels().forEach((k, v) -> extra.put(FingerprintSchema.LABEL_PREFIX + k, v));
+        extra.put(FingerprintSchema.KEY_ROLE, meta.role().wireName());
         FingerprintCodec.write(allocator, out, FORMAT, set, extra, reference.rows());
     }
 
@@ -83,7 +86,10 @@ public final class ReferenceFile {
             ProbeSet set = decoded.set();
             ReferenceMeta meta = new ReferenceMeta(set.id(),
                     FingerprintSchema.require(metadata, FingerprintSchema.KEY_MODEL_ID), labels, set.numProbes(),
-                    set.dim(), FingerprintSchema.parseLong(metadata, FingerprintSchema.KEY_CREATED_UNIX_MS));
+                    set.dim(), FingerprintSchema.parseLong(metadata, FingerprintSchema.KEY_CREATED_UNIX_MS),
+                    // Files written before roles existed hold protected references.
+                    ReferenceRole.parse(FingerprintSchema.KEY_ROLE,
+                            metadata.getOrDefault(FingerprintSchema.KEY_ROLE, ReferenceRole.PROTECTED.wireName())));
             return new Contents(set, new Reference(meta, decoded.rows()));
         } catch (ImprintException e) {
             throw FingerprintCodec.readFailure(displayName, "reference file", e);

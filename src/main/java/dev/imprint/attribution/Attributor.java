@@ -1,0 +1,273 @@
+package dev.imprint.attribution;
+
+import dev.imprint.core.Attribution;
+import dev.imprint.core.Verdict;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.IntStream;
+
+/**
+ * Turns one suspect's per-probe similarities to a panel into a verdict, following the
+ * model-provenance test of Nikolić et al. (2025), extended to families.
+ *
+ * <p><b>Teacher test.</b> For a candidate A and each control C (every other reference of the panel,
+ * A's siblings and the background included), the per-probe differences d_p = sim_p(A) - sim_p(C)
+ * go through the exact one-sided {@link SignedRankTest}: probes are the exchangeable units. "A is
+ * closer than every control" is an intersection-union test, so its p-value is the largest of the
+ * pairwise ones (Berger 1982). Across candidates the family-wise error is controlled with Holm:
+ * since at most one candidate can be closer than all the others, only the smallest p can be a true
+ * discovery, and its Holm adjustment is min(1, m p) for m candidates.
+ *
+ * <p><b>Family test.</b> When no single model stands out, a family F of at least two references is
+ * tested the same way, on the similarity to the family's shared direction against every other
+ * family (singletons and the background included), Holm-adjusted across the testable families.
+ *
+ * <p>The similarities come from the engine (see README "Attribution"); nothing here knows how
+ * they were computed. Cost per suspect: one test per candidate against the closest other model,
+ * plus a full intersection-union test for the candidates that could have the smallest p and for
+ * those the caller asks p-values of: linear in the panel size for a bounded number of those.
+ */
+public final class Attributor {
+    /** Fewer references than this cannot separate a teacher from what models share. */
+    public static final int MIN_REFERENCES = 3;
+    /** How many probes each evidence entry lists. */
+    public static final int EVIDENCE_PROBES = 16;
+
+    private Attributor() {}
+
+    /**
+     * The verdict, and per member the adjusted p-value of "this is the teacher" (NaN where it was
+     * not computed or the member is background).
+     */
+    public record Outcome(Attribution attribution, double[] memberPValues) {
+    }
+
+    /**
+     * Attributes one suspect.
+     *
+     * @param memberSim    [M][N]: per panel member, the per-probe similarity the teacher test compares
+     * @param familySim    [F][N]: per panel family (in {@link Panel#families()} order), the per-probe
+     *                     similarity to the family's shared direction
+     * @param probes       the probe-set indices of the N probes, for the evidence
+     * @param alpha        in (0, 0.5]
+     * @param pValuesFor   members whose adjusted p-value the caller wants exactly
+     * @param statistic    the name of the similarity, reported with the verdict
+     */
+    public static Outcome attribute(Panel panel, double[][] memberSim, double[][] familySim, int[] probes,
+                                    double alpha, int[] pValuesFor, String statistic) {
+        int m = panel.size();
+        int n = probes.length;
+        double[] memberP = new double[m];
+        Arrays.fill(memberP, Double.NaN);
+        int candidates = panel.candidateCount();
+        if (m < MIN_REFERENCES || candidates == 0) {
+            String why = candidates == 0
+                    ? "the panel holds no protected reference to attribute to"
+                    : String.format("only %d reference%s selected; at least %d are needed to tell a teacher from "
+                    + "what models share", m, m == 1 ? " is" : "s are", MIN_REFERENCES);
+            return new Outcome(inconclusive("", "", 1, alpha, why, 0, n, statistic, List.of()), memberP);
+        }
+        int needed = probesNeeded(candidates, alpha);
+        if (n < needed) {
+            return new Outcome(inconclusive("", "", 1, alpha, String.format(
+                    "only %d probes were answered; with %d candidate%s, even a perfect match needs at least %d "
+                            + "to reach alpha=%s", n, candidates, candidates == 1 ? "" : "s", needed, alpha),
+                    0, n, statistic, List.of()), memberP);
+        }
+
+        double[] mean = new double[m];
+        for (int i = 0; i < m; i++) {
+            mean[i] = mean(memberSim[i]);
+        }
+        Integer[] byMean = IntStream.range(0, m).boxed().toArray(Integer[]::new);
+        Arrays.sort(byMean, Comparator.comparingDouble((Integer i) -> -mean[i]).thenComparingInt(i -> i));
+
+        // A lower bound on each candidate's intersection-union p: its test against the closest other model.
+        double[] lowerBound = new double[m];
+        Comparison[] full = new Comparison[m];
+        for (int i = 0; i < m; i++) {
+            if (!panel.member(i).isCandidate()) {
+                continue;
+            }
+            int rival = byMean[0] == i ? byMean[1] : byMean[0];
+            lowerBound[i] = SignedRankTest.greater(difference(memberSim[i], memberSim[rival])).pValue();
+        }
+        for (int i : pValuesFor) {
+            if (panel.member(i).isCandidate()) {
+                full[i] = intersectionUnion(memberSim, i, m);
+            }
+        }
+        // The smallest p: exact for every candidate whose bound does not rule it out.
+        Integer[] byBound = IntStream.range(0, m).filter(i -> panel.member(i).isCandidate()).boxed()
+                .sorted(Comparator.comparingDouble((Integer i) -> lowerBound[i]).thenComparingDouble(i -> -mean[i]))
+                .toArray(Integer[]::new);
+        int best = -1;
+        for (int i : byBound) {
+            if (best >= 0 && lowerBound[i] > full[best].p) {
+                break;
+            }
+            if (full[i] == null) {
+                full[i] = intersectionUnion(memberSim, i, m);
+            }
+            if (best < 0 || full[i].p < full[best].p || (full[i].p == full[best].p && mean[i] > mean[best])) {
+                best = i;
+            }
+        }
+        for (int i = 0; i < m; i++) {
+            if (full[i] != null) {
+                memberP[i] = Math.min(1, candidates * full[i].p);
+            }
+        }
+        Comparison top = full[best];
+        double adjusted = memberP[best];
+        Panel.Member teacher = panel.member(best);
+        Panel.Family teacherFamily = panel.families().get(panel.familyOf(best));
+        String familyName = teacherFamily.labelled() ? teacherFamily.name() : "";
+        List<Attribution.Evidence> evidence = new ArrayList<>();
+        evidence.add(evidence(panel, memberSim, best, top, probes));
+        // The runner-up's case too, so a reader sees what the teacher was weighed against.
+        int second = -1;
+        for (int i = 0; i < m; i++) {
+            if (i != best && full[i] != null && (second < 0 || full[i].p < full[second].p)) {
+                second = i;
+            }
+        }
+        if (second >= 0) {
+            evidence.add(evidence(panel, memberSim, second, full[second], probes));
+        }
+        String control = panel.member(top.control).modelId();
+
+        if (adjusted <= alpha) {
+            if (teacherFamily.size() >= 2) {
+                return new Outcome(new Attribution(Verdict.DISTILLED_FROM, teacher.modelId(), familyName, adjusted,
+                        alpha, String.format("distilled from %s: it is closer to %s than to every other reference, "
+                                + "its %d sibling%s included (adjusted p=%s <= alpha=%s; hardest control %s)",
+                        teacher.modelId(), teacher.modelId(), teacherFamily.size() - 1,
+                        teacherFamily.size() == 2 ? "" : "s", format(adjusted), alpha, control),
+                        top.effect, top.n, statistic, evidence), memberP);
+            }
+            return new Outcome(inconclusive(teacher.modelId(), familyName, adjusted, alpha, String.format(
+                    "closest to %s (adjusted p=%s), but %s has no sibling in the panel, so distillation from it "
+                            + "cannot be told from sharing its base; register a sibling of %s%s",
+                    teacher.modelId(), format(adjusted), teacher.modelId(), teacher.modelId(),
+                    teacher.family() == null ? " and label both with family=" : " with the same family label"),
+                    top.effect, top.n, statistic, evidence), memberP);
+        }
+
+        FamilyResult family = familyTest(panel, familySim);
+        if (family != null && family.adjusted <= alpha) {
+            Panel.Family f = panel.families().get(family.index);
+            return new Outcome(new Attribution(Verdict.SAME_FAMILY, teacher.modelId(), f.name(), family.adjusted,
+                    alpha, String.format("same family as %s: closer to the family's %d references than to the rest "
+                            + "(adjusted p=%s), but no single one stands out (closest %s, adjusted p=%s)", f.name(),
+                    f.size(), format(family.adjusted), teacher.modelId(), format(adjusted)),
+                    family.effect, family.n, statistic, evidence), memberP);
+        }
+        return new Outcome(new Attribution(Verdict.INDEPENDENT, teacher.modelId(), familyName, adjusted, alpha,
+                String.format("independent: no reference or family is closer than the rest of the panel and the "
+                        + "background (closest %s, adjusted p=%s > alpha=%s)", teacher.modelId(), format(adjusted),
+                        alpha), top.effect, top.n, statistic, evidence), memberP);
+    }
+
+    /** The fewest probes at which a perfect match can reach {@code alpha} among {@code candidates}: 2^-n m <= alpha. */
+    public static int probesNeeded(int candidates, double alpha) {
+        return (int) Math.ceil(Math.log(candidates / alpha) / Math.log(2) - 1e-12);
+    }
+
+    /** A candidate's intersection-union test: its p and the control that set it. */
+    private record Comparison(double p, int control, double effect, int n) {
+    }
+
+    private static Comparison intersectionUnion(double[][] sim, int candidate, int m) {
+        Comparison worst = null;
+        for (int c = 0; c < m; c++) {
+            if (c == candidate) {
+                continue;
+            }
+            SignedRankTest.Result r = SignedRankTest.greater(difference(sim[candidate], sim[c]));
+            if (worst == null || r.pValue() > worst.p || (r.pValue() == worst.p && r.effectSize() < worst.effect)) {
+                worst = new Comparison(r.pValue(), c, r.effectSize(), r.n());
+            }
+        }
+        return worst;
+    }
+
+    private record FamilyResult(int index, double adjusted, double effect, int n) {
+    }
+
+    private static FamilyResult familyTest(Panel panel, double[][] familySim) {
+        List<Panel.Family> families = panel.families();
+        List<Integer> testable = new ArrayList<>();
+        for (int f = 0; f < families.size(); f++) {
+            if (families.get(f).size() >= 2 && families.get(f).hasCandidate()) {
+                testable.add(f);
+            }
+        }
+        if (testable.isEmpty() || families.size() < 2) {
+            return null;
+        }
+        FamilyResult best = null;
+        for (int f : testable) {
+            Comparison worst = null;
+            for (int g = 0; g < families.size(); g++) {
+                if (g == f) {
+                    continue;
+                }
+                SignedRankTest.Result r = SignedRankTest.greater(difference(familySim[f], familySim[g]));
+                if (worst == null || r.pValue() > worst.p) {
+                    worst = new Comparison(r.pValue(), g, r.effectSize(), r.n());
+                }
+            }
+            double adjusted = Math.min(1, testable.size() * worst.p);
+            if (best == null || adjusted < best.adjusted) {
+                best = new FamilyResult(f, adjusted, worst.effect, worst.n);
+            }
+        }
+        return best;
+    }
+
+    private static Attribution.Evidence evidence(Panel panel, double[][] sim, int candidate, Comparison c,
+                                                 int[] probes) {
+        double[] d = difference(sim[candidate], sim[c.control]);
+        Integer[] order = IntStream.range(0, d.length).boxed().toArray(Integer[]::new);
+        Arrays.sort(order, Comparator.comparingDouble((Integer i) -> -d[i]).thenComparingInt(i -> i));
+        int keep = Math.min(EVIDENCE_PROBES, d.length);
+        int[] which = new int[keep];
+        double[] contribution = new double[keep];
+        for (int i = 0; i < keep; i++) {
+            which[i] = probes[order[i]];
+            contribution[i] = d[order[i]];
+        }
+        return new Attribution.Evidence(panel.member(candidate).modelId(), panel.member(c.control).modelId(), which,
+                contribution, c.p);
+    }
+
+    private static Attribution inconclusive(String modelId, String family, double p, double alpha, String reason,
+                                            double effect, int n, String statistic,
+                                            List<Attribution.Evidence> evidence) {
+        return new Attribution(Verdict.INCONCLUSIVE, modelId, family, p, alpha, "inconclusive: " + reason, effect, n,
+                statistic, evidence);
+    }
+
+    static double[] difference(double[] a, double[] b) {
+        double[] d = new double[a.length];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = a[i] - b[i];
+        }
+        return d;
+    }
+
+    private static double mean(double[] v) {
+        double s = 0;
+        for (double x : v) {
+            s += x;
+        }
+        return v.length == 0 ? 0 : s / v.length;
+    }
+
+    private static String format(double p) {
+        return p < 1e-4 ? String.format("%.2e", p) : String.format("%.4f", p);
+    }
+}
