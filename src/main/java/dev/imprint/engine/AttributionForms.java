@@ -51,20 +51,24 @@ final class AttributionForms {
     private final Map<String, Family> families;
     /** Sum of every reference's form, P×D. */
     private final double[] populationSum;
+    /** μ, the mean form, P×D: kept so scoring reads it without dividing per element. */
+    private final double[] mu;
     /** |μ_p|², per probe. */
     private final double[] muNorm2;
 
     private AttributionForms(ProbeSet set, Map<String, Row> rows, Map<String, Family> families,
-                             double[] populationSum, double[] muNorm2) {
+                             double[] populationSum, double[] mu, double[] muNorm2) {
         this.set = set;
         this.rows = rows;
         this.families = families;
         this.populationSum = populationSum;
+        this.mu = mu;
         this.muNorm2 = muNorm2;
     }
 
     static AttributionForms empty(ProbeSet set) {
-        return new AttributionForms(set, Map.of(), Map.of(), new double[set.elements()], new double[set.numProbes()]);
+        return new AttributionForms(set, Map.of(), Map.of(), new double[set.elements()], new double[set.elements()],
+                new double[set.numProbes()]);
     }
 
     ProbeSet set() {
@@ -85,7 +89,7 @@ final class AttributionForms {
 
     /** μ at element {@code at} (probe-major, p·D + k). */
     double mu(int at) {
-        return rows.isEmpty() ? 0 : populationSum[at] / rows.size();
+        return mu[at];
     }
 
     double muNorm2(int probe) {
@@ -283,7 +287,7 @@ final class AttributionForms {
         for (int i = 0; i < ids.length; i++) {
             derived.put(ids[i], built[i]);
         }
-        return new AttributionForms(set, Map.copyOf(derived), Map.copyOf(families), sum, muNorm);
+        return new AttributionForms(set, Map.copyOf(derived), Map.copyOf(families), sum, mu, muNorm);
     }
 
     private double[] norms(float[] form) {

@@ -302,6 +302,10 @@ final class ProbeSetState implements AutoCloseable {
         Metric[] metrics = query.metrics().toArray(new Metric[0]);
         Panel attributed = panel;
         AttributionScorer.Similarities[] sims = similarities;
+        Map<String, Integer> indexOf = new java.util.HashMap<>();
+        for (int r = 0; r < selected.size(); r++) {
+            indexOf.put(selected.get(r).modelId(), r);
+        }
         // Suspects rank independently; in parallel, a batch of 64 against 1000 references ranks in
         // half the time, which would otherwise keep every core but one idle after the products.
         return IntStream.range(0, batch.size()).parallel()
@@ -309,14 +313,11 @@ final class ProbeSetState implements AutoCloseable {
                     List<Match> matches = rank(s, selected, scores, query, metrics, topKs[s]);
                     Attribution attribution = null;
                     if (query.attribution()) {
-                        Map<String, Integer> index = new java.util.HashMap<>();
-                        for (int r = 0; r < selected.size(); r++) {
-                            index.put(selected.get(r).modelId(), r);
-                        }
-                        int[] wanted = matches.stream().mapToInt(m -> index.get(m.modelId())).toArray();
-                        double[][] none = new double[0][];
-                        Attributor.Outcome outcome = Attributor.attribute(attributed,
-                                sims == null ? none : sims[s].members(), sims == null ? none : sims[s].families(),
+                        int[] wanted = matches.stream().mapToInt(m -> indexOf.get(m.modelId())).toArray();
+                        // An empty selection has no similarities; the attributor calls it inconclusive.
+                        AttributionScorer.Similarities own = sims == null
+                                ? new AttributionScorer.Similarities(new double[0][], new double[0][]) : sims[s];
+                        Attributor.Outcome outcome = Attributor.attribute(attributed, own.members(), own.families(),
                                 batch.probeIndices(), query.alpha(), wanted, STATISTIC);
                         attribution = outcome.attribution();
                         matches = withPValues(matches, wanted, outcome.memberPValues());
