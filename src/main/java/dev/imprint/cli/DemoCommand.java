@@ -2,8 +2,11 @@ package dev.imprint.cli;
 
 import dev.imprint.client.ImprintClient;
 import dev.imprint.client.ScoreOptions;
+import dev.imprint.core.Attribution;
 import dev.imprint.core.ProbeSet;
+import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
+import dev.imprint.core.Verdict;
 import dev.imprint.engine.ImprintEngine;
 import dev.imprint.server.ImprintServer;
 import dev.imprint.synth.SynthScenario;
@@ -31,17 +34,18 @@ import picocli.CommandLine.Spec;
  * {@code imprint demo}: the whole story end to end over a real server. Starts a server on a free
  * loopback port with a temporary data directory, creates a probe set, registers synthetic
  * reference models from several families through the client, scores a distilled student, a new
- * same-family sibling of its teacher and an unrelated model, prints a ranked table per suspect,
- * stops the server and deletes the directory.
+ * same-family sibling of its teacher and an unrelated model, prints each suspect's verdict and
+ * ranked table, stops the server and deletes the directory.
  *
- * <p>Exits {@link ImprintCli#EXIT_OK} only if every student's real teacher ranks first; otherwise
- * {@link ImprintCli#EXIT_FAILURE} with a line naming what ranked first instead.
+ * <p>Exits {@link ImprintCli#EXIT_OK} only if every verdict is right: DISTILLED_FROM the real
+ * teacher for a student, SAME_FAMILY its family for a sibling, INDEPENDENT for the unrelated model.
+ * Otherwise {@link ImprintCli#EXIT_FAILURE} with a line naming each wrong verdict.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Start a server on a free loopback port with a temporary data directory, register synthetic "
                 + "reference models, score a distilled student, a same-family sibling and an unrelated model "
-                + "through the client, print a ranked table per suspect, and stop. Exits non-zero unless each "
-                + "student's teacher ranks first.")
+                + "through the client, print each suspect's verdict and ranked table, and stop. Exits non-zero "
+                + "unless every verdict is right.")
 final class DemoCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
@@ -56,10 +60,18 @@ final class DemoCommand implements Callable<Integer> {
             description = "Matches shown per suspect; 0 for all.")
     int topK;
 
+    @Option(names = "--alpha", paramLabel = "ALPHA", defaultValue = "0.01",
+            description = "Significance level of each verdict, in (0, 0.5] (default: ${DEFAULT-VALUE}).")
+    double alpha;
+
     @Override
     public Integer call() throws IOException, InterruptedException {
         if (topK < 0) {
             throw new ParameterException(spec.commandLine(), "--top-k=" + topK + "; expected 0 (all) or more");
+        }
+        if (!(alpha > 0 && alpha <= ScoreQuery.MAX_ALPHA)) {
+            throw new ParameterException(spec.commandLine(),
+                    "--alpha=" + alpha + "; expected a significance level in (0, " + ScoreQuery.MAX_ALPHA + "]");
         }
         if (scenario.students < 1) {
             throw new ParameterException(spec.commandLine(),
@@ -95,7 +107,7 @@ final class DemoCommand implements Callable<Integer> {
         if (!failures.isEmpty()) {
             throw new CliException("demo failed: " + String.join("; ", failures));
         }
-        out.println("demo passed: every student's real teacher ranked first");
+        out.println("demo passed: every verdict is right");
         out.flush();
         return ImprintCli.EXIT_OK;
     }
@@ -118,14 +130,11 @@ final class DemoCommand implements Callable<Integer> {
                         .collect(Collectors.joining(", ")));
         out.println();
         List<String> failures = new ArrayList<>();
-        ScoreOptions options = ScoreOptions.defaults().withTopK(topK);
+        ScoreOptions options = ScoreOptions.defaults().withTopK(topK).withAttribution(alpha);
         for (SyntheticModel suspect : generated.suspects()) {
             ScoreResult result = client.score(set.id(), suspect.rows(), new int[0], options);
             out.print(RankedTable.render(suspect.modelId(), "(" + story(suspect) + ")", result));
-            String verdict = verdict(suspect, result, failures);
-            if (!verdict.isEmpty()) {
-                out.println("  " + verdict);
-            }
+            out.println("  " + check(suspect, result, failures));
             out.println();
             out.flush();
         }
@@ -143,18 +152,30 @@ final class DemoCommand implements Callable<Integer> {
         };
     }
 
-    /** For a student, whether its teacher ranked first (recording a failure if not); else empty. */
-    private static String verdict(SyntheticModel suspect, ScoreResult result, List<String> failures) {
-        if (suspect.teacher().isEmpty()) {
-            return "";
+    /** Whether the verdict is the one the suspect's story calls for, in words; records a failure if not. */
+    private static String check(SyntheticModel suspect, ScoreResult result, List<String> failures) {
+        String role = suspect.labels().get(SynthScenario.ROLE);
+        Verdict expected = switch (role) {
+            case "student" -> Verdict.DISTILLED_FROM;
+            case "sibling" -> Verdict.SAME_FAMILY;
+            default -> Verdict.INDEPENDENT;
+        };
+        String expectedName = switch (expected) {
+            case DISTILLED_FROM -> suspect.teacher().orElseThrow();
+            case SAME_FAMILY -> suspect.labels().get(SynthScenario.FAMILY);
+            default -> "";
+        };
+        Attribution a = result.attribution();
+        String givenName = a.verdict() == Verdict.SAME_FAMILY ? a.family() : a.modelId();
+        boolean right = a.verdict() == expected && (expectedName.isEmpty() || expectedName.equals(givenName));
+        String want = expected + (expectedName.isEmpty() ? "" : " " + expectedName);
+        if (right) {
+            return "right: " + want + " is the real answer";
         }
-        String teacher = suspect.teacher().get();
-        String first = result.matches().isEmpty() ? "nothing" : result.matches().get(0).modelId();
-        if (first.equals(teacher)) {
-            return "verdict: the real teacher " + teacher + " ranks first of " + result.referencesScored();
-        }
-        failures.add(suspect.modelId() + " ranked " + first + " first, not its teacher " + teacher);
-        return "verdict: WRONG - " + first + " ranks first, the real teacher is " + teacher;
+        String got = a.verdict() + (a.verdict() == Verdict.DISTILLED_FROM || a.verdict() == Verdict.SAME_FAMILY
+                ? " " + givenName : "");
+        failures.add(suspect.modelId() + " got " + got + ", not " + want);
+        return "WRONG: the verdict is " + got + ", the real answer is " + want;
     }
 
     private static void deleteRecursively(Path root) throws IOException {

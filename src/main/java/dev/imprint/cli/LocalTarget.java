@@ -5,6 +5,7 @@ import dev.imprint.client.ScoreOptions;
 import dev.imprint.core.ImprintException;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Suspect;
@@ -65,16 +66,17 @@ final class LocalTarget implements Target {
     }
 
     @Override
-    public ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels, float[] rows,
-                                      boolean replace) {
-        return engine.putReference(probeSetId, modelId, labels, rows, replace);
+    public ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels,
+                                      ReferenceRole role, float[] rows, boolean replace) {
+        return engine.putReference(probeSetId, modelId, labels, role, rows, replace);
     }
 
     @Override
     public void scoreAll(ProbeSet set, Iterable<SuspectInput> suspects, ScoreOptions options,
                          BiConsumer<SuspectInput, ScoreResult> sink) {
-        ScoreQuery query = ScoreQuery.resolve(set, options.metrics(), options.orderBy(), options.topK(),
+        ScoreQuery resolved = ScoreQuery.resolve(set, options.metrics(), options.orderBy(), options.topK(),
                 options.modelIds(), options.labelSelector(), options.includePerProbe());
+        ScoreQuery query = options.attribution() ? resolved.withAttribution(options.alpha()) : resolved;
         List<SuspectInput> chunk = new ArrayList<>(CHUNK);
         for (SuspectInput s : suspects) {
             chunk.add(s);

@@ -3,6 +3,7 @@ package dev.imprint.cli;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.Reference;
 import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ReferenceRole;
 import dev.imprint.io.ReferenceFile;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -47,8 +48,16 @@ final class PutCommand implements Callable<Integer> {
     @Option(names = "--replace", description = "Overwrite references that already exist.")
     boolean replace;
 
+    @Option(names = "--role", paramLabel = "ROLE",
+            description = "Attribution role of every reference put: protected (a candidate teacher) or background "
+                    + "(known independent: a control, never named a teacher). Default: the file's imprint.role, "
+                    + "else protected.")
+    String role;
+
     @Override
     public Integer call() throws IOException {
+        // Parsed before anything is put, so a bad role changes nothing.
+        ReferenceRole forced = role == null ? null : ReferenceRole.parse("--role", role);
         List<Path> inputs = expand(files);
         PrintWriter out = spec.commandLine().getOut();
         try (BufferAllocator allocator = new RootAllocator(); Target t = target.open(true)) {
@@ -58,10 +67,10 @@ final class PutCommand implements Callable<Integer> {
                 Reference reference = contents.reference();
                 Map<String, String> merged = new LinkedHashMap<>(reference.meta().labels());
                 merged.putAll(labels);
-                ReferenceMeta meta = t.putReference(set.id(), reference.meta().modelId(), merged, reference.rows(),
-                        replace);
-                out.printf("put %s into probe set %s (%d x %d) at %s%n", meta.modelId(), set.id(),
-                        set.numProbes(), set.dim(), t.describe());
+                ReferenceMeta meta = t.putReference(set.id(), reference.meta().modelId(), merged,
+                        forced == null ? reference.meta().role() : forced, reference.rows(), replace);
+                out.printf("put %s (%s) into probe set %s (%d x %d) at %s%n", meta.modelId(), meta.role().wireName(),
+                        set.id(), set.numProbes(), set.dim(), t.describe());
                 out.flush();
             }
         }

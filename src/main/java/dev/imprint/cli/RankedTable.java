@@ -1,5 +1,6 @@
 package dev.imprint.cli;
 
+import dev.imprint.core.Attribution;
 import dev.imprint.core.Match;
 import dev.imprint.core.Metric;
 import dev.imprint.core.ScoreResult;
@@ -10,8 +11,8 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * Renders one suspect's ranked matches as an aligned text table: a heading line, a summary line,
- * then one row per match with its rank, model id, family label (when any match has one) and every
+ * Renders one suspect's ranked matches as an aligned text table: a heading line, the verdict in a
+ * sentence (when there is one), a summary line, then one row per match with its rank, model id, family label (when any match has one) and every
  * computed metric, the ranking metric first. Values have 4 decimals.
  */
 final class RankedTable {
@@ -40,9 +41,13 @@ final class RankedTable {
     static String render(String suspect, String heading, ScoreResult result) {
         List<Metric> metrics = metricsOf(result);
         boolean family = result.matches().stream().anyMatch(m -> m.labels().containsKey("family"));
+        boolean pValues = result.matches().stream().anyMatch(m -> !Double.isNaN(m.pValue()));
         List<String> header = new ArrayList<>(List.of("rank", "model_id"));
         if (family) {
             header.add("family");
+        }
+        if (pValues) {
+            header.add("p_value");
         }
         metrics.forEach(m -> header.add(column(m)));
         List<List<String>> rows = new ArrayList<>();
@@ -50,6 +55,9 @@ final class RankedTable {
             List<String> row = new ArrayList<>(List.of(Integer.toString(m.rank()), m.modelId()));
             if (family) {
                 row.add(m.labels().getOrDefault("family", ""));
+            }
+            if (pValues) {
+                row.add(Double.isNaN(m.pValue()) ? "" : formatP(m.pValue()));
             }
             for (Metric metric : metrics) {
                 Double v = m.values().get(metric);
@@ -68,6 +76,12 @@ final class RankedTable {
         }
         StringBuilder out = new StringBuilder();
         out.append("suspect ").append(suspect).append(heading.isEmpty() ? "" : " " + heading).append('\n');
+        Attribution a = result.attribution();
+        if (a != null) {
+            out.append("  verdict ").append(a.verdict()).append(": ").append(a.reason()).append('\n');
+            out.append(String.format(Locale.ROOT, "  (%s over %d probes, effect size %.2f, alpha %s)%n",
+                    a.statistic(), a.probesUsed(), a.effectSize(), a.alpha()));
+        }
         out.append(String.format(Locale.ROOT, "  probe set %s: %d probes used, %d references scored, backend %s, "
                         + "ranked by %s (%s is closer)%n", result.probeSetId(), result.probesUsed(),
                 result.referencesScored(), result.backend(), column(result.orderBy()),
@@ -80,6 +94,11 @@ final class RankedTable {
             out.append("  (no references to compare against)\n");
         }
         return out.toString();
+    }
+
+    /** A p-value for reading: four decimals, or scientific below 1e-4 so small ones keep their size. */
+    static String formatP(double p) {
+        return p < 1e-4 ? String.format(Locale.ROOT, "%.2e", p) : String.format(Locale.ROOT, "%.4f", p);
     }
 
     /** Text columns are left-aligned, numeric ones (rank and metrics) right-aligned. */

@@ -6,6 +6,7 @@ import dev.imprint.client.ImprintClient.SuspectInput;
 import dev.imprint.client.ScoreOptions;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.ScoreResult;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -57,9 +58,9 @@ final class RemoteTarget implements Target {
     }
 
     @Override
-    public ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels, float[] rows,
-                                      boolean replace) {
-        return client.putReference(probeSetId, modelId, labels, rows, replace);
+    public ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels,
+                                      ReferenceRole role, float[] rows, boolean replace) {
+        return client.putReference(probeSetId, modelId, labels, role, rows, replace);
     }
 
     @Override

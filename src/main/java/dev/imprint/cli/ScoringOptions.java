@@ -2,12 +2,16 @@ package dev.imprint.cli;
 
 import dev.imprint.client.ScoreOptions;
 import dev.imprint.core.Metric;
+import dev.imprint.core.ScoreQuery;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Option;
 
-/** The metrics to compute and how to rank them, shared by {@code score} and {@code rescore}. */
+/**
+ * The metrics to compute, how to rank them and the verdict's level, shared by {@code score} and
+ * {@code rescore}.
+ */
 final class ScoringOptions {
     @Option(names = "--metrics", split = ",", paramLabel = "METRIC",
             description = "Metrics to compute, comma-separated: COSINE, KL_REF_SUSPECT, KL_SUSPECT_REF, JS, "
@@ -19,10 +23,29 @@ final class ScoringOptions {
                     + "DISTRIBUTION sets; COSINE, descending, for EMBEDDING sets).")
     Metric orderBy;
 
-    /** The request options with every reference considered; {@code topK} 0 for all. */
+    @Option(names = "--alpha", paramLabel = "ALPHA", defaultValue = "0.01",
+            description = "Significance level of each verdict, in (0, 0.5] (default: ${DEFAULT-VALUE}).")
+    double alpha;
+
+    @Option(names = "--no-verdict", description = "Only rank the references; give no verdict or p-values.")
+    boolean noVerdict;
+
+    /**
+     * The request options with every reference considered; {@code topK} 0 for all.
+     *
+     * @throws CliException for an alpha outside (0, 0.5], before anything is scored or written
+     */
     ScoreOptions toScoreOptions(int topK) {
         EnumSet<Metric> set = metrics == null || metrics.isEmpty() ? EnumSet.noneOf(Metric.class)
                 : EnumSet.copyOf(metrics);
-        return new ScoreOptions(set, orderBy, topK, List.of(), Map.of(), false);
+        ScoreOptions options = new ScoreOptions(set, orderBy, topK, List.of(), Map.of(), false);
+        if (noVerdict) {
+            return options;
+        }
+        if (!(alpha > 0 && alpha <= ScoreQuery.MAX_ALPHA)) {
+            throw new CliException("--alpha=" + alpha + "; expected a significance level in (0, "
+                    + ScoreQuery.MAX_ALPHA + "]");
+        }
+        return options.withAttribution(alpha);
     }
 }

@@ -4,6 +4,7 @@ import dev.imprint.client.ImprintClient.SuspectInput;
 import dev.imprint.client.ScoreOptions;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.ScoreResult;
 import java.util.List;
 import java.util.Map;
@@ -31,8 +32,8 @@ interface Target extends AutoCloseable {
     int referenceCount(String probeSetId);
 
     /** Stores a reference durably; rows are numProbes × dim, row-major. */
-    ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels, float[] rows,
-                               boolean replace);
+    ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels, ReferenceRole role,
+                               float[] rows, boolean replace);
 
     /**
      * Scores every suspect against the probe set's references and hands each result to

@@ -17,6 +17,7 @@ import dev.imprint.api.v1.ServerInfo;
 import dev.imprint.core.ImprintException;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.server.ProtoMapper;
 import dev.imprint.server.StatusTranslator;
@@ -149,6 +150,12 @@ public final class ImprintClient implements AutoCloseable {
      */
     public ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels, float[] rows,
                                       boolean replace) {
+        return putReference(probeSetId, modelId, labels, ReferenceRole.PROTECTED, rows, replace);
+    }
+
+    /** As {@link #putReference(String, String, Map, float[], boolean)}, with the reference's attribution role. */
+    public ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels,
+                                      ReferenceRole role, float[] rows, boolean replace) {
         int dim = getProbeSet(probeSetId).dim();
         int budget = Math.min(chunkBytes, serverMessageLimit() / 2);
         int rowsPerChunk = Math.max(1, budget / (dim * Float.BYTES));
@@ -156,7 +163,8 @@ public final class ImprintClient implements AutoCloseable {
         ClientCallStreamObserver<PutReferenceRequest> requests =
                 (ClientCallStreamObserver<PutReferenceRequest>) async.putReference(upload);
         requests.onNext(PutReferenceRequest.newBuilder().setHeader(ReferenceHeader.newBuilder()
-                .setProbeSetId(probeSetId).setModelId(modelId).putAllLabels(labels).setReplace(replace)).build());
+                .setProbeSetId(probeSetId).setModelId(modelId).putAllLabels(labels).setReplace(replace)
+                .setRole(ProtoMapper.toProto(role))).build());
         try {
             for (int first = 0; first * dim < rows.length && !upload.done(); first += rowsPerChunk) {
                 upload.awaitReady(requests);
@@ -182,8 +190,18 @@ public final class ImprintClient implements AutoCloseable {
 
     /** References of a probe set carrying every label of {@code labelSelector}, ordered by model id. */
     public List<ReferenceMeta> listReferences(String probeSetId, Map<String, String> labelSelector) {
-        return call(() -> blocking().listReferences(ListReferencesRequest.newBuilder().setProbeSetId(probeSetId)
-                .putAllLabelSelector(labelSelector).build()).getReferencesList()
+        return listReferences(probeSetId, labelSelector, null);
+    }
+
+    /** As {@link #listReferences(String, Map)}, only those of {@code role}; null for every role. */
+    public List<ReferenceMeta> listReferences(String probeSetId, Map<String, String> labelSelector,
+                                              ReferenceRole role) {
+        ListReferencesRequest.Builder req = ListReferencesRequest.newBuilder().setProbeSetId(probeSetId)
+                .putAllLabelSelector(labelSelector);
+        if (role != null) {
+            req.setRole(ProtoMapper.toProto(role));
+        }
+        return call(() -> blocking().listReferences(req.build()).getReferencesList()
                 .stream().map(ProtoMapper::fromProto).toList());
     }
 
@@ -307,7 +325,7 @@ public final class ImprintClient implements AutoCloseable {
                     rows.length, dim);
         }
         return ProtoMapper.scoreRequest(requestId, probeSetId, rows.length / dim, dim, rows, probeIndices,
-                o.metrics(), o.orderBy(), o.topK(), o.modelIds(), o.labelSelector(), o.includePerProbe());
+                o.metrics(), o.orderBy(), o.topK(), o.modelIds(), o.labelSelector(), o.includePerProbe(), o.alpha());
     }
 
     /** The blocking stub with this call's deadline, when the client has one. */

@@ -16,9 +16,11 @@ import java.util.Set;
  * @param modelIds        restrict to these references (each must exist); empty for all
  * @param labelSelector   restrict to references carrying all these labels; empty for all
  * @param includePerProbe also return every metric per probe
+ * @param alpha           ask for a verdict at this significance level (the server checks it is in
+ *                        (0, 0.5]); NaN for no verdict
  */
 public record ScoreOptions(Set<Metric> metrics, Metric orderBy, int topK, List<String> modelIds,
-                           Map<String, String> labelSelector, boolean includePerProbe) {
+                           Map<String, String> labelSelector, boolean includePerProbe, double alpha) {
 
     public ScoreOptions {
         metrics = metrics.isEmpty() ? Set.of() : Collections.unmodifiableSet(EnumSet.copyOf(metrics));
@@ -26,32 +28,48 @@ public record ScoreOptions(Set<Metric> metrics, Metric orderBy, int topK, List<S
         labelSelector = Map.copyOf(labelSelector);
     }
 
-    /** Default metrics and ordering, every reference, no per-probe values. */
+    /** Options without a verdict. */
+    public ScoreOptions(Set<Metric> metrics, Metric orderBy, int topK, List<String> modelIds,
+                        Map<String, String> labelSelector, boolean includePerProbe) {
+        this(metrics, orderBy, topK, modelIds, labelSelector, includePerProbe, Double.NaN);
+    }
+
+    /** Default metrics and ordering, every reference, no per-probe values, no verdict. */
     public static ScoreOptions defaults() {
         return new ScoreOptions(Set.of(), null, 0, List.of(), Map.of(), false);
     }
 
+    /** Whether these options ask for a verdict. */
+    public boolean attribution() {
+        return !Double.isNaN(alpha);
+    }
+
     public ScoreOptions withMetrics(Set<Metric> m) {
-        return new ScoreOptions(m, orderBy, topK, modelIds, labelSelector, includePerProbe);
+        return new ScoreOptions(m, orderBy, topK, modelIds, labelSelector, includePerProbe, alpha);
     }
 
     public ScoreOptions withOrderBy(Metric m) {
-        return new ScoreOptions(metrics, m, topK, modelIds, labelSelector, includePerProbe);
+        return new ScoreOptions(metrics, m, topK, modelIds, labelSelector, includePerProbe, alpha);
     }
 
     public ScoreOptions withTopK(int k) {
-        return new ScoreOptions(metrics, orderBy, k, modelIds, labelSelector, includePerProbe);
+        return new ScoreOptions(metrics, orderBy, k, modelIds, labelSelector, includePerProbe, alpha);
     }
 
     public ScoreOptions withModelIds(List<String> ids) {
-        return new ScoreOptions(metrics, orderBy, topK, ids, labelSelector, includePerProbe);
+        return new ScoreOptions(metrics, orderBy, topK, ids, labelSelector, includePerProbe, alpha);
     }
 
     public ScoreOptions withLabelSelector(Map<String, String> selector) {
-        return new ScoreOptions(metrics, orderBy, topK, modelIds, selector, includePerProbe);
+        return new ScoreOptions(metrics, orderBy, topK, modelIds, selector, includePerProbe, alpha);
     }
 
     public ScoreOptions withPerProbe(boolean perProbe) {
-        return new ScoreOptions(metrics, orderBy, topK, modelIds, labelSelector, perProbe);
+        return new ScoreOptions(metrics, orderBy, topK, modelIds, labelSelector, perProbe, alpha);
+    }
+
+    /** These options asking for a verdict at significance level {@code a}, in (0, 0.5]. */
+    public ScoreOptions withAttribution(double a) {
+        return new ScoreOptions(metrics, orderBy, topK, modelIds, labelSelector, includePerProbe, a);
     }
 }

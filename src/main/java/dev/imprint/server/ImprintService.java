@@ -22,6 +22,7 @@ import dev.imprint.api.v1.ServerInfo;
 import dev.imprint.core.Deadline;
 import dev.imprint.core.Ids;
 import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Suspect;
@@ -106,8 +107,11 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
     public void listReferences(ListReferencesRequest req, StreamObserver<ListReferencesResponse> out) {
         unary("ListReferences", out, () -> {
             ListReferencesResponse.Builder b = ListReferencesResponse.newBuilder();
+            ReferenceRole role = ProtoMapper.role("role", req.getRoleValue(), null);
             for (ReferenceMeta meta : engine.listReferences(req.getProbeSetId(), req.getLabelSelectorMap())) {
-                b.addReferences(ProtoMapper.toProto(meta));
+                if (role == null || meta.role() == role) {
+                    b.addReferences(ProtoMapper.toProto(meta));
+                }
             }
             return b.build();
         });

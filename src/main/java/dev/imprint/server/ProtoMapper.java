@@ -3,20 +3,24 @@ package dev.imprint.server;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.imprint.api.v1.CreateProbeSetRequest;
+import dev.imprint.api.v1.Evidence;
 import dev.imprint.api.v1.Matrix;
 import dev.imprint.api.v1.PerProbeValues;
 import dev.imprint.api.v1.RowChunk;
 import dev.imprint.api.v1.ScoreRequest;
 import dev.imprint.api.v1.ScoreResponse;
+import dev.imprint.core.Attribution;
 import dev.imprint.core.ImprintException;
 import dev.imprint.core.Match;
 import dev.imprint.core.Metric;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ProbeSetKind;
 import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Suspect;
+import dev.imprint.core.Verdict;
 import dev.imprint.engine.DeviceInfo;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -113,12 +117,13 @@ public final class ProtoMapper {
     public static dev.imprint.api.v1.Reference toProto(ReferenceMeta meta) {
         return dev.imprint.api.v1.Reference.newBuilder().setProbeSetId(meta.probeSetId()).setModelId(meta.modelId())
                 .putAllLabels(meta.labels()).setNumProbes(meta.numProbes()).setDim(meta.dim())
-                .setCreatedUnixMs(meta.createdUnixMs()).build();
+                .setCreatedUnixMs(meta.createdUnixMs()).setRole(toProto(meta.role())).build();
     }
 
     public static ReferenceMeta fromProto(dev.imprint.api.v1.Reference r) {
         return new ReferenceMeta(r.getProbeSetId(), r.getModelId(), r.getLabelsMap(),
-                toInt("num_probes", r.getNumProbes()), toInt("dim", r.getDim()), r.getCreatedUnixMs());
+                toInt("num_probes", r.getNumProbes()), toInt("dim", r.getDim()), r.getCreatedUnixMs(),
+                role("role", r.getRoleValue(), ReferenceRole.PROTECTED));
     }
 
     /** The values of a row chunk as a float array. */
@@ -161,8 +166,16 @@ public final class ProtoMapper {
         }
         Metric orderBy = req.getOrderByValue() == dev.imprint.api.v1.Metric.METRIC_UNSPECIFIED_VALUE
                 ? null : metric("order_by", req.getOrderByValue());
-        return ScoreQuery.resolve(set, metrics, orderBy, toInt("top_k", req.getTopK()), req.getModelIdsList(),
-                req.getLabelSelectorMap(), req.getIncludePerProbe());
+        ScoreQuery query = ScoreQuery.resolve(set, metrics, orderBy, toInt("top_k", req.getTopK()),
+                req.getModelIdsList(), req.getLabelSelectorMap(), req.getIncludePerProbe());
+        if (req.getAttribution()) {
+            return query.withAttribution(req.getAlpha() == 0 ? ScoreQuery.DEFAULT_ALPHA : req.getAlpha());
+        }
+        if (req.getAlpha() != 0) {
+            throw ImprintException.invalidArgument("alpha=%s but attribution is not set; alpha is the verdict's "
+                    + "significance level and needs attribution=true", req.getAlpha());
+        }
+        return query;
     }
 
     /**
@@ -171,14 +184,18 @@ public final class ProtoMapper {
      * @param probeIndices the probes the rows answer, in row order; empty for all in order
      * @param metrics      empty for the kind's defaults
      * @param orderBy      null for the kind's default
+     * @param alpha        the verdict's significance level; NaN for no attribution, 0 for the default
      */
     public static ScoreRequest scoreRequest(String requestId, String probeSetId, int rows, int dim, float[] suspect,
                                             int[] probeIndices, Set<Metric> metrics, Metric orderBy, int topK,
                                             List<String> modelIds, Map<String, String> labelSelector,
-                                            boolean includePerProbe) {
+                                            boolean includePerProbe, double alpha) {
         ScoreRequest.Builder b = ScoreRequest.newBuilder().setRequestId(requestId).setProbeSetId(probeSetId)
                 .setSuspect(matrix(rows, dim, suspect)).setTopK(topK).addAllModelIds(modelIds)
                 .putAllLabelSelector(labelSelector).setIncludePerProbe(includePerProbe);
+        if (!Double.isNaN(alpha)) {
+            b.setAttribution(true).setAlpha(alpha);
+        }
         for (int p : probeIndices) {
             b.addProbeIndices(p);
         }
@@ -199,6 +216,9 @@ public final class ProtoMapper {
         for (Match m : result.matches()) {
             b.addMatches(toProto(m));
         }
+        if (result.attribution() != null) {
+            b.setAttribution(toProto(result.attribution()));
+        }
         return b.build();
     }
 
@@ -208,7 +228,40 @@ public final class ProtoMapper {
             matches.add(fromProto(m));
         }
         return new ScoreResult(r.getProbeSetId(), Collections.unmodifiableList(matches), r.getProbesUsed(),
-                r.getReferencesScored(), r.getBackend(), metric("order_by", r.getOrderByValue()));
+                r.getReferencesScored(), r.getBackend(), metric("order_by", r.getOrderByValue()),
+                r.hasAttribution() ? fromProto(r.getAttribution()) : null);
+    }
+
+    private static dev.imprint.api.v1.Attribution toProto(Attribution a) {
+        dev.imprint.api.v1.Attribution.Builder b = dev.imprint.api.v1.Attribution.newBuilder()
+                .setVerdict(dev.imprint.api.v1.Verdict.valueOf(a.verdict().name())).setModelId(a.modelId())
+                .setFamily(a.family()).setPValue(a.pValue()).setAlpha(a.alpha()).setReason(a.reason())
+                .setEffectSize(a.effectSize()).setProbesUsed(a.probesUsed()).setStatistic(a.statistic());
+        for (Attribution.Evidence e : a.evidence()) {
+            Evidence.Builder eb = Evidence.newBuilder().setModelId(e.modelId()).setControlId(e.controlId())
+                    .setPValue(e.pValue());
+            for (int i = 0; i < e.probes().length; i++) {
+                eb.addProbes(e.probes()[i]).addContributions(e.contributions()[i]);
+            }
+            b.addEvidence(eb);
+        }
+        return b.build();
+    }
+
+    private static Attribution fromProto(dev.imprint.api.v1.Attribution a) {
+        dev.imprint.api.v1.Verdict wire = a.getVerdict();
+        if (wire == dev.imprint.api.v1.Verdict.VERDICT_UNSPECIFIED || wire == dev.imprint.api.v1.Verdict.UNRECOGNIZED) {
+            throw ImprintException.invalidArgument("attribution.verdict=%d is not a verdict; expected one of %s",
+                    a.getVerdictValue(), EnumSet.allOf(Verdict.class));
+        }
+        List<Attribution.Evidence> evidence = new ArrayList<>(a.getEvidenceCount());
+        for (Evidence e : a.getEvidenceList()) {
+            evidence.add(new Attribution.Evidence(e.getModelId(), e.getControlId(),
+                    e.getProbesList().stream().mapToInt(Integer::intValue).toArray(),
+                    e.getContributionsList().stream().mapToDouble(Double::doubleValue).toArray(), e.getPValue()));
+        }
+        return new Attribution(Verdict.valueOf(wire.name()), a.getModelId(), a.getFamily(), a.getPValue(),
+                a.getAlpha(), a.getReason(), a.getEffectSize(), a.getProbesUsed(), a.getStatistic(), evidence);
     }
 
     private static dev.imprint.api.v1.Match toProto(Match m) {
@@ -238,6 +291,9 @@ public final class ProtoMapper {
                 }
             });
             b.setPerProbe(pp);
+        }
+        if (!Double.isNaN(m.pValue())) {
+            b.setPValue(m.pValue());
         }
         return b.build();
     }
@@ -269,7 +325,7 @@ public final class ProtoMapper {
             putIfPresent(perProbe, Metric.TOP1_AGREEMENT, pp.getTop1AgreementList());
         }
         return new Match(m.getModelId(), m.getLabelsMap(), m.getRank(), Collections.unmodifiableMap(values),
-                Collections.unmodifiableMap(perProbe));
+                Collections.unmodifiableMap(perProbe), m.hasPValue() ? m.getPValue() : Double.NaN);
     }
 
     private static void putIfPresent(Map<Metric, double[]> into, Metric metric, List<Double> values) {
@@ -296,6 +352,25 @@ public final class ProtoMapper {
             case EMBEDDING -> dev.imprint.api.v1.ProbeSetKind.EMBEDDING;
             case DISTRIBUTION -> dev.imprint.api.v1.ProbeSetKind.DISTRIBUTION;
         };
+    }
+
+    public static dev.imprint.api.v1.ReferenceRole toProto(ReferenceRole role) {
+        return dev.imprint.api.v1.ReferenceRole.valueOf(role.name());
+    }
+
+    /**
+     * The domain role of a wire role.
+     *
+     * @param unset what REFERENCE_ROLE_UNSPECIFIED means where {@code field} is read; null for "any"
+     * @throws ImprintException INVALID_ARGUMENT naming {@code field} for a value no role has
+     */
+    public static ReferenceRole role(String field, int wireValue, ReferenceRole unset) {
+        dev.imprint.api.v1.ReferenceRole r = dev.imprint.api.v1.ReferenceRole.forNumber(wireValue);
+        if (r == null) {
+            throw ImprintException.invalidArgument("%s=%d is not a role; expected PROTECTED or BACKGROUND", field,
+                    wireValue);
+        }
+        return r == dev.imprint.api.v1.ReferenceRole.REFERENCE_ROLE_UNSPECIFIED ? unset : ReferenceRole.valueOf(r.name());
     }
 
     public static dev.imprint.api.v1.Metric toProto(Metric metric) {

@@ -9,6 +9,7 @@ import dev.imprint.core.ImprintException;
 import dev.imprint.core.Labels;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.RowAssembler;
 import dev.imprint.engine.ImprintEngine;
 import io.grpc.stub.StreamObserver;
@@ -30,6 +31,7 @@ final class ReferenceUpload implements StreamObserver<PutReferenceRequest> {
     private final ImprintEngine engine;
     private final StreamObserver<Reference> out;
     private ReferenceHeader header;
+    private ReferenceRole role;
     private RowAssembler assembler;
     /** Set once the call has been answered or abandoned; later messages are ignored. */
     private boolean finished;
@@ -76,7 +78,7 @@ final class ReferenceUpload implements StreamObserver<PutReferenceRequest> {
                 throw ImprintException.invalidArgument("the stream ended without a header; "
                         + "the first message must be the header");
             }
-            meta = engine.putReference(header.getProbeSetId(), header.getModelId(), header.getLabelsMap(),
+            meta = engine.putReference(header.getProbeSetId(), header.getModelId(), header.getLabelsMap(), role,
                     assembler.finish(), header.getReplace());
         } catch (RuntimeException e) {
             fail(e);
@@ -94,12 +96,14 @@ final class ReferenceUpload implements StreamObserver<PutReferenceRequest> {
         ProbeSet set = engine.getProbeSet(h.getProbeSetId());
         Ids.requireValid("header.model_id", h.getModelId());
         Labels.copyOf("header.labels", h.getLabelsMap());
+        ReferenceRole parsedRole = ProtoMapper.role("header.role", h.getRoleValue(), ReferenceRole.PROTECTED);
         // Checked again at commit; refusing here spares the client uploading rows for nothing.
         if (!h.getReplace() && exists(h.getProbeSetId(), h.getModelId())) {
             throw ImprintException.alreadyExists("reference %s already exists in probe set %s; set replace to overwrite it",
                     h.getModelId(), h.getProbeSetId());
         }
         header = h;
+        role = parsedRole;
         assembler = new RowAssembler(set);
     }
 

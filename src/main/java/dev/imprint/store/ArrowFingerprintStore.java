@@ -5,6 +5,7 @@ import dev.imprint.core.ImprintException;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.Reference;
 import dev.imprint.core.ReferenceMeta;
+import dev.imprint.io.DurableFiles;
 import dev.imprint.io.ProbeSetFile;
 import dev.imprint.io.ReferenceFile;
 import java.io.IOException;

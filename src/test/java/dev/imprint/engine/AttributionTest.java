@@ -18,9 +18,9 @@ import dev.imprint.core.Suspect;
 import dev.imprint.core.Verdict;
 import dev.imprint.engine.cpu.CpuBackend;
 import dev.imprint.store.ArrowFingerprintStore;
+import dev.imprint.testing.LogLinearModels;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,51 +36,23 @@ class AttributionTest {
     @TempDir
     Path dataDir;
 
-    private final Random rng = new Random(2026);
-    private final double[] consensus = gaussian(2.0);
-    private final double[][] family = {gaussian(1.0), gaussian(1.0), gaussian(1.0)};
+    private final LogLinearModels gen = new LogLinearModels(P, D, 2026);
+    private final double[][] family = {gen.gaussian(1.0), gen.gaussian(1.0), gen.gaussian(1.0)};
 
     private double[] gaussian(double scale) {
-        double[] v = new double[P * D];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = rng.nextGaussian() * scale;
-        }
-        return v;
+        return gen.gaussian(scale);
     }
 
     private double[] model(double[] familyOffset) {
-        double[] own = gaussian(0.5);
-        double[] logits = new double[P * D];
-        for (int i = 0; i < logits.length; i++) {
-            logits[i] = consensus[i] + familyOffset[i] + own[i];
-        }
-        return logits;
+        return gen.model(familyOffset);
     }
 
     private static double[] mix(double[] a, double[] b, double beta) {
-        double[] out = new double[a.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = beta * a[i] + (1 - beta) * b[i];
-        }
-        return out;
+        return LogLinearModels.mix(a, b, beta);
     }
 
-    private static float[] softmax(double[] logits) {
-        float[] rows = new float[logits.length];
-        for (int p = 0; p < P; p++) {
-            double max = Double.NEGATIVE_INFINITY;
-            for (int k = 0; k < D; k++) {
-                max = Math.max(max, logits[p * D + k]);
-            }
-            double sum = 0;
-            for (int k = 0; k < D; k++) {
-                sum += Math.exp(logits[p * D + k] - max);
-            }
-            for (int k = 0; k < D; k++) {
-                rows[p * D + k] = (float) (Math.exp(logits[p * D + k] - max) / sum);
-            }
-        }
-        return rows;
+    private float[] softmax(double[] logits) {
+        return gen.softmax(logits);
     }
 
     private final double[][] references = new double[9][];

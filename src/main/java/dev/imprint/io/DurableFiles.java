@@ -1,4 +1,4 @@
-package dev.imprint.store;
+package dev.imprint.io;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -18,17 +18,17 @@ import java.util.stream.Stream;
  * renamed over its final name in one atomic step, and the directory is fsynced so the rename
  * itself is on disk. A reader therefore sees the old file or the new one, never a mix.
  */
-final class DurableFiles {
+public final class DurableFiles {
     /** Suffix of files being written; whatever carries it after a crash is garbage. */
-    static final String TMP_SUFFIX = ".tmp";
+    public static final String TMP_SUFFIX = ".tmp";
     /** Suffix given to files set aside as corrupt. */
-    static final String CORRUPT_SUFFIX = ".corrupt";
+    public static final String CORRUPT_SUFFIX = ".corrupt";
 
     private DurableFiles() {}
 
     /** Writes the content of a file to an open channel. */
     @FunctionalInterface
-    interface ContentWriter {
+    public interface ContentWriter {
         void write(FileChannel out) throws IOException;
     }
 
@@ -36,29 +36,48 @@ final class DurableFiles {
      * Durably creates or replaces {@code target} with what {@code writer} produces. On any failure
      * the temporary file is removed and {@code target} is left as it was.
      */
-    static void replace(Path target, ContentWriter writer) throws IOException {
-        Path dir = target.getParent();
-        Path tmp = dir.resolve(target.getFileName() + "."
-                + Long.toHexString(ThreadLocalRandom.current().nextLong()) + TMP_SUFFIX);
+    public static void replace(Path target, ContentWriter writer) throws IOException {
+        Path tmp = temporaryFor(target);
         boolean renamed = false;
         try {
             try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 writer.write(out);
-                out.force(true);
             }
-            // On POSIX an atomic move is rename(2), which replaces the target in one step.
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            commit(tmp, target);
             renamed = true;
         } finally {
             if (!renamed) {
                 Files.deleteIfExists(tmp);
             }
         }
-        fsyncDirectory(dir);
+    }
+
+    /**
+     * A fresh temporary name beside {@code target}, for content that will {@link #commit} over it:
+     * {@code <name>.<random hex>.tmp}, in the same directory so the rename is atomic.
+     */
+    public static Path temporaryFor(Path target) {
+        Path absolute = target.toAbsolutePath();
+        return absolute.resolveSibling(absolute.getFileName() + "."
+                + Long.toHexString(ThreadLocalRandom.current().nextLong()) + TMP_SUFFIX);
+    }
+
+    /**
+     * Makes the complete file {@code tmp} durable and renames it over {@code target} in one atomic
+     * step, then makes the rename durable. A reader sees the old target or the new one.
+     */
+    public static void commit(Path tmp, Path target) throws IOException {
+        try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        Path absolute = target.toAbsolutePath();
+        // On POSIX an atomic move is rename(2), which replaces the target in one step.
+        Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE);
+        fsyncDirectory(absolute.getParent());
     }
 
     /** Creates {@code dir} (and missing parents) so that its existence survives a crash. */
-    static void createDirectories(Path dir) throws IOException {
+    public static void createDirectories(Path dir) throws IOException {
         if (Files.isDirectory(dir)) {
             return;
         }
@@ -74,7 +93,7 @@ final class DurableFiles {
     }
 
     /** Durably deletes {@code file}; returns false if it did not exist. */
-    static boolean delete(Path file) throws IOException {
+    public static boolean delete(Path file) throws IOException {
         if (!Files.deleteIfExists(file)) {
             return false;
         }
@@ -86,7 +105,7 @@ final class DurableFiles {
      * Durably deletes the tree at {@code dir}: one atomic rename to {@code graveyard} (so a crash
      * leaves either the whole tree or a name that says "finish deleting me"), then the removal.
      */
-    static void deleteTree(Path dir, Path graveyard) throws IOException {
+    public static void deleteTree(Path dir, Path graveyard) throws IOException {
         deleteRecursively(graveyard);
         Files.move(dir, graveyard, StandardCopyOption.ATOMIC_MOVE);
         fsyncDirectory(dir.getParent());
@@ -95,7 +114,7 @@ final class DurableFiles {
     }
 
     /** Deletes {@code path} and everything below it; a missing path is fine. */
-    static void deleteRecursively(Path path) throws IOException {
+    public static void deleteRecursively(Path path) throws IOException {
         if (!Files.exists(path)) {
             return;
         }
@@ -107,7 +126,7 @@ final class DurableFiles {
     }
 
     /** Durably renames {@code file} to a free {@code <name>.corrupt[.N]} beside it and returns the new path. */
-    static Path setAside(Path file) throws IOException {
+    public static Path setAside(Path file) throws IOException {
         Path target = file.resolveSibling(file.getFileName() + CORRUPT_SUFFIX);
         for (int n = 2; Files.exists(target); n++) {
             target = file.resolveSibling(file.getFileName() + CORRUPT_SUFFIX + "." + n);
@@ -118,7 +137,7 @@ final class DurableFiles {
     }
 
     /** Deletes the {@code *.tmp} files directly in {@code dir} (durably) and returns how many there were. */
-    static int removeTemporaries(Path dir) throws IOException {
+    public static int removeTemporaries(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             return 0;
         }
@@ -136,14 +155,14 @@ final class DurableFiles {
     }
 
     /** The entries of {@code dir}, sorted by name. */
-    static List<Path> list(Path dir) throws IOException {
+    public static List<Path> list(Path dir) throws IOException {
         try (Stream<Path> entries = Files.list(dir)) {
             return entries.sorted().toList();
         }
     }
 
     /** Makes the entries of {@code dir} (creations, renames, deletions) durable. */
-    static void fsyncDirectory(Path dir) throws IOException {
+    public static void fsyncDirectory(Path dir) throws IOException {
         try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
             channel.force(true);
         }
