@@ -8,6 +8,7 @@ import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Verdict;
 import dev.imprint.engine.ImprintEngine;
+import dev.imprint.io.DurableFiles;
 import dev.imprint.server.ImprintServer;
 import dev.imprint.synth.SynthScenario;
 import dev.imprint.synth.SynthScenario.SyntheticModel;
@@ -16,13 +17,11 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -82,7 +81,7 @@ final class DemoCommand implements Callable<Integer> {
         try {
             return run(generated, dataDir, spec.commandLine().getOut());
         } finally {
-            deleteRecursively(dataDir);
+            DurableFiles.deleteRecursively(dataDir);
         }
     }
 
@@ -176,16 +175,5 @@ final class DemoCommand implements Callable<Integer> {
                 ? " " + givenName : "");
         failures.add(suspect.modelId() + " got " + got + ", not " + want);
         return "WRONG: the verdict is " + got + ", the real answer is " + want;
-    }
-
-    private static void deleteRecursively(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }
