@@ -17,8 +17,11 @@ import java.util.stream.Stream;
  * {@code durable_rename} and Lucene's commit: a file is written under a temporary name, fsynced,
  * renamed over its final name in one atomic step, and the directory is fsynced so the rename
  * itself is on disk. A reader therefore sees the old file or the new one, never a mix.
+ *
+ * <p>Public for {@link #replace} only, which other packages (the evidence report) use for their own
+ * output files; the rest serves the store.
  */
-final class DurableFiles {
+public final class DurableFiles {
     /** Suffix of files being written; whatever carries it after a crash is garbage. */
     static final String TMP_SUFFIX = ".tmp";
     /** Suffix given to files set aside as corrupt. */
@@ -28,7 +31,7 @@ final class DurableFiles {
 
     /** Writes the content of a file to an open channel. */
     @FunctionalInterface
-    interface ContentWriter {
+    public interface ContentWriter {
         void write(FileChannel out) throws IOException;
     }
 
@@ -36,8 +39,8 @@ final class DurableFiles {
      * Durably creates or replaces {@code target} with what {@code writer} produces. On any failure
      * the temporary file is removed and {@code target} is left as it was.
      */
-    static void replace(Path target, ContentWriter writer) throws IOException {
-        Path dir = target.getParent();
+    public static void replace(Path target, ContentWriter writer) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
         Path tmp = dir.resolve(target.getFileName() + "."
                 + Long.toHexString(ThreadLocalRandom.current().nextLong()) + TMP_SUFFIX);
         boolean renamed = false;
