@@ -75,6 +75,9 @@ final class LocalTarget implements Target {
                          BiConsumer<SuspectInput, ScoreResult> sink) {
         ScoreQuery query = ScoreQuery.resolve(set, options.metrics(), options.orderBy(), options.topK(),
                 options.modelIds(), options.labelSelector(), options.includePerProbe());
+        if (options.attribution()) {
+            query = query.withAttribution(options.alpha());
+        }
         List<SuspectInput> chunk = new ArrayList<>(CHUNK);
         for (SuspectInput s : suspects) {
             chunk.add(s);
