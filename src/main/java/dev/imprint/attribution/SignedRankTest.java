@@ -101,6 +101,34 @@ public final class SignedRankTest {
         return new Result(n, w2 / 2.0, Math.min(1, p), effect);
     }
 
+    /**
+     * The exact null distribution of W+ for {@code n} untied non-zero differences: element w is
+     * P(W+ = w), for w = 0..n(n+1)/2. It is the distribution {@link #greater} looks p-values up
+     * in when there are no ties (with ties the mid-ranks change it slightly), for plotting an
+     * observed W+ against its null. O(n^3) time, O(n^2) memory.
+     *
+     * @throws IllegalArgumentException unless 0 <= n <= {@value #EXACT_LIMIT}
+     */
+    public static double[] untiedNullDistribution(int n) {
+        if (n < 0 || n > EXACT_LIMIT) {
+            throw new IllegalArgumentException("n=" + n + "; expected 0.." + EXACT_LIMIT);
+        }
+        int total = n * (n + 1) / 2;
+        double[] mass = new double[total + 1];
+        mass[0] = 1;
+        int reach = 0;
+        for (int r = 1; r <= n; r++) {
+            // As in survival: rank r joins the positive sum with probability 1/2, walking down so it joins once.
+            for (int w = reach; w >= 0; w--) {
+                double m = mass[w] * 0.5;
+                mass[w] = m;
+                mass[w + r] += m;
+            }
+            reach += r;
+        }
+        return mass;
+    }
+
     private static double[] untiedSurvival(int n) {
         int[] rank2 = new int[n];
         for (int i = 0; i < n; i++) {

@@ -6,13 +6,19 @@ import dev.imprint.core.ScoreQuery;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * The metrics to compute, how to rank them and the verdict's level, shared by {@code score} and
  * {@code rescore}.
  */
 final class ScoringOptions {
+    @Spec(Spec.Target.MIXEE)
+    private CommandSpec mixee;
+
     @Option(names = "--metrics", split = ",", paramLabel = "METRIC",
             description = "Metrics to compute, comma-separated: COSINE, KL_REF_SUSPECT, KL_SUSPECT_REF, JS, "
                     + "TOP1_AGREEMENT (default: all the probe set's kind supports but JS).")
@@ -33,7 +39,7 @@ final class ScoringOptions {
     /**
      * The request options with every reference considered; {@code topK} 0 for all.
      *
-     * @throws CliException for an alpha outside (0, 0.5], before anything is scored or written
+     * @throws ParameterException for an alpha outside (0, 0.5], before anything is scored or written
      */
     ScoreOptions toScoreOptions(int topK) {
         EnumSet<Metric> set = metrics == null || metrics.isEmpty() ? EnumSet.noneOf(Metric.class)
@@ -43,8 +49,8 @@ final class ScoringOptions {
             return options;
         }
         if (!(alpha > 0 && alpha <= ScoreQuery.MAX_ALPHA)) {
-            throw new CliException("--alpha=" + alpha + "; expected a significance level in (0, "
-                    + ScoreQuery.MAX_ALPHA + "]");
+            throw new ParameterException(mixee.commandLine(), "--alpha=" + alpha
+                    + "; expected a significance level in (0, " + ScoreQuery.MAX_ALPHA + "]");
         }
         return options.withAttribution(alpha);
     }

@@ -108,4 +108,27 @@ class SignedRankTestTest {
         // The same sample, approximated and exact at nearby n, agree on the order of magnitude.
         assertTrue(Math.abs(Math.log10(p) - Math.log10(exactHead)) < 1.0, p + " vs " + exactHead);
     }
+
+    @Test
+    void untiedNullDistributionSumsToOneAndGivesTheTestsPValues() {
+        Random rng = new Random(23);
+        for (int n : new int[] {1, 2, 5, 13, 40}) {
+            double[] mass = SignedRankTest.untiedNullDistribution(n);
+            assertEquals(n * (n + 1) / 2 + 1, mass.length);
+            assertEquals(1.0, Arrays.stream(mass).sum(), 1e-12);
+            double[] d = new double[n];
+            for (int i = 0; i < n; i++) {
+                d[i] = rng.nextGaussian() + 0.3;
+            }
+            SignedRankTest.Result r = SignedRankTest.greater(d);
+            double tail = 0;
+            for (int w = (int) r.wPlus(); w < mass.length; w++) {
+                tail += mass[w];
+            }
+            assertEquals(r.pValue(), tail, 1e-12 * Math.max(1, tail), "n=" + n);
+        }
+        // n=3: ranks {1,2,3}, subsets sums 0,1,2,3,3,4,5,6.
+        assertEquals(Arrays.toString(new double[] {0.125, 0.125, 0.125, 0.25, 0.125, 0.125, 0.125}),
+                Arrays.toString(SignedRankTest.untiedNullDistribution(3)));
+    }
 }
