@@ -24,6 +24,12 @@ import java.util.stream.IntStream;
  * tested the same way, on the similarity to the family's shared direction against every other
  * family (singletons and the background included), Holm-adjusted across the testable families.
  *
+ * <p><b>Model-level calibration.</b> The probe-level p answers "closer on average over these
+ * probes", which an independent model often is to some reference. Every candidate's p is therefore
+ * also the {@link PanelNull} p of its statistic against the panel's own references scored as
+ * suspects, and the p reported is the larger of the two: an intersection-union of both tests, valid
+ * if either null holds.
+ *
  * <p>The similarities come from the engine (see README "Attribution"); nothing here knows how
  * they were computed. Cost per suspect: one test per candidate against the closest other model,
  * plus a full intersection-union test for the candidates that could have the smallest p and for
@@ -54,9 +60,10 @@ public final class Attributor {
      * @param alpha        in (0, 0.5]
      * @param pValuesFor   members whose adjusted p-value the caller wants exactly
      * @param statistic    the name of the similarity, reported with the verdict
+     * @param nullValues   the {@link PanelNull} values of this panel on these probes
      */
     public static Outcome attribute(Panel panel, double[][] memberSim, double[][] familySim, int[] probes,
-                                    double alpha, int[] pValuesFor, String statistic) {
+                                    double alpha, int[] pValuesFor, String statistic, double[] nullValues) {
         int m = panel.size();
         int n = probes.length;
         double[] memberP = new double[m];
@@ -68,6 +75,13 @@ public final class Attributor {
                     : String.format("only %d reference%s selected; at least %d are needed to tell a teacher from "
                     + "what models share", m, m == 1 ? " is" : "s are", MIN_REFERENCES);
             return new Outcome(inconclusive("", "", 1, alpha, why, 0, n, statistic, List.of()), memberP);
+        }
+        long usable = Arrays.stream(nullValues).filter(Double::isFinite).count();
+        if (usable < PanelNull.MIN_VALUES) {
+            return new Outcome(inconclusive("", "", 1, alpha, String.format("only %d reference%s could be scored as "
+                    + "independent pseudo-suspects to calibrate against; at least %d are needed (register more "
+                    + "references, or background models)", usable, usable == 1 ? "" : "s", PanelNull.MIN_VALUES),
+                    0, n, statistic, List.of()), memberP);
         }
         int needed = probesNeeded(candidates, alpha);
         if (n < needed) {
@@ -115,9 +129,12 @@ public final class Attributor {
                 best = i;
             }
         }
+        double[] modelStatistic = PanelNull.candidateStatistics(panel, memberSim);
+        double[] modelP = new double[m];
         for (int i = 0; i < m; i++) {
             if (full[i] != null) {
-                memberP[i] = Math.min(1, candidates * full[i].p);
+                modelP[i] = PanelNull.pValue(nullValues, modelStatistic[i]);
+                memberP[i] = Math.max(Math.min(1, candidates * full[i].p), modelP[i]);
             }
         }
         Comparison top = full[best];
@@ -143,7 +160,8 @@ public final class Attributor {
             if (teacherFamily.size() >= 2) {
                 return new Outcome(new Attribution(Verdict.DISTILLED_FROM, teacher.modelId(), familyName, adjusted,
                         alpha, String.format("distilled from %s: it is closer to %s than to every other reference, "
-                                + "its %d sibling%s included (adjusted p=%s <= alpha=%s; hardest control %s)",
+                                + "its %d sibling%s included, and further ahead than the panel's own models get "
+                                + "(adjusted p=%s <= alpha=%s; hardest control %s)",
                         teacher.modelId(), teacher.modelId(), teacherFamily.size() - 1,
                         teacherFamily.size() == 2 ? "" : "s", format(adjusted), alpha, control),
                         top.effect, top.n, statistic, evidence), memberP);

@@ -26,15 +26,26 @@ final class AttributionScorer {
      * @param panel    the selected references, all held
      */
     static Similarities[] score(AttributionForms forms, ResidentReferences resident, Panel panel, SuspectBatch batch) {
+        int n = batch.probeIndices().length;
+        List<float[]> suspectForms = batch.suspects().stream()
+                .map(rows -> AttributionForms.formOf(forms.set(), rows, n)).toList();
+        return scoreForms(forms, resident, panel, batch.probeIndices(), suspectForms);
+    }
+
+    /**
+     * As {@link #score}, for suspects given by their forms: n × dim each, row j the form on probe
+     * {@code probes[j]}. The forms are not modified.
+     */
+    static Similarities[] scoreForms(AttributionForms forms, ResidentReferences resident, Panel panel, int[] probes,
+                                     List<float[]> suspectForms) {
         var set = forms.set();
         int dim = set.dim();
-        int[] probes = batch.probeIndices();
         int n = probes.length;
-        int s = batch.size();
+        int s = suspectForms.size();
         float[][] residual = new float[s][];
         double[][] residualNorm = new double[s][];
         for (int i = 0; i < s; i++) {
-            float[] form = AttributionForms.formOf(set, batch.suspects().get(i), n);
+            float[] form = suspectForms.get(i).clone();
             double[] norm = new double[n];
             for (int j = 0; j < n; j++) {
                 int p = probes[j];

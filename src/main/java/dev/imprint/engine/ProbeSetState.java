@@ -2,6 +2,7 @@ package dev.imprint.engine;
 
 import dev.imprint.attribution.Attributor;
 import dev.imprint.attribution.Panel;
+import dev.imprint.attribution.PanelNull;
 import dev.imprint.core.Attribution;
 import dev.imprint.core.Deadline;
 import dev.imprint.core.ImprintException;
@@ -275,6 +276,7 @@ final class ProbeSetState implements AutoCloseable {
         BatchScores scores;
         Panel panel = null;
         AttributionScorer.Similarities[] similarities = null;
+        double[] nullValues = null;
         visibility.readLock().lock();
         try {
             if (retired) {
@@ -295,6 +297,7 @@ final class ProbeSetState implements AutoCloseable {
                         .map(m -> new Panel.Member(m.modelId(), m.family(), m.role())).toList());
                 similarities = selected.isEmpty() ? null
                         : AttributionScorer.score(forms, formsResident, panel, batch);
+                nullValues = selected.isEmpty() ? new double[0] : nullFor(panel, batch.probeIndices());
             }
         } finally {
             visibility.readLock().unlock();
@@ -302,6 +305,7 @@ final class ProbeSetState implements AutoCloseable {
         Metric[] metrics = query.metrics().toArray(new Metric[0]);
         Panel attributed = panel;
         AttributionScorer.Similarities[] sims = similarities;
+        double[] panelNull = nullValues;
         Map<String, Integer> indexOf = new java.util.HashMap<>();
         for (int r = 0; r < selected.size(); r++) {
             indexOf.put(selected.get(r).modelId(), r);
@@ -318,7 +322,7 @@ final class ProbeSetState implements AutoCloseable {
                         AttributionScorer.Similarities own = sims == null
                                 ? new AttributionScorer.Similarities(new double[0][], new double[0][]) : sims[s];
                         Attributor.Outcome outcome = Attributor.attribute(attributed, own.members(), own.families(),
-                                batch.probeIndices(), query.alpha(), wanted, STATISTIC);
+                                batch.probeIndices(), query.alpha(), wanted, STATISTIC, panelNull);
                         attribution = outcome.attribution();
                         matches = withPValues(matches, wanted, outcome.memberPValues());
                     }
@@ -326,6 +330,57 @@ final class ProbeSetState implements AutoCloseable {
                             query.orderBy(), attribution);
                 })
                 .toList();
+    }
+
+    /** The {@link PanelNull} values of one panel on one set of probes, for one forms snapshot. */
+    private record NullKey(List<String> modelIds, List<Integer> probes) {
+    }
+
+    private record NullCache(AttributionForms forms, Map<NullKey, double[]> values) {
+    }
+
+    /** Cleared whenever the forms change: the null belongs to one snapshot. */
+    private volatile NullCache nullCache = new NullCache(null, Map.of());
+
+    /**
+     * The model-level null of {@code panel} on {@code probes}: its pseudo-suspects' statistics,
+     * each scored leave-one-out against the rest of the panel. Computed once per snapshot, panel
+     * and probe list; costs one derive of the forms (O(M·P·D)) and one backend call per
+     * pseudo-suspect. Call under the visibility read lock.
+     */
+    private double[] nullFor(Panel panel, int[] probes) {
+        NullCache cache = nullCache;
+        if (cache.forms() != forms) {
+            cache = new NullCache(forms, new java.util.concurrent.ConcurrentHashMap<>());
+            nullCache = cache;
+        }
+        NullKey key = new NullKey(panel.members().stream().map(Panel.Member::modelId).toList(),
+                Arrays.stream(probes).boxed().toList());
+        AttributionForms snapshot = cache.forms();
+        return cache.values().computeIfAbsent(key, k -> {
+            int[] pseudo = PanelNull.pseudoSuspects(panel);
+            double[] values = new double[pseudo.length];
+            int dim = set.dim();
+            for (int i = 0; i < pseudo.length; i++) {
+                String id = panel.member(pseudo[i]).modelId();
+                List<Panel.Member> rest = new ArrayList<>(panel.members());
+                rest.remove(pseudo[i]);
+                Panel without = new Panel(rest);
+                if (without.candidateCount() == 0 || without.size() < 2) {
+                    values[i] = Double.NaN;
+                    continue;
+                }
+                float[] full = snapshot.row(id).form();
+                float[] form = new float[probes.length * dim];
+                for (int j = 0; j < probes.length; j++) {
+                    System.arraycopy(full, probes[j] * dim, form, j * dim, dim);
+                }
+                AttributionScorer.Similarities sims = AttributionScorer.scoreForms(snapshot.without(id), formsResident,
+                        without, probes, List.of(form))[0];
+                values[i] = PanelNull.statistic(PanelNull.candidateStatistics(without, sims.members()));
+            }
+            return values;
+        });
     }
 
     /** The name under which verdicts report the similarity they tested. */

@@ -42,9 +42,9 @@ class AttributionApiTest extends ServerTestBase {
     @BeforeEach
     void registerPanel() {
         h.client().createProbeSet(SET);
-        for (int i = 0; i < 6; i++) {
-            references.add(gen.model(families[i / 2]));
-            h.client().putReference(SET.id(), "m" + i, Map.of("family", "f" + i / 2),
+        for (int i = 0; i < 9; i++) {
+            references.add(gen.model(families[i / 3]));
+            h.client().putReference(SET.id(), "m" + i, Map.of("family", "f" + i / 3),
                     gen.softmax(references.get(i)), false);
         }
         h.client().putReference(SET.id(), "bg", Map.of(), dev.imprint.core.ReferenceRole.BACKGROUND,
@@ -117,7 +117,7 @@ class AttributionApiTest extends ServerTestBase {
     void scoreStreamCarriesEachVerdictAsTheUnaryCallGivesIt() throws Exception {
         List<ScoreRequest> requests = new ArrayList<>();
         for (int i = 0; i < 12; i++) {
-            ScoreRequest.Builder b = request("r" + i, studentOf(i % 6));
+            ScoreRequest.Builder b = request("r" + i, studentOf(i % 9));
             // Runs with and without attribution and with two alphas, so the batcher must keep them apart.
             if (i % 3 != 2) {
                 b.setAttribution(true).setAlpha(i % 3 == 0 ? 0.01 : 0.05);
@@ -142,8 +142,8 @@ class AttributionApiTest extends ServerTestBase {
         assertEquals(ReferenceRole.BACKGROUND, h.stub().getReference(dev.imprint.api.v1.GetReferenceRequest.newBuilder()
                 .setProbeSetId(SET.id()).setModelId("bg").build()).getRole());
         assertEquals(List.of("bg"), modelIds(ReferenceRole.BACKGROUND));
-        assertEquals(List.of("m0", "m1", "m2", "m3", "m4", "m5"), modelIds(ReferenceRole.PROTECTED));
-        assertEquals(7, modelIds(ReferenceRole.REFERENCE_ROLE_UNSPECIFIED).size());
+        assertEquals(List.of("m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8"), modelIds(ReferenceRole.PROTECTED));
+        assertEquals(10, modelIds(ReferenceRole.REFERENCE_ROLE_UNSPECIFIED).size());
         h.restart();
         assertEquals(List.of("bg"), modelIds(ReferenceRole.BACKGROUND));
     }
