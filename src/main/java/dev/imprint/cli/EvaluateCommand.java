@@ -39,7 +39,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
         description = {"Measure attribution on labelled scenarios: synthetic log-mixture and sequence-KD students "
                 + "with stressors over several seeds, and real distilled neural networks from the committed "
-                + "fixture. Prints ROC AUC, TPR at 1% and 0.1% FPR, top-1, the verdict confusion matrix and "
+                + "fixture. Prints ROC AUC, TPR at 1%% and 0.1%% FPR, top-1, the verdict confusion matrix and "
                 + "DISTILLED_FROM's false-positive rate against alpha, next to the raw metric's.",
             "Exits 1 if any scenario misses calibration."})
 final class EvaluateCommand implements Callable<Integer> {
