@@ -12,17 +12,19 @@ import java.util.stream.IntStream;
  * Turns one suspect's per-probe similarities to a panel into a verdict, following the
  * model-provenance test of Nikolić et al. (2025), extended to families.
  *
- * <p><b>Teacher test.</b> For a candidate A and each control C (every other reference of the panel,
- * A's siblings and the background included), the per-probe differences d_p = sim_p(A) - sim_p(C)
- * go through the exact one-sided {@link SignedRankTest}: probes are the exchangeable units. "A is
- * closer than every control" is an intersection-union test, so its p-value is the largest of the
- * pairwise ones (Berger 1982). Across candidates the family-wise error is controlled with Holm:
+ * <p><b>Teacher test.</b> The statistic is the suspect's {@link PanelRegression} coefficients:
+ * how much of it each member explains, all members at once. For a candidate A and each of its
+ * {@link TeacherControls} (its siblings together, and every member outside its family alone, the
+ * background included), the per-probe differences d_p = β_p(A) − control_p go through the exact
+ * one-sided {@link SignedRankTest}: probes are the exchangeable units. "A explains more than every
+ * control" is an intersection-union test, so its p-value is the largest of the pairwise ones
+ * (Berger 1982). Across candidates the family-wise error is controlled with Holm:
  * since at most one candidate can be closer than all the others, only the smallest p can be a true
  * discovery, and its Holm adjustment is min(1, m p) for m candidates.
  *
  * <p><b>Family test.</b> When no single model stands out, a family F of at least two references is
- * tested the same way, on the similarity to the family's shared direction against every other
- * family (singletons and the background included), Holm-adjusted across the testable families.
+ * tested the same way, on the sum of its members' coefficients against every other family's sum
+ * (singletons and the background included), Holm-adjusted across the testable families.
  *
  * <p><b>Model-level calibration.</b> The probe-level p answers "closer on average over these
  * probes", which an independent model often is to some reference. Every candidate's p is therefore
@@ -53,9 +55,9 @@ public final class Attributor {
     /**
      * Attributes one suspect.
      *
-     * @param memberSim    [M][N]: per panel member, the per-probe similarity the teacher test compares
-     * @param familySim    [F][N]: per panel family (in {@link Panel#families()} order), the per-probe
-     *                     similarity to the family's shared direction
+     * @param memberSim    [M][N]: per panel member, its per-probe {@link PanelRegression} coefficient
+     * @param familySim    [F][N]: per panel family (in {@link Panel#families()} order), the sum of its
+     *                     members' coefficients
      * @param probes       the probe-set indices of the N probes, for the evidence
      * @param alpha        in (0, 0.5]
      * @param pValuesFor   members whose adjusted p-value the caller wants exactly
@@ -93,24 +95,30 @@ public final class Attributor {
 
         double[] mean = new double[m];
         for (int i = 0; i < m; i++) {
-            mean[i] = mean(memberSim[i]);
+            mean[i] = TeacherControls.mean(memberSim[i]);
         }
-        Integer[] byMean = IntStream.range(0, m).boxed().toArray(Integer[]::new);
-        Arrays.sort(byMean, Comparator.comparingDouble((Integer i) -> -mean[i]).thenComparingInt(i -> i));
 
-        // A lower bound on each candidate's intersection-union p: its test against the closest other model.
+        // A lower bound on each candidate's intersection-union p: its test against its strongest control.
         double[] lowerBound = new double[m];
         Comparison[] full = new Comparison[m];
         for (int i = 0; i < m; i++) {
             if (!panel.member(i).isCandidate()) {
                 continue;
             }
-            int rival = byMean[0] == i ? byMean[1] : byMean[0];
-            lowerBound[i] = SignedRankTest.greater(difference(memberSim[i], memberSim[rival])).pValue();
+            TeacherControls.Control strongest = null;
+            double strongestMean = Double.NEGATIVE_INFINITY;
+            for (TeacherControls.Control c : TeacherControls.of(panel, memberSim, i)) {
+                double cm = TeacherControls.mean(c.series());
+                if (strongest == null || cm > strongestMean) {
+                    strongest = c;
+                    strongestMean = cm;
+                }
+            }
+            lowerBound[i] = SignedRankTest.greater(difference(memberSim[i], strongest.series())).pValue();
         }
         for (int i : pValuesFor) {
             if (panel.member(i).isCandidate()) {
-                full[i] = intersectionUnion(memberSim, i, m);
+                full[i] = intersectionUnion(panel, memberSim, i);
             }
         }
         // The smallest p: exact for every candidate whose bound does not rule it out.
@@ -123,7 +131,7 @@ public final class Attributor {
                 break;
             }
             if (full[i] == null) {
-                full[i] = intersectionUnion(memberSim, i, m);
+                full[i] = intersectionUnion(panel, memberSim, i);
             }
             if (best < 0 || full[i].p < full[best].p || (full[i].p == full[best].p && mean[i] > mean[best])) {
                 best = i;
@@ -154,14 +162,14 @@ public final class Attributor {
         if (second >= 0) {
             evidence.add(evidence(panel, memberSim, second, full[second], probes));
         }
-        String control = panel.member(top.control).modelId();
+        String control = top.control.name();
 
         if (adjusted <= alpha) {
             if (teacherFamily.size() >= 2) {
                 return new Outcome(new Attribution(Verdict.DISTILLED_FROM, teacher.modelId(), familyName, adjusted,
-                        alpha, String.format("distilled from %s: it is closer to %s than to every other reference, "
-                                + "its %d sibling%s included, and further ahead than the panel's own models get "
-                                + "(adjusted p=%s <= alpha=%s; hardest control %s)",
+                        alpha, String.format("distilled from %s: %s explains more of it than every other reference "
+                                + "does and than its %d sibling%s do together, and by more than the panel's own models "
+                                + "get (adjusted p=%s <= alpha=%s; hardest control %s)",
                         teacher.modelId(), teacher.modelId(), teacherFamily.size() - 1,
                         teacherFamily.size() == 2 ? "" : "s", format(adjusted), alpha, control),
                         top.effect, top.n, statistic, evidence), memberP);
@@ -189,27 +197,38 @@ public final class Attributor {
                         alpha), top.effect, top.n, statistic, evidence), memberP);
     }
 
+    /**
+     * INCONCLUSIVE for a reason found before attributing (the panel cannot be attributed as
+     * selected): no member gets a p-value.
+     */
+    public static Outcome inconclusive(Panel panel, int probes, double alpha, String reason, String statistic) {
+        double[] memberP = new double[panel.size()];
+        Arrays.fill(memberP, Double.NaN);
+        return new Outcome(inconclusive("", "", 1, alpha, reason, 0, probes, statistic, List.of()), memberP);
+    }
+
     /** The fewest probes at which a perfect match can reach {@code alpha} among {@code candidates}: 2^-n m <= alpha. */
     public static int probesNeeded(int candidates, double alpha) {
         return (int) Math.ceil(Math.log(candidates / alpha) / Math.log(2) - 1e-12);
     }
 
     /** A candidate's intersection-union test: its p and the control that set it. */
-    private record Comparison(double p, int control, double effect, int n) {
+    private record Comparison(double p, TeacherControls.Control control, double effect, int n) {
     }
 
-    private static Comparison intersectionUnion(double[][] sim, int candidate, int m) {
+    private static Comparison intersectionUnion(Panel panel, double[][] beta, int candidate) {
         Comparison worst = null;
-        for (int c = 0; c < m; c++) {
-            if (c == candidate) {
-                continue;
-            }
-            SignedRankTest.Result r = SignedRankTest.greater(difference(sim[candidate], sim[c]));
+        for (TeacherControls.Control c : TeacherControls.of(panel, beta, candidate)) {
+            SignedRankTest.Result r = SignedRankTest.greater(difference(beta[candidate], c.series()));
             if (worst == null || r.pValue() > worst.p || (r.pValue() == worst.p && r.effectSize() < worst.effect)) {
                 worst = new Comparison(r.pValue(), c, r.effectSize(), r.n());
             }
         }
         return worst;
+    }
+
+    /** The family test's outcome for one family (its control is the family that set its p). */
+    private record FamilyComparison(double p, double effect, int n) {
     }
 
     private record FamilyResult(int index, double adjusted, double effect, int n) {
@@ -228,14 +247,14 @@ public final class Attributor {
         }
         FamilyResult best = null;
         for (int f : testable) {
-            Comparison worst = null;
+            FamilyComparison worst = null;
             for (int g = 0; g < families.size(); g++) {
                 if (g == f) {
                     continue;
                 }
                 SignedRankTest.Result r = SignedRankTest.greater(difference(familySim[f], familySim[g]));
                 if (worst == null || r.pValue() > worst.p) {
-                    worst = new Comparison(r.pValue(), g, r.effectSize(), r.n());
+                    worst = new FamilyComparison(r.pValue(), r.effectSize(), r.n());
                 }
             }
             double adjusted = Math.min(1, testable.size() * worst.p);
@@ -248,7 +267,7 @@ public final class Attributor {
 
     private static Attribution.Evidence evidence(Panel panel, double[][] sim, int candidate, Comparison c,
                                                  int[] probes) {
-        double[] d = difference(sim[candidate], sim[c.control]);
+        double[] d = difference(sim[candidate], c.control.series());
         Integer[] order = IntStream.range(0, d.length).boxed().toArray(Integer[]::new);
         Arrays.sort(order, Comparator.comparingDouble((Integer i) -> -d[i]).thenComparingInt(i -> i));
         int keep = Math.min(EVIDENCE_PROBES, d.length);
@@ -258,8 +277,8 @@ public final class Attributor {
             which[i] = probes[order[i]];
             contribution[i] = d[order[i]];
         }
-        return new Attribution.Evidence(panel.member(candidate).modelId(), panel.member(c.control).modelId(), which,
-                contribution, c.p);
+        return new Attribution.Evidence(panel.member(candidate).modelId(), c.control.name(), which, contribution,
+                c.p);
     }
 
     private static Attribution inconclusive(String modelId, String family, double p, double alpha, String reason,
@@ -275,14 +294,6 @@ public final class Attributor {
             d[i] = a[i] - b[i];
         }
         return d;
-    }
-
-    private static double mean(double[] v) {
-        double s = 0;
-        for (double x : v) {
-            s += x;
-        }
-        return v.length == 0 ? 0 : s / v.length;
     }
 
     private static String format(double p) {

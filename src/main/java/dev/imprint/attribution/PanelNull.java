@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.stream.IntStream;
 import java.util.zip.CRC32;
 
 /**
@@ -18,16 +17,19 @@ import java.util.zip.CRC32;
  * probe-level test alone called 15–22% of independent models distilled at alpha 0.01. The question
  * is whether the suspect is further ahead than independent models get, a question about models.
  *
- * <p>How. The statistic of candidate A is {@code S_A = min over controls C of t(sim(A) − sim(C))},
- * the paired t statistic over probes against its hardest control, and the suspect's statistic is
+ * <p>How. The statistic of candidate A is its margin over its strongest {@link TeacherControls}
+ * control, {@code S_A = mean(β_A) − max over controls of mean(control)} on the
+ * {@link PanelRegression} coefficients, and the suspect's statistic is
  * {@code T = max over candidates of S_A}. The null values are T for pseudo-suspects: each
- * background reference and up to {@value #MAX_PROTECTED} protected ones, each scored against the
- * panel without it (leave-one-out, so its family's mean no longer holds it). A new value is judged
+ * background reference and up to {@value #MAX_PROTECTED} protected ones, each regressed on the
+ * panel without it (leave-one-out, so its siblings now number one fewer). A new value is judged
  * against them by a prediction interval: {@code p = P(t_{n−1} > (T − median) / (s √(1 + 1/n)))},
  * s the larger of the null's standard deviation and its upper semi-deviation, because maxima are
  * right-skewed and a symmetric fit would understate the upper tail. Since the null values are
  * themselves maxima over candidates, the p of the maximum needs no further multiplicity correction,
- * and the p of any one candidate's S_A is conservative.
+ * and the p of any one candidate's S_A is conservative. A margin rather than a t statistic: over
+ * dozens of probes any systematic lean is significant, and what sets a student apart from a
+ * sibling is how much of it the teacher explains, not how consistently.
  *
  * <p>What it assumes: the pseudo-suspects are as independent of the rest of the panel as the
  * suspects under test are of it, and the null is close to normal in its upper tail. In simulation
@@ -38,31 +40,26 @@ public final class PanelNull {
     public static final int MIN_VALUES = 5;
     /** At most this many protected references serve as pseudo-suspects (every background one does). */
     public static final int MAX_PROTECTED = 32;
-    /** A t statistic beyond this counts as this: a difference without spread is decisive but finite. */
-    private static final double CAP = 1e6;
 
     private PanelNull() {}
 
     /**
      * Per member, S_A for a candidate and NaN for a background member.
      *
-     * @param memberSim [M][N] per-probe similarity of the suspect to each panel member
+     * @param beta [M][N] the suspect's {@link PanelRegression} coefficients
      */
-    public static double[] candidateStatistics(Panel panel, double[][] memberSim) {
+    public static double[] candidateStatistics(Panel panel, double[][] beta) {
         int m = panel.size();
+        double[] mean = new double[m];
+        for (int i = 0; i < m; i++) {
+            mean[i] = TeacherControls.mean(beta[i]);
+        }
         double[] s = new double[m];
         Arrays.fill(s, Double.NaN);
         for (int a = 0; a < m; a++) {
-            if (!panel.member(a).isCandidate()) {
-                continue;
+            if (panel.member(a).isCandidate()) {
+                s[a] = mean[a] - TeacherControls.strongestMean(panel, mean, a);
             }
-            double worst = Double.POSITIVE_INFINITY;
-            for (int c = 0; c < m; c++) {
-                if (c != a) {
-                    worst = Math.min(worst, pairedT(memberSim[a], memberSim[c]));
-                }
-            }
-            s[a] = worst;
         }
         return s;
     }
@@ -119,25 +116,6 @@ public final class PanelNull {
             return observed > median ? 0 : 1;
         }
         return StudentT.survival((observed - median) / (scale * Math.sqrt(1 + 1.0 / n)), n - 1);
-    }
-
-    /** mean(d)·√n / sd(d) of d = a − b over probes, capped at ±{@value #CAP}; 0 for fewer than 2 probes. */
-    static double pairedT(double[] a, double[] b) {
-        int n = a.length;
-        if (n < 2) {
-            return 0;
-        }
-        double mean = IntStream.range(0, n).mapToDouble(i -> a[i] - b[i]).sum() / n;
-        double ss = 0;
-        for (int i = 0; i < n; i++) {
-            double e = a[i] - b[i] - mean;
-            ss += e * e;
-        }
-        double sd = Math.sqrt(ss / (n - 1));
-        if (sd == 0) {
-            return mean > 0 ? CAP : mean < 0 ? -CAP : 0;
-        }
-        return Math.max(-CAP, Math.min(CAP, mean * Math.sqrt(n) / sd));
     }
 
     private static long crc(String id) {

@@ -7,48 +7,32 @@ import java.util.Map;
 import java.util.stream.IntStream;
 
 /**
- * The forms attribution compares, for every reference of one probe set, and the population and
- * family means they are centred on: an immutable snapshot, replaced whole by each put and delete
- * so a score sees the state before a write or after it, never between.
+ * The forms attribution compares, for every reference of one probe set, and the population mean
+ * they are centred on: an immutable snapshot, replaced whole by each put and delete so a score
+ * sees the state before a write or after it, never between.
  *
  * <p><b>The form of a row.</b> DISTRIBUTION: the centred log of the smoothed row,
  * {@code ln x~ - mean(ln x~)} (its centred log-ratio, so a model's distribution and any power of it
  * differ only in scale); EMBEDDING: the unit row. Each probe is treated on its own.
  *
  * <p><b>Residuals.</b> With μ the mean form over every reference of the set (the population
- * consensus) and P⊥ the projection that removes the component along μ:
- * <ul>
- *   <li>a suspect's residual is {@code z_s = P⊥ s'}: the consensus regressed out, which also absorbs
- *       a global temperature;
- *   <li>a reference's residual is {@code z_r = P⊥ (r' - c_r)}, with c_r the mean form of its family
- *       (the references sharing its {@code family} label) when the family has two or more members,
- *       else 0. What is left is the model's own idiosyncrasy: what its siblings share is gone.
- * </ul>
- * The per-probe similarity is {@code cos(z_s, z_r)}. Because z_s ⟂ μ,
- * {@code z_s·z_r = z_s·r' - z_s·c_r}: the backend computes the products {@code z_s·r'} against
- * the resident forms, and the rest are per-probe scalars kept here. A family's similarity, for the
- * family test, is {@code cos(z_s, P⊥ m_F)}.
+ * consensus) and P⊥ the projection that removes the component along μ, a model's residual is
+ * {@code z = P⊥ x'}: the consensus regressed out, which also absorbs a global temperature. Because
+ * a suspect's z_s ⟂ μ, {@code z_s·z_r = z_s·r'}: the backend computes those products against the
+ * resident forms. Between references, {@code z_r·z_t = r'·t' − (r'·μ)(t'·μ)/|μ|²}, from the forms
+ * and the per-probe scalars kept here.
  *
  * <p><b>Update cost.</b> A put or delete adds or subtracts one reference's form to the population
- * and family sums (O(P·D)), recomputes every reference's dot product with the new μ (O(M·P·D), on
- * all cores) and its family members' products with the new family mean. Host memory: one float
- * copy of every form, plus a double sum per family.
+ * sum (O(P·D)) and recomputes every reference's dot product with the new μ (O(M·P·D), on all
+ * cores). Host memory: one float copy of every form.
  */
 final class AttributionForms {
-    /** Per reference: its form and the scalars derived from it. */
-    record Row(float[] form, String family, double[] norm2, double[] dotMu, double[] dotCentre) {
-    }
-
-    /** Per family label: the sum of its members' forms and its mean's scalars. */
-    record Family(double[] sum, int count, double[] meanNorm2, double[] meanDotMu) {
-        double mean(int at) {
-            return sum[at] / count;
-        }
+    /** Per reference: its form, and per probe its squared norm and its dot product with μ. */
+    record Row(float[] form, double[] norm2, double[] dotMu) {
     }
 
     private final ProbeSet set;
     private final Map<String, Row> rows;
-    private final Map<String, Family> families;
     /** Sum of every reference's form, P×D. */
     private final double[] populationSum;
     /** μ, the mean form, P×D: kept so scoring reads it without dividing per element. */
@@ -56,18 +40,17 @@ final class AttributionForms {
     /** |μ_p|², per probe. */
     private final double[] muNorm2;
 
-    private AttributionForms(ProbeSet set, Map<String, Row> rows, Map<String, Family> families,
-                             double[] populationSum, double[] mu, double[] muNorm2) {
+    private AttributionForms(ProbeSet set, Map<String, Row> rows, double[] populationSum, double[] mu,
+                             double[] muNorm2) {
         this.set = set;
         this.rows = rows;
-        this.families = families;
         this.populationSum = populationSum;
         this.mu = mu;
         this.muNorm2 = muNorm2;
     }
 
     static AttributionForms empty(ProbeSet set) {
-        return new AttributionForms(set, Map.of(), Map.of(), new double[set.elements()], new double[set.elements()],
+        return new AttributionForms(set, Map.of(), new double[set.elements()], new double[set.elements()],
                 new double[set.numProbes()]);
     }
 
@@ -83,10 +66,6 @@ final class AttributionForms {
         return rows.get(modelId);
     }
 
-    Family family(String label) {
-        return families.get(label);
-    }
-
     /** μ at element {@code at} (probe-major, p·D + k). */
     double mu(int at) {
         return mu[at];
@@ -96,13 +75,15 @@ final class AttributionForms {
         return muNorm2[probe];
     }
 
-    /** The centre c_r of {@code row}: its family's mean when the family has two or more members, else none. */
-    Family centreOf(Row row) {
-        if (row.family() == null) {
-            return null;
+    /** z_r·z_t on probe {@code p}: the product of two references' residuals. */
+    double residualProduct(Row r, Row t, int p) {
+        int dim = set.dim();
+        int base = p * dim;
+        double s = 0;
+        for (int k = 0; k < dim; k++) {
+            s += r.form()[base + k] * t.form()[base + k];
         }
-        Family f = families.get(row.family());
-        return f != null && f.count() >= 2 ? f : null;
+        return muNorm2[p] > 0 ? s - r.dotMu()[p] * t.dotMu()[p] / muNorm2[p] : s;
     }
 
     /** The form of a P×D or N×D row block of this set's kind, float, row-major. */
@@ -139,26 +120,19 @@ final class AttributionForms {
     }
 
     /** One reference's form as {@link #of} takes it. */
-    record Input(String modelId, float[] form, String family) {
+    record Input(String modelId, float[] form) {
     }
 
     /** The snapshot holding exactly {@code inputs}, derived once (what loading a data directory needs). */
     static AttributionForms of(ProbeSet set, java.util.List<Input> inputs) {
         Map<String, Row> rows = new HashMap<>();
-        Map<String, Family> families = new HashMap<>();
         double[] sum = new double[set.elements()];
         AttributionForms empty = empty(set);
         for (Input in : inputs) {
-            rows.put(in.modelId(), new Row(in.form(), in.family(), empty.norms(in.form()), null, null));
+            rows.put(in.modelId(), new Row(in.form(), empty.norms(in.form()), null));
             add(sum, in.form());
-            if (in.family() != null) {
-                Family f = families.get(in.family());
-                double[] fs = f == null ? new double[set.elements()] : f.sum();
-                add(fs, in.form());
-                families.put(in.family(), new Family(fs, (f == null ? 0 : f.count()) + 1, null, null));
-            }
         }
-        return empty.derive(rows, families, sum);
+        return empty.derive(rows, sum);
     }
 
     /**
@@ -181,25 +155,17 @@ final class AttributionForms {
         return out;
     }
 
-    /** This snapshot with {@code modelId} added or replaced by {@code form}, in {@code family} (null for none). */
-    AttributionForms with(String modelId, float[] form, String family) {
+    /** This snapshot with {@code modelId} added or replaced by {@code form}. */
+    AttributionForms with(String modelId, float[] form) {
         Map<String, Row> next = new HashMap<>(rows);
-        Map<String, Family> nextFamilies = new HashMap<>(families);
         double[] sum = populationSum.clone();
         Row old = next.remove(modelId);
         if (old != null) {
             subtract(sum, old.form());
-            leave(nextFamilies, old);
         }
         add(sum, form);
-        next.put(modelId, new Row(form, family, norms(form), null, null));
-        if (family != null) {
-            Family f = nextFamilies.get(family);
-            double[] fs = f == null ? new double[set.elements()] : f.sum().clone();
-            add(fs, form);
-            nextFamilies.put(family, new Family(fs, (f == null ? 0 : f.count()) + 1, null, null));
-        }
-        return derive(next, nextFamilies, sum);
+        next.put(modelId, new Row(form, norms(form), null));
+        return derive(next, sum);
     }
 
     /** This snapshot without {@code modelId}; itself if absent. */
@@ -209,30 +175,14 @@ final class AttributionForms {
             return this;
         }
         Map<String, Row> next = new HashMap<>(rows);
-        Map<String, Family> nextFamilies = new HashMap<>(families);
         double[] sum = populationSum.clone();
         next.remove(modelId);
         subtract(sum, old.form());
-        leave(nextFamilies, old);
-        return derive(next, nextFamilies, sum);
-    }
-
-    private void leave(Map<String, Family> families, Row row) {
-        if (row.family() == null) {
-            return;
-        }
-        Family f = families.get(row.family());
-        if (f.count() == 1) {
-            families.remove(row.family());
-        } else {
-            double[] fs = f.sum().clone();
-            subtract(fs, row.form());
-            families.put(row.family(), new Family(fs, f.count() - 1, null, null));
-        }
+        return derive(next, sum);
     }
 
     /** Recomputes every scalar that depends on the means. */
-    private AttributionForms derive(Map<String, Row> next, Map<String, Family> nextFamilies, double[] sum) {
+    private AttributionForms derive(Map<String, Row> next, double[] sum) {
         int probes = set.numProbes();
         int dim = set.dim();
         int count = next.size();
@@ -246,48 +196,26 @@ final class AttributionForms {
         for (int p = 0; p < probes; p++) {
             muNorm[p] = dot(mu, mu, p * dim, dim);
         }
-        Map<String, Family> families = new HashMap<>();
-        nextFamilies.forEach((label, f) -> {
-            double[] mean = new double[f.sum().length];
-            for (int i = 0; i < mean.length; i++) {
-                mean[i] = f.sum()[i] / f.count();
-            }
-            double[] n2 = new double[probes];
-            double[] dm = new double[probes];
-            for (int p = 0; p < probes; p++) {
-                n2[p] = dot(mean, mean, p * dim, dim);
-                dm[p] = dot(mean, mu, p * dim, dim);
-            }
-            families.put(label, new Family(f.sum(), f.count(), n2, dm));
-        });
         Map<String, Row> derived = new HashMap<>();
         String[] ids = next.keySet().toArray(new String[0]);
         Row[] built = new Row[ids.length];
         IntStream.range(0, ids.length).parallel().forEach(i -> {
             Row r = next.get(ids[i]);
-            Family f = r.family() == null ? null : families.get(r.family());
-            boolean centred = f != null && f.count() >= 2;
             double[] dotMu = new double[probes];
-            double[] dotCentre = new double[probes];
             for (int p = 0; p < probes; p++) {
                 int base = p * dim;
                 double a = 0;
-                double c = 0;
                 for (int k = 0; k < dim; k++) {
                     a += r.form()[base + k] * mu[base + k];
-                    if (centred) {
-                        c += r.form()[base + k] * f.sum()[base + k];
-                    }
                 }
                 dotMu[p] = a;
-                dotCentre[p] = centred ? c / f.count() : 0;
             }
-            built[i] = new Row(r.form(), r.family(), r.norm2(), dotMu, dotCentre);
+            built[i] = new Row(r.form(), r.norm2(), dotMu);
         });
         for (int i = 0; i < ids.length; i++) {
             derived.put(ids[i], built[i]);
         }
-        return new AttributionForms(set, Map.copyOf(derived), Map.copyOf(families), sum, mu, muNorm);
+        return new AttributionForms(set, Map.copyOf(derived), sum, mu, muNorm);
     }
 
     private double[] norms(float[] form) {

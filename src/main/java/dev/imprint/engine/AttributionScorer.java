@@ -1,72 +1,52 @@
 package dev.imprint.engine;
 
 import dev.imprint.attribution.Panel;
+import dev.imprint.attribution.PanelRegression;
 import dev.imprint.core.Metric;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
- * Computes, for a batch of suspects, the per-probe similarities attribution compares (see
- * {@link AttributionForms}): the backend multiplies the suspects' residuals with the resident
- * forms, and the centring terms are applied here in double.
+ * Computes the products attribution needs (see {@link AttributionForms}): for a batch of suspects,
+ * their residuals' products with the panel's, by the backend against the resident forms; for a
+ * panel, its members' residual Gram matrices. {@link PanelRegression} turns them into
+ * coefficients.
  */
 final class AttributionScorer {
     /** Below this squared norm a residual carries no direction, and its probe no evidence. */
     private static final double NEGLIGIBLE = 1e-20;
 
-    /** One suspect's similarities: [M][N] to each panel member, [F][N] to each panel family. */
-    record Similarities(double[][] members, double[][] families) {
+    /** One suspect's coefficients: [M][N] per panel member, [F][N] summed per panel family. */
+    record Coefficients(double[][] members, double[][] families) {
     }
 
     private AttributionScorer() {}
 
     /**
-     * @param forms    the snapshot matching {@code resident}
-     * @param resident the forms as an EMBEDDING set, where a zero form is stored as a unit basis row
-     * @param panel    the selected references, all held
+     * @param forms      the snapshot matching {@code resident}
+     * @param resident   the forms as an EMBEDDING set, where a zero form is stored as a unit basis row
+     * @param panel      the selected references, all held
+     * @param regression the panel's regression on {@code batch}'s probes
      */
-    static Similarities[] score(AttributionForms forms, ResidentReferences resident, Panel panel, SuspectBatch batch) {
+    static Coefficients[] score(AttributionForms forms, ResidentReferences resident, Panel panel,
+                                PanelRegression regression, SuspectBatch batch) {
         int n = batch.probeIndices().length;
-        List<float[]> suspectForms = batch.suspects().stream()
-                .map(rows -> AttributionForms.formOf(forms.set(), rows, n)).toList();
-        return scoreForms(forms, resident, panel, batch.probeIndices(), suspectForms);
-    }
-
-    /**
-     * As {@link #score}, for suspects given by their forms: n × dim each, row j the form on probe
-     * {@code probes[j]}. The forms are not modified.
-     */
-    static Similarities[] scoreForms(AttributionForms forms, ResidentReferences resident, Panel panel, int[] probes,
-                                     List<float[]> suspectForms) {
-        var set = forms.set();
-        int dim = set.dim();
-        int n = probes.length;
-        int s = suspectForms.size();
+        int[] probes = batch.probeIndices();
+        int dim = forms.set().dim();
+        int s = batch.size();
         float[][] residual = new float[s][];
         double[][] residualNorm = new double[s][];
         for (int i = 0; i < s; i++) {
-            float[] form = suspectForms.get(i).clone();
+            float[] form = AttributionForms.formOf(forms.set(), batch.suspects().get(i), n);
             double[] norm = new double[n];
             for (int j = 0; j < n; j++) {
-                int p = probes[j];
-                int base = j * dim;
-                double muNorm2 = forms.muNorm2(p);
-                double along = 0;
-                for (int k = 0; k < dim; k++) {
-                    along += form[base + k] * forms.mu(p * dim + k);
-                }
-                double b = muNorm2 > NEGLIGIBLE ? along / muNorm2 : 0;
-                double n2 = 0;
-                for (int k = 0; k < dim; k++) {
-                    float z = (float) (form[base + k] - b * forms.mu(p * dim + k));
-                    form[base + k] = z;
-                    n2 += (double) z * z;
-                }
-                norm[j] = Math.sqrt(n2);
-                if (n2 <= NEGLIGIBLE) {
+                norm[j] = Math.sqrt(removeConsensus(forms, form, j * dim, probes[j]));
+                if (norm[j] * norm[j] <= NEGLIGIBLE) {
                     // The backend's cosine needs a direction; the product is discarded below.
-                    java.util.Arrays.fill(form, base, base + dim, 0f);
-                    form[base] = 1f;
+                    Arrays.fill(form, j * dim, (j + 1) * dim, 0f);
+                    form[j * dim] = 1f;
                 }
             }
             residual[i] = form;
@@ -75,88 +55,82 @@ final class AttributionScorer {
         List<String> ids = panel.members().stream().map(Panel.Member::modelId).toList();
         BatchScores cos = resident.score(new SuspectBatch(probes, List.of(residual)), ids, EnumSet.of(Metric.COSINE),
                 true);
+        double[] perProbe = cos.perProbe(Metric.COSINE);
         int m = panel.size();
-        List<Panel.Family> families = panel.families();
-        Similarities[] out = new Similarities[s];
+        Coefficients[] out = new Coefficients[s];
         for (int i = 0; i < s; i++) {
-            double[][] members = new double[m][n];
-            double[][] fam = new double[families.size()][n];
-            // z_s·(family mean) once per family label of the panel.
-            double[][] dotFamily = new double[families.size()][];
-            for (int f = 0; f < families.size(); f++) {
-                Panel.Family pf = families.get(f);
-                AttributionForms.Family label = pf.labelled() ? forms.family(pf.name()) : null;
-                if (label != null && label.count() >= 2) {
-                    dotFamily[f] = new double[n];
-                    for (int j = 0; j < n; j++) {
-                        int base = probes[j] * dim;
-                        double d = 0;
-                        for (int k = 0; k < dim; k++) {
-                            d += residual[i][j * dim + k] * label.mean(base + k);
-                        }
-                        dotFamily[f][j] = d;
-                    }
-                }
-            }
-            double[] perProbe = cos.perProbe(Metric.COSINE);
+            double[][] products = new double[m][n];
             for (int r = 0; r < m; r++) {
-                AttributionForms.Row row = forms.row(ids.get(r));
-                AttributionForms.Family centre = forms.centreOf(row);
-                double[] zc = centre == null ? null : dotFamily[panel.familyOf(r)];
+                double[] rn2 = forms.row(ids.get(r)).norm2();
                 for (int j = 0; j < n; j++) {
-                    int p = probes[j];
                     double zs = residualNorm[i][j];
-                    double rn2 = row.norm2()[p];
-                    if (zs * zs <= NEGLIGIBLE || rn2 <= NEGLIGIBLE) {
-                        continue;
-                    }
-                    double zr = perProbe[(i * m + r) * n + j] * zs * Math.sqrt(rn2);
-                    double centredNorm2 = rn2;
-                    double alongMu = row.dotMu()[p];
-                    if (centre != null) {
-                        zr -= zc == null ? 0 : zc[j];
-                        centredNorm2 = rn2 - 2 * row.dotCentre()[p] + centre.meanNorm2()[p];
-                        alongMu -= centre.meanDotMu()[p];
-                    }
-                    double mu2 = forms.muNorm2(p);
-                    double perp2 = centredNorm2 - (mu2 > NEGLIGIBLE ? alongMu * alongMu / mu2 : 0);
-                    if (perp2 > NEGLIGIBLE * Math.max(1, rn2)) {
-                        members[r][j] = zr / (zs * Math.sqrt(perp2));
+                    double norm2 = rn2[probes[j]];
+                    if (zs * zs > NEGLIGIBLE && norm2 > NEGLIGIBLE) {
+                        products[r][j] = perProbe[(i * m + r) * n + j] * zs * Math.sqrt(norm2);
                     }
                 }
             }
-            for (int f = 0; f < families.size(); f++) {
-                Panel.Family pf = families.get(f);
-                AttributionForms.Family label = pf.labelled() ? forms.family(pf.name()) : null;
-                if (label == null || label.count() < 2) {
-                    // A family of one: its shared direction is its member's own residual.
-                    int r = pf.members()[0];
-                    AttributionForms.Row row = forms.row(ids.get(r));
-                    for (int j = 0; j < n; j++) {
-                        int p = probes[j];
-                        double zs = residualNorm[i][j];
-                        double rn2 = row.norm2()[p];
-                        double mu2 = forms.muNorm2(p);
-                        double perp2 = rn2 - (mu2 > NEGLIGIBLE ? row.dotMu()[p] * row.dotMu()[p] / mu2 : 0);
-                        if (zs * zs > NEGLIGIBLE && perp2 > NEGLIGIBLE * Math.max(1, rn2)) {
-                            fam[f][j] = perProbe[(i * m + r) * n + j] * Math.sqrt(rn2) / Math.sqrt(perp2);
-                        }
-                    }
-                } else {
-                    for (int j = 0; j < n; j++) {
-                        int p = probes[j];
-                        double zs = residualNorm[i][j];
-                        double mu2 = forms.muNorm2(p);
-                        double along = label.meanDotMu()[p];
-                        double perp2 = label.meanNorm2()[p] - (mu2 > NEGLIGIBLE ? along * along / mu2 : 0);
-                        if (zs * zs > NEGLIGIBLE && perp2 > NEGLIGIBLE * Math.max(1, label.meanNorm2()[p])) {
-                            fam[f][j] = dotFamily[f][j] / (zs * Math.sqrt(perp2));
-                        }
-                    }
-                }
-            }
-            out[i] = new Similarities(members, fam);
+            double[][] beta = regression.coefficients(products);
+            out[i] = new Coefficients(beta, familySums(panel, beta));
         }
         return out;
+    }
+
+    /**
+     * The panel members' residual Gram matrices on {@code probes}: [N][M·M], row-major. Costs
+     * O(M²·N·D) on all cores, once per snapshot, panel and probe list.
+     */
+    static double[][] gram(AttributionForms forms, Panel panel, int[] probes) {
+        int m = panel.size();
+        AttributionForms.Row[] rows = panel.members().stream().map(p -> forms.row(p.modelId()))
+                .toArray(AttributionForms.Row[]::new);
+        double[][] gram = new double[probes.length][m * m];
+        IntStream.range(0, probes.length).parallel().forEach(j -> {
+            double[] g = gram[j];
+            for (int r = 0; r < m; r++) {
+                for (int t = 0; t <= r; t++) {
+                    double v = forms.residualProduct(rows[r], rows[t], probes[j]);
+                    g[r * m + t] = v;
+                    g[t * m + r] = v;
+                }
+            }
+        });
+        return gram;
+    }
+
+    /** [F][N]: per panel family, the sum of its members' coefficients. */
+    static double[][] familySums(Panel panel, double[][] beta) {
+        int n = beta.length == 0 ? 0 : beta[0].length;
+        List<Panel.Family> families = panel.families();
+        double[][] sums = new double[families.size()][n];
+        for (int f = 0; f < families.size(); f++) {
+            for (int r : families.get(f).members()) {
+                for (int j = 0; j < n; j++) {
+                    sums[f][j] += beta[r][j];
+                }
+            }
+        }
+        return sums;
+    }
+
+    /**
+     * Replaces {@code form[at .. at+D)}, a form on probe {@code probe}, by its residual (the
+     * component along μ removed) and returns the residual's squared norm.
+     */
+    private static double removeConsensus(AttributionForms forms, float[] form, int at, int probe) {
+        int dim = forms.set().dim();
+        double muNorm2 = forms.muNorm2(probe);
+        double along = 0;
+        for (int k = 0; k < dim; k++) {
+            along += form[at + k] * forms.mu(probe * dim + k);
+        }
+        double b = muNorm2 > NEGLIGIBLE ? along / muNorm2 : 0;
+        double n2 = 0;
+        for (int k = 0; k < dim; k++) {
+            float z = (float) (form[at + k] - b * forms.mu(probe * dim + k));
+            form[at + k] = z;
+            n2 += (double) z * z;
+        }
+        return n2;
     }
 }

@@ -3,6 +3,7 @@ package dev.imprint.engine;
 import dev.imprint.attribution.Attributor;
 import dev.imprint.attribution.Panel;
 import dev.imprint.attribution.PanelNull;
+import dev.imprint.attribution.PanelRegression;
 import dev.imprint.core.Attribution;
 import dev.imprint.core.Deadline;
 import dev.imprint.core.ImprintException;
@@ -88,7 +89,7 @@ final class ProbeSetState implements AutoCloseable {
         resident.put(meta.modelId(), rows);
         float[] form = AttributionForms.formOf(set, rows, set.numProbes());
         formsResident.put(meta.modelId(), AttributionForms.resident(set, form));
-        pendingForms.add(new AttributionForms.Input(meta.modelId(), form, meta.family()));
+        pendingForms.add(new AttributionForms.Input(meta.modelId(), form));
         catalog.put(meta.modelId(), meta);
     }
 
@@ -110,7 +111,7 @@ final class ProbeSetState implements AutoCloseable {
             saver.accept(new Reference(meta, rows));
             float[] form = AttributionForms.formOf(set, rows, set.numProbes());
             // Derived before the switch, so scoring waits only for the swap.
-            AttributionForms next = forms.with(meta.modelId(), form, meta.family());
+            AttributionForms next = forms.with(meta.modelId(), form);
             visibility.writeLock().lock();
             try {
                 resident.put(meta.modelId(), rows);
@@ -275,8 +276,8 @@ final class ProbeSetState implements AutoCloseable {
         List<ReferenceMeta> selected;
         BatchScores scores;
         Panel panel = null;
-        AttributionScorer.Similarities[] similarities = null;
-        double[] nullValues = null;
+        AttributionScorer.Coefficients[] coefficients = null;
+        PanelModel model = null;
         visibility.readLock().lock();
         try {
             if (retired) {
@@ -295,17 +296,18 @@ final class ProbeSetState implements AutoCloseable {
             if (query.attribution()) {
                 panel = new Panel(selected.stream()
                         .map(m -> new Panel.Member(m.modelId(), m.family(), m.role())).toList());
-                similarities = selected.isEmpty() ? null
-                        : AttributionScorer.score(forms, formsResident, panel, batch);
-                nullValues = selected.isEmpty() ? new double[0] : nullFor(panel, batch.probeIndices());
+                model = selected.isEmpty() || tooLarge(panel, batch.probeIndices()) ? null
+                        : modelOf(panel, batch.probeIndices());
+                coefficients = model == null ? null
+                        : AttributionScorer.score(forms, formsResident, panel, model.regression(), batch);
             }
         } finally {
             visibility.readLock().unlock();
         }
         Metric[] metrics = query.metrics().toArray(new Metric[0]);
         Panel attributed = panel;
-        AttributionScorer.Similarities[] sims = similarities;
-        double[] panelNull = nullValues;
+        AttributionScorer.Coefficients[] betas = coefficients;
+        double[] panelNull = model == null ? new double[0] : model.nullValues();
         Map<String, Integer> indexOf = new java.util.HashMap<>();
         for (int r = 0; r < selected.size(); r++) {
             indexOf.put(selected.get(r).modelId(), r);
@@ -318,11 +320,17 @@ final class ProbeSetState implements AutoCloseable {
                     Attribution attribution = null;
                     if (query.attribution()) {
                         int[] wanted = matches.stream().mapToInt(m -> indexOf.get(m.modelId())).toArray();
-                        // An empty selection has no similarities; the attributor calls it inconclusive.
-                        AttributionScorer.Similarities own = sims == null
-                                ? new AttributionScorer.Similarities(new double[0][], new double[0][]) : sims[s];
-                        Attributor.Outcome outcome = Attributor.attribute(attributed, own.members(), own.families(),
-                                batch.probeIndices(), query.alpha(), wanted, STATISTIC, panelNull);
+                        Attributor.Outcome outcome;
+                        if (betas == null && !selected.isEmpty()) {
+                            outcome = Attributor.inconclusive(attributed, batch.probeCount(), query.alpha(),
+                                    tooLargeReason(attributed, batch.probeIndices()), STATISTIC);
+                        } else {
+                            // An empty selection has no coefficients; the attributor calls it inconclusive.
+                            AttributionScorer.Coefficients own = betas == null
+                                    ? new AttributionScorer.Coefficients(new double[0][], new double[0][]) : betas[s];
+                            outcome = Attributor.attribute(attributed, own.members(), own.families(),
+                                    batch.probeIndices(), query.alpha(), wanted, STATISTIC, panelNull);
+                        }
                         attribution = outcome.attribution();
                         matches = withPValues(matches, wanted, outcome.memberPValues());
                     }
@@ -332,59 +340,72 @@ final class ProbeSetState implements AutoCloseable {
                 .toList();
     }
 
-    /** The {@link PanelNull} values of one panel on one set of probes, for one forms snapshot. */
-    private record NullKey(List<String> modelIds, List<Integer> probes) {
+    /** One panel on one list of probes, for one forms snapshot. */
+    private record PanelKey(List<String> modelIds, List<Integer> probes) {
     }
 
-    private record NullCache(AttributionForms forms, Map<NullKey, double[]> values) {
+    /** A panel's regression on some probes and its {@link PanelNull} values there. */
+    private record PanelModel(PanelRegression regression, double[] nullValues) {
     }
 
-    /** Cleared whenever the forms change: the null belongs to one snapshot. */
-    private volatile NullCache nullCache = new NullCache(null, Map.of());
+    private record ModelCache(AttributionForms forms, Map<PanelKey, PanelModel> models) {
+    }
+
+    /** Cleared whenever the forms change: a panel's model belongs to one snapshot. */
+    private volatile ModelCache modelCache = new ModelCache(null, Map.of());
 
     /**
-     * The model-level null of {@code panel} on {@code probes}: its pseudo-suspects' statistics,
-     * each scored leave-one-out against the rest of the panel. Computed once per snapshot, panel
-     * and probe list; costs one derive of the forms (O(M·P·D)) and one backend call per
-     * pseudo-suspect. Call under the visibility read lock.
+     * The largest M²·N a panel's regression may hold: its Gram matrices and their inverses take
+     * 16·M²·N bytes (256 MiB here), and factoring them O(M³·N).
      */
-    private double[] nullFor(Panel panel, int[] probes) {
-        NullCache cache = nullCache;
+    static final long MAX_REGRESSION_ENTRIES = 1L << 24;
+
+    private static boolean tooLarge(Panel panel, int[] probes) {
+        return (long) panel.size() * panel.size() * probes.length > MAX_REGRESSION_ENTRIES;
+    }
+
+    private static String tooLargeReason(Panel panel, int[] probes) {
+        long most = (long) Math.floor(Math.sqrt((double) MAX_REGRESSION_ENTRIES / probes.length));
+        return String.format("a panel of %d references on %d probes is too large to attribute (M^2*N=%d; at most %d); "
+                + "select at most %d references with model_ids, the candidates' families and the background",
+                panel.size(), probes.length, (long) panel.size() * panel.size() * probes.length,
+                MAX_REGRESSION_ENTRIES, most);
+    }
+
+    /**
+     * The regression and model-level null of {@code panel} on {@code probes}. Computed once per
+     * snapshot, panel and probe list: the Gram matrices (O(M²·N·D)), their factors (O(M³·N)) and
+     * each pseudo-suspect's leave-one-out coefficients from them (O(M²·N) each), with no backend
+     * call. Call under the visibility read lock.
+     */
+    private PanelModel modelOf(Panel panel, int[] probes) {
+        ModelCache cache = modelCache;
         if (cache.forms() != forms) {
-            cache = new NullCache(forms, new java.util.concurrent.ConcurrentHashMap<>());
-            nullCache = cache;
+            cache = new ModelCache(forms, new java.util.concurrent.ConcurrentHashMap<>());
+            modelCache = cache;
         }
-        NullKey key = new NullKey(panel.members().stream().map(Panel.Member::modelId).toList(),
+        PanelKey key = new PanelKey(panel.members().stream().map(Panel.Member::modelId).toList(),
                 Arrays.stream(probes).boxed().toList());
         AttributionForms snapshot = cache.forms();
-        return cache.values().computeIfAbsent(key, k -> {
+        return cache.models().computeIfAbsent(key, k -> {
+            PanelRegression regression = PanelRegression.of(panel.size(),
+                    AttributionScorer.gram(snapshot, panel, probes));
             int[] pseudo = PanelNull.pseudoSuspects(panel);
             double[] values = new double[pseudo.length];
-            int dim = set.dim();
             for (int i = 0; i < pseudo.length; i++) {
-                String id = panel.member(pseudo[i]).modelId();
                 List<Panel.Member> rest = new ArrayList<>(panel.members());
                 rest.remove(pseudo[i]);
                 Panel without = new Panel(rest);
-                if (without.candidateCount() == 0 || without.size() < 2) {
-                    values[i] = Double.NaN;
-                    continue;
-                }
-                float[] full = snapshot.row(id).form();
-                float[] form = new float[probes.length * dim];
-                for (int j = 0; j < probes.length; j++) {
-                    System.arraycopy(full, probes[j] * dim, form, j * dim, dim);
-                }
-                AttributionScorer.Similarities sims = AttributionScorer.scoreForms(snapshot.without(id), formsResident,
-                        without, probes, List.of(form))[0];
-                values[i] = PanelNull.statistic(PanelNull.candidateStatistics(without, sims.members()));
+                values[i] = without.candidateCount() == 0 || without.size() < 2 ? Double.NaN
+                        : PanelNull.statistic(PanelNull.candidateStatistics(without,
+                        regression.withoutMember(pseudo[i])));
             }
-            return values;
+            return new PanelModel(regression, values);
         });
     }
 
     /** The name under which verdicts report the similarity they tested. */
-    static final String STATISTIC = "residual_cosine";
+    static final String STATISTIC = "ridge_coefficient";
 
     private static List<Match> withPValues(List<Match> matches, int[] indices, double[] pValues) {
         List<Match> out = new ArrayList<>(matches.size());

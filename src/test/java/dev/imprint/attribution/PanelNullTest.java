@@ -44,41 +44,28 @@ class PanelNullTest {
     }
 
     @Test
-    void pairedTIsTheMeanDifferenceOverItsStandardError() {
-        Random rng = new Random(3);
-        double[] a = new double[50];
-        double[] b = new double[50];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = rng.nextGaussian() + 0.2;
-            b[i] = rng.nextGaussian();
-        }
-        double mean = 0;
-        for (int i = 0; i < a.length; i++) {
-            mean += (a[i] - b[i]) / a.length;
-        }
-        double ss = 0;
-        for (int i = 0; i < a.length; i++) {
-            ss += Math.pow(a[i] - b[i] - mean, 2);
-        }
-        assertEquals(mean / Math.sqrt(ss / (a.length - 1) / a.length), PanelNull.pairedT(a, b), 1e-12);
-    }
-
-    @Test
-    void theStatisticIsTheBestCandidatesMarginOverItsHardestControl() {
+    void theStatisticIsTheBestCandidatesMarginOverItsSiblingsTogetherAndEachOutsider() {
+        // a, b, c are one family; d is unlabelled; bg is background.
         Panel panel = new Panel(List.of(new Panel.Member("a", "f", ReferenceRole.PROTECTED),
                 new Panel.Member("b", "f", ReferenceRole.PROTECTED),
+                new Panel.Member("c", "f", ReferenceRole.PROTECTED),
+                new Panel.Member("d", null, ReferenceRole.PROTECTED),
                 new Panel.Member("bg", null, ReferenceRole.BACKGROUND)));
         Random rng = new Random(5);
-        double[][] sim = new double[3][30];
-        for (int j = 0; j < 30; j++) {
-            sim[0][j] = 0.5 + 0.1 * rng.nextGaussian();
-            sim[1][j] = 0.1 * rng.nextGaussian();
-            sim[2][j] = 0.2 + 0.1 * rng.nextGaussian();
+        double[] centre = {0.5, 0.1, 0.15, 0.2, 0.3};
+        double[][] beta = new double[5][30];
+        double[] mean = new double[5];
+        for (int r = 0; r < 5; r++) {
+            for (int j = 0; j < 30; j++) {
+                beta[r][j] = centre[r] + 0.1 * rng.nextGaussian();
+                mean[r] += beta[r][j] / 30;
+            }
         }
-        double[] s = PanelNull.candidateStatistics(panel, sim);
-        assertEquals(Math.min(PanelNull.pairedT(sim[0], sim[1]), PanelNull.pairedT(sim[0], sim[2])), s[0], 1e-12);
-        assertEquals(Math.min(PanelNull.pairedT(sim[1], sim[0]), PanelNull.pairedT(sim[1], sim[2])), s[1], 1e-12);
-        assertTrue(Double.isNaN(s[2]), "background is never a candidate");
+        double[] s = PanelNull.candidateStatistics(panel, beta);
+        assertEquals(mean[0] - Math.max(mean[1] + mean[2], Math.max(mean[3], mean[4])), s[0], 1e-12);
+        assertEquals(mean[1] - Math.max(mean[0] + mean[2], Math.max(mean[3], mean[4])), s[1], 1e-12);
+        assertEquals(mean[3] - Math.max(mean[0], Math.max(mean[1], Math.max(mean[2], mean[4]))), s[3], 1e-12);
+        assertTrue(Double.isNaN(s[4]), "background is never a candidate");
         assertEquals(s[0], PanelNull.statistic(s));
     }
 

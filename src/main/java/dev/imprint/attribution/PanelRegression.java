@@ -1,0 +1,175 @@
+package dev.imprint.attribution;
+
+import java.util.stream.IntStream;
+
+/**
+ * How much of a suspect each panel member explains: per probe, the ridge regression of the
+ * suspect's residual on the residuals of every panel member at once.
+ *
+ * <p>Why a joint regression and not one similarity per member. Siblings of a family share most of
+ * their fingerprint (their base), so a model of the family, distilled or not, is similar to all of
+ * them; a per-member similarity ranks whichever sibling it leans to first and cannot tell a lean
+ * from a copy. Regressed jointly, a model that shares the family's base spreads its weight over
+ * the siblings (the base is their common part), while a student of A that starts from a base of
+ * its own puts its weight on A alone. The teacher test then asks whether A's coefficient exceeds
+ * the sum of its siblings' and every other member's (see {@link Attributor}).
+ *
+ * <p>Per probe p, with G_p the M×M Gram matrix of the members' residuals and c_p the suspect's
+ * products with them, the coefficients are {@code β_p = (G_p + λ_p I)^-1 c_p}, where
+ * {@code λ_p = RIDGE · trace(G_p) / M}: the ridge keeps near-collinear siblings from trading
+ * arbitrarily large opposite weights, and scaling it by the mean squared norm makes it independent
+ * of the forms' units. The inverse is factored once per panel and probe (O(M³·N)); each suspect
+ * then costs O(M²·N).
+ *
+ * <p>Leave-one-out. {@link #withoutMember} gives member k's coefficients on the rest of the panel
+ * from the same inverse by the block-inverse identity, in O(M²·N), with the ridge of the full panel
+ * and the consensus the full panel's residuals were taken against (which holds k with weight 1/M).
+ */
+public final class PanelRegression {
+    /** The ridge as a fraction of the mean squared residual norm. */
+    public static final double RIDGE = 0.1;
+
+    private final int members;
+    private final int probes;
+    /** [N][M·M], row-major: G_p. */
+    private final double[][] gram;
+    /** [N][M·M], row-major: (G_p + λ_p I)^-1. */
+    private final double[][] inverse;
+
+    private PanelRegression(int members, int probes, double[][] gram, double[][] inverse) {
+        this.members = members;
+        this.probes = probes;
+        this.gram = gram;
+        this.inverse = inverse;
+    }
+
+    /**
+     * Factors the regression of each probe.
+     *
+     * @param gram [N][M·M], row-major, symmetric positive semi-definite: probe j's Gram matrix of the
+     *             members' residuals
+     * @throws IllegalArgumentException if a matrix is not M×M for one M
+     */
+    public static PanelRegression of(int members, double[][] gram) {
+        for (double[] g : gram) {
+            if (g.length != members * members) {
+                throw new IllegalArgumentException("a Gram matrix of " + g.length + " entries for " + members
+                        + " members; expected " + members * members);
+            }
+        }
+        double[][] inverse = new double[gram.length][];
+        IntStream.range(0, gram.length).parallel().forEach(j -> inverse[j] = ridgeInverse(gram[j], members));
+        return new PanelRegression(members, gram.length, gram, inverse);
+    }
+
+    public int members() {
+        return members;
+    }
+
+    /**
+     * The coefficients of one suspect.
+     *
+     * @param products [M][N]: the suspect's residual dotted with each member's, per probe
+     * @return [M][N]: β, per member and probe
+     */
+    public double[][] coefficients(double[][] products) {
+        double[][] beta = new double[members][probes];
+        double[] c = new double[members];
+        for (int j = 0; j < probes; j++) {
+            for (int r = 0; r < members; r++) {
+                c[r] = products[r][j];
+            }
+            double[] h = inverse[j];
+            for (int r = 0; r < members; r++) {
+                double s = 0;
+                for (int t = 0; t < members; t++) {
+                    s += h[r * members + t] * c[t];
+                }
+                beta[r][j] = s;
+            }
+        }
+        return beta;
+    }
+
+    /**
+     * Member k taken out of the panel and regressed on the others: [M−1][N], the others in panel
+     * order. From the block inverse: with H the full inverse, the rest's inverse is
+     * {@code H_{-k,-k} − H_{-k,k} H_{k,-k} / H_{kk}}, applied to k's products with the rest.
+     */
+    public double[][] withoutMember(int k) {
+        double[][] beta = new double[members - 1][probes];
+        for (int j = 0; j < probes; j++) {
+            double[] h = inverse[j];
+            double[] g = gram[j];
+            double hkk = h[k * members + k];
+            // H_{k,-k} · c, c = G_{-k,k}: k's products with the rest.
+            double along = 0;
+            for (int t = 0; t < members; t++) {
+                if (t != k) {
+                    along += h[k * members + t] * g[t * members + k];
+                }
+            }
+            int out = 0;
+            for (int r = 0; r < members; r++) {
+                if (r == k) {
+                    continue;
+                }
+                double s = 0;
+                for (int t = 0; t < members; t++) {
+                    if (t != k) {
+                        s += h[r * members + t] * g[t * members + k];
+                    }
+                }
+                beta[out++][j] = s - h[r * members + k] * along / hkk;
+            }
+        }
+        return beta;
+    }
+
+    /** λ = RIDGE·trace(G)/M, with a tiny floor when G is zero so G + λI stays invertible. */
+    static double ridge(double[] g, int m) {
+        double trace = 0;
+        for (int i = 0; i < m; i++) {
+            trace += g[i * m + i];
+        }
+        return trace > 0 ? RIDGE * trace / m : 1e-12;
+    }
+
+    /** (G + λI)^-1 by Cholesky. */
+    static double[] ridgeInverse(double[] g, int m) {
+        double lambda = ridge(g, m);
+        double[] l = new double[m * m];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j <= i; j++) {
+                double s = g[i * m + j] + (i == j ? lambda : 0);
+                for (int k = 0; k < j; k++) {
+                    s -= l[i * m + k] * l[j * m + k];
+                }
+                l[i * m + j] = i == j ? Math.sqrt(Math.max(s, lambda * 1e-12)) : s / l[j * m + j];
+            }
+        }
+        // Invert L, then (L L^T)^-1 = L^-T L^-1.
+        double[] li = new double[m * m];
+        for (int col = 0; col < m; col++) {
+            for (int i = col; i < m; i++) {
+                double s = i == col ? 1 : 0;
+                for (int k = col; k < i; k++) {
+                    s -= l[i * m + k] * li[k * m + col];
+                }
+                li[i * m + col] = s / l[i * m + i];
+            }
+        }
+        double[] inv = new double[m * m];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j <= i; j++) {
+                double s = 0;
+                for (int k = i; k < m; k++) {
+                    s += li[k * m + i] * li[k * m + j];
+                }
+                inv[i * m + j] = s;
+                inv[j * m + i] = s;
+            }
+        }
+        return inv;
+    }
+}

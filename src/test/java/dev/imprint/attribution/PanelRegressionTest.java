@@ -1,0 +1,175 @@
+package dev.imprint.attribution;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class PanelRegressionTest {
+    /** Residuals of m members and one suspect on n probes of dimension d, as Gram matrices and products. */
+    private record Problem(int m, double[][] gram, double[][] products, double[][][] x, double[][] s) {
+    }
+
+    private static Problem problem(Random rng, int m, int n, int d, boolean collinear) {
+        double[][][] x = new double[n][m][d];
+        double[][] s = new double[n][d];
+        double[][] gram = new double[n][m * m];
+        double[][] products = new double[m][n];
+        for (int j = 0; j < n; j++) {
+            for (int r = 0; r < m; r++) {
+                for (int k = 0; k < d; k++) {
+                    // Siblings: members share most of a base when collinear, as a family's do.
+                    x[j][r][k] = collinear && r > 0 ? x[j][0][k] + 0.05 * rng.nextGaussian() : rng.nextGaussian();
+                }
+            }
+            for (int k = 0; k < d; k++) {
+                s[j][k] = 0.7 * x[j][m - 1][k] + rng.nextGaussian();
+            }
+            for (int r = 0; r < m; r++) {
+                for (int t = 0; t < m; t++) {
+                    gram[j][r * m + t] = dot(x[j][r], x[j][t]);
+                }
+                products[r][j] = dot(x[j][r], s[j]);
+            }
+        }
+        return new Problem(m, gram, products, x, s);
+    }
+
+    @Test
+    void coefficientsSolveTheRidgeNormalEquationsInDoublePrecision() {
+        Random rng = new Random(3);
+        for (int m : new int[] {1, 2, 5, 13}) {
+            for (boolean collinear : new boolean[] {false, true}) {
+                Problem p = problem(rng, m, 7, 24, collinear);
+                double[][] beta = PanelRegression.of(m, p.gram()).coefficients(p.products());
+                for (int j = 0; j < 7; j++) {
+                    double lambda = PanelRegression.RIDGE * trace(p.gram()[j], m) / m;
+                    double[] expected = solve(p.gram()[j], lambda, column(p.products(), j), m);
+                    for (int r = 0; r < m; r++) {
+                        assertEquals(expected[r], beta[r][j], 1e-9 * (1 + Math.abs(expected[r])),
+                                "m=" + m + " collinear=" + collinear + " probe " + j + " member " + r);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void aSuspectBuiltFromOneMemberPutsItsWeightThere() {
+        Random rng = new Random(4);
+        Problem p = problem(rng, 6, 40, 64, false);
+        double[][] beta = PanelRegression.of(6, p.gram()).coefficients(p.products());
+        double teacher = TeacherControls.mean(beta[5]);
+        assertTrue(teacher > 0.5 && teacher < 0.75, "ridge shrinks 0.7 a little: " + teacher);
+        for (int r = 0; r < 5; r++) {
+            assertTrue(Math.abs(TeacherControls.mean(beta[r])) < 0.1, "member " + r + ": " + TeacherControls.mean(beta[r]));
+        }
+    }
+
+    @Test
+    void leaveOneOutEqualsRegressingTheMemberOnTheRestWithTheSameRidge() {
+        Random rng = new Random(5);
+        int m = 6;
+        Problem p = problem(rng, m, 5, 20, true);
+        PanelRegression regression = PanelRegression.of(m, p.gram());
+        for (int k = 0; k < m; k++) {
+            double[][] loo = regression.withoutMember(k);
+            for (int j = 0; j < 5; j++) {
+                double lambda = PanelRegression.RIDGE * trace(p.gram()[j], m) / m;
+                double[] g = new double[(m - 1) * (m - 1)];
+                double[] c = new double[m - 1];
+                int a = 0;
+                for (int r = 0; r < m; r++) {
+                    if (r == k) {
+                        continue;
+                    }
+                    int b = 0;
+                    for (int t = 0; t < m; t++) {
+                        if (t != k) {
+                            g[a * (m - 1) + b++] = p.gram()[j][r * m + t];
+                        }
+                    }
+                    c[a++] = p.gram()[j][r * m + k];
+                }
+                double[] expected = solve(g, lambda, c, m - 1);
+                for (int r = 0; r < m - 1; r++) {
+                    assertEquals(expected[r], loo[r][j], 1e-8 * (1 + Math.abs(expected[r])),
+                            "without " + k + ", probe " + j + ", rest member " + r);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aZeroGramGivesZeroCoefficientsAndAMisshapenOneIsRefused() {
+        double[][] gram = {new double[9]};
+        double[][] beta = PanelRegression.of(3, gram).coefficients(new double[][] {{0}, {0}, {0}});
+        for (double[] b : beta) {
+            assertEquals(0, b[0]);
+        }
+        assertThrows(IllegalArgumentException.class, () -> PanelRegression.of(3, new double[][] {new double[8]}));
+    }
+
+    private static double[] column(double[][] a, int j) {
+        double[] c = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            c[i] = a[i][j];
+        }
+        return c;
+    }
+
+    private static double trace(double[] g, int m) {
+        double t = 0;
+        for (int i = 0; i < m; i++) {
+            t += g[i * m + i];
+        }
+        return t;
+    }
+
+    private static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+
+    /** (G + λI) x = c by Gaussian elimination with partial pivoting: an independent reference. */
+    private static double[] solve(double[] g, double lambda, double[] c, int m) {
+        double[][] a = new double[m][m + 1];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < m; j++) {
+                a[i][j] = g[i * m + j] + (i == j ? lambda : 0);
+            }
+            a[i][m] = c[i];
+        }
+        for (int col = 0; col < m; col++) {
+            int pivot = col;
+            for (int i = col + 1; i < m; i++) {
+                if (Math.abs(a[i][col]) > Math.abs(a[pivot][col])) {
+                    pivot = i;
+                }
+            }
+            double[] tmp = a[col];
+            a[col] = a[pivot];
+            a[pivot] = tmp;
+            for (int i = col + 1; i < m; i++) {
+                double f = a[i][col] / a[col][col];
+                for (int j = col; j <= m; j++) {
+                    a[i][j] -= f * a[col][j];
+                }
+            }
+        }
+        double[] x = new double[m];
+        for (int i = m - 1; i >= 0; i--) {
+            double s = a[i][m];
+            for (int j = i + 1; j < m; j++) {
+                s -= a[i][j] * x[j];
+            }
+            x[i] = s / a[i][i];
+        }
+        return x;
+    }
+}
