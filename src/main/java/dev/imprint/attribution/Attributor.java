@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.stream.IntStream;
 
 /**
- * Turns one suspect's per-probe similarities to a panel into a verdict, following the
+ * Turns one suspect's per-probe coefficients on a panel into a verdict, following the
  * model-provenance test of Nikolić et al. (2025), extended to families.
  *
  * <p><b>Teacher test.</b> The statistic is the suspect's {@link PanelRegression} coefficients:
@@ -32,8 +32,8 @@ import java.util.stream.IntStream;
  * suspects, and the p reported is the larger of the two: an intersection-union of both tests, valid
  * if either null holds.
  *
- * <p>The similarities come from the engine (see README "Attribution"); nothing here knows how
- * they were computed. Cost per suspect: one test per candidate against the closest other model,
+ * <p>The coefficients come from the engine (see README "Attribution"); nothing here knows how
+ * they were computed. Cost per suspect: one test per candidate against its strongest control,
  * plus a full intersection-union test for the candidates that could have the smallest p and for
  * those the caller asks p-values of: linear in the panel size for a bounded number of those.
  */
@@ -61,7 +61,7 @@ public final class Attributor {
      * @param probes       the probe-set indices of the N probes, for the evidence
      * @param alpha        in (0, 0.5]
      * @param pValuesFor   members whose adjusted p-value the caller wants exactly
-     * @param statistic    the name of the similarity, reported with the verdict
+     * @param statistic    the name of the per-probe statistic, reported with the verdict
      * @param nullValues   the {@link PanelNull} values of this panel on these probes
      */
     public static Outcome attribute(Panel panel, double[][] memberSim, double[][] familySim, int[] probes,

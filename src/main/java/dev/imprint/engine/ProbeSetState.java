@@ -404,7 +404,7 @@ final class ProbeSetState implements AutoCloseable {
         });
     }
 
-    /** The name under which verdicts report the similarity they tested. */
+    /** The name under which verdicts report the per-probe statistic they tested. */
     static final String STATISTIC = "ridge_coefficient";
 
     private static List<Match> withPValues(List<Match> matches, int[] indices, double[] pValues) {
