@@ -163,6 +163,33 @@ class AttributionTest {
     }
 
     @Test
+    void aPanelTooLargeToRegressIsInconclusiveAndSaysHowManyToSelect() {
+        ProbeSet wide = new ProbeSet("wide", 128, 2, ProbeSetKind.DISTRIBUTION, 1e-6, "");
+        // 363^2 * 128 probes just exceeds the 2^24 entries a panel's regression may hold.
+        int m = 363;
+        java.util.Random rng = new java.util.Random(9);
+        try (ImprintEngine engine = ImprintEngine.open(ArrowFingerprintStore.open(dataDir),
+                new SelectedBackend(new CpuBackend(2), "test"))) {
+            engine.createProbeSet(wide);
+            for (int i = 0; i < m; i++) {
+                float[] rows = new float[128 * 2];
+                for (int p = 0; p < 128; p++) {
+                    rows[2 * p] = 0.1f + 0.8f * rng.nextFloat();
+                    rows[2 * p + 1] = 1 - rows[2 * p];
+                }
+                engine.putReference(wide.id(), "r" + i, Map.of("family", "f" + i % 40), rows, false);
+            }
+            float[] suspect = new float[128 * 2];
+            java.util.Arrays.fill(suspect, 0.5f);
+            Attribution a = engine.score(wide, Suspect.of(wide, 128, 2, suspect, new int[0]),
+                    ScoreQuery.defaults(wide).withTopK(3).withAttribution(0.01)).attribution();
+            assertEquals(Verdict.INCONCLUSIVE, a.verdict());
+            assertTrue(a.reason().contains("a panel of 363 references on 128 probes is too large")
+                    && a.reason().contains("select at most 362 references"), a.reason());
+        }
+    }
+
+    @Test
     void aTeacherWithoutASiblingIsInconclusive() {
         try (ImprintEngine engine = panel()) {
             engine.deleteReference(SET.id(), "m3");
