@@ -7,8 +7,8 @@ import static dev.imprint.report.Html.px;
 import dev.imprint.core.Attribution;
 
 /**
- * An SVG bar chart of one {@link Attribution.Evidence}: per probe, how much closer the suspect is
- * to the candidate than to the control (the difference of the per-probe similarities), strongest
+ * An SVG bar chart of one {@link Attribution.Evidence}: per probe, how much more of the suspect
+ * the candidate explains than the control (the difference of the per-probe statistic), strongest
  * first. Bars right of zero favour the candidate.
  */
 final class EvidenceBars {
@@ -19,7 +19,7 @@ final class EvidenceBars {
 
     private EvidenceBars() {}
 
-    /** Renders {@code evidence}; {@code statistic} names the similarity, e.g. "residual_cosine". */
+    /** Renders {@code evidence}; {@code statistic} names the per-probe statistic, e.g. "ridge_coefficient". */
     static String svg(Attribution.Evidence evidence, String statistic) {
         int n = evidence.probes().length;
         double max = 0;

@@ -138,8 +138,9 @@ public final class EvidenceReport {
             page.append("<p class=\"meta\">").append(escape(set.description())).append("</p>\n");
         }
         page.append("<p class=\"note\">A verdict is a statement about these probes and this panel: INDEPENDENT "
-                + "means no evidence was found, not proof of independence, and DISTILLED_FROM means closer than every "
-                + "registered control, so it is only as strong as the siblings and background the panel holds.</p>\n"
+                + "means no evidence was found, not proof of independence, and DISTILLED_FROM means the named model "
+                + "explains more of the suspect than every registered control, its siblings together included, "
+                + "so it is only as strong as the siblings and background the panel holds.</p>\n"
                 + "</header>\n");
     }
 
