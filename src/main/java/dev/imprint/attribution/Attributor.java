@@ -105,15 +105,7 @@ public final class Attributor {
             if (!panel.member(i).isCandidate()) {
                 continue;
             }
-            TeacherControls.Control strongest = null;
-            double strongestMean = Double.NEGATIVE_INFINITY;
-            for (TeacherControls.Control c : TeacherControls.of(panel, memberSim, i)) {
-                double cm = TeacherControls.mean(c.series());
-                if (strongest == null || cm > strongestMean) {
-                    strongest = c;
-                    strongestMean = cm;
-                }
-            }
+            TeacherControls.Control strongest = TeacherControls.strongest(panel, memberSim, mean, i);
             lowerBound[i] = SignedRankTest.greater(difference(memberSim[i], strongest.series())).pValue();
         }
         for (int i : pValuesFor) {

@@ -24,21 +24,9 @@ final class TeacherControls {
 
     /** The controls of {@code candidate}, its siblings' sum first (when it has siblings). */
     static List<Control> of(Panel panel, double[][] beta, int candidate) {
-        int n = beta[candidate].length;
         List<Control> out = new ArrayList<>();
-        Panel.Family family = panel.families().get(panel.familyOf(candidate));
-        if (family.size() >= 2) {
-            double[] sum = new double[n];
-            StringJoiner name = new StringJoiner("+");
-            for (int s : family.members()) {
-                if (s != candidate) {
-                    name.add(panel.member(s).modelId());
-                    for (int j = 0; j < n; j++) {
-                        sum[j] += beta[s][j];
-                    }
-                }
-            }
-            out.add(new Control(name.toString(), sum));
+        if (hasSiblings(panel, candidate)) {
+            out.add(siblings(panel, beta, candidate));
         }
         for (int c = 0; c < panel.size(); c++) {
             if (panel.familyOf(c) != panel.familyOf(candidate)) {
@@ -48,28 +36,68 @@ final class TeacherControls {
         return out;
     }
 
+    /** The control of {@code candidate} with the largest mean, building only its series. */
+    static Control strongest(Panel panel, double[][] beta, double[] memberMean, int candidate) {
+        int c = strongestIndex(panel, memberMean, candidate);
+        return c == SIBLINGS ? siblings(panel, beta, candidate) : new Control(panel.member(c).modelId(), beta[c]);
+    }
+
     /**
      * The mean over probes of the strongest control of {@code candidate}, from the members' means:
      * max(sum of its siblings' means, each outsider's mean); -∞ for a panel of one.
      */
     static double strongestMean(Panel panel, double[] memberMean, int candidate) {
-        double best = Double.NEGATIVE_INFINITY;
-        Panel.Family family = panel.families().get(panel.familyOf(candidate));
-        if (family.size() >= 2) {
-            double sum = 0;
-            for (int s : family.members()) {
-                if (s != candidate) {
-                    sum += memberMean[s];
-                }
-            }
-            best = sum;
+        int c = strongestIndex(panel, memberMean, candidate);
+        return c == SIBLINGS ? siblingMean(panel, memberMean, candidate)
+                : c < 0 ? Double.NEGATIVE_INFINITY : memberMean[c];
+    }
+
+    /** Stands for the siblings' sum in {@link #strongestIndex}. */
+    private static final int SIBLINGS = -1;
+
+    /** The strongest control: {@link #SIBLINGS}, an outsider's index, or -2 when there is none. */
+    private static int strongestIndex(Panel panel, double[] memberMean, int candidate) {
+        int best = -2;
+        double bestMean = Double.NEGATIVE_INFINITY;
+        if (hasSiblings(panel, candidate)) {
+            best = SIBLINGS;
+            bestMean = siblingMean(panel, memberMean, candidate);
         }
         for (int c = 0; c < panel.size(); c++) {
-            if (panel.familyOf(c) != panel.familyOf(candidate)) {
-                best = Math.max(best, memberMean[c]);
+            if (panel.familyOf(c) != panel.familyOf(candidate) && (best == -2 || memberMean[c] > bestMean)) {
+                best = c;
+                bestMean = memberMean[c];
             }
         }
         return best;
+    }
+
+    private static boolean hasSiblings(Panel panel, int candidate) {
+        return panel.families().get(panel.familyOf(candidate)).size() >= 2;
+    }
+
+    private static double siblingMean(Panel panel, double[] memberMean, int candidate) {
+        double sum = 0;
+        for (int s : panel.families().get(panel.familyOf(candidate)).members()) {
+            if (s != candidate) {
+                sum += memberMean[s];
+            }
+        }
+        return sum;
+    }
+
+    private static Control siblings(Panel panel, double[][] beta, int candidate) {
+        double[] sum = new double[beta[candidate].length];
+        StringJoiner name = new StringJoiner("+");
+        for (int s : panel.families().get(panel.familyOf(candidate)).members()) {
+            if (s != candidate) {
+                name.add(panel.member(s).modelId());
+                for (int j = 0; j < sum.length; j++) {
+                    sum[j] += beta[s][j];
+                }
+            }
+        }
+        return new Control(name.toString(), sum);
     }
 
     static double mean(double[] v) {

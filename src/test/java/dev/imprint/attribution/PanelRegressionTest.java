@@ -1,5 +1,6 @@
 package dev.imprint.attribution;
 
+import static dev.imprint.testing.Float64Metrics.dot;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -126,14 +127,6 @@ class PanelRegressionTest {
             t += g[i * m + i];
         }
         return t;
-    }
-
-    private static double dot(double[] a, double[] b) {
-        double s = 0;
-        for (int i = 0; i < a.length; i++) {
-            s += a[i] * b[i];
-        }
-        return s;
     }
 
     /** (G + λI) x = c by Gaussian elimination with partial pivoting: an independent reference. */

@@ -100,7 +100,7 @@ public final class Float64Metrics {
         return out;
     }
 
-    private static double dot(double[] a, double[] b) {
+    public static double dot(double[] a, double[] b) {
         double sum = 0;
         for (int k = 0; k < a.length; k++) {
             sum += a[k] * b[k];
