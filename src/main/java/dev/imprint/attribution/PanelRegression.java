@@ -21,9 +21,10 @@ import java.util.stream.IntStream;
  * of the forms' units. The inverse is factored once per panel and probe (O(M³·N)); each suspect
  * then costs O(M²·N).
  *
- * <p>Leave-one-out. {@link #withoutMember} gives member k's coefficients on the rest of the panel
- * from the same inverse by the block-inverse identity, in O(M²·N), with the ridge of the full panel
- * and the consensus the full panel's residuals were taken against (which holds k with weight 1/M).
+ * <p>Leave-one-out. {@link #withoutMember} gives member k's coefficients (or those of a variant of
+ * k, such as k truncated) on the rest of the panel from the same inverse by the block-inverse
+ * identity, in O(M²·N), with the ridge of the full panel and the consensus the full panel's
+ * residuals were taken against (which holds k with weight 1/M).
  */
 public final class PanelRegression {
     /** The ridge as a fraction of the mean squared residual norm. */
@@ -93,20 +94,36 @@ public final class PanelRegression {
 
     /**
      * Member k taken out of the panel and regressed on the others: [M−1][N], the others in panel
-     * order. From the block inverse: with H the full inverse, the rest's inverse is
-     * {@code H_{-k,-k} − H_{-k,k} H_{k,-k} / H_{kk}}, applied to k's products with the rest.
+     * order. Same as {@link #withoutMember(int, double[][])} with k's own residual.
      */
     public double[][] withoutMember(int k) {
+        double[][] products = new double[members][probes];
+        for (int j = 0; j < probes; j++) {
+            for (int t = 0; t < members; t++) {
+                products[t][j] = gram[j][t * members + k];
+            }
+        }
+        return withoutMember(k, products);
+    }
+
+    /**
+     * A suspect regressed on the panel without member k: [M−1][N], the others in panel order. Used
+     * with a variant of k itself (truncated as a suspect is) to learn what k would score as that
+     * suspect. From the block inverse: with H the full inverse, the rest's inverse is
+     * {@code H_{-k,-k} − H_{-k,k} H_{k,-k} / H_{kk}}, applied to the suspect's products with the rest.
+     *
+     * @param products [M][N]: the suspect's residual dotted with each member's; row k is ignored
+     */
+    public double[][] withoutMember(int k, double[][] products) {
         double[][] beta = new double[members - 1][probes];
         for (int j = 0; j < probes; j++) {
             double[] h = inverse[j];
-            double[] g = gram[j];
             double hkk = h[k * members + k];
-            // H_{k,-k} · c, c = G_{-k,k}: k's products with the rest.
+            // H_{k,-k} · c, c the products with the rest.
             double along = 0;
             for (int t = 0; t < members; t++) {
                 if (t != k) {
-                    along += h[k * members + t] * g[t * members + k];
+                    along += h[k * members + t] * products[t][j];
                 }
             }
             int out = 0;
@@ -117,7 +134,7 @@ public final class PanelRegression {
                 double s = 0;
                 for (int t = 0; t < members; t++) {
                     if (t != k) {
-                        s += h[r * members + t] * g[t * members + k];
+                        s += h[r * members + t] * products[t][j];
                     }
                 }
                 beta[out++][j] = s - h[r * members + k] * along / hkk;

@@ -3,6 +3,8 @@ package dev.imprint.engine;
 import dev.imprint.attribution.Panel;
 import dev.imprint.attribution.PanelRegression;
 import dev.imprint.core.Metric;
+import dev.imprint.core.ProbeSet;
+import dev.imprint.core.Truncation;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
@@ -96,6 +98,65 @@ final class AttributionScorer {
             }
         });
         return gram;
+    }
+
+    /**
+     * Member {@code k}'s products with every panel member, as they would be were k a suspect
+     * truncated like one: on probe j, k's row keeps its {@code kept[j]} most likely tokens and spreads
+     * the rest evenly ({@link Truncation}). [M][N]; row k is left zero. Costs O(M·N·D); DISTRIBUTION
+     * sets only, since only those truncate.
+     */
+    static double[][] truncatedProducts(AttributionForms forms, Panel panel, int k, int[] probes, int[] kept) {
+        ProbeSet set = forms.set();
+        int dim = set.dim();
+        int m = panel.size();
+        float[] own = forms.row(panel.member(k).modelId()).form();
+        float[] rows = new float[probes.length * dim];
+        for (int j = 0; j < probes.length; j++) {
+            probabilitiesOf(set, own, probes[j] * dim, rows, j * dim);
+            Truncation.apply(rows, j * dim, dim, kept[j]);
+        }
+        float[] residual = AttributionForms.formOf(set, rows, probes.length);
+        double[][] products = new double[m][probes.length];
+        for (int j = 0; j < probes.length; j++) {
+            if (removeConsensus(forms, residual, j * dim, probes[j]) <= NEGLIGIBLE) {
+                continue;
+            }
+            for (int r = 0; r < m; r++) {
+                AttributionForms.Row row = forms.row(panel.member(r).modelId());
+                if (r == k || row.norm2()[probes[j]] <= NEGLIGIBLE) {
+                    continue;
+                }
+                // The residual is orthogonal to μ, so its product with r's residual is its product with r's form.
+                double dot = 0;
+                for (int d = 0; d < dim; d++) {
+                    dot += residual[j * dim + d] * row.form()[probes[j] * dim + d];
+                }
+                products[r][j] = dot;
+            }
+        }
+        return products;
+    }
+
+    /**
+     * The probabilities a DISTRIBUTION form came from, written to {@code out[to .. to+D)}: the
+     * smoothed row is the softmax of its centred log, and the row is that, unsmoothed.
+     */
+    private static void probabilitiesOf(ProbeSet set, float[] form, int from, float[] out, int to) {
+        int dim = set.dim();
+        double eps = set.smoothingEpsilon();
+        double max = Double.NEGATIVE_INFINITY;
+        for (int d = 0; d < dim; d++) {
+            max = Math.max(max, form[from + d]);
+        }
+        double sum = 0;
+        for (int d = 0; d < dim; d++) {
+            sum += Math.exp(form[from + d] - max);
+        }
+        for (int d = 0; d < dim; d++) {
+            double smoothed = Math.exp(form[from + d] - max) / sum;
+            out[to + d] = (float) Math.max(0, smoothed * (1 + dim * eps) - eps);
+        }
     }
 
     /** [F][N]: per panel family, the sum of its members' coefficients. */

@@ -16,6 +16,7 @@ import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Suspect;
+import dev.imprint.core.Truncation;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -278,6 +279,7 @@ final class ProbeSetState implements AutoCloseable {
         Panel panel = null;
         AttributionScorer.Coefficients[] coefficients = null;
         PanelModel model = null;
+        double[][] nulls = null;
         visibility.readLock().lock();
         try {
             if (retired) {
@@ -300,6 +302,7 @@ final class ProbeSetState implements AutoCloseable {
                         : modelOf(panel, batch.probeIndices());
                 coefficients = model == null ? null
                         : AttributionScorer.score(forms, formsResident, panel, model.regression(), batch);
+                nulls = model == null ? null : nullsOf(panel, model, batch);
             }
         } finally {
             visibility.readLock().unlock();
@@ -307,7 +310,7 @@ final class ProbeSetState implements AutoCloseable {
         Metric[] metrics = query.metrics().toArray(new Metric[0]);
         Panel attributed = panel;
         AttributionScorer.Coefficients[] betas = coefficients;
-        double[] panelNull = model == null ? new double[0] : model.nullValues();
+        double[][] suspectNulls = nulls;
         Map<String, Integer> indexOf = new java.util.HashMap<>();
         for (int r = 0; r < selected.size(); r++) {
             indexOf.put(selected.get(r).modelId(), r);
@@ -329,7 +332,8 @@ final class ProbeSetState implements AutoCloseable {
                             AttributionScorer.Coefficients own = betas == null
                                     ? new AttributionScorer.Coefficients(new double[0][], new double[0][]) : betas[s];
                             outcome = Attributor.attribute(attributed, own.members(), own.families(),
-                                    batch.probeIndices(), query.alpha(), wanted, STATISTIC, panelNull);
+                                    batch.probeIndices(), query.alpha(), wanted, STATISTIC,
+                                    suspectNulls == null ? new double[0] : suspectNulls[s]);
                         }
                         attribution = outcome.attribution();
                         matches = withPValues(matches, wanted, outcome.memberPValues());
@@ -348,11 +352,19 @@ final class ProbeSetState implements AutoCloseable {
     private record PanelModel(PanelRegression regression, double[] nullValues) {
     }
 
-    private record ModelCache(AttributionForms forms, Map<PanelKey, PanelModel> models) {
+    /** A panel's null for suspects truncated to {@code kept} tokens on each of the key's probes. */
+    private record TruncatedKey(PanelKey panel, List<Integer> kept) {
     }
 
+    private record ModelCache(AttributionForms forms, Map<PanelKey, PanelModel> models,
+                              Map<TruncatedKey, double[]> truncatedNulls) {
+    }
+
+    /** Distinct truncations whose nulls one snapshot keeps; past it they are computed per batch. */
+    private static final int MAX_CACHED_TRUNCATIONS = 64;
+
     /** Cleared whenever the forms change: a panel's model belongs to one snapshot. */
-    private volatile ModelCache modelCache = new ModelCache(null, Map.of());
+    private volatile ModelCache modelCache = new ModelCache(null, Map.of(), Map.of());
 
     /**
      * The largest M²·N a panel's regression may hold: its Gram matrices and their inverses take
@@ -381,7 +393,8 @@ final class ProbeSetState implements AutoCloseable {
     private PanelModel modelOf(Panel panel, int[] probes) {
         ModelCache cache = modelCache;
         if (cache.forms() != forms) {
-            cache = new ModelCache(forms, new java.util.concurrent.ConcurrentHashMap<>());
+            cache = new ModelCache(forms, new java.util.concurrent.ConcurrentHashMap<>(),
+                    new java.util.concurrent.ConcurrentHashMap<>());
             modelCache = cache;
         }
         PanelKey key = new PanelKey(panel.members().stream().map(Panel.Member::modelId).toList(),
@@ -390,18 +403,58 @@ final class ProbeSetState implements AutoCloseable {
         return cache.models().computeIfAbsent(key, k -> {
             PanelRegression regression = PanelRegression.of(panel.size(),
                     AttributionScorer.gram(snapshot, panel, probes));
-            int[] pseudo = PanelNull.pseudoSuspects(panel);
-            double[] values = new double[pseudo.length];
-            for (int i = 0; i < pseudo.length; i++) {
-                List<Panel.Member> rest = new ArrayList<>(panel.members());
-                rest.remove(pseudo[i]);
-                Panel without = new Panel(rest);
-                values[i] = without.candidateCount() == 0 || without.size() < 2 ? Double.NaN
-                        : PanelNull.statistic(PanelNull.candidateStatistics(without,
-                        regression.withoutMember(pseudo[i])));
-            }
-            return new PanelModel(regression, values);
+            return new PanelModel(regression, nullValues(panel, regression::withoutMember));
         });
+    }
+
+    /**
+     * Per suspect of the batch, the {@link PanelNull} values it is judged against: the panel's own
+     * for a full row, and for a top-k truncated one (DISTRIBUTION sets) those of the pseudo-suspects
+     * truncated the same way on every probe, since truncation changes how far ahead a model gets
+     * and a null of full rows would not know it. Those cost O(K·M·N·D) for K pseudo-suspects, once
+     * per snapshot, panel and truncation. Call under the visibility read lock.
+     */
+    private double[][] nullsOf(Panel panel, PanelModel model, SuspectBatch batch) {
+        double[][] out = new double[batch.size()][];
+        int[] probes = batch.probeIndices();
+        for (int s = 0; s < batch.size(); s++) {
+            int[] kept = set.kind() == dev.imprint.core.ProbeSetKind.DISTRIBUTION
+                    ? Truncation.keptPerRow(batch.suspects().get(s), probes.length, set.dim()) : null;
+            out[s] = kept == null ? model.nullValues() : truncatedNull(panel, model, probes, kept);
+        }
+        return out;
+    }
+
+    private double[] truncatedNull(Panel panel, PanelModel model, int[] probes, int[] kept) {
+        ModelCache cache = modelCache;
+        TruncatedKey key = new TruncatedKey(new PanelKey(panel.members().stream().map(Panel.Member::modelId).toList(),
+                Arrays.stream(probes).boxed().toList()), Arrays.stream(kept).boxed().toList());
+        double[] cached = cache.forms() == forms ? cache.truncatedNulls().get(key) : null;
+        if (cached != null) {
+            return cached;
+        }
+        AttributionForms snapshot = forms;
+        double[] values = nullValues(panel, k -> model.regression().withoutMember(k,
+                AttributionScorer.truncatedProducts(snapshot, panel, k, probes, kept)));
+        if (cache.forms() == forms && cache.truncatedNulls().size() < MAX_CACHED_TRUNCATIONS) {
+            cache.truncatedNulls().put(key, values);
+        }
+        return values;
+    }
+
+    /**
+     * T of each {@link PanelNull#pseudoSuspects pseudo-suspect}, from its coefficients on the
+     * panel without it.
+     */
+    private static double[] nullValues(Panel panel, java.util.function.IntFunction<double[][]> leftOut) {
+        int[] pseudo = PanelNull.pseudoSuspects(panel);
+        return IntStream.range(0, pseudo.length).parallel().mapToDouble(i -> {
+            List<Panel.Member> rest = new ArrayList<>(panel.members());
+            rest.remove(pseudo[i]);
+            Panel without = new Panel(rest);
+            return without.candidateCount() == 0 || without.size() < 2 ? Double.NaN
+                    : PanelNull.statistic(PanelNull.candidateStatistics(without, leftOut.apply(pseudo[i])));
+        }).toArray();
     }
 
     /** The name under which verdicts report the per-probe statistic they tested. */

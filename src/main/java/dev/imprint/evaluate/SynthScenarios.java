@@ -3,6 +3,7 @@ package dev.imprint.evaluate;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ProbeSetKind;
 import dev.imprint.core.ReferenceRole;
+import dev.imprint.core.Truncation;
 import dev.imprint.synth.FingerprintSynth;
 import dev.imprint.synth.ModelRecipe;
 import dev.imprint.synth.SynthParams;
@@ -120,29 +121,12 @@ public final class SynthScenarios {
         float[] rows = s.rows().clone();
         for (int base = 0; base < rows.length; base += dim) {
             if (stress.startsWith("top-")) {
-                truncate(rows, base, dim, Integer.parseInt(stress.substring(4)));
+                Truncation.apply(rows, base, dim, Integer.parseInt(stress.substring(4)));
             } else if (stress.startsWith("T=")) {
                 temper(rows, base, dim, Double.parseDouble(stress.substring(2)));
             }
         }
         return new LabelledSuspect(s.id(), s.condition(), stress, rows, s.truth(), s.teacher(), s.family());
-    }
-
-    /** Keeps the k largest probabilities of the row and spreads the rest of the mass evenly over the others. */
-    static void truncate(float[] rows, int base, int dim, int k) {
-        Integer[] order = new Integer[dim];
-        for (int i = 0; i < dim; i++) {
-            order[i] = i;
-        }
-        Arrays.sort(order, (a, b) -> Float.compare(rows[base + b], rows[base + a]));
-        double kept = 0;
-        for (int i = 0; i < k; i++) {
-            kept += rows[base + order[i]];
-        }
-        float rest = (float) (Math.max(0, 1 - kept) / (dim - k));
-        for (int i = k; i < dim; i++) {
-            rows[base + order[i]] = rest;
-        }
     }
 
     /** Resamples the row at temperature t: p^(1/t), renormalised. */

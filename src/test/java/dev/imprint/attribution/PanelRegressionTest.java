@@ -104,6 +104,51 @@ class PanelRegressionTest {
     }
 
     @Test
+    void leaveOneOutOfAnyVariantEqualsRegressingItOnTheRest() {
+        Random rng = new Random(6);
+        int m = 5;
+        Problem p = problem(rng, m, 4, 16, true);
+        PanelRegression regression = PanelRegression.of(m, p.gram());
+        for (int k = 0; k < m; k++) {
+            // A variant of member k (for example k truncated): its products with the members, k's own arbitrary.
+            double[][] products = new double[m][4];
+            for (int j = 0; j < 4; j++) {
+                double[] variant = new double[16];
+                for (int d = 0; d < 16; d++) {
+                    variant[d] = p.x()[j][k][d] + 0.3 * rng.nextGaussian();
+                }
+                for (int r = 0; r < m; r++) {
+                    products[r][j] = r == k ? 1e6 : dot(p.x()[j][r], variant);
+                }
+            }
+            double[][] loo = regression.withoutMember(k, products);
+            for (int j = 0; j < 4; j++) {
+                double lambda = PanelRegression.RIDGE * trace(p.gram()[j], m) / m;
+                double[] g = new double[(m - 1) * (m - 1)];
+                double[] c = new double[m - 1];
+                int a = 0;
+                for (int r = 0; r < m; r++) {
+                    if (r == k) {
+                        continue;
+                    }
+                    int b = 0;
+                    for (int t = 0; t < m; t++) {
+                        if (t != k) {
+                            g[a * (m - 1) + b++] = p.gram()[j][r * m + t];
+                        }
+                    }
+                    c[a++] = products[r][j];
+                }
+                double[] expected = solve(g, lambda, c, m - 1);
+                for (int r = 0; r < m - 1; r++) {
+                    assertEquals(expected[r], loo[r][j], 1e-8 * (1 + Math.abs(expected[r])),
+                            "variant of " + k + ", probe " + j + ", rest member " + r);
+                }
+            }
+        }
+    }
+
+    @Test
     void aZeroGramGivesZeroCoefficientsAndAMisshapenOneIsRefused() {
         double[][] gram = {new double[9]};
         double[][] beta = PanelRegression.of(3, gram).coefficients(new double[][] {{0}, {0}, {0}});
