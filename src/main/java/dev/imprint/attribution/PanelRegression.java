@@ -21,6 +21,12 @@ import java.util.stream.IntStream;
  * of the forms' units. The inverse is factored once per panel and probe (O(M³·N)); each suspect
  * then costs O(M²·N).
  *
+ * <p>Per unit of the suspect. β is divided by the suspect's root-mean-square residual norm over the
+ * probes, so it says how much of the suspect each member explains, not how large the suspect is:
+ * in the log form a model sampled at temperature T has its residual scaled by 1/T, and without
+ * this a sharpened sibling would get margins that a null of models at their own temperature never
+ * reaches.
+ *
  * <p>Leave-one-out. {@link #withoutMember} gives member k's coefficients (or those of a variant of
  * k, such as k truncated) on the rest of the panel from the same inverse by the block-inverse
  * identity, in O(M²·N), with the ridge of the full panel and the consensus the full panel's
@@ -68,12 +74,13 @@ public final class PanelRegression {
     }
 
     /**
-     * The coefficients of one suspect.
+     * The coefficients of one suspect, per unit of its residual (see the class comment).
      *
      * @param products [M][N]: the suspect's residual dotted with each member's, per probe
+     * @param norm2    [N]: the suspect's squared residual norm, per probe
      * @return [M][N]: β, per member and probe
      */
-    public double[][] coefficients(double[][] products) {
+    public double[][] coefficients(double[][] products, double[] norm2) {
         double[][] beta = new double[members][probes];
         double[] c = new double[members];
         for (int j = 0; j < probes; j++) {
@@ -89,7 +96,7 @@ public final class PanelRegression {
                 beta[r][j] = s;
             }
         }
-        return beta;
+        return perUnit(beta, norm2);
     }
 
     /**
@@ -98,12 +105,14 @@ public final class PanelRegression {
      */
     public double[][] withoutMember(int k) {
         double[][] products = new double[members][probes];
+        double[] norm2 = new double[probes];
         for (int j = 0; j < probes; j++) {
             for (int t = 0; t < members; t++) {
                 products[t][j] = gram[j][t * members + k];
             }
+            norm2[j] = gram[j][k * members + k];
         }
-        return withoutMember(k, products);
+        return withoutMember(k, products, norm2);
     }
 
     /**
@@ -113,8 +122,9 @@ public final class PanelRegression {
      * {@code H_{-k,-k} − H_{-k,k} H_{k,-k} / H_{kk}}, applied to the suspect's products with the rest.
      *
      * @param products [M][N]: the suspect's residual dotted with each member's; row k is ignored
+     * @param norm2    [N]: the suspect's squared residual norm, per probe
      */
-    public double[][] withoutMember(int k, double[][] products) {
+    public double[][] withoutMember(int k, double[][] products, double[] norm2) {
         double[][] beta = new double[members - 1][probes];
         for (int j = 0; j < probes; j++) {
             double[] h = inverse[j];
@@ -138,6 +148,23 @@ public final class PanelRegression {
                     }
                 }
                 beta[out++][j] = s - h[r * members + k] * along / hkk;
+            }
+        }
+        return perUnit(beta, norm2);
+    }
+
+    /**
+     * β divided by the suspect's root-mean-square residual norm over the probes, in place: the
+     * coefficients of a suspect whose residual is scaled by c are the same as its own, so a margin
+     * does not grow with how peaked the suspect is. A zero residual leaves β (then zero) as it is.
+     */
+    private static double[][] perUnit(double[][] beta, double[] norm2) {
+        double rms = Math.sqrt(java.util.Arrays.stream(norm2).average().orElse(0));
+        if (rms > 0) {
+            for (double[] b : beta) {
+                for (int j = 0; j < b.length; j++) {
+                    b[j] /= rms;
+                }
             }
         }
         return beta;

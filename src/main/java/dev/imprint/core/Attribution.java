@@ -18,7 +18,8 @@ import java.util.List;
  * @param effectSize  the matched-pairs rank-biserial correlation of the closest candidate against its
  *                    hardest control, in [-1, 1]; 0 when nothing was tested
  * @param probesUsed  the probes that carried a comparison
- * @param statistic   the per-probe similarity the tests compared, e.g. "residual_cosine"
+ * @param statistic   the per-probe statistic the tests compared: "ridge_coefficient", or
+ *                    "ridge_coefficient_weighted" for a top-k truncated suspect
  * @param evidence    the probes that carry the decision, for the top candidates against their hardest
  *                    controls
  */

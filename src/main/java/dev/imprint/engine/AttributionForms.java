@@ -1,19 +1,15 @@
 package dev.imprint.engine;
 
 import dev.imprint.core.ProbeSet;
-import dev.imprint.core.ProbeSetKind;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.stream.IntStream;
 
 /**
- * The forms attribution compares, for every reference of one probe set, and the population mean
- * they are centred on: an immutable snapshot, replaced whole by each put and delete so a score
- * sees the state before a write or after it, never between.
- *
- * <p><b>The form of a row.</b> DISTRIBUTION: the centred log of the smoothed row,
- * {@code ln x~ - mean(ln x~)} (its centred log-ratio, so a model's distribution and any power of it
- * differ only in scale); EMBEDDING: the unit row. Each probe is treated on its own.
+ * The forms of one {@link FormKind} attribution compares, for every reference of one probe set,
+ * and the population mean they are centred on: an immutable snapshot, replaced whole by each put
+ * and delete so a score sees the state before a write or after it, never between. Each probe is
+ * treated on its own.
  *
  * <p><b>Residuals.</b> With μ the mean form over every reference of the set (the population
  * consensus) and P⊥ the projection that removes the component along μ, a model's residual is
@@ -32,6 +28,7 @@ final class AttributionForms {
     }
 
     private final ProbeSet set;
+    private final FormKind kind;
     private final Map<String, Row> rows;
     /** Sum of every reference's form, P×D. */
     private final double[] populationSum;
@@ -40,22 +37,32 @@ final class AttributionForms {
     /** |μ_p|², per probe. */
     private final double[] muNorm2;
 
-    private AttributionForms(ProbeSet set, Map<String, Row> rows, double[] populationSum, double[] mu,
-                             double[] muNorm2) {
+    private AttributionForms(ProbeSet set, FormKind kind, Map<String, Row> rows, double[] populationSum,
+                             double[] mu, double[] muNorm2) {
         this.set = set;
+        this.kind = kind;
         this.rows = rows;
         this.populationSum = populationSum;
         this.mu = mu;
         this.muNorm2 = muNorm2;
     }
 
-    static AttributionForms empty(ProbeSet set) {
-        return new AttributionForms(set, Map.of(), new double[set.elements()], new double[set.elements()],
+    static AttributionForms empty(ProbeSet set, FormKind kind) {
+        return new AttributionForms(set, kind, Map.of(), new double[set.elements()], new double[set.elements()],
                 new double[set.numProbes()]);
     }
 
     ProbeSet set() {
         return set;
+    }
+
+    FormKind kind() {
+        return kind;
+    }
+
+    /** The form of a P×D or N×D row block of this set, in this snapshot's kind. */
+    float[] formOf(float[] values, int rowCount) {
+        return kind.formOf(set, values, rowCount);
     }
 
     int size() {
@@ -64,6 +71,11 @@ final class AttributionForms {
 
     Row row(String modelId) {
         return rows.get(modelId);
+    }
+
+    /** The model ids of every reference held. */
+    java.util.Set<String> ids() {
+        return rows.keySet();
     }
 
     /** μ at element {@code at} (probe-major, p·D + k). */
@@ -86,48 +98,15 @@ final class AttributionForms {
         return muNorm2[p] > 0 ? s - r.dotMu()[p] * t.dotMu()[p] / muNorm2[p] : s;
     }
 
-    /** The form of a P×D or N×D row block of this set's kind, float, row-major. */
-    static float[] formOf(ProbeSet set, float[] values, int rowCount) {
-        int dim = set.dim();
-        float[] form = new float[rowCount * dim];
-        double eps = set.smoothingEpsilon();
-        double scale = 1 + dim * eps;
-        for (int p = 0; p < rowCount; p++) {
-            int base = p * dim;
-            if (set.kind() == ProbeSetKind.DISTRIBUTION) {
-                double[] logs = new double[dim];
-                double mean = 0;
-                for (int k = 0; k < dim; k++) {
-                    logs[k] = Math.log((values[base + k] + eps) / scale);
-                    mean += logs[k];
-                }
-                mean /= dim;
-                for (int k = 0; k < dim; k++) {
-                    form[base + k] = (float) (logs[k] - mean);
-                }
-            } else {
-                double sumSq = 0;
-                for (int k = 0; k < dim; k++) {
-                    sumSq += (double) values[base + k] * values[base + k];
-                }
-                double inv = 1 / Math.sqrt(sumSq);
-                for (int k = 0; k < dim; k++) {
-                    form[base + k] = (float) (values[base + k] * inv);
-                }
-            }
-        }
-        return form;
-    }
-
     /** One reference's form as {@link #of} takes it. */
     record Input(String modelId, float[] form) {
     }
 
     /** The snapshot holding exactly {@code inputs}, derived once (what loading a data directory needs). */
-    static AttributionForms of(ProbeSet set, java.util.List<Input> inputs) {
+    static AttributionForms of(ProbeSet set, FormKind kind, java.util.List<Input> inputs) {
         Map<String, Row> rows = new HashMap<>();
         double[] sum = new double[set.elements()];
-        AttributionForms empty = empty(set);
+        AttributionForms empty = empty(set, kind);
         for (Input in : inputs) {
             rows.put(in.modelId(), new Row(in.form(), empty.norms(in.form()), null));
             add(sum, in.form());
@@ -215,7 +194,7 @@ final class AttributionForms {
         for (int i = 0; i < ids.length; i++) {
             derived.put(ids[i], built[i]);
         }
-        return new AttributionForms(set, Map.copyOf(derived), sum, mu, muNorm);
+        return new AttributionForms(set, kind, Map.copyOf(derived), sum, mu, muNorm);
     }
 
     private double[] norms(float[] form) {

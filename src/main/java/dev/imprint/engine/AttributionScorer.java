@@ -20,10 +20,6 @@ final class AttributionScorer {
     /** Below this squared norm a residual carries no direction, and its probe no evidence. */
     private static final double NEGLIGIBLE = 1e-20;
 
-    /** One suspect's coefficients: [M][N] per panel member, [F][N] summed per panel family. */
-    record Coefficients(double[][] members, double[][] families) {
-    }
-
     private AttributionScorer() {}
 
     /**
@@ -31,9 +27,10 @@ final class AttributionScorer {
      * @param resident   the forms as an EMBEDDING set, where a zero form is stored as a unit basis row
      * @param panel      the selected references, all held
      * @param regression the panel's regression on {@code batch}'s probes
+     * @return per suspect, [M][N]: its coefficients on the panel members
      */
-    static Coefficients[] score(AttributionForms forms, ResidentReferences resident, Panel panel,
-                                PanelRegression regression, SuspectBatch batch) {
+    static double[][][] score(AttributionForms forms, ResidentReferences resident, Panel panel,
+                              PanelRegression regression, SuspectBatch batch) {
         int n = batch.probeIndices().length;
         int[] probes = batch.probeIndices();
         int dim = forms.set().dim();
@@ -41,7 +38,7 @@ final class AttributionScorer {
         float[][] residual = new float[s][];
         double[][] residualNorm = new double[s][];
         for (int i = 0; i < s; i++) {
-            float[] form = AttributionForms.formOf(forms.set(), batch.suspects().get(i), n);
+            float[] form = forms.formOf(batch.suspects().get(i), n);
             double[] norm = new double[n];
             for (int j = 0; j < n; j++) {
                 norm[j] = Math.sqrt(removeConsensus(forms, form, j * dim, probes[j]));
@@ -59,7 +56,7 @@ final class AttributionScorer {
                 true);
         double[] perProbe = cos.perProbe(Metric.COSINE);
         int m = panel.size();
-        Coefficients[] out = new Coefficients[s];
+        double[][][] out = new double[s][][];
         for (int i = 0; i < s; i++) {
             double[][] products = new double[m][n];
             for (int r = 0; r < m; r++) {
@@ -72,8 +69,11 @@ final class AttributionScorer {
                     }
                 }
             }
-            double[][] beta = regression.coefficients(products);
-            out[i] = new Coefficients(beta, familySums(panel, beta));
+            double[] norm2 = new double[n];
+            for (int j = 0; j < n; j++) {
+                norm2[j] = residualNorm[i][j] * residualNorm[i][j];
+            }
+            out[i] = regression.coefficients(products, norm2);
         }
         return out;
     }
@@ -101,25 +101,34 @@ final class AttributionScorer {
     }
 
     /**
-     * Member {@code k}'s products with every panel member, as they would be were k a suspect
-     * truncated like one: on probe j, k's row keeps its {@code kept[j]} most likely tokens and spreads
-     * the rest evenly ({@link Truncation}). [M][N]; row k is left zero. Costs O(M·N·D); DISTRIBUTION
-     * sets only, since only those truncate.
+     * A suspect's residual as the regression takes it: [M][N] its products with each member's
+     * residual, and [N] its own squared norm.
      */
-    static double[][] truncatedProducts(AttributionForms forms, Panel panel, int k, int[] probes, int[] kept) {
+    record Products(double[][] products, double[] norm2) {
+    }
+
+    /**
+     * Member {@code k}'s products, as they would be were k a suspect truncated like one: on probe
+     * j, k's row keeps its {@code kept[j]} most likely tokens and spreads the rest evenly
+     * ({@link Truncation}). Row k of the products is left zero. Costs O(M·N·D); DISTRIBUTION sets
+     * only, since only those truncate.
+     */
+    static Products truncatedProducts(AttributionForms forms, Panel panel, int k, int[] probes, int[] kept) {
         ProbeSet set = forms.set();
         int dim = set.dim();
         int m = panel.size();
         float[] own = forms.row(panel.member(k).modelId()).form();
         float[] rows = new float[probes.length * dim];
         for (int j = 0; j < probes.length; j++) {
-            probabilitiesOf(set, own, probes[j] * dim, rows, j * dim);
+            forms.kind().probabilitiesOf(set, own, probes[j] * dim, rows, j * dim);
             Truncation.apply(rows, j * dim, dim, kept[j]);
         }
-        float[] residual = AttributionForms.formOf(set, rows, probes.length);
+        float[] residual = forms.formOf(rows, probes.length);
         double[][] products = new double[m][probes.length];
+        double[] norm2 = new double[probes.length];
         for (int j = 0; j < probes.length; j++) {
-            if (removeConsensus(forms, residual, j * dim, probes[j]) <= NEGLIGIBLE) {
+            norm2[j] = removeConsensus(forms, residual, j * dim, probes[j]);
+            if (norm2[j] <= NEGLIGIBLE) {
                 continue;
             }
             for (int r = 0; r < m; r++) {
@@ -135,28 +144,7 @@ final class AttributionScorer {
                 products[r][j] = dot;
             }
         }
-        return products;
-    }
-
-    /**
-     * The probabilities a DISTRIBUTION form came from, written to {@code out[to .. to+D)}: the
-     * smoothed row is the softmax of its centred log, and the row is that, unsmoothed.
-     */
-    private static void probabilitiesOf(ProbeSet set, float[] form, int from, float[] out, int to) {
-        int dim = set.dim();
-        double eps = set.smoothingEpsilon();
-        double max = Double.NEGATIVE_INFINITY;
-        for (int d = 0; d < dim; d++) {
-            max = Math.max(max, form[from + d]);
-        }
-        double sum = 0;
-        for (int d = 0; d < dim; d++) {
-            sum += Math.exp(form[from + d] - max);
-        }
-        for (int d = 0; d < dim; d++) {
-            double smoothed = Math.exp(form[from + d] - max) / sum;
-            out[to + d] = (float) Math.max(0, smoothed * (1 + dim * eps) - eps);
-        }
+        return new Products(products, norm2);
     }
 
     /** [F][N]: per panel family, the sum of its members' coefficients. */

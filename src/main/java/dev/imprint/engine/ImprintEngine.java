@@ -276,8 +276,11 @@ public final class ImprintEngine implements AutoCloseable {
     /** A new, empty probe set held by {@code backend}, its batches counted in {@code totals}. */
     private static ProbeSetState stateFor(ProbeSet set, ScoringBackend backend, ScoreBatching batching,
                                           DynamicBatcher.Totals totals) {
-        return new ProbeSetState(set, backend.createResidentSet(set),
-                backend.createResidentSet(ProbeSetState.formsSet(set)), backend.name(), batching,
+        List<AttributionView> views = FormKind.of(set.kind()).stream()
+                .map(kind -> new AttributionView(set, kind,
+                        backend.createResidentSet(AttributionView.residentSet(set, kind))))
+                .toList();
+        return new ProbeSetState(set, backend.createResidentSet(set), views, backend.name(), batching,
                 backend.batchesInFlight(), totals);
     }
 

@@ -2,8 +2,6 @@ package dev.imprint.engine;
 
 import dev.imprint.attribution.Attributor;
 import dev.imprint.attribution.Panel;
-import dev.imprint.attribution.PanelNull;
-import dev.imprint.attribution.PanelRegression;
 import dev.imprint.core.Attribution;
 import dev.imprint.core.Deadline;
 import dev.imprint.core.ImprintException;
@@ -16,7 +14,6 @@ import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Suspect;
-import dev.imprint.core.Truncation;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -45,12 +42,8 @@ import java.util.stream.IntStream;
 final class ProbeSetState implements AutoCloseable {
     private final ProbeSet set;
     private final ResidentReferences resident;
-    /** The attribution forms as an EMBEDDING set of the backend; see {@link AttributionForms}. */
-    private final ResidentReferences formsResident;
-    /** Replaced whole under the visibility write lock, together with {@code formsResident}. */
-    private AttributionForms forms;
-    /** References installed by a load, whose forms are derived once when it finishes. */
-    private List<AttributionForms.Input> pendingForms = new ArrayList<>();
+    /** Attribution, one view per {@link FormKind} of the set's kind; changed under the visibility write lock. */
+    private final List<AttributionView> views;
     private final String backendName;
     /** Keyed by the query without its top_k, which each suspect carries. */
     private final DynamicBatcher<ScoreQuery, Ask, ScoreResult> batcher;
@@ -64,12 +57,11 @@ final class ProbeSetState implements AutoCloseable {
      *                        {@link ScoringBackend#batchesInFlight()})
      * @param totals          the engine's scoring totals, which this set's batches add to
      */
-    ProbeSetState(ProbeSet set, ResidentReferences resident, ResidentReferences formsResident, String backendName,
+    ProbeSetState(ProbeSet set, ResidentReferences resident, List<AttributionView> views, String backendName,
                   ScoreBatching batching, int batchesInFlight, DynamicBatcher.Totals totals) {
         this.set = set;
         this.resident = resident;
-        this.formsResident = formsResident;
-        this.forms = AttributionForms.empty(set);
+        this.views = List.copyOf(views);
         this.backendName = backendName;
         this.batcher = new DynamicBatcher<>(this::scoreNow, batching.maxSuspects(),
                 batching.maxQueueDelay().toNanos(), batchesInFlight, totals);
@@ -79,25 +71,16 @@ final class ProbeSetState implements AutoCloseable {
         return set;
     }
 
-    /** The probe set attribution forms live in: an EMBEDDING set of the same shape. */
-    static ProbeSet formsSet(ProbeSet set) {
-        return new ProbeSet(set.id(), set.numProbes(), set.dim(), dev.imprint.core.ProbeSetKind.EMBEDDING, 0,
-                "attribution forms of " + set.id());
-    }
-
     /** Adds a reference read back from the store; only before the state is shared, then {@link #finishLoad}. */
     void install(ReferenceMeta meta, float[] rows) {
         resident.put(meta.modelId(), rows);
-        float[] form = AttributionForms.formOf(set, rows, set.numProbes());
-        formsResident.put(meta.modelId(), AttributionForms.resident(set, form));
-        pendingForms.add(new AttributionForms.Input(meta.modelId(), form));
+        views.forEach(v -> v.install(meta.modelId(), rows));
         catalog.put(meta.modelId(), meta);
     }
 
     /** Derives the attribution forms of everything {@link #install} added, once. */
     void finishLoad() {
-        forms = AttributionForms.of(set, pendingForms);
-        pendingForms = null;
+        views.forEach(AttributionView::finishLoad);
     }
 
     /** Makes a new reference durable through {@code saver}, then visible. */
@@ -110,14 +93,12 @@ final class ProbeSetState implements AutoCloseable {
                         meta.modelId(), set.id());
             }
             saver.accept(new Reference(meta, rows));
-            float[] form = AttributionForms.formOf(set, rows, set.numProbes());
             // Derived before the switch, so scoring waits only for the swap.
-            AttributionForms next = forms.with(meta.modelId(), form);
+            List<AttributionView.Change> changes = views.stream().map(v -> v.put(meta.modelId(), rows)).toList();
             visibility.writeLock().lock();
             try {
                 resident.put(meta.modelId(), rows);
-                formsResident.put(meta.modelId(), AttributionForms.resident(set, form));
-                forms = next;
+                swap(changes);
                 catalog.put(meta.modelId(), meta);
             } finally {
                 visibility.writeLock().unlock();
@@ -137,18 +118,24 @@ final class ProbeSetState implements AutoCloseable {
                 throw ImprintException.notFound("reference %s does not exist in probe set %s", modelId, set.id());
             }
             remover.run();
-            AttributionForms next = forms.without(modelId);
+            List<AttributionView.Change> changes = views.stream().map(v -> v.delete(modelId)).toList();
             visibility.writeLock().lock();
             try {
                 catalog.remove(modelId);
                 resident.remove(modelId);
-                formsResident.remove(modelId);
-                forms = next;
+                swap(changes);
             } finally {
                 visibility.writeLock().unlock();
             }
         } finally {
             writes.unlock();
+        }
+    }
+
+    /** Makes each view's change visible; under the visibility write lock. */
+    private void swap(List<AttributionView.Change> changes) {
+        for (int v = 0; v < views.size(); v++) {
+            views.get(v).swap(changes.get(v));
         }
     }
 
@@ -171,7 +158,7 @@ final class ProbeSetState implements AutoCloseable {
             try {
                 retired = true;
                 resident.close();
-                formsResident.close();
+                views.forEach(AttributionView::close);
             } finally {
                 visibility.writeLock().unlock();
             }
@@ -215,7 +202,7 @@ final class ProbeSetState implements AutoCloseable {
     long bytesHeld() {
         visibility.readLock().lock();
         try {
-            return resident.bytesHeld() + formsResident.bytesHeld();
+            return resident.bytesHeld() + views.stream().mapToLong(AttributionView::bytesHeld).sum();
         } finally {
             visibility.readLock().unlock();
         }
@@ -277,9 +264,7 @@ final class ProbeSetState implements AutoCloseable {
         List<ReferenceMeta> selected;
         BatchScores scores;
         Panel panel = null;
-        AttributionScorer.Coefficients[] coefficients = null;
-        PanelModel model = null;
-        double[][] nulls = null;
+        SuspectEvidence[] evidence = null;
         visibility.readLock().lock();
         try {
             if (retired) {
@@ -296,21 +281,18 @@ final class ProbeSetState implements AutoCloseable {
                 scores = resident.score(batch, ids, query.metrics(), query.includePerProbe());
             }
             if (query.attribution()) {
-                panel = new Panel(selected.stream()
+                Panel members = new Panel(selected.stream()
                         .map(m -> new Panel.Member(m.modelId(), m.family(), m.role())).toList());
-                model = selected.isEmpty() || tooLarge(panel, batch.probeIndices()) ? null
-                        : modelOf(panel, batch.probeIndices());
-                coefficients = model == null ? null
-                        : AttributionScorer.score(forms, formsResident, panel, model.regression(), batch);
-                nulls = model == null ? null : nullsOf(panel, model, batch);
+                panel = members;
+                evidence = selected.isEmpty() || tooLarge(panel, batch.probeIndices()) ? null
+                        : evidenceOf(members, batch);
             }
         } finally {
             visibility.readLock().unlock();
         }
         Metric[] metrics = query.metrics().toArray(new Metric[0]);
         Panel attributed = panel;
-        AttributionScorer.Coefficients[] betas = coefficients;
-        double[][] suspectNulls = nulls;
+        SuspectEvidence[] found = evidence;
         Map<String, Integer> indexOf = new java.util.HashMap<>();
         for (int r = 0; r < selected.size(); r++) {
             indexOf.put(selected.get(r).modelId(), r);
@@ -324,16 +306,15 @@ final class ProbeSetState implements AutoCloseable {
                     if (query.attribution()) {
                         int[] wanted = matches.stream().mapToInt(m -> indexOf.get(m.modelId())).toArray();
                         Attributor.Outcome outcome;
-                        if (betas == null && !selected.isEmpty()) {
+                        if (found == null && !selected.isEmpty()) {
                             outcome = Attributor.inconclusive(attributed, batch.probeCount(), query.alpha(),
-                                    tooLargeReason(attributed, batch.probeIndices()), STATISTIC);
+                                    tooLargeReason(attributed, batch.probeIndices()), views.get(0).kind().statistic());
                         } else {
                             // An empty selection has no coefficients; the attributor calls it inconclusive.
-                            AttributionScorer.Coefficients own = betas == null
-                                    ? new AttributionScorer.Coefficients(new double[0][], new double[0][]) : betas[s];
-                            outcome = Attributor.attribute(attributed, own.members(), own.families(),
-                                    batch.probeIndices(), query.alpha(), wanted, STATISTIC,
-                                    suspectNulls == null ? new double[0] : suspectNulls[s]);
+                            SuspectEvidence e = found == null ? SuspectEvidence.NONE : found[s];
+                            outcome = Attributor.attribute(attributed, e.coefficients(),
+                                    AttributionScorer.familySums(attributed, e.coefficients()), batch.probeIndices(),
+                                    query.alpha(), wanted, e.form().statistic(), e.nullValues());
                         }
                         attribution = outcome.attribution();
                         matches = withPValues(matches, wanted, outcome.memberPValues());
@@ -344,27 +325,44 @@ final class ProbeSetState implements AutoCloseable {
                 .toList();
     }
 
-    /** One panel on one list of probes, for one forms snapshot. */
-    private record PanelKey(List<String> modelIds, List<Integer> probes) {
+    /**
+     * One suspect's coefficients on the panel ([M][N]) in the form it is attributed in, and the
+     * {@link dev.imprint.attribution.PanelNull} values it is judged against there.
+     */
+    private record SuspectEvidence(FormKind form, double[][] coefficients, double[] nullValues) {
+        static final SuspectEvidence NONE = new SuspectEvidence(FormKind.UNIT, new double[0][], new double[0]);
     }
 
-    /** A panel's regression on some probes and its {@link PanelNull} values there. */
-    private record PanelModel(PanelRegression regression, double[] nullValues) {
+    /**
+     * Each suspect of the batch in the form {@link FormKind#forSuspect} picks for it, under the
+     * visibility read lock.
+     */
+    private SuspectEvidence[] evidenceOf(Panel panel, SuspectBatch batch) {
+        int size = batch.size();
+        SuspectConditions[] conditions = new SuspectConditions[size];
+        AttributionView logView = views.stream().filter(v -> v.kind() == FormKind.LOG_RATIO).findFirst().orElse(null);
+        FormKind[] forms = new FormKind[size];
+        for (int s = 0; s < size; s++) {
+            conditions[s] = logView == null ? SuspectConditions.NONE
+                    : SuspectConditions.measure(logView, batch.suspects().get(s), batch.probeIndices());
+            forms[s] = FormKind.forSuspect(set.kind(), conditions[s]);
+        }
+        SuspectEvidence[] out = new SuspectEvidence[size];
+        for (AttributionView view : views) {
+            int[] mine = IntStream.range(0, size).filter(s -> forms[s] == view.kind()).toArray();
+            if (mine.length == 0) {
+                continue;
+            }
+            SuspectBatch sub = new SuspectBatch(batch.probeIndices(),
+                    Arrays.stream(mine).mapToObj(s -> batch.suspects().get(s)).toList());
+            AttributionView.Scored scored = view.score(panel, sub,
+                    Arrays.stream(mine).mapToObj(s -> conditions[s]).toArray(SuspectConditions[]::new));
+            for (int i = 0; i < mine.length; i++) {
+                out[mine[i]] = new SuspectEvidence(view.kind(), scored.coefficients()[i], scored.nulls()[i]);
+            }
+        }
+        return out;
     }
-
-    /** A panel's null for suspects truncated to {@code kept} tokens on each of the key's probes. */
-    private record TruncatedKey(PanelKey panel, List<Integer> kept) {
-    }
-
-    private record ModelCache(AttributionForms forms, Map<PanelKey, PanelModel> models,
-                              Map<TruncatedKey, double[]> truncatedNulls) {
-    }
-
-    /** Distinct truncations whose nulls one snapshot keeps; past it they are computed per batch. */
-    private static final int MAX_CACHED_TRUNCATIONS = 64;
-
-    /** Cleared whenever the forms change: a panel's model belongs to one snapshot. */
-    private volatile ModelCache modelCache = new ModelCache(null, Map.of(), Map.of());
 
     /**
      * The largest M²·N a panel's regression may hold: its Gram matrices and their inverses take
@@ -383,82 +381,6 @@ final class ProbeSetState implements AutoCloseable {
                 panel.size(), probes.length, (long) panel.size() * panel.size() * probes.length,
                 MAX_REGRESSION_ENTRIES, most);
     }
-
-    /**
-     * The regression and model-level null of {@code panel} on {@code probes}. Computed once per
-     * snapshot, panel and probe list: the Gram matrices (O(M²·N·D)), their factors (O(M³·N)) and
-     * each pseudo-suspect's leave-one-out coefficients from them (O(M²·N) each), with no backend
-     * call. Call under the visibility read lock.
-     */
-    private PanelModel modelOf(Panel panel, int[] probes) {
-        ModelCache cache = modelCache;
-        if (cache.forms() != forms) {
-            cache = new ModelCache(forms, new java.util.concurrent.ConcurrentHashMap<>(),
-                    new java.util.concurrent.ConcurrentHashMap<>());
-            modelCache = cache;
-        }
-        PanelKey key = new PanelKey(panel.members().stream().map(Panel.Member::modelId).toList(),
-                Arrays.stream(probes).boxed().toList());
-        AttributionForms snapshot = cache.forms();
-        return cache.models().computeIfAbsent(key, k -> {
-            PanelRegression regression = PanelRegression.of(panel.size(),
-                    AttributionScorer.gram(snapshot, panel, probes));
-            return new PanelModel(regression, nullValues(panel, regression::withoutMember));
-        });
-    }
-
-    /**
-     * Per suspect of the batch, the {@link PanelNull} values it is judged against: the panel's own
-     * for a full row, and for a top-k truncated one (DISTRIBUTION sets) those of the pseudo-suspects
-     * truncated the same way on every probe, since truncation changes how far ahead a model gets
-     * and a null of full rows would not know it. Those cost O(K·M·N·D) for K pseudo-suspects, once
-     * per snapshot, panel and truncation. Call under the visibility read lock.
-     */
-    private double[][] nullsOf(Panel panel, PanelModel model, SuspectBatch batch) {
-        double[][] out = new double[batch.size()][];
-        int[] probes = batch.probeIndices();
-        for (int s = 0; s < batch.size(); s++) {
-            int[] kept = set.kind() == dev.imprint.core.ProbeSetKind.DISTRIBUTION
-                    ? Truncation.keptPerRow(batch.suspects().get(s), probes.length, set.dim()) : null;
-            out[s] = kept == null ? model.nullValues() : truncatedNull(panel, model, probes, kept);
-        }
-        return out;
-    }
-
-    private double[] truncatedNull(Panel panel, PanelModel model, int[] probes, int[] kept) {
-        ModelCache cache = modelCache;
-        TruncatedKey key = new TruncatedKey(new PanelKey(panel.members().stream().map(Panel.Member::modelId).toList(),
-                Arrays.stream(probes).boxed().toList()), Arrays.stream(kept).boxed().toList());
-        double[] cached = cache.forms() == forms ? cache.truncatedNulls().get(key) : null;
-        if (cached != null) {
-            return cached;
-        }
-        AttributionForms snapshot = forms;
-        double[] values = nullValues(panel, k -> model.regression().withoutMember(k,
-                AttributionScorer.truncatedProducts(snapshot, panel, k, probes, kept)));
-        if (cache.forms() == forms && cache.truncatedNulls().size() < MAX_CACHED_TRUNCATIONS) {
-            cache.truncatedNulls().put(key, values);
-        }
-        return values;
-    }
-
-    /**
-     * T of each {@link PanelNull#pseudoSuspects pseudo-suspect}, from its coefficients on the
-     * panel without it.
-     */
-    private static double[] nullValues(Panel panel, java.util.function.IntFunction<double[][]> leftOut) {
-        int[] pseudo = PanelNull.pseudoSuspects(panel);
-        return IntStream.range(0, pseudo.length).parallel().mapToDouble(i -> {
-            List<Panel.Member> rest = new ArrayList<>(panel.members());
-            rest.remove(pseudo[i]);
-            Panel without = new Panel(rest);
-            return without.candidateCount() == 0 || without.size() < 2 ? Double.NaN
-                    : PanelNull.statistic(PanelNull.candidateStatistics(without, leftOut.apply(pseudo[i])));
-        }).toArray();
-    }
-
-    /** The name under which verdicts report the per-probe statistic they tested. */
-    static final String STATISTIC = "ridge_coefficient";
 
     private static List<Match> withPValues(List<Match> matches, int[] indices, double[] pValues) {
         List<Match> out = new ArrayList<>(matches.size());
@@ -546,7 +468,7 @@ final class ProbeSetState implements AutoCloseable {
         visibility.writeLock().lock();
         try {
             resident.close();
-            formsResident.close();
+            views.forEach(AttributionView::close);
         } finally {
             visibility.writeLock().unlock();
         }

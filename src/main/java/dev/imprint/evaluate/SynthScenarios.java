@@ -3,6 +3,7 @@ package dev.imprint.evaluate;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ProbeSetKind;
 import dev.imprint.core.ReferenceRole;
+import dev.imprint.core.Tempering;
 import dev.imprint.core.Truncation;
 import dev.imprint.synth.FingerprintSynth;
 import dev.imprint.synth.ModelRecipe;
@@ -123,24 +124,12 @@ public final class SynthScenarios {
             if (stress.startsWith("top-")) {
                 Truncation.apply(rows, base, dim, Integer.parseInt(stress.substring(4)));
             } else if (stress.startsWith("T=")) {
-                temper(rows, base, dim, Double.parseDouble(stress.substring(2)));
+                Tempering.apply(rows, base, dim, Double.parseDouble(stress.substring(2)));
             }
         }
         return new LabelledSuspect(s.id(), s.condition(), stress, rows, s.truth(), s.teacher(), s.family());
     }
 
-    /** Resamples the row at temperature t: p^(1/t), renormalised. */
-    static void temper(float[] rows, int base, int dim, double t) {
-        double sum = 0;
-        double[] x = new double[dim];
-        for (int i = 0; i < dim; i++) {
-            x[i] = Math.pow(Math.max(rows[base + i], Float.MIN_NORMAL), 1 / t);
-            sum += x[i];
-        }
-        for (int i = 0; i < dim; i++) {
-            rows[base + i] = (float) (x[i] / sum);
-        }
-    }
 
     /** Makes the suspects of one seed; ids are unique within it. */
     private static final class Generator {

@@ -11,6 +11,23 @@ import org.junit.jupiter.api.Test;
 class PanelRegressionTest {
     /** Residuals of m members and one suspect on n probes of dimension d, as Gram matrices and products. */
     private record Problem(int m, double[][] gram, double[][] products, double[][][] x, double[][] s) {
+        /** The suspect's squared residual norm per probe. */
+        double[] norm2() {
+            double[] n2 = new double[s.length];
+            for (int j = 0; j < s.length; j++) {
+                n2[j] = dot(s[j], s[j]);
+            }
+            return n2;
+        }
+    }
+
+    /** What the regression divides β by: the root-mean-square of the suspect's residual norms. */
+    private static double rms(double[] norm2) {
+        double sum = 0;
+        for (double v : norm2) {
+            sum += v;
+        }
+        return Math.sqrt(sum / norm2.length);
     }
 
     private static Problem problem(Random rng, int m, int n, int d, boolean collinear) {
@@ -44,11 +61,13 @@ class PanelRegressionTest {
         for (int m : new int[] {1, 2, 5, 13}) {
             for (boolean collinear : new boolean[] {false, true}) {
                 Problem p = problem(rng, m, 7, 24, collinear);
-                double[][] beta = PanelRegression.of(m, p.gram()).coefficients(p.products());
+                double[][] beta = PanelRegression.of(m, p.gram()).coefficients(p.products(), p.norm2());
+                double unit = rms(p.norm2());
                 for (int j = 0; j < 7; j++) {
                     double lambda = PanelRegression.RIDGE * trace(p.gram()[j], m) / m;
                     double[] expected = solve(p.gram()[j], lambda, column(p.products(), j), m);
                     for (int r = 0; r < m; r++) {
+                        expected[r] /= unit;
                         assertEquals(expected[r], beta[r][j], 1e-9 * (1 + Math.abs(expected[r])),
                                 "m=" + m + " collinear=" + collinear + " probe " + j + " member " + r);
                     }
@@ -61,7 +80,10 @@ class PanelRegressionTest {
     void aSuspectBuiltFromOneMemberPutsItsWeightThere() {
         Random rng = new Random(4);
         Problem p = problem(rng, 6, 40, 64, false);
-        double[][] beta = PanelRegression.of(6, p.gram()).coefficients(p.products());
+        // Unscaled, so the coefficient reads as the mixing weight.
+        double[] unit = new double[40];
+        java.util.Arrays.fill(unit, 1);
+        double[][] beta = PanelRegression.of(6, p.gram()).coefficients(p.products(), unit);
         double teacher = TeacherControls.mean(beta[5]);
         assertTrue(teacher > 0.5 && teacher < 0.75, "ridge shrinks 0.7 a little: " + teacher);
         for (int r = 0; r < 5; r++) {
@@ -77,6 +99,11 @@ class PanelRegressionTest {
         PanelRegression regression = PanelRegression.of(m, p.gram());
         for (int k = 0; k < m; k++) {
             double[][] loo = regression.withoutMember(k);
+            double[] own = new double[5];
+            for (int j = 0; j < 5; j++) {
+                own[j] = p.gram()[j][k * m + k];
+            }
+            double unit = rms(own);
             for (int j = 0; j < 5; j++) {
                 double lambda = PanelRegression.RIDGE * trace(p.gram()[j], m) / m;
                 double[] g = new double[(m - 1) * (m - 1)];
@@ -96,6 +123,7 @@ class PanelRegressionTest {
                 }
                 double[] expected = solve(g, lambda, c, m - 1);
                 for (int r = 0; r < m - 1; r++) {
+                    expected[r] /= unit;
                     assertEquals(expected[r], loo[r][j], 1e-8 * (1 + Math.abs(expected[r])),
                             "without " + k + ", probe " + j + ", rest member " + r);
                 }
@@ -112,6 +140,7 @@ class PanelRegressionTest {
         for (int k = 0; k < m; k++) {
             // A variant of member k (for example k truncated): its products with the members, k's own arbitrary.
             double[][] products = new double[m][4];
+            double[] norm2 = new double[4];
             for (int j = 0; j < 4; j++) {
                 double[] variant = new double[16];
                 for (int d = 0; d < 16; d++) {
@@ -120,8 +149,10 @@ class PanelRegressionTest {
                 for (int r = 0; r < m; r++) {
                     products[r][j] = r == k ? 1e6 : dot(p.x()[j][r], variant);
                 }
+                norm2[j] = dot(variant, variant);
             }
-            double[][] loo = regression.withoutMember(k, products);
+            double[][] loo = regression.withoutMember(k, products, norm2);
+            double unit = rms(norm2);
             for (int j = 0; j < 4; j++) {
                 double lambda = PanelRegression.RIDGE * trace(p.gram()[j], m) / m;
                 double[] g = new double[(m - 1) * (m - 1)];
@@ -141,6 +172,7 @@ class PanelRegressionTest {
                 }
                 double[] expected = solve(g, lambda, c, m - 1);
                 for (int r = 0; r < m - 1; r++) {
+                    expected[r] /= unit;
                     assertEquals(expected[r], loo[r][j], 1e-8 * (1 + Math.abs(expected[r])),
                             "variant of " + k + ", probe " + j + ", rest member " + r);
                 }
@@ -151,7 +183,7 @@ class PanelRegressionTest {
     @Test
     void aZeroGramGivesZeroCoefficientsAndAMisshapenOneIsRefused() {
         double[][] gram = {new double[9]};
-        double[][] beta = PanelRegression.of(3, gram).coefficients(new double[][] {{0}, {0}, {0}});
+        double[][] beta = PanelRegression.of(3, gram).coefficients(new double[][] {{0}, {0}, {0}}, new double[] {0});
         for (double[] b : beta) {
             assertEquals(0, b[0]);
         }

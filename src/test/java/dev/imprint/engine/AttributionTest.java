@@ -14,6 +14,8 @@ import dev.imprint.core.ProbeSetKind;
 import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
+import dev.imprint.core.Tempering;
+import dev.imprint.core.Truncation;
 import dev.imprint.core.Suspect;
 import dev.imprint.core.Verdict;
 import dev.imprint.engine.cpu.CpuBackend;
@@ -118,6 +120,67 @@ class AttributionTest {
             }
             // At alpha=0.01 the expected count is under 1; 3 or more has probability below 2% if calibrated.
             assertTrue(distilled <= 2, distilled + " of " + trials + " independent suspects called distilled");
+        }
+    }
+
+    /** The rows top-k truncated on every probe, the lost mass spread evenly. */
+    private static float[] topK(float[] rows, int k) {
+        float[] out = rows.clone();
+        for (int p = 0; p < P; p++) {
+            Truncation.apply(out, p * D, D, k);
+        }
+        return out;
+    }
+
+    private static float[] tempered(float[] rows, double t) {
+        float[] out = rows.clone();
+        for (int p = 0; p < P; p++) {
+            Tempering.apply(out, p * D, D, t);
+        }
+        return out;
+    }
+
+    @Test
+    void aTopKStudentIsFoundInTheWeightedFormAndTopKSiblingsAreNotCalledDistilled() {
+        try (ImprintEngine engine = panel()) {
+            Attribution student = attribute(engine, topK(softmax(mix(references[4], model(gaussian(1.0)), 0.5)), 5))
+                    .attribution();
+            assertEquals(Verdict.DISTILLED_FROM, student.verdict(), student.reason());
+            assertEquals("m4", student.modelId());
+            assertEquals("ridge_coefficient_weighted", student.statistic());
+            int distilled = 0;
+            for (int t = 0; t < 20; t++) {
+                Attribution sibling = attribute(engine, topK(softmax(model(family[t % 3])), t % 2 == 0 ? 5 : 3))
+                        .attribution();
+                assertEquals("ridge_coefficient_weighted", sibling.statistic());
+                distilled += sibling.verdict() == Verdict.DISTILLED_FROM ? 1 : 0;
+            }
+            // At alpha=0.01 the expected count is 0.2; 2 or more has probability under 2% if calibrated.
+            assertTrue(distilled <= 1, distilled + " of 20 truncated siblings called distilled");
+        }
+    }
+
+    @Test
+    void temperatureNeitherHidesAStudentNorMakesASiblingLookDistilled() {
+        try (ImprintEngine engine = panel()) {
+            for (double t : new double[] {0.7, 1.4}) {
+                Attribution student = attribute(engine, tempered(softmax(mix(references[7], model(gaussian(1.0)),
+                        0.5)), t)).attribution();
+                assertEquals(Verdict.DISTILLED_FROM, student.verdict(), "t=" + t + ": " + student.reason());
+                assertEquals("m7", student.modelId());
+                assertEquals("ridge_coefficient", student.statistic());
+                Attribution truncated = attribute(engine, topK(tempered(softmax(mix(references[7],
+                        model(gaussian(1.0)), 0.5)), t), 8)).attribution();
+                assertEquals(Verdict.DISTILLED_FROM, truncated.verdict(), "top-8, t=" + t + ": " + truncated.reason());
+                int distilled = 0;
+                for (int i = 0; i < 10; i++) {
+                    float[] sibling = tempered(softmax(model(family[i % 3])), t);
+                    distilled += attribute(engine, sibling).attribution().verdict() == Verdict.DISTILLED_FROM ? 1 : 0;
+                    distilled += attribute(engine, topK(sibling, 8)).attribution().verdict() == Verdict.DISTILLED_FROM
+                            ? 1 : 0;
+                }
+                assertTrue(distilled <= 1, "t=" + t + ": " + distilled + " of 20 tempered siblings called distilled");
+            }
         }
     }
 
