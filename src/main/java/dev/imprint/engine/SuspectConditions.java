@@ -1,6 +1,5 @@
 package dev.imprint.engine;
 
-import dev.imprint.core.ProbeSet;
 import dev.imprint.core.Truncation;
 
 /**

@@ -105,23 +105,11 @@ class PanelRegressionTest {
             }
             double unit = rms(own);
             for (int j = 0; j < 5; j++) {
-                double lambda = PanelRegression.RIDGE * trace(p.gram()[j], m) / m;
-                double[] g = new double[(m - 1) * (m - 1)];
-                double[] c = new double[m - 1];
-                int a = 0;
+                double[] kProducts = new double[m];
                 for (int r = 0; r < m; r++) {
-                    if (r == k) {
-                        continue;
-                    }
-                    int b = 0;
-                    for (int t = 0; t < m; t++) {
-                        if (t != k) {
-                            g[a * (m - 1) + b++] = p.gram()[j][r * m + t];
-                        }
-                    }
-                    c[a++] = p.gram()[j][r * m + k];
+                    kProducts[r] = p.gram()[j][r * m + k];
                 }
-                double[] expected = solve(g, lambda, c, m - 1);
+                double[] expected = solveWithout(p.gram()[j], m, k, kProducts);
                 for (int r = 0; r < m - 1; r++) {
                     expected[r] /= unit;
                     assertEquals(expected[r], loo[r][j], 1e-8 * (1 + Math.abs(expected[r])),
@@ -154,23 +142,7 @@ class PanelRegressionTest {
             double[][] loo = regression.withoutMember(k, products, norm2);
             double unit = rms(norm2);
             for (int j = 0; j < 4; j++) {
-                double lambda = PanelRegression.RIDGE * trace(p.gram()[j], m) / m;
-                double[] g = new double[(m - 1) * (m - 1)];
-                double[] c = new double[m - 1];
-                int a = 0;
-                for (int r = 0; r < m; r++) {
-                    if (r == k) {
-                        continue;
-                    }
-                    int b = 0;
-                    for (int t = 0; t < m; t++) {
-                        if (t != k) {
-                            g[a * (m - 1) + b++] = p.gram()[j][r * m + t];
-                        }
-                    }
-                    c[a++] = products[r][j];
-                }
-                double[] expected = solve(g, lambda, c, m - 1);
+                double[] expected = solveWithout(p.gram()[j], m, k, column(products, j));
                 for (int r = 0; r < m - 1; r++) {
                     expected[r] /= unit;
                     assertEquals(expected[r], loo[r][j], 1e-8 * (1 + Math.abs(expected[r])),
@@ -188,6 +160,30 @@ class PanelRegressionTest {
             assertEquals(0, b[0]);
         }
         assertThrows(IllegalArgumentException.class, () -> PanelRegression.of(3, new double[][] {new double[8]}));
+    }
+
+    /**
+     * The ridge solution on the panel without member k, with the full panel's ridge: the rest's
+     * Gram block against {@code products} of the rest (entry k ignored).
+     */
+    private static double[] solveWithout(double[] gram, int m, int k, double[] products) {
+        double lambda = PanelRegression.RIDGE * trace(gram, m) / m;
+        double[] g = new double[(m - 1) * (m - 1)];
+        double[] c = new double[m - 1];
+        int a = 0;
+        for (int r = 0; r < m; r++) {
+            if (r == k) {
+                continue;
+            }
+            int b = 0;
+            for (int t = 0; t < m; t++) {
+                if (t != k) {
+                    g[a * (m - 1) + b++] = gram[r * m + t];
+                }
+            }
+            c[a++] = products[r];
+        }
+        return solve(g, lambda, c, m - 1);
     }
 
     private static double[] column(double[][] a, int j) {

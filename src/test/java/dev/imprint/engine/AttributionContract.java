@@ -86,35 +86,20 @@ final class AttributionContract {
         Float64Attribution.Form f = Float64Attribution.Form.valueOf(form.name());
         float[] truncated = Float64Attribution.truncate(subset(references[2], probes), D, kept);
         for (int j = 0; j < probes.length; j++) {
-            double[] mu = new double[D];
-            for (float[] r : references) {
-                double[] x = Float64Attribution.form(f, r, probes[j] * D, D);
-                for (int k = 0; k < D; k++) {
-                    mu[k] += x[k] / references.length;
-                }
-            }
-            double[] z = residual(Float64Attribution.form(f, truncated, j * D, D), mu);
+            double[] mu = Float64Attribution.consensus(f, references, probes[j], D);
+            double[] z = Float64Attribution.residual(Float64Attribution.form(f, truncated, j * D, D), mu);
             assertEquals(dot(z, z), variant.norm2()[j], 2e-4 * dot(z, z), form + " norm on probe " + j);
             assertEquals(0, variant.products()[2][j], "its product with itself is left out");
             for (int r = 0; r < M; r++) {
                 if (r == 2) {
                     continue;
                 }
-                double[] zr = residual(Float64Attribution.form(f, references[r], probes[j] * D, D), mu);
+                double[] zr = Float64Attribution.residual(Float64Attribution.form(f, references[r], probes[j] * D, D), mu);
                 double expected = dot(z, zr);
                 assertEquals(expected, variant.products()[r][j], 2e-4 * Math.sqrt(dot(z, z) * dot(zr, zr)),
                         form + " product with m" + r + " on probe " + j);
             }
         }
-    }
-
-    private static double[] residual(double[] x, double[] mu) {
-        double along = dot(x, mu) / dot(mu, mu);
-        double[] z = new double[x.length];
-        for (int k = 0; k < x.length; k++) {
-            z[k] = x[k] - along * mu[k];
-        }
-        return z;
     }
 
     private static double dot(double[] a, double[] b) {

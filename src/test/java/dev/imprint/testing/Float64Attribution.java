@@ -105,7 +105,8 @@ public final class Float64Attribution {
         return out;
     }
 
-    private static double[] consensus(Form form, float[][] references, int probe, int dim) {
+    /** μ on one probe: the mean of the references' forms. */
+    public static double[] consensus(Form form, float[][] references, int probe, int dim) {
         double[] mu = new double[dim];
         for (float[] r : references) {
             double[] f = form(form, r, probe * dim, dim);
@@ -125,7 +126,8 @@ public final class Float64Attribution {
         return z;
     }
 
-    private static double[] residual(double[] x, double[] mu) {
+    /** x with its component along μ removed. */
+    public static double[] residual(double[] x, double[] mu) {
         double along = dot(x, mu) / dot(mu, mu);
         double[] z = new double[x.length];
         for (int k = 0; k < x.length; k++) {
