@@ -13,9 +13,8 @@ import java.util.stream.IntStream;
  *
  * <p><b>Residuals.</b> With μ the mean form over every reference of the set (the population
  * consensus) and P⊥ the projection that removes the component along μ, a model's residual is
- * {@code z = P⊥ x'}: the consensus regressed out, which also absorbs a global temperature. Because
- * a suspect's z_s ⟂ μ, {@code z_s·z_r = z_s·r'}: the backend computes those products against the
- * resident forms. Between references, {@code z_r·z_t = r'·t' − (r'·μ)(t'·μ)/|μ|²}, from the forms
+ * {@code z = P⊥ x'}: the consensus regressed out. Because a suspect's z_s ⟂ μ,
+ * {@code z_s·z_r = z_s·r'}: the backend computes those products against the resident forms. Between references, {@code z_r·z_t = r'·t' − (r'·μ)(t'·μ)/|μ|²}, from the forms
  * and the per-probe scalars kept here.
  *
  * <p><b>Update cost.</b> A put or delete adds or subtracts one reference's form to the population

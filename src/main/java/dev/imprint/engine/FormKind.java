@@ -7,18 +7,19 @@ import java.util.List;
 /**
  * How a fingerprint row becomes the vector attribution compares (its form), per probe.
  *
- * <p>A DISTRIBUTION set is compared in two forms, because they see different evidence:
+ * <p>A DISTRIBUTION suspect is compared in one of two forms, because they see different evidence
+ * ({@link #forSuspect} picks):
  * <ul>
- *   <li>{@link #LOG_RATIO}: the centred log of the smoothed row, {@code ln x~ − mean(ln x~)} (its
- *       centred log-ratio). Every token counts alike, so a model's distribution and any power of
- *       it differ only in scale, and a log-mixture student is a linear mix of forms. Strong on full
- *       rows; on sparse evidence the tail, where the student did not learn from its teacher (or a
- *       top-k answer holds only a flat fill), drowns the head.
- *   <li>{@link #HELLINGER}: the square root of the smoothed row. A change δ in ln x moves it by
+ *   <li>{@link #LOG_RATIO}: the centred log of the row, floored at {@link #LOG_FLOOR},
+ *       {@code ln x' − mean(ln x')} (its centred log-ratio). Every token counts alike, so a
+ *       model's distribution and any power of it differ only in scale, and a log-mixture student
+ *       is a linear mix of forms. Strong on full rows; on a top-k row the flat fill of the tokens
+ *       the answer left out drowns the head.
+ *   <li>{@link #HELLINGER}: the square root of the row. A change δ in ln x moves it by
  *       {@code √x·δ/2}, so this is the log form weighted by the square root of each token's
- *       probability: the probability-weighted form, for sparse evidence (students that saw few
- *       teacher samples, top-k truncated rows), where what was learnt sits in the likely tokens.
- *       Forward-KL distillation transfers the same way, weighting each token by its mass.
+ *       probability: the probability-weighted form, where the flat fill of a top-k row weighs
+ *       next to nothing. Forward-KL distillation transfers the same way, weighting each token by
+ *       its mass.
  * </ul>
  * An EMBEDDING set has one form, {@link #UNIT}: the unit row.
  */
