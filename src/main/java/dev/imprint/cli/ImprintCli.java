@@ -160,6 +160,9 @@ public final class ImprintCli implements Callable<Integer> {
         for (Logger chatty : Chatty.LOGGERS) {
             chatty.setLevel(level.intValue() < Level.INFO.intValue() ? level : Level.WARNING);
         }
+        // The client channel logs its failures (an unknown host, with the resolver's stack trace in
+        // the message) as WARNINGs; the command reports the same failure itself, in one line.
+        Chatty.CHANNEL.setLevel(level.intValue() < Level.INFO.intValue() ? level : Level.SEVERE);
         boolean found = false;
         for (Handler h : root.getHandlers()) {
             if (h instanceof ConsoleHandler) {
@@ -184,6 +187,7 @@ public final class ImprintCli implements Callable<Integer> {
     private static final class Chatty {
         static final List<Logger> LOGGERS = List.of(Logger.getLogger("org.apache.arrow"),
                 Logger.getLogger("dev.ludovic.netlib"));
+        static final Logger CHANNEL = Logger.getLogger("io.grpc.internal.ManagedChannelImpl");
     }
 
     /** One line per record: UTC instant, level, message and, if any, the exception in one line. */

@@ -4,6 +4,7 @@ import dev.imprint.api.v1.ServerInfo;
 import dev.imprint.client.ImprintClient;
 import dev.imprint.client.ImprintClient.SuspectInput;
 import dev.imprint.client.ScoreOptions;
+import dev.imprint.client.ServerUnreachableException;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ReferenceRole;
@@ -25,11 +26,20 @@ final class RemoteTarget implements Target {
     }
 
     /**
-     * Connects in plaintext to {@code address} ("host:port"); the first call fails if nothing
-     * listens there. {@code callTimeout} bounds each unary call, null for none.
+     * Connects in plaintext to {@code address} ("host:port") and checks that a server answers
+     * within {@code connectTimeout}. {@code callTimeout} bounds each unary call, null for none.
+     *
+     * @throws CliException "cannot reach ADDRESS: why" when none answers
      */
-    static RemoteTarget connect(String address, Duration callTimeout) {
-        return new RemoteTarget(ImprintClient.connect(address, callTimeout), address);
+    static RemoteTarget connect(String address, Duration callTimeout, Duration connectTimeout) {
+        RemoteTarget target = new RemoteTarget(ImprintClient.connect(address, callTimeout), address);
+        try {
+            target.client.awaitServer(address, connectTimeout);
+        } catch (ServerUnreachableException e) {
+            target.close();
+            throw new CliException(e.getMessage());
+        }
+        return target;
     }
 
     @Override

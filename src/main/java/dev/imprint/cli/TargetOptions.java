@@ -23,11 +23,16 @@ final class TargetOptions {
             description = "Talk to a running server instead of opening --data-dir in-process.")
     String server;
 
-    @Option(names = "--call-timeout-ms", paramLabel = "MILLIS", defaultValue = "0",
+    @Option(names = "--call-timeout-ms", paramLabel = "MILLIS", defaultValue = "120000",
             description = "With --server, the deadline of each single call (a score, info, a lookup), past which it "
                     + "fails with DEADLINE_EXCEEDED and the server drops it if still queued; 0 waits as long as it "
-                    + "takes. Uploads and bulk rescoring streams have none.")
+                    + "takes. Uploads and bulk rescoring streams have none. Default: ${DEFAULT-VALUE}.")
     long callTimeoutMillis;
+
+    @Option(names = "--connect-timeout-ms", paramLabel = "MILLIS", defaultValue = "10000",
+            description = "With --server, how long to wait for the server to answer a first call before giving up "
+                    + "with 'cannot reach HOST:PORT'. Default: ${DEFAULT-VALUE}.")
+    long connectTimeoutMillis;
 
     @Mixin
     private BackendOptions backendOptions;
@@ -47,9 +52,14 @@ final class TargetOptions {
             throw new ParameterException(mixee.commandLine(),
                     "--call-timeout-ms=" + callTimeoutMillis + "; expected 0 (none) or more");
         }
+        if (connectTimeoutMillis <= 0) {
+            throw new ParameterException(mixee.commandLine(),
+                    "--connect-timeout-ms=" + connectTimeoutMillis + "; expected a positive number of milliseconds");
+        }
         if (server != null && !server.isBlank()) {
             return RemoteTarget.connect(checkedAddress(server.trim()),
-                    callTimeoutMillis == 0 ? null : Duration.ofMillis(callTimeoutMillis));
+                    callTimeoutMillis == 0 ? null : Duration.ofMillis(callTimeoutMillis),
+                    Duration.ofMillis(connectTimeoutMillis));
         }
         if (!create && !Files.isDirectory(dataDir)) {
             throw new CliException("data dir " + dataDir + " does not exist; put references there first, "

@@ -295,6 +295,46 @@ public final class ImprintClient implements AutoCloseable {
     }
 
     /** Version, backend, counts, memory and message limit of the server. */
+    /**
+     * Checks that an Imprint server answers within {@code timeout}, so a caller learns at once that
+     * none is there instead of when a call or an upload stream hangs: a port that accepts TCP but
+     * never speaks gRPC keeps a call without a deadline waiting forever.
+     *
+     * @param target the address, for the message
+     * @return the server's description
+     * @throws ServerUnreachableException saying why, in one line
+     */
+    public ServerInfo awaitServer(String target, Duration timeout) {
+        try {
+            return blocking.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+                    .getServerInfo(GetServerInfoRequest.getDefaultInstance());
+        } catch (StatusRuntimeException e) {
+            throw new ServerUnreachableException("cannot reach " + target + ": " + whyUnreachable(e, timeout), e);
+        }
+    }
+
+    /** The failure of a first call, as a person would say it. */
+    private static String whyUnreachable(StatusRuntimeException e, Duration timeout) {
+        Throwable root = e.getCause();
+        while (root != null && root.getCause() != null) {
+            root = root.getCause();
+        }
+        String cause = root == null ? null : root.getClass().getSimpleName()
+                + (root.getMessage() == null ? "" : ": " + root.getMessage());
+        return switch (e.getStatus().getCode()) {
+            case DEADLINE_EXCEEDED -> "no gRPC server answered within " + (timeout.toMillis() % 1000 == 0
+                    ? String.valueOf(timeout.toSeconds()) : String.valueOf(timeout.toMillis() / 1000.0)) + " s";
+            case UNAVAILABLE -> root instanceof java.nio.channels.UnresolvedAddressException
+                    || root instanceof java.net.UnknownHostException ? "unknown host"
+                    : root instanceof java.net.ConnectException && String.valueOf(root.getMessage()).contains("refused")
+                    ? "nothing listens there (connection refused)"
+                    : "no server accepted the connection" + (cause == null ? "" : " (" + cause + ")");
+            case UNIMPLEMENTED -> "the gRPC server there is not an Imprint server";
+            default -> "what answers there does not speak gRPC (" + e.getStatus().getCode()
+                    + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription()) + ")";
+        };
+    }
+
     public ServerInfo getServerInfo() {
         return call(() -> blocking().getServerInfo(GetServerInfoRequest.getDefaultInstance()));
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.net.httpserver.HttpServer;
 import dev.imprint.core.Metric;
 import dev.imprint.engine.BackendProvider;
 import dev.imprint.engine.SelectedBackend;
@@ -21,6 +22,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -237,7 +242,70 @@ class CommandsTest {
     void unreachableServerIsAOneLineFailure() {
         CliRun run = CliRun.run("info", "--server", "127.0.0.1:1");
         assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
-        assertOneLine(run, "UNAVAILABLE");
+        assertOneLine(run, "cannot reach 127.0.0.1:1: nothing listens there (connection refused)");
+        CliRun badConnect = CliRun.run("info", "--server", "127.0.0.1:1", "--connect-timeout-ms", "0");
+        assertEquals(ImprintCli.EXIT_USAGE, badConnect.exit());
+        assertOneLine(badConnect, "--connect-timeout-ms=0; expected a positive number of milliseconds");
+    }
+
+    @Test
+    void aPortThatAcceptsButNeverSpeaksGrpcFailsWithinTheConnectTimeout() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            List<Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Thread acceptor = new Thread(() -> {
+                try {
+                    while (true) {
+                        held.add(silent.accept());
+                    }
+                } catch (IOException closed) {
+                    // The test is over.
+                }
+            });
+            acceptor.start();
+            String address = "127.0.0.1:" + silent.getLocalPort();
+            synth();
+            String suspects = scenario.resolve("suspects.arrow").toString();
+            long start = System.nanoTime();
+            Path out = scenario.resolve("results.arrow");
+            for (String command : List.of("info", "score", "rescore")) {
+                String[] args = switch (command) {
+                    case "info" -> new String[] {"info", "--server", address, "--connect-timeout-ms", "700"};
+                    case "score" -> new String[] {"score", suspects, "--server", address, "--connect-timeout-ms", "700"};
+                    default -> new String[] {"rescore", suspects, "--out", out.toString(), "--server", address,
+                            "--connect-timeout-ms", "700"};
+                };
+                CliRun run = CliRun.run(args);
+                assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
+                assertOneLine(run, "cannot reach " + address + ": no gRPC server answered within 0.7 s");
+            }
+            assertTrue(System.nanoTime() - start < java.util.concurrent.TimeUnit.SECONDS.toNanos(20),
+                    "two commands against a silent port took " + (System.nanoTime() - start) / 1e9 + " s");
+            assertFalse(held.isEmpty(), "the commands did connect");
+            assertFalse(Files.exists(out), "a rescore that never reached a server writes nothing");
+            for (Socket s : held) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void anHttp1ServerIsNamedAsNotSpeakingGrpc() throws Exception {
+        HttpServer http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        http.createContext("/", exchange -> {
+            byte[] body = "hello".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        http.start();
+        try {
+            String address = "127.0.0.1:" + http.getAddress().getPort();
+            CliRun run = CliRun.run("info", "--server", address, "--connect-timeout-ms", "5000");
+            assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
+            assertOneLine(run, "cannot reach " + address + ": what answers there does not speak gRPC");
+        } finally {
+            http.stop(0);
+        }
     }
 
     /** Writes the test scenario with synth, plus {@code flags}. */

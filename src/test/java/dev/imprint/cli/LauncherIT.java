@@ -81,6 +81,16 @@ class LauncherIT {
     }
 
     @Test
+    void anUnknownHostIsOneLineOnStderrWithoutTheChannelsStackTrace() throws Exception {
+        Process p = new ProcessBuilder(LAUNCHER.toString(), "info", "--server", "no-such-host.invalid:50051")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(1, p.exitValue(), err);
+        assertEquals("imprint info: cannot reach no-such-host.invalid:50051: unknown host", err.strip(), err);
+    }
+
+    @Test
     void demoGivesEveryRightVerdictThroughTheLauncher() throws Exception {
         Process p = new ProcessBuilder(LAUNCHER.toString(), "demo").redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
