@@ -16,11 +16,13 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
  * {@code imprint serve}: runs the gRPC server over a data directory until SIGTERM or Ctrl-C. Once
  * it accepts calls the server logs exactly one line {@code listening on HOST:PORT} (with the port
- * it chose when given {@code --port 0}); on SIGTERM a shutdown hook stops it gracefully.
+ * it chose when given {@code --port 0}); on SIGTERM it stops gracefully and exits 0.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Run the Imprint gRPC server over a data directory until SIGTERM or Ctrl-C.")
@@ -100,18 +102,38 @@ final class ServeCommand implements Callable<Integer> {
         }
         server = created;
         // Registered before the server starts: a SIGTERM right after "listening on" must stop it too.
+        // SIGTERM, what service managers send, stops the server and returns here, so the process
+        // exits 0 after a clean stop; any other exit (SIGINT, SIGHUP) still stops it through the hook.
         Thread hook = new Thread(this::stop, "imprint-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        SignalHandler previous = onSigterm(() -> new Thread(this::stop, "imprint-sigterm").start());
         try {
-            created.start();
-        } catch (IOException e) {
+            try {
+                created.start();
+            } catch (IOException e) {
+                created.stop();
+                throw new CliException("cannot listen on " + host + ":" + port + ": " + rootMessage(e));
+            }
+            created.blockUntilShutdown();
+            return ImprintCli.EXIT_OK;
+        } finally {
             removeHook(hook);
-            created.stop();
-            throw new CliException("cannot listen on " + host + ":" + port + ": " + rootMessage(e));
+            if (previous != null) {
+                Signal.handle(TERM, previous);
+            }
         }
-        created.blockUntilShutdown();
-        removeHook(hook);
-        return ImprintCli.EXIT_OK;
+    }
+
+    private static final Signal TERM = new Signal("TERM");
+
+    /** Runs {@code action} on SIGTERM instead of exiting; the previous handler, or null if none could be set. */
+    private static SignalHandler onSigterm(Runnable action) {
+        try {
+            return Signal.handle(TERM, signal -> action.run());
+        } catch (IllegalArgumentException unavailable) {
+            // The platform or the JVM (-Xrs) reserves it: the shutdown hook stops the server instead.
+            return null;
+        }
     }
 
     /** Stops the server gracefully; what the SIGTERM hook runs. No-op before the server exists. */
