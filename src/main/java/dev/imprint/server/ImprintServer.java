@@ -91,8 +91,19 @@ public final class ImprintServer {
                 .addService(new ImprintService(engine, version(), options.maxInboundMessageBytes(), streamWorkers))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
+                .addService(reflectionV1Alpha())
                 .intercept(new LoggingInterceptor())
                 .build();
+    }
+
+    /**
+     * Server reflection as v1alpha too: grpc_cli and older grpcurl speak only that version, and
+     * would get UNIMPLEMENTED from a server that serves v1 alone. Deprecated by grpc-java in favour
+     * of v1, which is served as well.
+     */
+    @SuppressWarnings("deprecation")
+    private static io.grpc.BindableService reflectionV1Alpha() {
+        return io.grpc.protobuf.services.ProtoReflectionService.newInstance();
     }
 
     /** A Netty server builder bound to {@code host:port}; port 0 picks a free port (see {@link #port()}). */

@@ -85,6 +85,20 @@ class ServerLifecycleTest extends ServerTestBase {
     }
 
     @Test
+    void reflectionAnswersV1AlphaClientsToo() throws Exception {
+        CallRecorder<io.grpc.reflection.v1alpha.ServerReflectionRequest,
+                io.grpc.reflection.v1alpha.ServerReflectionResponse> reflection = new CallRecorder<>();
+        StreamObserver<io.grpc.reflection.v1alpha.ServerReflectionRequest> requests =
+                io.grpc.reflection.v1alpha.ServerReflectionGrpc.newStub(h.channel()).serverReflectionInfo(reflection);
+        requests.onNext(io.grpc.reflection.v1alpha.ServerReflectionRequest.newBuilder().setListServices("*").build());
+        requests.onCompleted();
+        assertEquals(Status.Code.OK, reflection.await().getCode());
+        List<String> services = reflection.responses().get(0).getListServicesResponse().getServiceList().stream()
+                .map(io.grpc.reflection.v1alpha.ServiceResponse::getName).toList();
+        assertTrue(services.contains("imprint.v1.Imprint"), services.toString());
+    }
+
+    @Test
     void stopReportsNotServingBeforeShuttingDown() throws Exception {
         BlockingQueue<Object> seen = new LinkedBlockingQueue<>();
         ClientCallStreamObserver<?>[] watch = new ClientCallStreamObserver<?>[1];
