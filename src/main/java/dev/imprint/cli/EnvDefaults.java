@@ -32,6 +32,35 @@ public final class EnvDefaults implements IDefaultValueProvider {
     }
 
     /**
+     * The variable behind a usage error: for an option of {@code spec} that {@code message}
+     * names, that is not on the command line {@code args} and whose variable is set, "NAME=value";
+     * null when the error is the command line's own.
+     */
+    String blamedVariable(picocli.CommandLine.Model.CommandSpec spec, String message, String[] args) {
+        for (OptionSpec option : spec.options()) {
+            String variable = variableFor(option);
+            String value = environment.get(variable);
+            if (value == null || value.isEmpty() || option.usageHelp() || option.versionHelp()) {
+                continue;
+            }
+            boolean named = false;
+            for (String name : option.names()) {
+                named |= message.contains(name + "=") || message.contains("'" + name + "'");
+            }
+            boolean given = false;
+            for (String arg : args) {
+                for (String name : option.names()) {
+                    given |= arg.equals(name) || arg.startsWith(name + "=");
+                }
+            }
+            if (named && !given) {
+                return variable + "=" + value;
+            }
+        }
+        return null;
+    }
+
+    /**
      * The variable an option reads: {@value #PREFIX} followed by its longest name without leading
      * dashes, upper-cased, with '-' as '_'.
      */

@@ -80,9 +80,10 @@ public final class ImprintCli implements Callable<Integer> {
     public static CommandLine commandLine(Map<String, String> environment) {
         CommandLine cli = new CommandLine(new ImprintCli());
         cli.setCaseInsensitiveEnumValuesAllowed(true);
-        cli.setDefaultValueProvider(new EnvDefaults(environment));
+        EnvDefaults defaults = new EnvDefaults(environment);
+        cli.setDefaultValueProvider(defaults);
         cli.setHelpFactory(EnvAwareHelp::new);
-        cli.setParameterExceptionHandler(ImprintCli::usageError);
+        cli.setParameterExceptionHandler((e, args) -> usageError(e, args, defaults));
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> failure(e, commandLine));
         return cli;
     }
@@ -93,9 +94,15 @@ public final class ImprintCli implements Callable<Integer> {
                 spec.subcommands().keySet()));
     }
 
-    private static int usageError(ParameterException e, String[] args) {
+    /**
+     * A usage error in one line; one that a variable's value caused names the variable first, so
+     * the user fixes the environment rather than a flag they never typed.
+     */
+    private static int usageError(ParameterException e, String[] args, EnvDefaults defaults) {
         CommandLine cmd = e.getCommandLine();
-        cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": " + e.getMessage()
+        String variable = defaults.blamedVariable(cmd.getCommandSpec(), e.getMessage(), args);
+        cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": "
+                + (variable == null ? "" : "from the environment, " + variable + ": ") + e.getMessage()
                 + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
         cmd.getErr().flush();
         return EXIT_USAGE;

@@ -126,10 +126,24 @@ class EnvDefaultsTest {
     }
 
     @Test
-    void unparsableVariableIsAUsageErrorNamingTheOption() {
+    void unparsableVariableIsAUsageErrorNamingTheVariableAndTheOption() {
         CliRun run = CliRun.run(Map.of("IMPRINT_PORT", "fifty"), "serve");
         assertEquals(ImprintCli.EXIT_USAGE, run.exit(), run.toString());
         assertEquals(1, run.errLines().length, run.toString());
-        assertTrue(run.err().contains("--port") && run.err().contains("fifty"), run.toString());
+        assertTrue(run.err().startsWith("imprint serve: from the environment, IMPRINT_PORT=fifty: ")
+                && run.err().contains("--port"), run.toString());
+    }
+
+    @Test
+    void aVariableOutOfRangeIsNamedAndAFlagOutOfRangeIsNot() {
+        CliRun fromEnvironment = CliRun.run(Map.of("IMPRINT_PORT", "70000"), "serve");
+        assertEquals(ImprintCli.EXIT_USAGE, fromEnvironment.exit(), fromEnvironment.toString());
+        assertTrue(fromEnvironment.err().contains("from the environment, IMPRINT_PORT=70000: --port=70000; expected"),
+                fromEnvironment.toString());
+        CliRun fromFlag = CliRun.run(Map.of("IMPRINT_PORT", "70000"), "serve", "--port", "70001");
+        assertEquals(ImprintCli.EXIT_USAGE, fromFlag.exit(), fromFlag.toString());
+        assertTrue(fromFlag.err().startsWith("imprint serve: --port=70001; expected"), fromFlag.toString());
+        CliRun other = CliRun.run(Map.of("IMPRINT_DATA_DIR", "/tmp"), "serve", "--port", "70001");
+        assertFalse(other.err().contains("IMPRINT_"), "a variable the error is not about stays unnamed: " + other);
     }
 }
