@@ -125,7 +125,7 @@ public final class ImprintCli implements Callable<Integer> {
     }
 
     /** The one-line message for an expected failure, or null for a bug. */
-    private static String describe(Throwable e) {
+    static String describe(Throwable e) {
         if (e instanceof ImprintException ie) {
             return ie.code() + ": " + ie.getMessage();
         }

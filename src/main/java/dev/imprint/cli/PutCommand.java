@@ -61,20 +61,44 @@ final class PutCommand implements Callable<Integer> {
         List<Path> inputs = expand(files);
         PrintWriter out = spec.commandLine().getOut();
         try (BufferAllocator allocator = new RootAllocator(); Target t = target.open(true)) {
-            for (Path file : inputs) {
-                ReferenceFile.Contents contents = ReferenceFile.read(allocator, file);
-                ProbeSet set = t.createProbeSet(contents.probeSet());
-                Reference reference = contents.reference();
-                Map<String, String> merged = new LinkedHashMap<>(reference.meta().labels());
-                merged.putAll(labels);
-                ReferenceMeta meta = t.putReference(set.id(), reference.meta().modelId(), merged,
-                        forced == null ? reference.meta().role() : forced, reference.rows(), replace);
-                out.printf("put %s (%s) into probe set %s (%d x %d) at %s%n", meta.modelId(), meta.role().wireName(),
-                        set.id(), set.numProbes(), set.dim(), t.describe());
-                out.flush();
+            for (int i = 0; i < inputs.size(); i++) {
+                Path file = inputs.get(i);
+                try {
+                    put(allocator, t, file, forced, out);
+                } catch (RuntimeException | IOException e) {
+                    throw afterSome(e, file, i, inputs.size());
+                }
             }
         }
         return ImprintCli.EXIT_OK;
+    }
+
+    private void put(BufferAllocator allocator, Target t, Path file, ReferenceRole forced, PrintWriter out)
+            throws IOException {
+        ReferenceFile.Contents contents = ReferenceFile.read(allocator, file);
+        ProbeSet set = t.createProbeSet(contents.probeSet());
+        Reference reference = contents.reference();
+        Map<String, String> merged = new LinkedHashMap<>(reference.meta().labels());
+        merged.putAll(labels);
+        ReferenceMeta meta = t.putReference(set.id(), reference.meta().modelId(), merged,
+                forced == null ? reference.meta().role() : forced, reference.rows(), replace);
+        out.printf("put %s (%s) into probe set %s (%d x %d) at %s%n", meta.modelId(), meta.role().wireName(),
+                set.id(), set.numProbes(), set.dim(), t.describe());
+        out.flush();
+    }
+
+    /**
+     * The failure of file {@code index} of {@code total}, saying how far the run got: the files
+     * before it are in, the ones after were not tried. A single file's failure is left as it is,
+     * and so is a bug's, which {@link ImprintCli} reports with its stack trace.
+     */
+    private static RuntimeException afterSome(Exception e, Path file, int index, int total) {
+        String message = ImprintCli.describe(e);
+        if (total == 1 || message == null) {
+            return e instanceof RuntimeException r ? r : new java.io.UncheckedIOException((IOException) e);
+        }
+        return new CliException(String.format("%s: %s (%d of %d files put before it; the %d after it not tried)",
+                file, message, index, total, total - index - 1));
     }
 
     /** Files as given, directories replaced by their *.arrow files in name order. */

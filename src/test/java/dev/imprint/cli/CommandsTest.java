@@ -143,6 +143,12 @@ class CommandsTest {
         assertOneLine(again, "ALREADY_EXISTS");
         CliRun replace = CliRun.run("put", file, "--data-dir", data.toString(), "--replace", "--label", "tier=gold");
         assertEquals(0, replace.exit(), replace.toString());
+        // A directory stops at the first clash and says how far it got.
+        CliRun directory = CliRun.run("put", scenario.resolve("references").toString(), "--data-dir", data.toString());
+        assertEquals(ImprintCli.EXIT_FAILURE, directory.exit(), directory.toString());
+        assertOneLine(directory, "atlas-1.arrow: ALREADY_EXISTS");
+        assertTrue(directory.err().contains("(0 of 6 files put before it; the 5 after it not tried)"),
+                directory.toString());
     }
 
     @Test
