@@ -57,8 +57,12 @@ final class SuspectSource implements AutoCloseable {
             if (e.code() != ImprintException.Code.INVALID_ARGUMENT) {
                 throw e;
             }
-            throw new CliException(path + " is neither a suspect table nor a reference file; as a suspect table: "
-                    + asTable.getMessage());
+            // Both causes, the likelier first: a file without a model_id column was meant as a reference.
+            String table = "as a suspect table: " + asTable.getMessage();
+            String file = "as a reference file: " + e.getMessage();
+            boolean referenceShaped = asTable.getMessage().contains("no column model_id");
+            throw new CliException(path + " is neither a suspect table nor a reference file; "
+                    + (referenceShaped ? file + "; " + table : table + "; " + file));
         }
     }
 

@@ -160,6 +160,20 @@ class CommandsTest {
     }
 
     @Test
+    void aReferenceFileThatFailsItsChecksumSaysSoWhenScored() throws IOException {
+        synth();
+        Path damaged = tmp.resolve("damaged.arrow");
+        byte[] bytes = Files.readAllBytes(scenario.resolve("references").resolve("atlas-1.arrow"));
+        bytes[bytes.length / 2] ^= 1; // the lowest mantissa bit of a value: still a valid row, not the same file
+        Files.write(damaged, bytes);
+        CliRun score = CliRun.run("score", damaged.toString(), "--data-dir", tmp.resolve("d").toString());
+        assertEquals(ImprintCli.EXIT_FAILURE, score.exit(), score.toString());
+        assertOneLine(score, "is neither a suspect table nor a reference file; as a reference file: ");
+        assertTrue(score.err().indexOf("checksum mismatch") < score.err().indexOf("as a suspect table"),
+                "the reference file's own failure comes first: " + score);
+    }
+
+    @Test
     void fileThatIsNotArrowIsRejectedInOneLine() throws IOException {
         Path junk = Files.writeString(tmp.resolve("junk.arrow"), "this is not an Arrow file\n");
         CliRun score = CliRun.run("score", junk.toString(), "--data-dir", tmp.resolve("d").toString());
