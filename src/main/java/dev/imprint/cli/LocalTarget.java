@@ -66,6 +66,23 @@ final class LocalTarget implements Target {
     }
 
     @Override
+    public List<ReferenceMeta> listReferences(String probeSetId, Map<String, String> labelSelector,
+                                              ReferenceRole role) {
+        return engine.listReferences(probeSetId, labelSelector).stream()
+                .filter(m -> role == null || m.role() == role).toList();
+    }
+
+    @Override
+    public void deleteReference(String probeSetId, String modelId) {
+        engine.deleteReference(probeSetId, modelId);
+    }
+
+    @Override
+    public int deleteProbeSet(String probeSetId, boolean force) {
+        return engine.deleteProbeSet(probeSetId, force);
+    }
+
+    @Override
     public ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels,
                                       ReferenceRole role, float[] rows, boolean replace) {
         return engine.putReference(probeSetId, modelId, labels, role, rows, replace);

@@ -58,6 +58,22 @@ final class RemoteTarget implements Target {
     }
 
     @Override
+    public List<ReferenceMeta> listReferences(String probeSetId, Map<String, String> labelSelector,
+                                              ReferenceRole role) {
+        return client.listReferences(probeSetId, labelSelector, role);
+    }
+
+    @Override
+    public void deleteReference(String probeSetId, String modelId) {
+        client.deleteReference(probeSetId, modelId);
+    }
+
+    @Override
+    public int deleteProbeSet(String probeSetId, boolean force) {
+        return client.deleteProbeSet(probeSetId, force);
+    }
+
+    @Override
     public List<ProbeSet> listProbeSets() {
         return client.listProbeSets();
     }

@@ -31,6 +31,20 @@ interface Target extends AutoCloseable {
 
     int referenceCount(String probeSetId);
 
+    /** References of a probe set carrying every label of {@code labelSelector}, of {@code role} (null: any), by model id. */
+    List<ReferenceMeta> listReferences(String probeSetId, Map<String, String> labelSelector, ReferenceRole role);
+
+    /** Deletes a reference durably; NOT_FOUND if it does not exist. */
+    void deleteReference(String probeSetId, String modelId);
+
+    /**
+     * Deletes a probe set durably, with its references only when {@code force}; FAILED_PRECONDITION
+     * if it holds some and not {@code force}.
+     *
+     * @return how many references went with it
+     */
+    int deleteProbeSet(String probeSetId, boolean force);
+
     /** Stores a reference durably; rows are numProbes × dim, row-major. */
     ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels, ReferenceRole role,
                                float[] rows, boolean replace);

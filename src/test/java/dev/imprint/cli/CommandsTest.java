@@ -134,6 +134,39 @@ class CommandsTest {
     }
 
     @Test
+    void listAndDeleteShowAndRemoveWhatIsStored() {
+        synthAndPut();
+        String dir = data.toString();
+        CliRun sets = CliRun.run("list", "--data-dir", dir);
+        assertEquals(0, sets.exit(), sets.toString());
+        assertTrue(sets.out().startsWith("ps1  DISTRIBUTION  24 probes x 96  6 references"), sets.out());
+        CliRun atlas = CliRun.run("list", "--data-dir", dir, "--probe-set", "ps1", "--label", "family=atlas");
+        assertEquals(List.of("atlas-1", "atlas-2"), atlas.out().lines()
+                .filter(l -> l.startsWith("atlas-")).map(l -> l.substring(0, l.indexOf(' '))).toList(), atlas.out());
+        assertTrue(atlas.out().contains("atlas-1  protected  family=atlas"), atlas.out());
+        CliRun background = CliRun.run("list", "--data-dir", dir, "--probe-set", "ps1", "--role", "background");
+        assertTrue(background.out().startsWith("0 references in probe set ps1"), background.out());
+        CliRun selectorAlone = CliRun.run("list", "--data-dir", dir, "--role", "protected");
+        assertEquals(ImprintCli.EXIT_USAGE, selectorAlone.exit(), selectorAlone.toString());
+        assertOneLine(selectorAlone, "name their probe set with --probe-set");
+
+        CliRun deleted = CliRun.run("delete", "--data-dir", dir, "--probe-set", "ps1", "atlas-1", "atlas-2");
+        assertEquals(0, deleted.exit(), deleted.toString());
+        CliRun partly = CliRun.run("delete", "--data-dir", dir, "--probe-set", "ps1", "borealis-1", "atlas-1",
+                "borealis-2");
+        assertEquals(ImprintCli.EXIT_FAILURE, partly.exit(), partly.toString());
+        assertOneLine(partly, "NOT_FOUND: reference atlas-1 does not exist in probe set ps1 (1 of 3 deleted before "
+                + "it; the 1 after it not tried)");
+        CliRun notEmpty = CliRun.run("delete", "--data-dir", dir, "--probe-set", "ps1");
+        assertEquals(ImprintCli.EXIT_FAILURE, notEmpty.exit(), notEmpty.toString());
+        assertOneLine(notEmpty, "FAILED_PRECONDITION: probe set ps1 still holds 3 references");
+        CliRun forced = CliRun.run("delete", "--data-dir", dir, "--probe-set", "ps1", "--force");
+        assertEquals(0, forced.exit(), forced.toString());
+        assertTrue(forced.out().contains("deleted probe set ps1 and its 3 references"), forced.out());
+        assertTrue(CliRun.run("list", "--data-dir", dir).out().startsWith("0 probe sets"));
+    }
+
+    @Test
     void putRefusesAnExistingReferenceWithoutReplaceInOneLine() {
         synth();
         String file = scenario.resolve("references").resolve("atlas-1.arrow").toString();

@@ -92,6 +92,9 @@ class ServeCommandTest {
         CliRun info = CliRun.run(env, "info");
         assertEquals(0, info.exit(), info.toString());
         assertTrue(info.out().lines().anyMatch(l -> l.matches("references: +6")), info.out());
+        CliRun listed = CliRun.run(env, "list", "--probe-set", "ps1");
+        assertEquals(0, listed.exit(), listed.toString());
+        assertTrue(listed.out().contains("6 references in probe set ps1 at server " + address), listed.out());
 
         serve.stop();
         CliRun stopped = running.get(30, TimeUnit.SECONDS);
