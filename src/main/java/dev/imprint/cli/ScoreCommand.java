@@ -44,6 +44,14 @@ final class ScoreCommand implements Callable<Integer> {
             description = "Matches shown per suspect; 0 for all.")
     int topK;
 
+    /** How results are printed. */
+    enum Format { TEXT, JSON }
+
+    @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "text",
+            description = "text: the verdict in a sentence, then a ranked table per suspect; json: one JSON object "
+                    + "per suspect per line (JSON Lines), with the API's field names. Default: ${DEFAULT-VALUE}.")
+    Format format;
+
     @Override
     public Integer call() {
         if (topK < 0) {
@@ -58,8 +66,12 @@ final class ScoreCommand implements Callable<Integer> {
             ProbeSet set = input.resolve(t, source);
             t.scoreAll(set, source.suspects(set, only), scoring.toScoreOptions(topK), (suspect, result) -> {
                 scored.add(suspect.requestId());
-                out.print(RankedTable.render(suspect.requestId(), "", result));
-                out.println();
+                if (format == Format.JSON) {
+                    out.println(ScoreJson.line(suspect.requestId(), result));
+                } else {
+                    out.print(RankedTable.render(suspect.requestId(), "", result));
+                    out.println();
+                }
                 out.flush();
             });
         }

@@ -134,6 +134,39 @@ class CommandsTest {
     }
 
     @Test
+    void scoreAsJsonLinesCarriesTheVerdictAndTheEnginesRanking() throws IOException {
+        synthAndPut();
+        CliRun json = CliRun.run("score", scenario.resolve("suspects.arrow").toString(), "--data-dir",
+                data.toString(), "--format", "json", "--top-k", "0");
+        assertEquals(0, json.exit(), json.toString());
+        SynthScenario expected = regenerate(ProbeSetKind.DISTRIBUTION);
+        Map<String, ScoreResult> engine = engineScores(data, expected, Metric.defaultsFor(ProbeSetKind.DISTRIBUTION));
+        List<String> lines = json.out().lines().toList();
+        assertEquals(expected.suspects().size(), lines.size(), json.out());
+        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (String line : lines) {
+            com.fasterxml.jackson.databind.JsonNode node = mapper.readTree(line);
+            ScoreResult want = engine.get(node.get("suspect").asText());
+            assertEquals(want.probesUsed(), node.get("probes_used").asInt());
+            assertEquals("kl_ref_suspect", node.get("order_by").asText());
+            String verdict = node.get("attribution").get("verdict").asText();
+            assertTrue(List.of("DISTILLED_FROM", "SAME_FAMILY", "INDEPENDENT", "INCONCLUSIVE").contains(verdict), line);
+            assertEquals(want.matches().size(), node.get("matches").size());
+            for (int i = 0; i < want.matches().size(); i++) {
+                com.fasterxml.jackson.databind.JsonNode match = node.get("matches").get(i);
+                assertEquals(want.matches().get(i).modelId(), match.get("model_id").asText(), line);
+                assertEquals(i + 1, match.get("rank").asInt());
+                assertEquals(want.matches().get(i).values().get(Metric.KL_REF_SUSPECT),
+                        match.get("values").get("kl_ref_suspect").asDouble(), 1e-4);
+            }
+        }
+        CliRun bad = CliRun.run("score", scenario.resolve("suspects.arrow").toString(), "--data-dir", data.toString(),
+                "--format", "yaml");
+        assertEquals(ImprintCli.EXIT_USAGE, bad.exit(), bad.toString());
+        assertOneLine(bad, "--format");
+    }
+
+    @Test
     void listAndDeleteShowAndRemoveWhatIsStored() {
         synthAndPut();
         String dir = data.toString();
