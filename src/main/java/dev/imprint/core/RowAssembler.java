@@ -27,10 +27,11 @@ public final class RowAssembler {
     public void accept(int firstRow, float[] values) {
         int d = set.dim();
         if (values.length == 0) {
-            throw ImprintException.invalidArgument("rows.values is empty at first_row=%d", firstRow);
+            throw ImprintException.invalidArgument("rows at first_row=%d hold no values (neither values nor data)",
+                    firstRow);
         }
         if (values.length % d != 0) {
-            throw ImprintException.invalidArgument("rows.values has %d values at first_row=%d; expected a multiple of dim=%d",
+            throw ImprintException.invalidArgument("rows hold %d values at first_row=%d; expected a multiple of dim=%d",
                     values.length, firstRow, d);
         }
         int count = values.length / d;

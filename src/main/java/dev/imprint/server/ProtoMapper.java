@@ -126,8 +126,26 @@ public final class ProtoMapper {
                 role("role", r.getRoleValue(), ReferenceRole.PROTECTED));
     }
 
-    /** The values of a row chunk as a float array. */
+    /**
+     * The values of a row chunk as a float array, from whichever encoding it carries.
+     *
+     * @throws ImprintException INVALID_ARGUMENT if it carries both, or bytes that are not whole floats
+     */
     public static float[] chunkValues(RowChunk chunk) {
+        ByteString data = chunk.getData();
+        if (!data.isEmpty()) {
+            if (chunk.getValuesCount() > 0) {
+                throw ImprintException.invalidArgument("rows at first_row=%d set both values and data; send one",
+                        chunk.getFirstRow());
+            }
+            if (data.size() % Float.BYTES != 0) {
+                throw ImprintException.invalidArgument("rows.data at first_row=%d has %d bytes, not a whole number "
+                        + "of little-endian float32 values", chunk.getFirstRow(), data.size());
+            }
+            float[] values = new float[data.size() / Float.BYTES];
+            data.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+            return values;
+        }
         float[] values = new float[chunk.getValuesCount()];
         for (int i = 0; i < values.length; i++) {
             values[i] = chunk.getValues(i);
@@ -135,8 +153,18 @@ public final class ProtoMapper {
         return values;
     }
 
-    /** A row chunk holding {@code count} values of {@code rows} from {@code offset}, starting at {@code firstRow}. */
+    /**
+     * A row chunk holding {@code count} values of {@code rows} from {@code offset}, starting at
+     * {@code firstRow}, as little-endian bytes.
+     */
     public static RowChunk rowChunk(int firstRow, float[] rows, int offset, int count) {
+        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(count * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asFloatBuffer().put(rows, offset, count);
+        return RowChunk.newBuilder().setFirstRow(firstRow).setData(ByteString.copyFrom(bytes.array())).build();
+    }
+
+    /** {@link #rowChunk} in the packed-float encoding, which servers before row bytes also read. */
+    public static RowChunk packedRowChunk(int firstRow, float[] rows, int offset, int count) {
         RowChunk.Builder b = RowChunk.newBuilder().setFirstRow(firstRow);
         for (int i = offset; i < offset + count; i++) {
             b.addValues(rows[i]);

@@ -98,8 +98,18 @@ class BadInputTest {
         Status.Code invalid = Status.Code.INVALID_ARGUMENT;
 
         // Uploads.
-        cases.add(new Case("a chunk holding a partial row", invalid, "rows.values has 19 values",
+        cases.add(new Case("a chunk holding a partial row", invalid, "rows hold 19 values",
                 () -> upload(header("dist", "new"), chunk(0, slice(distRows, 0, D + 3)))));
+        cases.add(new Case("a packed-float chunk holding a partial row", invalid, "rows hold 19 values",
+                () -> upload(header("dist", "new"), PutReferenceRequest.newBuilder()
+                        .setRows(ProtoMapper.packedRowChunk(0, distRows, 0, D + 3)).build())));
+        cases.add(new Case("a chunk with both values and data", invalid, "set both values and data",
+                () -> upload(header("dist", "new"), PutReferenceRequest.newBuilder().setRows(
+                        ProtoMapper.rowChunk(0, distRows, 0, P * D).toBuilder().addValues(0.5f)).build())));
+        cases.add(new Case("row bytes that are not whole floats", invalid, "has 6 bytes, not a whole number",
+                () -> upload(header("dist", "new"), PutReferenceRequest.newBuilder().setRows(
+                        dev.imprint.api.v1.RowChunk.newBuilder().setData(com.google.protobuf.ByteString.copyFrom(
+                                new byte[6]))).build())));
         cases.add(new Case("a row never sent", invalid, "row 5 was never sent",
                 () -> upload(header("dist", "new"), chunk(0, slice(distRows, 0, (P - 1) * D)))));
         cases.add(new Case("a row sent twice", invalid, "row 2 was sent more than once",

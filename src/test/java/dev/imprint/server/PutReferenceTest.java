@@ -106,6 +106,32 @@ class PutReferenceTest extends ServerTestBase {
     }
 
     @Test
+    void rowsAsLittleEndianBytesAndAsPackedFloatsStoreTheSameReference() throws Exception {
+        int p = 7;
+        int d = 10;
+        h.client().createProbeSet(ProbeSet.fromRequest("s", p, d, ProbeSetKind.DISTRIBUTION, 0, ""));
+        float[] rows = gen.rows(ProbeSetKind.DISTRIBUTION, p, d);
+        // Bytes built as numpy's tobytes() would: little-endian float32, independent of ProtoMapper.
+        java.nio.ByteBuffer le = java.nio.ByteBuffer.allocate(4 * d * Float.BYTES).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 4 * d; i++) {
+            le.putFloat(rows[i]);
+        }
+        Status bytes = Uploads.send(h.asyncStub(), Uploads.header("s", "bytes"),
+                PutReferenceRequest.newBuilder().setRows(dev.imprint.api.v1.RowChunk.newBuilder().setFirstRow(0)
+                        .setData(com.google.protobuf.ByteString.copyFrom(le.array()))).build(),
+                PutReferenceRequest.newBuilder().setRows(ProtoMapper.packedRowChunk(4, rows, 4 * d, 3 * d)).build());
+        assertEquals(Status.Code.OK, bytes.getCode(), bytes.toString());
+        Status packed = Uploads.send(h.asyncStub(), Uploads.header("s", "packed"),
+                PutReferenceRequest.newBuilder().setRows(ProtoMapper.packedRowChunk(0, rows, 0, p * d)).build());
+        assertEquals(Status.Code.OK, packed.getCode(), packed.toString());
+        ScoreResult scored = h.client().score("s", rows, new int[0], ScoreOptions.defaults());
+        assertEquals(2, scored.matches().size());
+        for (Match m : scored.matches()) {
+            assertEquals(0.0, m.values().get(Metric.KL_REF_SUSPECT), 1e-6, m.modelId() + " holds the rows sent");
+        }
+    }
+
+    @Test
     void replaceOverwritesAndWithoutItAClashIsAlreadyExists() {
         int p = 5;
         int d = 12;
