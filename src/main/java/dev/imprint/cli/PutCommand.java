@@ -75,7 +75,7 @@ final class PutCommand implements Callable<Integer> {
 
     private void put(BufferAllocator allocator, Target t, Path file, ReferenceRole forced, PrintWriter out)
             throws IOException {
-        ReferenceFile.Contents contents = ReferenceFile.read(allocator, file);
+        ReferenceFile.Contents contents = ReferenceFile.readInput(allocator, file);
         ProbeSet set = t.createProbeSet(contents.probeSet());
         Reference reference = contents.reference();
         Map<String, String> merged = new LinkedHashMap<>(reference.meta().labels());

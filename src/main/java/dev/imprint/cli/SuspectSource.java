@@ -51,7 +51,7 @@ final class SuspectSource implements AutoCloseable {
             asTable = e;
         }
         try {
-            ReferenceFile.Contents contents = ReferenceFile.read(allocator, path);
+            ReferenceFile.Contents contents = ReferenceFile.readInput(allocator, path);
             return new SuspectSource(allocator, path, contents, Optional.of(contents.probeSet().id()));
         } catch (ImprintException e) {
             if (e.code() != ImprintException.Code.INVALID_ARGUMENT) {

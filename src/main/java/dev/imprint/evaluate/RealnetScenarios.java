@@ -81,7 +81,7 @@ public final class RealnetScenarios {
             files = listing.filter(p -> p.toString().endsWith(".arrow")).sorted().toList();
         }
         for (Path file : files) {
-            ReferenceFile.Contents c = ReferenceFile.read(allocator, file);
+            ReferenceFile.Contents c = ReferenceFile.readInput(allocator, file);
             set = c.probeSet();
             refs.add(new Scenario.Reference(c.reference().meta().modelId(), c.reference().meta().labels(),
                     c.reference().meta().role(), c.reference().rows()));

@@ -27,7 +27,11 @@ import java.util.zip.CRC32C;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BitVectorHelper;
+import org.apache.arrow.vector.BaseFixedWidthVector;
+import org.apache.arrow.vector.BaseIntVector;
+import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.Float4Vector;
+import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.FixedSizeListVector;
@@ -103,12 +107,22 @@ final class FingerprintCodec {
      *     and the problem if it is unreadable, truncated, malformed or fails its checksum
      */
     static Decoded read(BufferAllocator parent, Path path, String displayName, String format, boolean withRows) {
+        return read(parent, path, displayName, format, withRows, true);
+    }
+
+    /**
+     * As {@link #read(BufferAllocator, Path, String, String, boolean)}; with {@code requireChecksum}
+     * false a file without {@code imprint.checksum} (one a user wrote, say with pyarrow) is read
+     * unverified, and one that has it is still verified.
+     */
+    static Decoded read(BufferAllocator parent, Path path, String displayName, String format, boolean withRows,
+                        boolean requireChecksum) {
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = channel.size();
             // A corrupt length field must not make Arrow allocate more than the file could hold.
             try (BufferAllocator allocator = parent.newChildAllocator("read " + displayName, 0, 2 * size + (1 << 20));
                  ArrowFileReader reader = new ArrowFileReader(channel, allocator)) {
-                return decode(reader, channel, size, allocator, format, withRows);
+                return decode(reader, channel, size, allocator, format, withRows, requireChecksum);
             }
         } catch (IOException | RuntimeException e) {
             throw readFailure(displayName, "file", e);
@@ -132,7 +146,7 @@ final class FingerprintCodec {
     }
 
     private static Decoded decode(ArrowFileReader reader, FileChannel channel, long fileSize, BufferAllocator allocator,
-                                  String format, boolean withRows) throws IOException {
+                                  String format, boolean withRows, boolean requireChecksum) throws IOException {
         VectorSchemaRoot root = reader.getVectorSchemaRoot();
         Schema schema = root.getSchema();
         Map<String, String> metadata = schema.getCustomMetadata() == null ? Map.of() : schema.getCustomMetadata();
@@ -144,7 +158,8 @@ final class FingerprintCodec {
             throw ImprintException.invalidArgument("column %s has list size %d but metadata %s=%d",
                     VALUES, dim, FingerprintSchema.KEY_DIM, set.dim());
         }
-        long expectedChecksum = parseChecksum(FingerprintSchema.require(metadata, KEY_CHECKSUM));
+        boolean verify = requireChecksum || metadata.containsKey(KEY_CHECKSUM);
+        long expectedChecksum = verify ? parseChecksum(FingerprintSchema.require(metadata, KEY_CHECKSUM)) : 0;
         int expectedRows = withRows ? set.numProbes() : 0;
         if ((long) expectedRows * dim * Float.BYTES > fileSize) {
             throw ImprintException.invalidArgument("is %d bytes, too small for num_probes=%d x dim=%d float32 values",
@@ -160,7 +175,7 @@ final class FingerprintCodec {
             if (seen + count > expectedRows) {
                 throw ImprintException.invalidArgument("has at least %d rows; expected %d", seen + count, expectedRows);
             }
-            IntVector probe = (IntVector) root.getVector(PROBE);
+            FieldVector probe = root.getVector(PROBE);
             FixedSizeListVector values = (FixedSizeListVector) root.getVector(VALUES);
             if (probe.getValueCount() != count || values.getValueCount() != count) {
                 throw ImprintException.invalidArgument("batch at row %d has %d rows but columns of %d and %d values",
@@ -169,9 +184,10 @@ final class FingerprintCodec {
             requireNoNulls(probe.getNullCount(), PROBE, seen);
             requireNoNullValues(values, count, dim, seen);
             for (int i = 0; i < count; i++) {
-                if (probe.get(i) != seen + i) {
+                long p = ((BaseIntVector) probe).getValueAsLong(i);
+                if (p != seen + i) {
                     throw ImprintException.invalidArgument("row %d has probe=%d; expected %d (rows list probes 0..P-1 in order)",
-                            seen + i, probe.get(i), seen + i);
+                            seen + i, p, seen + i);
                 }
             }
             copyValues(values, 0, count, dim, rows, (int) (seen * dim), crc);
@@ -181,7 +197,7 @@ final class FingerprintCodec {
             throw ImprintException.invalidArgument("has %d rows; expected %d (num_probes=%d)",
                     seen, expectedRows, set.numProbes());
         }
-        if (crc.getValue() != expectedChecksum) {
+        if (verify && crc.getValue() != expectedChecksum) {
             throw ImprintException.invalidArgument("checksum mismatch: metadata %s=%s but the content hashes to %s",
                     KEY_CHECKSUM, formatChecksum(expectedChecksum), formatChecksum(crc.getValue()));
         }
@@ -195,6 +211,10 @@ final class FingerprintCodec {
      */
     static void copyValues(FixedSizeListVector values, int firstRow, int count, int dim, float[] dest, int destOffset,
                            CRC32C crc) {
+        if (values.getDataVector() instanceof Float8Vector doubles) {
+            copyDoubles(doubles, firstRow, count, dim, dest, destOffset, crc);
+            return;
+        }
         Float4Vector data = (Float4Vector) values.getDataVector();
         long start = (long) firstRow * dim;
         long total = (long) count * dim;
@@ -215,10 +235,35 @@ final class FingerprintCodec {
         }
     }
 
+    /**
+     * {@link #copyValues} for float64 items: each cast to float32, and one too large for float32
+     * refused rather than turned into an infinity; the checksum, if asked, covers the float32 bytes.
+     */
+    private static void copyDoubles(Float8Vector data, int firstRow, int count, int dim, float[] dest,
+                                    int destOffset, CRC32C crc) {
+        long start = (long) firstRow * dim;
+        int total = count * dim;
+        if (data.getValueCount() < start + total) {
+            throw ImprintException.invalidArgument("column %s holds %d values, too few for %d rows of dim %d",
+                    VALUES, data.getValueCount(), firstRow + count, dim);
+        }
+        for (int i = 0; i < total; i++) {
+            double v = data.get((int) (start + i));
+            if (Double.isFinite(v) && Math.abs(v) > Float.MAX_VALUE) {
+                throw ImprintException.invalidArgument("row %d column %d of %s is %s, beyond float32's range",
+                        firstRow + i / dim, i % dim, VALUES, v);
+            }
+            dest[destOffset + i] = (float) v;
+        }
+        if (crc != null) {
+            updateWithFloats(crc, Arrays.copyOfRange(dest, destOffset, destOffset + total));
+        }
+    }
+
     /** Checks a values column and its items for nulls in the first {@code count} rows. */
     static void requireNoNullValues(FixedSizeListVector values, int count, int dim, long firstRowOfBatch) {
         requireNoNulls(values.getNullCount(), VALUES, firstRowOfBatch);
-        Float4Vector data = (Float4Vector) values.getDataVector();
+        BaseFixedWidthVector data = (BaseFixedWidthVector) values.getDataVector();
         requireNoNulls(BitVectorHelper.getNullCount(data.getValidityBuffer(), count * dim), VALUES + ".item",
                 firstRowOfBatch);
     }

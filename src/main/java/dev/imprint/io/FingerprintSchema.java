@@ -77,7 +77,11 @@ public final class FingerprintSchema {
         return m;
     }
 
-    /** Rebuilds the probe set that {@link #probeSetMetadata} described; INVALID_ARGUMENT if it does not parse. */
+    /**
+     * Rebuilds the probe set that {@link #probeSetMetadata} described; INVALID_ARGUMENT if it does
+     * not parse. A file a user wrote may leave out the smoothing epsilon (the default for a
+     * DISTRIBUTION set, none for an EMBEDDING one) and the description.
+     */
     public static ProbeSet probeSetFromMetadata(Map<String, String> metadata) {
         String kindName = require(metadata, KEY_KIND);
         ProbeSetKind kind;
@@ -88,13 +92,16 @@ public final class FingerprintSchema {
                     KEY_KIND, kindName);
         }
         return new ProbeSet(require(metadata, KEY_PROBE_SET_ID), parseInt(metadata, KEY_NUM_PROBES),
-                parseInt(metadata, KEY_DIM), kind, parseDouble(metadata, KEY_SMOOTHING_EPSILON),
+                parseInt(metadata, KEY_DIM), kind, metadata.containsKey(KEY_SMOOTHING_EPSILON)
+                        ? parseDouble(metadata, KEY_SMOOTHING_EPSILON)
+                        : kind == ProbeSetKind.DISTRIBUTION ? ProbeSet.DEFAULT_SMOOTHING_EPSILON : 0,
                 metadata.getOrDefault(KEY_DESCRIPTION, ""));
     }
 
     /**
-     * Checks that {@code schema} has a {@code values} column of fixed_size_list&lt;float32&gt; and
-     * returns its list size; INVALID_ARGUMENT otherwise.
+     * Checks that {@code schema} has a {@code values} column of fixed_size_list&lt;float32&gt; (or,
+     * as numpy's default float64 gives it, &lt;float64&gt;, read as float32) and returns its list
+     * size; INVALID_ARGUMENT otherwise.
      */
     public static int valuesDim(Schema schema) {
         Field values = field(schema, VALUES);
@@ -104,25 +111,32 @@ public final class FingerprintSchema {
         }
         List<Field> children = values.getChildren();
         if (children.size() != 1 || !(children.get(0).getType() instanceof ArrowType.FloatingPoint fp)
-                || fp.getPrecision() != FloatingPointPrecision.SINGLE) {
-            throw ImprintException.invalidArgument("column %s has items of type %s; expected float32",
+                || (fp.getPrecision() != FloatingPointPrecision.SINGLE
+                && fp.getPrecision() != FloatingPointPrecision.DOUBLE)) {
+            throw ImprintException.invalidArgument("column %s has items of type %s; expected float32 (or float64)",
                     VALUES, children.isEmpty() ? "none" : children.get(0).getType());
         }
         return list.getListSize();
     }
 
-    /** Checks that {@code schema} has an int32 {@code name} column; INVALID_ARGUMENT otherwise. */
+    /**
+     * Checks that {@code schema} has an int32 {@code name} column, or an int64 one (what pyarrow
+     * infers from numpy's default integers), whose values are range-checked as they are read;
+     * INVALID_ARGUMENT otherwise.
+     */
     public static void requireInt32(Schema schema, String name) {
         Field f = field(schema, name);
-        if (!(f.getType() instanceof ArrowType.Int i) || i.getBitWidth() != 32 || !i.getIsSigned()) {
-            throw ImprintException.invalidArgument("column %s has type %s; expected int32", name, f.getType());
+        if (!(f.getType() instanceof ArrowType.Int i) || (i.getBitWidth() != 32 && i.getBitWidth() != 64)
+                || !i.getIsSigned()) {
+            throw ImprintException.invalidArgument("column %s has type %s; expected int32 (or int64)", name,
+                    f.getType());
         }
     }
 
-    /** Checks that {@code schema} has a utf8 {@code name} column; INVALID_ARGUMENT otherwise. */
+    /** Checks that {@code schema} has a utf8 (or large_utf8) {@code name} column; INVALID_ARGUMENT otherwise. */
     public static void requireUtf8(Schema schema, String name) {
         Field f = field(schema, name);
-        if (!(f.getType() instanceof ArrowType.Utf8)) {
+        if (!(f.getType() instanceof ArrowType.Utf8) && !(f.getType() instanceof ArrowType.LargeUtf8)) {
             throw ImprintException.invalidArgument("column %s has type %s; expected utf8 (string)", name, f.getType());
         }
     }

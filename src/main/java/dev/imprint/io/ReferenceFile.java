@@ -68,13 +68,29 @@ public final class ReferenceFile {
     }
 
     /**
+     * Reads a reference file a user supplies (to register or score it), errors naming the path.
+     * Unlike a stored file it may lack {@code imprint.checksum} and {@code imprint.created_unix_ms},
+     * which a file written with pyarrow has no standard way to carry: the checksum protects files in
+     * the store, where a put writes both, and is not a hurdle for input. One that has a checksum is
+     * still verified. Its probes may be int64 and its values float64 (cast, and refused beyond
+     * float32's range).
+     */
+    public static Contents readInput(BufferAllocator allocator, Path path) {
+        return read(allocator, path, path.toString(), false);
+    }
+
+    /**
      * Reads and verifies a reference file: schema, metadata, probe order, row count and checksum.
      *
      * @param displayName how errors name the file
      * @throws ImprintException NOT_FOUND if absent; INVALID_ARGUMENT naming the file and the problem
      */
     public static Contents read(BufferAllocator allocator, Path path, String displayName) {
-        FingerprintCodec.Decoded decoded = FingerprintCodec.read(allocator, path, displayName, FORMAT, true);
+        return read(allocator, path, displayName, true);
+    }
+
+    private static Contents read(BufferAllocator allocator, Path path, String displayName, boolean stored) {
+        FingerprintCodec.Decoded decoded = FingerprintCodec.read(allocator, path, displayName, FORMAT, true, stored);
         Map<String, String> metadata = decoded.metadata();
         try {
             Map<String, String> labels = new TreeMap<>();
@@ -86,7 +102,8 @@ public final class ReferenceFile {
             ProbeSet set = decoded.set();
             ReferenceMeta meta = new ReferenceMeta(set.id(),
                     FingerprintSchema.require(metadata, FingerprintSchema.KEY_MODEL_ID), labels, set.numProbes(),
-                    set.dim(), FingerprintSchema.parseLong(metadata, FingerprintSchema.KEY_CREATED_UNIX_MS),
+                    set.dim(), stored || metadata.containsKey(FingerprintSchema.KEY_CREATED_UNIX_MS)
+                            ? FingerprintSchema.parseLong(metadata, FingerprintSchema.KEY_CREATED_UNIX_MS) : 0,
                     // Files written before roles existed hold protected references.
                     ReferenceRole.parse(FingerprintSchema.KEY_ROLE,
                             metadata.getOrDefault(FingerprintSchema.KEY_ROLE, ReferenceRole.PROTECTED.wireName())));

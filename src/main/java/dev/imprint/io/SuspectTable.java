@@ -19,7 +19,9 @@ import java.util.Set;
 import java.util.TreeMap;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.BaseIntVector;
 import org.apache.arrow.vector.IntVector;
+import org.apache.arrow.vector.LargeVarCharVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.FixedSizeListVector;
@@ -164,9 +166,14 @@ public final class SuspectTable {
                         probes = Arrays.copyOf(probes, capacity);
                         rows = Arrays.copyOf(rows, Math.multiplyExact(capacity, dim));
                     }
-                    IntVector probe = (IntVector) root.getVector(PROBE);
+                    BaseIntVector probe = (BaseIntVector) root.getVector(PROBE);
                     for (int i = 0; i < run; i++) {
-                        probes[count + i] = probe.get(row + i);
+                        long p = probe.getValueAsLong(row + i);
+                        if (p < 0 || p > Integer.MAX_VALUE) {
+                            throw ImprintException.invalidArgument("row %d: probe=%d is not a probe index",
+                                    batchStart + row + i, p);
+                        }
+                        probes[count + i] = (int) p;
                     }
                     FingerprintCodec.copyValues((FixedSizeListVector) root.getVector(VALUES), row, run, dim, rows,
                             count * dim, null);
@@ -217,7 +224,9 @@ public final class SuspectTable {
         }
 
         private String modelId(int i) {
-            return new String(((VarCharVector) root.getVector(MODEL_ID)).get(i), StandardCharsets.UTF_8);
+            FieldVector ids = root.getVector(MODEL_ID);
+            byte[] utf8 = ids instanceof LargeVarCharVector large ? large.get(i) : ((VarCharVector) ids).get(i);
+            return new String(utf8, StandardCharsets.UTF_8);
         }
 
         @Override

@@ -188,6 +188,26 @@ class ReferenceFileTest extends ArrowFileTestBase {
     }
 
     @Test
+    void anInputFileMayLackChecksumAndCreationTimeButAStoredOneMayNot() throws IOException {
+        ProbeSet set = Fingerprints.embeddingSet("ps", 3, 2);
+        Map<String, String> plain = referenceMetadata(set);
+        plain.remove(FingerprintSchema.KEY_CHECKSUM);
+        plain.remove(FingerprintSchema.KEY_CREATED_UNIX_MS);
+        float[] rows = Fingerprints.rows(set, 1);
+        Path file = writeRaw(plain, 2, new int[] {0, 1, 2}, rows);
+        ReferenceFile.Contents input = ReferenceFile.readInput(allocator, file);
+        assertArrayEquals(rows, input.reference().rows());
+        assertEquals(0, input.reference().meta().createdUnixMs());
+        ImprintException stored = assertThrows(ImprintException.class, () -> ReferenceFile.read(allocator, file));
+        assertTrue(stored.getMessage().contains("imprint.checksum"), stored.getMessage());
+
+        // A checksum that is there is verified on input too.
+        Path wrong = writeRaw(referenceMetadata(set), 2, new int[] {0, 1, 2}, rows);
+        ImprintException mismatch = assertThrows(ImprintException.class, () -> ReferenceFile.readInput(allocator, wrong));
+        assertTrue(mismatch.getMessage().contains("checksum mismatch"), mismatch.getMessage());
+    }
+
+    @Test
     void rejectsRowsThatDoNotListProbesInOrder() throws IOException {
         ProbeSet set = Fingerprints.embeddingSet("ps", 3, 2);
         Path file = writeRaw(referenceMetadata(set), 2, new int[] {0, 2, 1}, Fingerprints.rows(set, 1));

@@ -20,7 +20,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.IntVector;
+import org.apache.arrow.vector.LargeVarCharVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.FixedSizeListVector;
@@ -115,6 +118,37 @@ class SuspectTableTest extends ArrowFileTestBase {
     }
 
     @Test
+    void readsWhatPyarrowInfersFromNumpyInt64ProbesFloat64ValuesAndLargeStrings() throws IOException {
+        Path file = writeNumpyShaped(new String[] {"a", "a", "b"}, new long[] {2, 0, 1},
+                new double[] {0.125, 0.875, 0.25, 0.75, 1e-3, 0.999}, 2);
+        try (SuspectTable.Reader reader = SuspectTable.open(allocator, file, 10)) {
+            SuspectTable.SuspectRows a = reader.next();
+            assertEquals("a", a.modelId());
+            assertArrayEquals(new int[] {2, 0}, a.probeIndices());
+            assertArrayEquals(new float[] {0.125f, 0.875f, 0.25f, 0.75f}, a.rows());
+            SuspectTable.SuspectRows b = reader.next();
+            assertArrayEquals(new int[] {1}, b.probeIndices());
+            assertArrayEquals(new float[] {(float) 1e-3, (float) 0.999}, b.rows());
+            assertNull(reader.next());
+        }
+    }
+
+    @Test
+    void refusesAnInt64ProbeBeyondIntRangeAndAFloat64BeyondFloat32() throws IOException {
+        Path hugeProbe = writeNumpyShaped(new String[] {"a"}, new long[] {1L << 33}, new double[] {0.5, 0.5}, 2);
+        try (SuspectTable.Reader reader = SuspectTable.open(allocator, hugeProbe, 10)) {
+            ImprintException e = assertThrows(ImprintException.class, reader::next);
+            assertTrue(e.getMessage().contains("row 0: probe=8589934592 is not a probe index"), e.getMessage());
+        }
+        Path huge = writeNumpyShaped(new String[] {"a"}, new long[] {0}, new double[] {0.5, 1e300}, 2);
+        try (SuspectTable.Reader reader = SuspectTable.open(allocator, huge, 10)) {
+            ImprintException e = assertThrows(ImprintException.class, reader::next);
+            assertTrue(e.getMessage().contains("row 0 column 1 of values is 1.0E300, beyond float32's range"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
     void rejectsASuspectWhoseRowsAreNotContiguous() throws IOException {
         Path file = writeRaw(false, false, new String[] {"a", "b", "a"}, new Integer[] {0, 0, 1}, 2);
         try (SuspectTable.Reader reader = SuspectTable.open(allocator, file, 10)) {
@@ -181,6 +215,49 @@ class SuspectTableTest extends ArrowFileTestBase {
      * Writes rows (model_id, probe, values) the way another tool might: row i has values
      * {@code i*dim/2 ...} in steps of 0.5; a null probe becomes a null cell.
      */
+    /**
+     * A table as pyarrow writes one from numpy defaults: large_string ids, int64 probes and
+     * fixed_size_list of float64 values.
+     */
+    private Path writeNumpyShaped(String[] ids, long[] probes, double[] values, int dim) throws IOException {
+        Schema schema = new Schema(List.of(
+                new Field(SuspectTable.MODEL_ID, new FieldType(true, new ArrowType.LargeUtf8(), null), null),
+                new Field(FingerprintSchema.PROBE, new FieldType(true, new ArrowType.Int(64, true), null), null),
+                new Field(FingerprintSchema.VALUES, new FieldType(true, new ArrowType.FixedSizeList(dim), null),
+                        List.of(new Field("item", new FieldType(true,
+                                new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE), null), null)))));
+        Path file = dir.resolve("numpy.arrow");
+        try (VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator);
+             FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                     StandardOpenOption.TRUNCATE_EXISTING);
+             ArrowFileWriter writer = new ArrowFileWriter(root, null, out)) {
+            LargeVarCharVector idVector = (LargeVarCharVector) root.getVector(SuspectTable.MODEL_ID);
+            BigIntVector probeVector = (BigIntVector) root.getVector(FingerprintSchema.PROBE);
+            FixedSizeListVector list = (FixedSizeListVector) root.getVector(FingerprintSchema.VALUES);
+            idVector.allocateNew(ids.length);
+            probeVector.allocateNew(ids.length);
+            list.setInitialCapacity(ids.length);
+            list.allocateNew();
+            Float8Vector items = (Float8Vector) list.getDataVector();
+            items.allocateNew(values.length);
+            for (int i = 0; i < ids.length; i++) {
+                idVector.setSafe(i, ids[i].getBytes(StandardCharsets.UTF_8));
+                probeVector.set(i, probes[i]);
+                list.setNotNull(i);
+            }
+            for (int i = 0; i < values.length; i++) {
+                items.set(i, values[i]);
+            }
+            items.setValueCount(values.length);
+            list.setValueCount(ids.length);
+            root.setRowCount(ids.length);
+            writer.start();
+            writer.writeBatch();
+            writer.end();
+        }
+        return file;
+    }
+
     private Path writeRaw(boolean nullable, boolean streamFormat, String[] ids, Integer[] probes, int dim)
             throws IOException {
         FieldType item = new FieldType(nullable, new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE), null);
