@@ -56,6 +56,11 @@ final class LocalTarget implements Target {
     }
 
     @Override
+    public ProbeSet getProbeSetWithTexts(String probeSetId) {
+        return engine.getProbeSet(probeSetId);
+    }
+
+    @Override
     public List<ProbeSet> listProbeSets() {
         return engine.listProbeSets();
     }

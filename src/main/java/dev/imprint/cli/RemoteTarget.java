@@ -58,6 +58,11 @@ final class RemoteTarget implements Target {
     }
 
     @Override
+    public ProbeSet getProbeSetWithTexts(String probeSetId) {
+        return client.getProbeSetWithTexts(probeSetId);
+    }
+
+    @Override
     public List<ReferenceMeta> listReferences(String probeSetId, Map<String, String> labelSelector,
                                               ReferenceRole role) {
         return client.listReferences(probeSetId, labelSelector, role);

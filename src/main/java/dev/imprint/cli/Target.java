@@ -26,6 +26,9 @@ interface Target extends AutoCloseable {
 
     ProbeSet getProbeSet(String probeSetId);
 
+    /** Probe set {@code probeSetId} with its probes' texts, if it carries them. */
+    ProbeSet getProbeSetWithTexts(String probeSetId);
+
     /** All probe sets, ordered by id. */
     List<ProbeSet> listProbeSets();
 

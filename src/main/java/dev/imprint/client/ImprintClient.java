@@ -29,6 +29,7 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -117,6 +118,12 @@ public final class ImprintClient implements AutoCloseable {
 
     public ProbeSet getProbeSet(String probeSetId) {
         return ProtoMapper.fromProto(getProbeSetMessage(probeSetId));
+    }
+
+    /** Probe set {@code probeSetId} with its probes' texts, if it carries them. */
+    public ProbeSet getProbeSetWithTexts(String probeSetId) {
+        return ProtoMapper.fromProto(call(() -> blocking().getProbeSet(GetProbeSetRequest.newBuilder()
+                .setProbeSetId(probeSetId).setIncludeTexts(true).build())));
     }
 
     /** How many references probe set {@code probeSetId} holds. */
@@ -264,7 +271,10 @@ public final class ImprintClient implements AutoCloseable {
                 synchronized (bulk.inFlight) {
                     bulk.inFlight.add(s);
                 }
-                requests.onNext(req);
+                // A suspect larger than a message goes in parts, which the server joins back.
+                for (ScoreRequest part : parts(req, serverMessageLimit() / 2)) {
+                    requests.onNext(part);
+                }
             }
             if (bulk.failure.get() == null) {
                 requests.onCompleted();
@@ -356,6 +366,31 @@ public final class ImprintClient implements AutoCloseable {
             serverMessageLimit = getServerInfo().getMaxInboundMessageBytes();
         }
         return serverMessageLimit;
+    }
+
+    /**
+     * {@code req} as ScoreStream parts of at most about {@code maxBytes} of suspect each, the last
+     * with continued unset; itself alone when it fits.
+     */
+    static List<ScoreRequest> parts(ScoreRequest req, int maxBytes) {
+        int rows = req.getSuspect().getRows();
+        long rowBytes = (long) req.getSuspect().getCols() * Float.BYTES;
+        if (req.getSuspect().getData().size() <= maxBytes || rows <= 1) {
+            return List.of(req);
+        }
+        int perPart = (int) Math.max(1, Math.min(rows, maxBytes / Math.max(1, rowBytes)));
+        List<ScoreRequest> out = new ArrayList<>();
+        for (int first = 0; first < rows; first += perPart) {
+            int count = Math.min(perPart, rows - first);
+            ScoreRequest.Builder part = req.toBuilder().setContinued(first + count < rows)
+                    .setSuspect(req.getSuspect().toBuilder().setRows(count).setData(req.getSuspect().getData()
+                            .substring((int) (first * rowBytes), (int) ((first + count) * rowBytes))));
+            if (req.getProbeIndicesCount() > 0) {
+                part.clearProbeIndices().addAllProbeIndices(req.getProbeIndicesList().subList(first, first + count));
+            }
+            out.add(part.build());
+        }
+        return out;
     }
 
     private static ScoreRequest request(String requestId, String probeSetId, int dim, float[] rows,

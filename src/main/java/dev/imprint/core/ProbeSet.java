@@ -8,9 +8,11 @@ import java.util.Objects;
  *
  * @param smoothingEpsilon DISTRIBUTION only (0 for EMBEDDING): rows are smoothed as
  *     {@code x~ = (x + eps) / (1 + dim*eps)} before any logarithm is taken
+ * @param texts            the probes themselves and how they were captured, or null when the set
+ *                         does not carry them
  */
 public record ProbeSet(String id, int numProbes, int dim, ProbeSetKind kind, double smoothingEpsilon,
-                       String description) {
+                       String description, ProbeTexts texts) {
 
     public static final double DEFAULT_SMOOTHING_EPSILON = 1e-6;
     /** Largest numProbes × dim: one fingerprint must fit a Java array, with room to spare (1 GiB). */
@@ -39,6 +41,21 @@ public record ProbeSet(String id, int numProbes, int dim, ProbeSetKind kind, dou
             throw ImprintException.invalidArgument("smoothing_epsilon=%s; expected a value in (0, 1)", smoothingEpsilon);
         }
         description = description == null ? "" : description;
+        if (texts != null && texts.probes().size() != numProbes) {
+            throw ImprintException.invalidArgument("%d probe texts for num_probes=%d; expected one per probe",
+                    texts.probes().size(), numProbes);
+        }
+    }
+
+    /** A probe set that does not carry its probes' texts. */
+    public ProbeSet(String id, int numProbes, int dim, ProbeSetKind kind, double smoothingEpsilon,
+                    String description) {
+        this(id, numProbes, dim, kind, smoothingEpsilon, description, null);
+    }
+
+    /** This set carrying {@code texts} (null: none). */
+    public ProbeSet withTexts(ProbeTexts texts) {
+        return new ProbeSet(id, numProbes, dim, kind, smoothingEpsilon, description, texts);
     }
 
     /**
@@ -57,20 +74,24 @@ public record ProbeSet(String id, int numProbes, int dim, ProbeSetKind kind, dou
         return numProbes * dim;
     }
 
-    /** True when {@code other} defines the same probe set (same id, shape, kind, smoothing and description). */
+    /**
+     * True when {@code other}, a set someone asks to create, is this one: the same id, shape, kind,
+     * smoothing and description, and the same texts unless {@code other} carries none (a reference
+     * file names its probe set without the texts, and still belongs to it).
+     */
     public boolean sameDefinitionAs(ProbeSet other) {
-        return equals(other);
+        return withTexts(null).equals(other.withTexts(null)) && (other.texts == null || other.texts.equals(texts));
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof ProbeSet p && id.equals(p.id) && numProbes == p.numProbes && dim == p.dim
                 && kind == p.kind && Double.compare(smoothingEpsilon, p.smoothingEpsilon) == 0
-                && description.equals(p.description);
+                && description.equals(p.description) && Objects.equals(texts, p.texts);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(id, numProbes, dim, kind, smoothingEpsilon, description);
+        return Objects.hash(id, numProbes, dim, kind, smoothingEpsilon, description, texts);
     }
 }

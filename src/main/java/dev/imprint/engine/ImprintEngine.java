@@ -120,6 +120,11 @@ public final class ImprintEngine implements AutoCloseable {
                 if (existing.set().sameDefinitionAs(set)) {
                     return existing.set();
                 }
+                if (existing.set().withTexts(null).equals(set.withTexts(null))) {
+                    throw ImprintException.alreadyExists("probe set %s already exists with %s; a set's probes are "
+                            + "fixed when it is created", set.id(), existing.set().texts() == null
+                            ? "no probe texts" : "different probe texts");
+                }
                 throw ImprintException.alreadyExists("probe set %s already exists with a different definition "
                         + "(num_probes=%d, dim=%d, kind=%s, smoothing_epsilon=%s)", set.id(),
                         existing.set().numProbes(), existing.set().dim(), existing.set().kind(),

@@ -1,16 +1,21 @@
 package dev.imprint.io;
 
+import dev.imprint.core.ImprintException;
 import dev.imprint.core.ProbeSet;
+import dev.imprint.core.ProbeTexts;
+import dev.imprint.core.VocabularyMode;
 import java.io.IOException;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.arrow.memory.BufferAllocator;
 
 /**
  * A probe set definition alone, as an Arrow IPC file with the reference columns and no rows: the
  * definition lives in schema metadata ({@code imprint.format=imprint-probe-set}, the keys of
- * {@link FingerprintSchema#probeSetMetadata} and {@code imprint.checksum}).
+ * {@link FingerprintSchema#probeSetMetadata} and {@code imprint.checksum}), and with it, when the set
+ * carries them, its probe texts and capture settings.
  */
 public final class ProbeSetFile {
     /** Value of {@code imprint.format} in a probe-set file. */
@@ -18,9 +23,29 @@ public final class ProbeSetFile {
 
     private ProbeSetFile() {}
 
-    /** Writes {@code set}'s definition to {@code out}, which is left open. */
+    /** The probes, as a {@link ProbesJson} array. */
+    static final String KEY_PROBES = "imprint.probes";
+    static final String KEY_TEMPERATURE = "imprint.capture.temperature";
+    static final String KEY_MAX_TOKENS = "imprint.capture.max_tokens";
+    /** A {@link VocabularyMode} name; absent when the set does not declare one. */
+    static final String KEY_VOCABULARY = "imprint.vocabulary";
+
+    /**
+     * Writes {@code set}'s definition to {@code out}, which is left open; its probe texts, if any,
+     * go in the same metadata, so the checksum covers them and they are replaced with it atomically.
+     */
     public static void write(BufferAllocator allocator, WritableByteChannel out, ProbeSet set) throws IOException {
-        FingerprintCodec.write(allocator, out, FORMAT, set, Map.of(), null);
+        Map<String, String> extra = new TreeMap<>();
+        ProbeTexts texts = set.texts();
+        if (texts != null) {
+            extra.put(KEY_PROBES, ProbesJson.toArray(texts.probes()));
+            extra.put(KEY_TEMPERATURE, Double.toString(texts.temperature()));
+            extra.put(KEY_MAX_TOKENS, Integer.toString(texts.maxTokens()));
+            if (texts.vocabulary() != null) {
+                extra.put(KEY_VOCABULARY, texts.vocabulary().name());
+            }
+        }
+        FingerprintCodec.write(allocator, out, FORMAT, set, extra, null);
     }
 
     /**
@@ -30,6 +55,23 @@ public final class ProbeSetFile {
      * @throws dev.imprint.core.ImprintException NOT_FOUND if absent; INVALID_ARGUMENT naming the file and the problem
      */
     public static ProbeSet read(BufferAllocator allocator, Path path, String displayName) {
-        return FingerprintCodec.read(allocator, path, displayName, FORMAT, false).set();
+        FingerprintCodec.Decoded decoded = FingerprintCodec.read(allocator, path, displayName, FORMAT, false);
+        Map<String, String> metadata = decoded.metadata();
+        String probes = metadata.get(KEY_PROBES);
+        if (probes == null) {
+            return decoded.set();
+        }
+        try {
+            String vocabulary = metadata.get(KEY_VOCABULARY);
+            return decoded.set().withTexts(new ProbeTexts(ProbesJson.fromArray(probes),
+                    FingerprintSchema.parseDouble(metadata, KEY_TEMPERATURE),
+                    FingerprintSchema.parseInt(metadata, KEY_MAX_TOKENS),
+                    vocabulary == null ? null : VocabularyMode.valueOf(vocabulary)));
+        } catch (ImprintException e) {
+            throw FingerprintCodec.readFailure(displayName, "probe-set file", e);
+        } catch (IllegalArgumentException e) {
+            throw FingerprintCodec.readFailure(displayName, "probe-set file", ImprintException.invalidArgument(
+                    "metadata %s=%s is not a vocabulary mode", KEY_VOCABULARY, metadata.get(KEY_VOCABULARY)));
+        }
     }
 }

@@ -72,7 +72,7 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
     @Override
     public void getProbeSet(GetProbeSetRequest req, StreamObserver<ProbeSet> out) {
         unary("GetProbeSet", out, () -> ProtoMapper.toProto(engine.getProbeSet(req.getProbeSetId()),
-                engine.referenceCount(req.getProbeSetId())));
+                engine.referenceCount(req.getProbeSetId()), req.getIncludeTexts()));
     }
 
     @Override
@@ -134,7 +134,8 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
     public StreamObserver<ScoreRequest> scoreStream(StreamObserver<ScoreResponse> out) {
         Deadline deadline = callDeadline();
         return ScoreStreamCall.start((ServerCallStreamObserver<ScoreResponse>) out,
-                (requests, emit) -> scoreBatch(requests, emit, deadline), streamWorkers);
+                (requests, emit) -> scoreBatch(requests, emit, deadline), streamWorkers,
+                dev.imprint.core.ProbeSet.MAX_ELEMENTS * Float.BYTES);
     }
 
     @Override
@@ -212,6 +213,10 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
     }
 
     private ScoreResponse score(ScoreRequest req) {
+        if (req.getContinued()) {
+            throw dev.imprint.core.ImprintException.invalidArgument("continued is for suspects sent in parts on ScoreStream; a Score "
+                    + "request holds its whole suspect");
+        }
         dev.imprint.core.ProbeSet set = engine.getProbeSet(req.getProbeSetId());
         // Options before the suspect, in the order scoreBatch checks them, so both report the same error.
         ScoreQuery query = ProtoMapper.query(set, req);

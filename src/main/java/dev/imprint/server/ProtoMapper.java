@@ -13,7 +13,11 @@ import dev.imprint.core.Attribution;
 import dev.imprint.core.ImprintException;
 import dev.imprint.core.Match;
 import dev.imprint.core.Metric;
+import dev.imprint.core.ChatMessage;
+import dev.imprint.core.Probe;
 import dev.imprint.core.ProbeSet;
+import dev.imprint.core.ProbeTexts;
+import dev.imprint.core.VocabularyMode;
 import dev.imprint.core.ProbeSetKind;
 import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ReferenceRole;
@@ -93,25 +97,84 @@ public final class ProtoMapper {
     /** The probe set a create request describes, validated; an unset epsilon means the default. */
     public static ProbeSet probeSet(CreateProbeSetRequest req) {
         return ProbeSet.fromRequest(req.getProbeSetId(), toInt("num_probes", req.getNumProbes()),
-                toInt("dim", req.getDim()), kind(req.getKind()), req.getSmoothingEpsilon(), req.getDescription());
+                toInt("dim", req.getDim()), kind(req.getKind()), req.getSmoothingEpsilon(), req.getDescription())
+                .withTexts(req.hasTexts() ? fromProto(req.getTexts()) : null);
     }
 
     /** The create request that describes {@code set}. */
     public static CreateProbeSetRequest createRequest(ProbeSet set) {
-        return CreateProbeSetRequest.newBuilder().setProbeSetId(set.id()).setNumProbes(set.numProbes())
-                .setDim(set.dim()).setKind(toProto(set.kind())).setSmoothingEpsilon(set.smoothingEpsilon())
-                .setDescription(set.description()).build();
+        CreateProbeSetRequest.Builder b = CreateProbeSetRequest.newBuilder().setProbeSetId(set.id())
+                .setNumProbes(set.numProbes()).setDim(set.dim()).setKind(toProto(set.kind()))
+                .setSmoothingEpsilon(set.smoothingEpsilon()).setDescription(set.description());
+        if (set.texts() != null) {
+            b.setTexts(toProto(set.texts()));
+        }
+        return b.build();
+    }
+
+    /** A probe set's message; its texts only when {@code includeTexts}, else just whether it has them. */
+    public static dev.imprint.api.v1.ProbeSet toProto(ProbeSet set, int referenceCount, boolean includeTexts) {
+        dev.imprint.api.v1.ProbeSet.Builder b = dev.imprint.api.v1.ProbeSet.newBuilder().setProbeSetId(set.id())
+                .setNumProbes(set.numProbes()).setDim(set.dim()).setKind(toProto(set.kind()))
+                .setSmoothingEpsilon(set.smoothingEpsilon()).setDescription(set.description())
+                .setReferenceCount(referenceCount).setHasTexts(set.texts() != null);
+        if (includeTexts && set.texts() != null) {
+            b.setTexts(toProto(set.texts()));
+        }
+        return b.build();
     }
 
     public static dev.imprint.api.v1.ProbeSet toProto(ProbeSet set, int referenceCount) {
-        return dev.imprint.api.v1.ProbeSet.newBuilder().setProbeSetId(set.id()).setNumProbes(set.numProbes())
-                .setDim(set.dim()).setKind(toProto(set.kind())).setSmoothingEpsilon(set.smoothingEpsilon())
-                .setDescription(set.description()).setReferenceCount(referenceCount).build();
+        return toProto(set, referenceCount, false);
     }
 
     public static ProbeSet fromProto(dev.imprint.api.v1.ProbeSet p) {
         return new ProbeSet(p.getProbeSetId(), toInt("num_probes", p.getNumProbes()), toInt("dim", p.getDim()),
-                kind(p.getKind()), p.getSmoothingEpsilon(), p.getDescription());
+                kind(p.getKind()), p.getSmoothingEpsilon(), p.getDescription(),
+                p.hasTexts() ? fromProto(p.getTexts()) : null);
+    }
+
+    public static dev.imprint.api.v1.ProbeTexts toProto(ProbeTexts texts) {
+        dev.imprint.api.v1.ProbeTexts.Builder b = dev.imprint.api.v1.ProbeTexts.newBuilder()
+                .setTemperature(texts.temperature()).setMaxTokens(texts.maxTokens());
+        if (texts.vocabulary() != null) {
+            b.setVocabulary(dev.imprint.api.v1.VocabularyMode.valueOf(texts.vocabulary().name()));
+        }
+        for (Probe p : texts.probes()) {
+            dev.imprint.api.v1.Probe.Builder probe = dev.imprint.api.v1.Probe.newBuilder();
+            if (p.prompt() != null) {
+                probe.setPrompt(p.prompt());
+            }
+            for (ChatMessage m : p.messages()) {
+                probe.addMessages(dev.imprint.api.v1.ChatMessage.newBuilder().setRole(m.role())
+                        .setContent(m.content()));
+            }
+            b.addProbes(probe);
+        }
+        return b.build();
+    }
+
+    /** The texts of a request, validated; INVALID_ARGUMENT naming the probe at fault. */
+    public static ProbeTexts fromProto(dev.imprint.api.v1.ProbeTexts t) {
+        List<Probe> probes = new ArrayList<>(t.getProbesCount());
+        for (int i = 0; i < t.getProbesCount(); i++) {
+            dev.imprint.api.v1.Probe p = t.getProbes(i);
+            try {
+                probes.add(new Probe(p.getPrompt().isEmpty() ? null : p.getPrompt(), p.getMessagesList().stream()
+                        .map(m -> new ChatMessage(m.getRole(), m.getContent())).toList()));
+            } catch (ImprintException e) {
+                throw ImprintException.invalidArgument("texts.probes[%d]: %s", i, e.getMessage());
+            }
+        }
+        VocabularyMode vocabulary = switch (t.getVocabulary()) {
+            case VOCABULARY_MODE_UNSPECIFIED -> null;
+            case EXACT -> VocabularyMode.EXACT;
+            case NORMALISED -> VocabularyMode.NORMALISED;
+            case FIRST_CHARACTER -> VocabularyMode.FIRST_CHARACTER;
+            case UNRECOGNIZED -> throw ImprintException.invalidArgument("texts.vocabulary=%d is not a vocabulary mode",
+                    t.getVocabularyValue());
+        };
+        return new ProbeTexts(probes, t.getTemperature(), t.getMaxTokens(), vocabulary);
     }
 
     public static dev.imprint.api.v1.Reference toProto(ReferenceMeta meta) {

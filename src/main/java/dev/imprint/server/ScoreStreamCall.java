@@ -61,7 +61,14 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
     private final BatchScorer scorer;
     private final Executor worker;
     private final Object lock = new Object();
-    private final ArrayDeque<ScoreRequest> queue = new ArrayDeque<>();
+    /** A request to score, or one found invalid on arrival, which ends the stream when its turn comes. */
+    private record Entry(ScoreRequest request, RuntimeException invalid) {
+    }
+
+    private final ArrayDeque<Entry> queue = new ArrayDeque<>();
+    /** The parts of a suspect sent with {@code continued}, until its last part arrives. */
+    private final SuspectChunks chunks = new SuspectChunks();
+    private final long maxSuspectBytes;
     /** Requests asked of gRPC but not yet received. */
     private int outstanding;
     /** Requests received before the queue's head; numbers them in error messages. */
@@ -70,15 +77,22 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
     private boolean halfClosed;
     private boolean finished;
 
-    private ScoreStreamCall(ServerCallStreamObserver<ScoreResponse> out, BatchScorer scorer, Executor worker) {
+    private ScoreStreamCall(ServerCallStreamObserver<ScoreResponse> out, BatchScorer scorer, Executor worker,
+                            long maxSuspectBytes) {
         this.out = out;
         this.scorer = scorer;
         this.worker = worker;
+        this.maxSuspectBytes = maxSuspectBytes;
     }
 
-    /** Sets up manual flow control on {@code out} and returns the observer of the requests. */
-    static ScoreStreamCall start(ServerCallStreamObserver<ScoreResponse> out, BatchScorer scorer, Executor worker) {
-        ScoreStreamCall call = new ScoreStreamCall(out, scorer, worker);
+    /**
+     * Sets up manual flow control on {@code out} and returns the observer of the requests.
+     *
+     * @param maxSuspectBytes the most bytes a suspect sent in parts may add up to
+     */
+    static ScoreStreamCall start(ServerCallStreamObserver<ScoreResponse> out, BatchScorer scorer, Executor worker,
+                                 long maxSuspectBytes) {
+        ScoreStreamCall call = new ScoreStreamCall(out, scorer, worker, maxSuspectBytes);
         out.disableAutoRequest();
         out.setOnReadyHandler(call::onReady);
         // With a cancel handler, sending on a cancelled call is a no-op instead of an exception.
@@ -111,7 +125,18 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
             if (finished) {
                 return;
             }
-            queue.add(req);
+            Entry entry;
+            try {
+                if (req.getContinued()) {
+                    chunks.add(req, maxSuspectBytes);
+                    requestMore();
+                    return;
+                }
+                entry = new Entry(chunks.isEmpty() ? req : chunks.finish(req), null);
+            } catch (RuntimeException e) {
+                entry = new Entry(req, e);
+            }
+            queue.add(entry);
             if (!draining) {
                 draining = true;
                 worker.execute(this::drain);
@@ -138,19 +163,33 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
     /** Scores what is queued, batch after batch, until the queue is empty. */
     private void drain() {
         while (true) {
-            List<ScoreRequest> batch;
+            List<ScoreRequest> batch = new ArrayList<>();
+            Entry invalid = null;
             synchronized (lock) {
                 if (finished || queue.isEmpty()) {
                     draining = false;
                     completeIfDone();
                     return;
                 }
-                batch = new ArrayList<>(queue);
-                queue.clear();
+                // Up to the first request found invalid on arrival: the ones before it are still answered.
+                while (!queue.isEmpty() && invalid == null) {
+                    Entry e = queue.poll();
+                    if (e.invalid() == null) {
+                        batch.add(e.request());
+                    } else {
+                        invalid = e;
+                    }
+                }
                 requestMore();
             }
             try {
-                scorer.score(batch, this::send);
+                if (!batch.isEmpty()) {
+                    scorer.score(batch, this::send);
+                }
+                if (invalid != null) {
+                    fail(invalid.request(), answered + batch.size() + 1, invalid.invalid());
+                    return;
+                }
             } catch (FailedRequest e) {
                 fail(batch.get(e.position), answered + e.position + 1, (RuntimeException) e.getCause());
                 return;
@@ -193,6 +232,12 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
     /** Ends the call once the client half-closed and every request is answered; caller holds the lock. */
     private void completeIfDone() {
         if (halfClosed && !draining && queue.isEmpty() && !finished) {
+            if (!chunks.isEmpty()) {
+                finished = true;
+                out.onError(io.grpc.Status.INVALID_ARGUMENT.withDescription("the stream ended inside a suspect sent "
+                        + "in parts; its last part must have continued unset").asRuntimeException());
+                return;
+            }
             finished = true;
             out.onCompleted();
         }

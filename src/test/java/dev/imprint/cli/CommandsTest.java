@@ -167,6 +167,43 @@ class CommandsTest {
     }
 
     @Test
+    void aProbeSetCreatedFromAProbesFileExportsTheSameProbesAndTakesReferences() throws IOException {
+        Path probes = Files.writeString(tmp.resolve("probes.jsonl"), "{\"prompt\": \"The capital of Chile is\"}\n"
+                + "{\"messages\": [{\"role\": \"user\", \"content\": \"Name a fruit.\"}]}\n", StandardCharsets.UTF_8);
+        String dir = data.toString();
+        CliRun create = CliRun.run("probe-set", "create", "chat2", "--probes", probes.toString(), "--dim", "8",
+                "--temperature", "0", "--vocabulary", "first_character", "--data-dir", dir);
+        assertEquals(0, create.exit(), create.toString());
+        assertTrue(create.out().contains("probe set chat2: DISTRIBUTION, 2 probes x 8, with their texts"), create.out());
+        assertEquals(0, CliRun.run("probe-set", "create", "chat2", "--probes", probes.toString(), "--dim", "8",
+                "--temperature", "0", "--vocabulary", "first_character", "--data-dir", dir).exit(), "identical again");
+
+        Path exported = tmp.resolve("out.jsonl");
+        CliRun export = CliRun.run("probe-set", "export", "chat2", "--out", exported.toString(), "--data-dir", dir);
+        assertEquals(0, export.exit(), export.toString());
+        assertTrue(export.out().contains("wrote 2 probes of probe set chat2"), export.out());
+        assertEquals(dev.imprint.io.ProbesJson.readLines(probes), dev.imprint.io.ProbesJson.readLines(exported));
+
+        // Other texts under the same id are refused and change nothing; so is a set without texts exported.
+        Path other = Files.writeString(tmp.resolve("other.jsonl"), "{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n",
+                StandardCharsets.UTF_8);
+        CliRun clash = CliRun.run("probe-set", "create", "chat2", "--probes", other.toString(), "--dim", "8",
+                "--temperature", "0", "--vocabulary", "first_character", "--data-dir", dir);
+        assertEquals(ImprintCli.EXIT_FAILURE, clash.exit(), clash.toString());
+        assertOneLine(clash, "ALREADY_EXISTS: probe set chat2 already exists with different probe texts");
+        synthAndPut();
+        CliRun none = CliRun.run("probe-set", "export", "ps1", "--out", exported.toString(), "--data-dir", dir);
+        assertEquals(ImprintCli.EXIT_FAILURE, none.exit(), none.toString());
+        assertOneLine(none, "probe set ps1 does not carry its probes' texts");
+        assertEquals(dev.imprint.io.ProbesJson.readLines(probes), dev.imprint.io.ProbesJson.readLines(exported),
+                "a failed export leaves the earlier file whole");
+        CliRun badTemperature = CliRun.run("probe-set", "create", "x", "--probes", probes.toString(), "--dim", "8",
+                "--temperature", "0.5", "--data-dir", dir);
+        assertEquals(ImprintCli.EXIT_FAILURE, badTemperature.exit(), badTemperature.toString());
+        assertOneLine(badTemperature, "capture temperature=0.5; expected 0 or 1");
+    }
+
+    @Test
     void listAndDeleteShowAndRemoveWhatIsStored() {
         synthAndPut();
         String dir = data.toString();

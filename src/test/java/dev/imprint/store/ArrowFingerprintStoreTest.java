@@ -62,6 +62,57 @@ class ArrowFingerprintStoreTest {
     }
 
     @Test
+    void aProbeSetsTextsSurviveARestartAndADamagedTextIsCaught() throws IOException {
+        ProbeSet plain = Fingerprints.distributionSet("texts", 2, 4);
+        ProbeSet set = plain.withTexts(new dev.imprint.core.ProbeTexts(List.of(
+                dev.imprint.core.Probe.completion("The capital of Peru is"),
+                dev.imprint.core.Probe.chat(List.of(new dev.imprint.core.ChatMessage("user", "Name a colour.")))),
+                0, 1, dev.imprint.core.VocabularyMode.FIRST_CHARACTER));
+        try (ArrowFingerprintStore store = ArrowFingerprintStore.open(dataDir)) {
+            store.saveProbeSet(set);
+            store.saveReference(Fingerprints.reference(plain, "m", Map.of(), 3));
+        }
+        Recorder loaded = reload();
+        assertEquals(set, loaded.sets.get("texts"));
+        assertEquals(1, loaded.refs.size());
+
+        // The texts are in the checksummed metadata: a changed character is caught, not loaded.
+        Path file = dataDir.resolve("texts").resolve(ArrowFingerprintStore.PROBE_SET_FILE);
+        byte[] bytes = Files.readAllBytes(file);
+        byte[] needle = "Peru".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        // Arrow keeps the schema twice (stream header and footer); change the text in both.
+        int changed = 0;
+        for (int at = indexOf(bytes, needle, 0); at >= 0; at = indexOf(bytes, needle, at + 1)) {
+            bytes[at] = 'Q';
+            changed++;
+        }
+        assertTrue(changed > 0, "the texts are stored in the probe-set file");
+        Files.write(file, bytes);
+        Recorder after = new Recorder();
+        try (ArrowFingerprintStore store = ArrowFingerprintStore.open(dataDir)) {
+            LoadReport report = store.load(after);
+            // The set is set aside, and its reference with it, as for any damaged probe-set file.
+            assertEquals(2, report.quarantined().size(), report.toString());
+            assertTrue(report.quarantined().get(0).contains("probe-set.arrow: checksum mismatch"),
+                    report.quarantined().toString());
+        }
+        assertTrue(after.sets.isEmpty());
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle, int from) {
+        outer:
+        for (int i = from; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    @Test
     void replacingAReferenceKeepsOnlyTheNewVersion() {
         ProbeSet set = Fingerprints.embeddingSet("ps", 4, 6);
         Reference second = Fingerprints.reference(set, "m", Map.of("v", "2"), 2);

@@ -1,0 +1,167 @@
+package dev.imprint.io;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.imprint.core.ChatMessage;
+import dev.imprint.core.ImprintException;
+import dev.imprint.core.Probe;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Probes as JSON: one object per probe, {@code {"prompt": "..."}} for a completion endpoint or
+ * {@code {"messages": [{"role": "user", "content": "..."}]}} for a chat one. A probes file is
+ * JSON Lines, one probe per line in probe order (blank lines skipped); a probe-set file keeps them
+ * as one JSON array in its metadata.
+ */
+public final class ProbesJson {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Set<String> PROBE_FIELDS = Set.of("prompt", "messages");
+
+    private ProbesJson() {}
+
+    /** The probes as one compact JSON array. */
+    public static String toArray(List<Probe> probes) {
+        ArrayNode array = JSON.createArrayNode();
+        probes.forEach(p -> array.add(node(p)));
+        return write(array);
+    }
+
+    /** The probes of a JSON array; INVALID_ARGUMENT naming the probe that does not parse. */
+    public static List<Probe> fromArray(String json) {
+        JsonNode array;
+        try {
+            array = JSON.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw ImprintException.invalidArgument("probes are not JSON: %s", e.getOriginalMessage());
+        }
+        if (array == null || !array.isArray()) {
+            throw ImprintException.invalidArgument("probes are not a JSON array");
+        }
+        List<Probe> out = new ArrayList<>();
+        for (int i = 0; i < array.size(); i++) {
+            out.add(probe(array.get(i), "probe " + i));
+        }
+        return out;
+    }
+
+    /**
+     * Reads a probes file (JSON Lines).
+     *
+     * @throws ImprintException NOT_FOUND if absent; INVALID_ARGUMENT naming the file and line
+     */
+    public static List<Probe> readLines(Path file) {
+        List<Probe> out = new ArrayList<>();
+        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String line;
+            int number = 0;
+            while ((line = in.readLine()) != null) {
+                number++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                JsonNode node;
+                try {
+                    node = JSON.readTree(line);
+                } catch (JsonProcessingException e) {
+                    throw ImprintException.invalidArgument("%s line %d is not JSON: %s", file, number,
+                            e.getOriginalMessage());
+                }
+                out.add(probe(node, file + " line " + number));
+            }
+        } catch (NoSuchFileException e) {
+            throw ImprintException.notFound("file %s does not exist", file);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw ImprintException.invalidArgument("%s is not UTF-8 text", file);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        if (out.isEmpty()) {
+            throw ImprintException.invalidArgument("%s holds no probes", file);
+        }
+        return out;
+    }
+
+    /** Writes a probes file (JSON Lines) whole: a temporary file renamed over {@code file} once complete. */
+    public static void writeLines(Path file, List<Probe> probes) throws IOException {
+        StringBuilder text = new StringBuilder();
+        for (Probe p : probes) {
+            text.append(write(node(p))).append('\n');
+        }
+        DurableFiles.replace(file, out -> {
+            ByteBuffer bytes = ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8));
+            while (bytes.hasRemaining()) {
+                out.write(bytes);
+            }
+        });
+    }
+
+    private static ObjectNode node(Probe p) {
+        ObjectNode node = JSON.createObjectNode();
+        if (p.prompt() != null) {
+            node.put("prompt", p.prompt());
+        } else {
+            ArrayNode messages = node.putArray("messages");
+            for (ChatMessage m : p.messages()) {
+                messages.addObject().put("role", m.role()).put("content", m.content());
+            }
+        }
+        return node;
+    }
+
+    private static Probe probe(JsonNode node, String where) {
+        try {
+            if (node == null || !node.isObject()) {
+                throw ImprintException.invalidArgument("not a JSON object");
+            }
+            for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+                String name = names.next();
+                if (!PROBE_FIELDS.contains(name)) {
+                    throw ImprintException.invalidArgument("unknown field %s; a probe has prompt or messages", name);
+                }
+            }
+            JsonNode prompt = node.get("prompt");
+            JsonNode messages = node.get("messages");
+            if (prompt != null && !prompt.isTextual()) {
+                throw ImprintException.invalidArgument("prompt is not a string");
+            }
+            List<ChatMessage> chat = new ArrayList<>();
+            if (messages != null) {
+                if (!messages.isArray()) {
+                    throw ImprintException.invalidArgument("messages is not an array");
+                }
+                for (JsonNode m : messages) {
+                    JsonNode role = m.get("role");
+                    JsonNode content = m.get("content");
+                    if (role == null || !role.isTextual() || content == null || !content.isTextual()) {
+                        throw ImprintException.invalidArgument("a message needs a string role and content");
+                    }
+                    chat.add(new ChatMessage(role.asText(), content.asText()));
+                }
+            }
+            return new Probe(prompt == null ? null : prompt.asText(), chat);
+        } catch (ImprintException e) {
+            throw ImprintException.invalidArgument("%s: %s", where, e.getMessage());
+        }
+    }
+
+    private static String write(JsonNode node) {
+        try {
+            return JSON.writeValueAsString(node);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a tree of strings did not serialise", e);
+        }
+    }
+}
