@@ -372,7 +372,7 @@ public final class ImprintClient implements AutoCloseable {
      * {@code req} as ScoreStream parts of at most about {@code maxBytes} of suspect each, the last
      * with continued unset; itself alone when it fits.
      */
-    static List<ScoreRequest> parts(ScoreRequest req, int maxBytes) {
+    public static List<ScoreRequest> parts(ScoreRequest req, int maxBytes) {
         int rows = req.getSuspect().getRows();
         long rowBytes = (long) req.getSuspect().getCols() * Float.BYTES;
         if (req.getSuspect().getData().size() <= maxBytes || rows <= 1) {

@@ -49,6 +49,28 @@ class PutReferenceTest extends ServerTestBase {
     }
 
     @Test
+    void aSuspectFarLargerThanTheMessageLimitIsScoredThroughParts() {
+        int p = 64;
+        int d = 32768;
+        h.client().createProbeSet(ProbeSet.fromRequest("big", p, d, ProbeSetKind.DISTRIBUTION, 0, ""));
+        float[] reference = gen.distribution(p, d, TestFingerprints.Shape.DENSE);
+        h.client().putReference("big", "huge", Map.of(), reference, false);
+        float[] suspect = gen.distribution(p, d, TestFingerprints.Shape.DENSE);
+        assertTrue((long) suspect.length * Float.BYTES >= 8L * ServerHarness.TEST_MESSAGE_LIMIT);
+
+        List<ScoreResult> got = new java.util.ArrayList<>();
+        int scored = h.client().scoreStream("big", List.of(new dev.imprint.client.ImprintClient.SuspectInput("s",
+                suspect, new int[0])), ScoreOptions.defaults(), (input, result) -> got.add(result));
+        assertEquals(1, scored);
+        // At most half the 1 MiB limit per part: 4 rows of 128 KiB each, 16 parts.
+        assertEquals(16, watcher.messages("ScoreStream"));
+        ScoreResult direct = h.engine().score(h.engine().getProbeSet("big"),
+                dev.imprint.core.Suspect.of(h.engine().getProbeSet("big"), p, d, suspect, new int[0]),
+                dev.imprint.core.ScoreQuery.defaults(h.engine().getProbeSet("big")));
+        assertEquals(direct.matches().get(0).values(), got.get(0).matches().get(0).values());
+    }
+
+    @Test
     void aSingleMessageOverTheLimitIsResourceExhaustedAndChangesNothing() throws Exception {
         int d = 1024;
         int p = 512;

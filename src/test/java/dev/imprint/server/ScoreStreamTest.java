@@ -111,6 +111,63 @@ class ScoreStreamTest extends ServerTestBase {
         return now;
     }
 
+    @Test
+    void aSuspectSentInPartsIsScoredAsIfSentWhole() throws Exception {
+        float[] rows = gen.near(ProbeSetKind.DISTRIBUTION, refs.get(2), D, 0.2);
+        ScoreRequest whole = request("big", rows).setTopK(3).setAttribution(false).build();
+        List<ScoreRequest> parts = dev.imprint.client.ImprintClient.parts(whole, 5 * D * Float.BYTES);
+        assertEquals(4, parts.size(), "16 rows in parts of 5");
+        assertEquals(List.of(true, true, true, false), parts.stream().map(ScoreRequest::getContinued).toList());
+        // With probe indices too: the last 6 probes, in reverse order, in parts of 4.
+        int[] subset = {15, 14, 13, 12, 11, 10};
+        float[] subsetRows = new float[subset.length * D];
+        for (int i = 0; i < subset.length; i++) {
+            System.arraycopy(rows, subset[i] * D, subsetRows, i * D, D);
+        }
+        ScoreRequest.Builder indexed = ScoreRequest.newBuilder().setRequestId("sub").setProbeSetId("s")
+                .setSuspect(ProtoMapper.matrix(subset.length, D, subsetRows));
+        for (int p : subset) {
+            indexed.addProbeIndices(p);
+        }
+        List<ScoreRequest> indexedParts = dev.imprint.client.ImprintClient.parts(indexed.build(), 4 * D * Float.BYTES);
+        assertEquals(2, indexedParts.size());
+        List<ScoreRequest> all = new ArrayList<>(parts);
+        all.add(request("small", refs.get(0)).build());
+        all.addAll(indexedParts);
+        Collected got = stream(all);
+        assertEquals(Status.Code.OK, got.status.getCode(), got.status.toString());
+        assertEquals(List.of(h.stub().score(whole), h.stub().score(request("small", refs.get(0)).build()),
+                h.stub().score(indexed.build())), got.responses);
+    }
+
+    @Test
+    void partsThatDoNotContinueEachOtherEndTheStreamNamingTheRequest() throws Exception {
+        ScoreRequest whole = request("big", refs.get(1)).build();
+        List<ScoreRequest> parts = dev.imprint.client.ImprintClient.parts(whole, 8 * D * Float.BYTES);
+        Collected interleaved = stream(List.of(request("first", refs.get(0)).build(), parts.get(0),
+                request("other", refs.get(3)).build()));
+        assertEquals(List.of("first"), interleaved.responses.stream().map(ScoreResponse::getRequestId).toList());
+        assertEquals(Status.Code.INVALID_ARGUMENT, interleaved.status.getCode());
+        assertTrue(interleaved.status.getDescription().contains(
+                "request_id=other arrived while the parts of request_id=big were unfinished"),
+                interleaved.status.getDescription());
+
+        Collected changed = stream(List.of(parts.get(0), parts.get(1).toBuilder().setTopK(7).build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, changed.status.getCode());
+        assertTrue(changed.status.getDescription().contains("its parts differ in probe set or options"),
+                changed.status.getDescription());
+
+        Collected unfinished = stream(List.of(parts.get(0)));
+        assertEquals(Status.Code.INVALID_ARGUMENT, unfinished.status.getCode());
+        assertTrue(unfinished.status.getDescription().contains("the stream ended inside a suspect sent in parts"),
+                unfinished.status.getDescription());
+
+        io.grpc.StatusRuntimeException unary = org.junit.jupiter.api.Assertions.assertThrows(
+                io.grpc.StatusRuntimeException.class, () -> h.stub().score(parts.get(0)));
+        assertEquals(Status.Code.INVALID_ARGUMENT, unary.getStatus().getCode());
+        assertTrue(unary.getStatus().getDescription().contains("continued is for suspects sent in parts on ScoreStream"));
+    }
+
     private ScoreRequest.Builder request(String id, float[] rows) {
         return ScoreRequest.newBuilder().setRequestId(id).setProbeSetId("s").setSuspect(ProtoMapper.matrix(P, D, rows));
     }
