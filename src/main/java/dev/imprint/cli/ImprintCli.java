@@ -143,7 +143,7 @@ public final class ImprintCli implements Callable<Integer> {
             return describe(u.getCause());
         }
         if (e instanceof NoSuchFileException n) {
-            return "no such file or directory: " + n.getFile();
+            return "no such file or directory: " + n.getFile() + (n.getReason() == null ? "" : " (" + n.getReason() + ")");
         }
         if (e instanceof AccessDeniedException a) {
             return "permission denied: " + a.getFile();

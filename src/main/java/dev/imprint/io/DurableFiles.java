@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -58,6 +59,12 @@ public final class DurableFiles {
      */
     public static Path temporaryFor(Path target) {
         Path absolute = target.toAbsolutePath();
+        Path parent = absolute.getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            // Said of the output, not of a temporary name the user never chose.
+            throw new java.io.UncheckedIOException(new NoSuchFileException(parent.toString(), null,
+                    "the directory to write " + target + " in"));
+        }
         return absolute.resolveSibling(absolute.getFileName() + "."
                 + Long.toHexString(ThreadLocalRandom.current().nextLong()) + TMP_SUFFIX);
     }

@@ -255,6 +255,18 @@ class CommandsTest {
     }
 
     @Test
+    void anOutputInADirectoryThatDoesNotExistNamesTheDirectoryNotATemporaryFile() {
+        synthAndPut();
+        Path missing = tmp.resolve("no-such-dir");
+        CliRun rescore = CliRun.run("rescore", scenario.resolve("suspects.arrow").toString(), "--data-dir",
+                data.toString(), "--out", missing.resolve("r.arrow").toString());
+        assertEquals(ImprintCli.EXIT_FAILURE, rescore.exit(), rescore.toString());
+        assertOneLine(rescore, "no such file or directory: " + missing + " (the directory to write "
+                + missing.resolve("r.arrow") + " in)");
+        assertFalse(rescore.err().contains(".tmp"), rescore.toString());
+    }
+
+    @Test
     void missingInputFileIsAOneLineNotFound() {
         CliRun run = CliRun.run("score", tmp.resolve("nope.arrow").toString(), "--data-dir", tmp.toString());
         assertEquals(ImprintCli.EXIT_FAILURE, run.exit(), run.toString());
