@@ -56,6 +56,10 @@ class ProbesJsonTest {
         assertEquals(256, shipped.stream().distinct().count(), "no probe twice");
         assertTrue(shipped.stream().anyMatch(p -> p.prompt() != null) && shipped.stream().anyMatch(p -> p.prompt() == null),
                 "completion and chat probes both");
+        Path again = dir.resolve("again.jsonl");
+        ProbesJson.writeLines(again, shipped);
+        assertEquals(Files.readString(Path.of("src/main/resources/dev/imprint/probes/general-256.jsonl")),
+                Files.readString(again), "an export of the shipped set is the shipped file, byte for byte");
     }
 
     private Path write(String text) throws IOException {
