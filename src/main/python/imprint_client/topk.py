@@ -1,0 +1,42 @@
+"""Top-k answers as ``imprint topk build`` reads them, straight from OpenAI-compatible responses.
+
+    import json
+    from imprint_client.topk import answer_line
+    with open("refs.jsonl", "w") as out:
+        for probe, response in enumerate(responses):      # each the parsed JSON of one call
+            out.write(json.dumps(answer_line("model-a", probe, response, labels={"family": "a"})) + "\\n")
+"""
+from typing import Dict, List, Optional
+
+
+def top_logprobs(response: dict) -> List[dict]:
+    """The first generated token's top-k entries, [{"token", "logprob"}], from a chat completion
+    (``choices[0].logprobs.content[0].top_logprobs``) or a legacy completion
+    (``choices[0].logprobs.top_logprobs[0]``, a token -> logprob map). Raises ValueError, naming
+    what is missing, for a response without them (an endpoint that ignored ``top_logprobs``)."""
+    try:
+        logprobs = response["choices"][0]["logprobs"]
+    except (KeyError, IndexError, TypeError):
+        raise ValueError("the response has no choices[0].logprobs: ask for logprobs (and top_logprobs)") from None
+    if logprobs is None:
+        raise ValueError("choices[0].logprobs is null: the endpoint did not return logprobs")
+    if "content" in logprobs:
+        content = logprobs["content"] or []
+        if not content or not content[0].get("top_logprobs"):
+            raise ValueError("choices[0].logprobs.content[0].top_logprobs is empty: the endpoint ignored top_logprobs")
+        return [{"token": e["token"], "logprob": e.get("logprob")} for e in content[0]["top_logprobs"]]
+    tops = logprobs.get("top_logprobs") or []
+    if not tops or not tops[0]:
+        raise ValueError("choices[0].logprobs.top_logprobs is empty: the endpoint ignored logprobs=k")
+    return [{"token": token, "logprob": logprob} for token, logprob in tops[0].items()]
+
+
+def answer_line(model_id: str, probe: int, response: dict, labels: Optional[Dict[str, str]] = None,
+                role: Optional[str] = None) -> dict:
+    """One line of a top-k answers file for ``model_id``'s answer to ``probe``."""
+    line = {"model_id": model_id, "probe": int(probe), "top_logprobs": top_logprobs(response)}
+    if labels:
+        line["labels"] = dict(labels)
+    if role:
+        line["role"] = role
+    return line

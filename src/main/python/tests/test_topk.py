@@ -1,0 +1,35 @@
+"""answer_line on the two response shapes OpenAI-compatible endpoints return, and their failures."""
+import math
+import unittest
+
+from imprint_client.topk import answer_line
+
+CHAT = {"choices": [{"logprobs": {"content": [{"token": " Paris", "logprob": -0.1, "top_logprobs": [
+    {"token": " Paris", "logprob": -0.1, "bytes": [32, 80]}, {"token": " Lyon", "logprob": -2.5, "bytes": None}]}]}}]}
+LEGACY = {"choices": [{"logprobs": {"tokens": [" Paris"], "top_logprobs": [{" Paris": -0.1, " Lyon": -2.5}]}}]}
+
+
+class AnswerLineTest(unittest.TestCase):
+    def test_chat_and_legacy_completions_give_the_same_line(self):
+        want = {"model_id": "m", "probe": 3, "top_logprobs": [{"token": " Paris", "logprob": -0.1},
+                                                              {"token": " Lyon", "logprob": -2.5}],
+                "labels": {"family": "f"}, "role": "background"}
+        self.assertEqual(answer_line("m", 3, CHAT, labels={"family": "f"}, role="background"), want)
+        legacy = answer_line("m", 3, LEGACY, labels={"family": "f"}, role="background")
+        self.assertEqual(legacy, want)
+        self.assertLess(sum(math.exp(e["logprob"]) for e in legacy["top_logprobs"]), 1)
+
+    def test_a_response_without_top_logprobs_says_what_is_missing(self):
+        for response, message in [({"choices": []}, "no choices[0].logprobs"),
+                                   ({"choices": [{"logprobs": None}]}, "did not return logprobs"),
+                                   ({"choices": [{"logprobs": {"content": [{"token": "a", "logprob": -1,
+                                                                            "top_logprobs": []}]}}]},
+                                    "ignored top_logprobs"),
+                                   ({"choices": [{"logprobs": {"top_logprobs": []}}]}, "ignored logprobs=k")]:
+            with self.assertRaises(ValueError) as e:
+                answer_line("m", 0, response)
+            self.assertIn(message, str(e.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
