@@ -8,15 +8,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imprint.core.ChatMessage;
 import dev.imprint.core.ImprintException;
 import dev.imprint.core.Probe;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 
@@ -64,30 +60,7 @@ public final class ProbesJson {
      */
     public static List<Probe> readLines(Path file) {
         List<Probe> out = new ArrayList<>();
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            int number = 0;
-            while ((line = in.readLine()) != null) {
-                number++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                JsonNode node;
-                try {
-                    node = JSON.readTree(line);
-                } catch (JsonProcessingException e) {
-                    throw ImprintException.invalidArgument("%s line %d is not JSON: %s", file, number,
-                            e.getOriginalMessage());
-                }
-                out.add(probe(node, file + " line " + number));
-            }
-        } catch (NoSuchFileException e) {
-            throw ImprintException.notFound("file %s does not exist", file);
-        } catch (java.nio.charset.CharacterCodingException e) {
-            throw ImprintException.invalidArgument("%s is not UTF-8 text", file);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        JsonLines.read(file, node -> out.add(probe(node)));
         if (out.isEmpty()) {
             throw ImprintException.invalidArgument("%s holds no probes", file);
         }
@@ -121,40 +94,37 @@ public final class ProbesJson {
         return node;
     }
 
+    /** A probe of a JSON array, errors naming it. */
     private static Probe probe(JsonNode node, String where) {
         try {
-            if (node == null || !node.isObject()) {
-                throw ImprintException.invalidArgument("not a JSON object");
-            }
-            for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
-                String name = names.next();
-                if (!PROBE_FIELDS.contains(name)) {
-                    throw ImprintException.invalidArgument("unknown field %s; a probe has prompt or messages", name);
-                }
-            }
-            JsonNode prompt = node.get("prompt");
-            JsonNode messages = node.get("messages");
-            if (prompt != null && !prompt.isTextual()) {
-                throw ImprintException.invalidArgument("prompt is not a string");
-            }
-            List<ChatMessage> chat = new ArrayList<>();
-            if (messages != null) {
-                if (!messages.isArray()) {
-                    throw ImprintException.invalidArgument("messages is not an array");
-                }
-                for (JsonNode m : messages) {
-                    JsonNode role = m.get("role");
-                    JsonNode content = m.get("content");
-                    if (role == null || !role.isTextual() || content == null || !content.isTextual()) {
-                        throw ImprintException.invalidArgument("a message needs a string role and content");
-                    }
-                    chat.add(new ChatMessage(role.asText(), content.asText()));
-                }
-            }
-            return new Probe(prompt == null ? null : prompt.asText(), chat);
+            return probe(node);
         } catch (ImprintException e) {
             throw ImprintException.invalidArgument("%s: %s", where, e.getMessage());
         }
+    }
+
+    private static Probe probe(JsonNode node) {
+        JsonLines.requireObject(node, PROBE_FIELDS, "; a probe has prompt or messages");
+        JsonNode prompt = node.get("prompt");
+        JsonNode messages = node.get("messages");
+        if (prompt != null && !prompt.isTextual()) {
+            throw ImprintException.invalidArgument("prompt is not a string");
+        }
+        List<ChatMessage> chat = new ArrayList<>();
+        if (messages != null) {
+            if (!messages.isArray()) {
+                throw ImprintException.invalidArgument("messages is not an array");
+            }
+            for (JsonNode m : messages) {
+                JsonNode role = m.get("role");
+                JsonNode content = m.get("content");
+                if (role == null || !role.isTextual() || content == null || !content.isTextual()) {
+                    throw ImprintException.invalidArgument("a message needs a string role and content");
+                }
+                chat.add(new ChatMessage(role.asText(), content.asText()));
+            }
+        }
+        return new Probe(prompt == null ? null : prompt.asText(), chat);
     }
 
     private static String write(JsonNode node) {

@@ -1,19 +1,11 @@
 package dev.imprint.topk;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.imprint.core.ImprintException;
 import dev.imprint.core.ReferenceRole;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import dev.imprint.io.JsonLines;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +21,6 @@ import java.util.TreeMap;
  * {@code null} logprob is a missing one.
  */
 public final class TopKAnswers {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> FIELDS = Set.of("model_id", "probe", "top_logprobs", "labels", "role");
 
     /** One model's answers, by probe index. */
@@ -46,28 +37,7 @@ public final class TopKAnswers {
      */
     public static List<Model> read(Path file) {
         Map<String, Model> models = new LinkedHashMap<>();
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            int number = 0;
-            while ((line = in.readLine()) != null) {
-                number++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                String where = file + " line " + number;
-                try {
-                    add(models, JSON.readTree(line));
-                } catch (JsonProcessingException e) {
-                    throw ImprintException.invalidArgument("%s is not JSON: %s", where, e.getOriginalMessage());
-                } catch (ImprintException e) {
-                    throw ImprintException.invalidArgument("%s: %s", where, e.getMessage());
-                }
-            }
-        } catch (NoSuchFileException e) {
-            throw ImprintException.notFound("file %s does not exist", file);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        JsonLines.read(file, node -> add(models, node));
         if (models.isEmpty()) {
             throw ImprintException.invalidArgument("%s holds no answers", file);
         }
@@ -75,15 +45,7 @@ public final class TopKAnswers {
     }
 
     private static void add(Map<String, Model> models, JsonNode node) {
-        if (node == null || !node.isObject()) {
-            throw ImprintException.invalidArgument("not a JSON object");
-        }
-        for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
-            String name = names.next();
-            if (!FIELDS.contains(name)) {
-                throw ImprintException.invalidArgument("unknown field %s", name);
-            }
-        }
+        JsonLines.requireObject(node, FIELDS, "");
         JsonNode id = node.get("model_id");
         JsonNode probe = node.get("probe");
         JsonNode top = node.get("top_logprobs");
