@@ -125,6 +125,9 @@ public final class ResultTable {
             this.probeSetId = probeSetId;
             this.draftPath = DurableFiles.temporaryFor(arrow);
             this.draft = ArrowFileOutput.create(allocator, draftPath, schema(probeSetId));
+            // A run stopped by Ctrl-C or SIGTERM never reaches commit or abort: the JVM's shutdown
+            // removes the draft then (after a commit it is already renamed away).
+            draftPath.toFile().deleteOnExit();
         }
 
         /** Appends one row per match of {@code result}, in rank order. */

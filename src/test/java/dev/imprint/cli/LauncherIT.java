@@ -91,6 +91,61 @@ class LauncherIT {
     }
 
     @Test
+    void aRescoreStoppedMidwayLeavesTheEarlierResultsWholeAndNoDraft() throws Exception {
+        Path scenario = tmp.resolve("scn");
+        Path data = tmp.resolve("data");
+        assertEquals(0, CliRun.run("synth", "--out", scenario.toString()).exit());
+        assertEquals(0, CliRun.run("put", scenario.resolve("references").toString(), "--data-dir", data.toString())
+                .exit());
+        // Many copies of the scenario's suspects, so the run is still going when it is stopped.
+        Path big = tmp.resolve("big.arrow");
+        try (org.apache.arrow.memory.BufferAllocator allocator = new org.apache.arrow.memory.RootAllocator()) {
+            List<dev.imprint.io.SuspectTable.SuspectRows> suspects = new ArrayList<>();
+            int dim;
+            try (dev.imprint.io.SuspectTable.Reader r = dev.imprint.io.SuspectTable.open(allocator,
+                    scenario.resolve("suspects.arrow"), 1 << 20)) {
+                dim = r.dim();
+                for (var s = r.next(); s != null; s = r.next()) {
+                    suspects.add(s);
+                }
+            }
+            try (dev.imprint.io.SuspectTable.Writer w = new dev.imprint.io.SuspectTable.Writer(allocator, big,
+                    "synth", dim)) {
+                for (int copy = 0; copy < 400; copy++) {
+                    for (var s : suspects) {
+                        w.write(s.modelId() + "-" + copy, s.probeIndices(), s.rows());
+                    }
+                }
+            }
+        }
+        Path results = tmp.resolve("results.arrow");
+        assertEquals(0, CliRun.run("rescore", scenario.resolve("suspects.arrow").toString(), "--data-dir",
+                data.toString(), "--out", results.toString()).exit());
+        byte[] before = Files.readAllBytes(results);
+
+        Process p = new ProcessBuilder(LAUNCHER.toString(), "rescore", big.toString(), "--data-dir", data.toString(),
+                "--out", results.toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        StringBuilder err = new StringBuilder();
+        try (var in = p.getErrorStream()) {
+            byte[] buffer = new byte[4096];
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                err.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
+                if (err.indexOf(" suspects ") >= 0) {
+                    p.toHandle().destroy(); // SIGTERM, as a service manager or Ctrl-C's shutdown would run it
+                    break;
+                }
+            }
+        }
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertTrue(p.exitValue() != 0, "stopped midway: " + err);
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(results)), "the earlier results are whole");
+        try (Stream<Path> left = Files.list(tmp)) {
+            assertEquals(List.of(), left.filter(f -> f.getFileName().toString().endsWith(".tmp")).toList(),
+                    "no draft is left behind");
+        }
+    }
+
+    @Test
     void demoGivesEveryRightVerdictThroughTheLauncher() throws Exception {
         Process p = new ProcessBuilder(LAUNCHER.toString(), "demo").redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
