@@ -50,12 +50,7 @@ final class DeleteCommand implements Callable<Integer> {
                     try {
                         t.deleteReference(probeSetId, modelIds.get(i));
                     } catch (RuntimeException e) {
-                        String message = ImprintCli.describe(e);
-                        if (modelIds.size() == 1 || message == null) {
-                            throw e;
-                        }
-                        throw new CliException(String.format("%s (%d of %d deleted before it; the %d after it "
-                                + "not tried)", message, i, modelIds.size(), modelIds.size() - i - 1));
+                        throw Partway.failure(e, "", i, modelIds.size(), "deleted");
                     }
                     out.printf("deleted %s from probe set %s at %s%n", modelIds.get(i), probeSetId, t.describe());
                     out.flush();

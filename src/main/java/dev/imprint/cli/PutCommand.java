@@ -66,7 +66,7 @@ final class PutCommand implements Callable<Integer> {
                 try {
                     put(allocator, t, file, forced, out);
                 } catch (RuntimeException | IOException e) {
-                    throw afterSome(e, file, i, inputs.size());
+                    throw Partway.failure(e, file + ": ", i, inputs.size(), "files put");
                 }
             }
         }
@@ -85,20 +85,6 @@ final class PutCommand implements Callable<Integer> {
         out.printf("put %s (%s) into probe set %s (%d x %d) at %s%n", meta.modelId(), meta.role().wireName(),
                 set.id(), set.numProbes(), set.dim(), t.describe());
         out.flush();
-    }
-
-    /**
-     * The failure of file {@code index} of {@code total}, saying how far the run got: the files
-     * before it are in, the ones after were not tried. A single file's failure is left as it is,
-     * and so is a bug's, which {@link ImprintCli} reports with its stack trace.
-     */
-    private static RuntimeException afterSome(Exception e, Path file, int index, int total) {
-        String message = ImprintCli.describe(e);
-        if (total == 1 || message == null) {
-            return e instanceof RuntimeException r ? r : new java.io.UncheckedIOException((IOException) e);
-        }
-        return new CliException(String.format("%s: %s (%d of %d files put before it; the %d after it not tried)",
-                file, message, index, total, total - index - 1));
     }
 
     /** Files as given, directories replaced by their *.arrow files in name order. */

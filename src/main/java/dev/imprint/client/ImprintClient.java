@@ -316,8 +316,11 @@ public final class ImprintClient implements AutoCloseable {
      */
     public ServerInfo awaitServer(String target, Duration timeout) {
         try {
-            return blocking.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+            ServerInfo info = blocking.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
                     .getServerInfo(GetServerInfoRequest.getDefaultInstance());
+            // What uploads and bulk scoring would otherwise ask for again.
+            serverMessageLimit = info.getMaxInboundMessageBytes();
+            return info;
         } catch (StatusRuntimeException e) {
             throw new ServerUnreachableException("cannot reach " + target + ": " + whyUnreachable(e, timeout), e);
         }

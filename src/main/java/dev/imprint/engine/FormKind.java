@@ -57,11 +57,11 @@ public enum FormKind {
      * flat fill of the tokens the answer left out. One form per suspect, chosen from its rows
      * alone, so no p-value pays for looking twice.
      */
-    static FormKind forSuspect(ProbeSetKind kind, SuspectConditions conditions) {
+    static FormKind forSuspect(ProbeSetKind kind, int[] kept) {
         if (kind != ProbeSetKind.DISTRIBUTION) {
             return UNIT;
         }
-        return conditions.kept() != null ? HELLINGER : LOG_RATIO;
+        return kept != null ? HELLINGER : LOG_RATIO;
     }
 
     /** The forms a set of this kind is attributed in. */

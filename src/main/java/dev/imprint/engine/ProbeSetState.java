@@ -14,6 +14,7 @@ import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Suspect;
+import dev.imprint.core.Truncation;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -343,9 +344,12 @@ final class ProbeSetState implements AutoCloseable {
         AttributionView logView = views.stream().filter(v -> v.kind() == FormKind.LOG_RATIO).findFirst().orElse(null);
         FormKind[] forms = new FormKind[size];
         for (int s = 0; s < size; s++) {
-            conditions[s] = logView == null ? SuspectConditions.NONE
-                    : SuspectConditions.measure(logView, batch.suspects().get(s), batch.probeIndices());
-            forms[s] = FormKind.forSuspect(set.kind(), conditions[s]);
+            float[] rows = batch.suspects().get(s);
+            int[] kept = logView == null ? null : Truncation.keptPerRow(rows, batch.probeCount(), set.dim());
+            forms[s] = FormKind.forSuspect(set.kind(), kept);
+            // Only a form that sees temperature needs it measured (a log form of every row, on the hot path).
+            conditions[s] = logView == null || forms[s].blindToTemperature() ? SuspectConditions.truncatedOnly(kept)
+                    : SuspectConditions.measure(logView, rows, batch.probeIndices(), kept);
         }
         SuspectEvidence[] out = new SuspectEvidence[size];
         for (AttributionView view : views) {

@@ -18,7 +18,10 @@ record SuspectConditions(int[] kept, double temperature, double coolest, double 
     /** The estimate is kept within this factor of 1: beyond it a row is not a tempered model. */
     static final double MAX_TEMPERATURE_FACTOR = 4;
 
-    static final SuspectConditions NONE = new SuspectConditions(null, 1, 1, 1);
+    /** Rows read as {@code kept} (null: full), their temperature not measured: for a form blind to it. */
+    static SuspectConditions truncatedOnly(int[] kept) {
+        return new SuspectConditions(kept, 1, 1, 1);
+    }
 
     /**
      * How much hotter (above 1) or cooler (below 1) the suspect is than the nearest reference:
@@ -44,9 +47,13 @@ record SuspectConditions(int[] kept, double temperature, double coolest, double 
      * @param logView the LOG_RATIO view, whose μ is the consensus
      */
     static SuspectConditions measure(AttributionView logView, float[] rows, int[] probes) {
+        return measure(logView, rows, probes, Truncation.keptPerRow(rows, probes.length, logView.forms().set().dim()));
+    }
+
+    /** {@link #measure(AttributionView, float[], int[])} with the rows' {@link Truncation#keptPerRow} known. */
+    static SuspectConditions measure(AttributionView logView, float[] rows, int[] probes, int[] kept) {
         AttributionForms forms = logView.forms();
         int dim = forms.set().dim();
-        int[] kept = Truncation.keptPerRow(rows, probes.length, dim);
         if (forms.size() == 0) {
             return new SuspectConditions(kept, 1, 1, 1);
         }

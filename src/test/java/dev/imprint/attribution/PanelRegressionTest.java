@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.imprint.testing.Float64Attribution;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -65,7 +66,7 @@ class PanelRegressionTest {
                 double unit = rms(p.norm2());
                 for (int j = 0; j < 7; j++) {
                     double lambda = PanelRegression.RIDGE * trace(p.gram()[j], m) / m;
-                    double[] expected = solve(p.gram()[j], lambda, column(p.products(), j), m);
+                    double[] expected = Float64Attribution.solve(p.gram()[j], lambda, column(p.products(), j), m);
                     for (int r = 0; r < m; r++) {
                         expected[r] /= unit;
                         assertEquals(expected[r], beta[r][j], 1e-9 * (1 + Math.abs(expected[r])),
@@ -183,7 +184,7 @@ class PanelRegressionTest {
             }
             c[a++] = products[r];
         }
-        return solve(g, lambda, c, m - 1);
+        return Float64Attribution.solve(g, lambda, c, m - 1);
     }
 
     private static double[] column(double[][] a, int j) {
@@ -203,39 +204,4 @@ class PanelRegressionTest {
     }
 
     /** (G + λI) x = c by Gaussian elimination with partial pivoting: an independent reference. */
-    private static double[] solve(double[] g, double lambda, double[] c, int m) {
-        double[][] a = new double[m][m + 1];
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < m; j++) {
-                a[i][j] = g[i * m + j] + (i == j ? lambda : 0);
-            }
-            a[i][m] = c[i];
-        }
-        for (int col = 0; col < m; col++) {
-            int pivot = col;
-            for (int i = col + 1; i < m; i++) {
-                if (Math.abs(a[i][col]) > Math.abs(a[pivot][col])) {
-                    pivot = i;
-                }
-            }
-            double[] tmp = a[col];
-            a[col] = a[pivot];
-            a[pivot] = tmp;
-            for (int i = col + 1; i < m; i++) {
-                double f = a[i][col] / a[col][col];
-                for (int j = col; j <= m; j++) {
-                    a[i][j] -= f * a[col][j];
-                }
-            }
-        }
-        double[] x = new double[m];
-        for (int i = m - 1; i >= 0; i--) {
-            double s = a[i][m];
-            for (int j = i + 1; j < m; j++) {
-                s -= a[i][j] * x[j];
-            }
-            x[i] = s / a[i][i];
-        }
-        return x;
-    }
 }

@@ -136,42 +136,53 @@ public final class Float64Attribution {
         return z;
     }
 
-    /** (Z^T Z + λI)^-1 c by Gaussian elimination with partial pivoting. */
+    /** (Z^T Z + λI)^-1 c, λ = RIDGE·trace/M. */
     private static double[] ridgeSolve(double[][] z, double[] c) {
         int m = z.length;
-        double[][] a = new double[m][m + 1];
+        double[] g = new double[m * m];
         double trace = 0;
         for (int r = 0; r < m; r++) {
-            trace += dot(z[r], z[r]);
-        }
-        for (int r = 0; r < m; r++) {
             for (int t = 0; t < m; t++) {
-                a[r][t] = dot(z[r], z[t]) + (r == t ? RIDGE * trace / m : 0);
+                g[r * m + t] = dot(z[r], z[t]);
             }
-            a[r][m] = c[r];
+            trace += g[r * m + r];
+        }
+        return solve(g, RIDGE * trace / m, c, m);
+    }
+
+    /** (G + λI)^-1 c for an m×m row-major G, by Gaussian elimination with partial pivoting. */
+    public static double[] solve(double[] g, double lambda, double[] c, int m) {
+        double[][] a = new double[m][m + 1];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < m; j++) {
+                a[i][j] = g[i * m + j] + (i == j ? lambda : 0);
+            }
+            a[i][m] = c[i];
         }
         for (int col = 0; col < m; col++) {
             int pivot = col;
-            for (int r = col + 1; r < m; r++) {
-                if (Math.abs(a[r][col]) > Math.abs(a[pivot][col])) {
-                    pivot = r;
+            for (int i = col + 1; i < m; i++) {
+                if (Math.abs(a[i][col]) > Math.abs(a[pivot][col])) {
+                    pivot = i;
                 }
             }
-            double[] swap = a[col];
+            double[] tmp = a[col];
             a[col] = a[pivot];
-            a[pivot] = swap;
-            for (int r = 0; r < m; r++) {
-                if (r != col) {
-                    double f = a[r][col] / a[col][col];
-                    for (int k = col; k <= m; k++) {
-                        a[r][k] -= f * a[col][k];
-                    }
+            a[pivot] = tmp;
+            for (int i = col + 1; i < m; i++) {
+                double f = a[i][col] / a[col][col];
+                for (int j = col; j <= m; j++) {
+                    a[i][j] -= f * a[col][j];
                 }
             }
         }
         double[] x = new double[m];
-        for (int r = 0; r < m; r++) {
-            x[r] = a[r][m] / a[r][r];
+        for (int i = m - 1; i >= 0; i--) {
+            double s = a[i][m];
+            for (int j = i + 1; j < m; j++) {
+                s -= a[i][j] * x[j];
+            }
+            x[i] = s / a[i][i];
         }
         return x;
     }
