@@ -124,6 +124,8 @@ final class AttributionScorer {
             Truncation.apply(rows, j * dim, dim, kept[j]);
         }
         float[] residual = forms.formOf(rows, probes.length);
+        AttributionForms.Row[] members = panel.members().stream().map(p -> forms.row(p.modelId()))
+                .toArray(AttributionForms.Row[]::new);
         double[][] products = new double[m][probes.length];
         double[] norm2 = new double[probes.length];
         for (int j = 0; j < probes.length; j++) {
@@ -132,7 +134,7 @@ final class AttributionScorer {
                 continue;
             }
             for (int r = 0; r < m; r++) {
-                AttributionForms.Row row = forms.row(panel.member(r).modelId());
+                AttributionForms.Row row = members[r];
                 if (r == k || row.norm2()[probes[j]] <= NEGLIGIBLE) {
                     continue;
                 }

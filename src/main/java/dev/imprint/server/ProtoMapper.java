@@ -66,10 +66,22 @@ public final class ProtoMapper {
             throw new IllegalArgumentException("matrix of " + rows + "x" + cols + " needs " + (long) rows * cols
                     + " values, got " + values.length);
         }
-        byte[] bytes = new byte[values.length * Float.BYTES];
-        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(values);
+        return Matrix.newBuilder().setRows(rows).setCols(cols).setData(littleEndian(values, 0, values.length)).build();
+    }
+
+    /** {@code count} values from {@code offset} as little-endian float32 bytes, as Matrix and RowChunk carry them. */
+    static ByteString littleEndian(float[] values, int offset, int count) {
+        byte[] bytes = new byte[count * Float.BYTES];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(values, offset, count);
         // The array is ours alone and never written again, so wrapping it without a copy is safe.
-        return Matrix.newBuilder().setRows(rows).setCols(cols).setData(UnsafeByteOperations.unsafeWrap(bytes)).build();
+        return UnsafeByteOperations.unsafeWrap(bytes);
+    }
+
+    /** Little-endian float32 bytes as floats; the caller has checked the length is a multiple of 4. */
+    static float[] floats(ByteString data) {
+        float[] values = new float[data.size() / Float.BYTES];
+        data.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+        return values;
     }
 
     /**
@@ -87,9 +99,7 @@ public final class ProtoMapper {
                     "%s.data has %d bytes; expected rows*cols*4 = %d*%d*4 = %d (little-endian float32, row-major)",
                     field, data.size(), rows, cols, rows * cols * Float.BYTES);
         }
-        float[] values = new float[data.size() / Float.BYTES];
-        data.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
-        return values;
+        return floats(data);
     }
 
     // ---- Probe sets and references ------------------------------------------------------------
@@ -205,9 +215,7 @@ public final class ProtoMapper {
                 throw ImprintException.invalidArgument("rows.data at first_row=%d has %d bytes, not a whole number "
                         + "of little-endian float32 values", chunk.getFirstRow(), data.size());
             }
-            float[] values = new float[data.size() / Float.BYTES];
-            data.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
-            return values;
+            return floats(data);
         }
         float[] values = new float[chunk.getValuesCount()];
         for (int i = 0; i < values.length; i++) {
@@ -221,9 +229,7 @@ public final class ProtoMapper {
      * {@code firstRow}, as little-endian bytes.
      */
     public static RowChunk rowChunk(int firstRow, float[] rows, int offset, int count) {
-        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(count * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        bytes.asFloatBuffer().put(rows, offset, count);
-        return RowChunk.newBuilder().setFirstRow(firstRow).setData(ByteString.copyFrom(bytes.array())).build();
+        return RowChunk.newBuilder().setFirstRow(firstRow).setData(littleEndian(rows, offset, count)).build();
     }
 
     /** {@link #rowChunk} in the packed-float encoding, which servers before row bytes also read. */
