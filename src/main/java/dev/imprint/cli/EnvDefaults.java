@@ -31,6 +31,12 @@ public final class EnvDefaults implements IDefaultValueProvider {
         return value == null || value.isEmpty() ? null : value;
     }
 
+    /** The value of variable {@code name}; null when it is unset or empty. */
+    public String variable(String name) {
+        String value = environment.get(name);
+        return value == null || value.isEmpty() ? null : value;
+    }
+
     /**
      * The variable behind a usage error: for an option of {@code spec} that {@code message}
      * names, that is not on the command line {@code args} and whose variable is set, "NAME=value";
