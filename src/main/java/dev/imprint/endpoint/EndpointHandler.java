@@ -1,6 +1,5 @@
 package dev.imprint.endpoint;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
@@ -71,7 +70,7 @@ final class EndpointHandler implements HttpHandler {
             if (played instanceof Fault.Slow slow) {
                 Thread.sleep(slow.millis());
             }
-            Reply reply = route(exchange.getRequestMethod(), path, raw, body);
+            Reply reply = route(exchange.getRequestMethod(), path, body);
             if (played instanceof Fault.NoLogprobs) {
                 reply = FaultEffects.withoutLogprobs(reply);
             } else if (played instanceof Fault.IgnoreTopLogprobs) {
@@ -90,7 +89,7 @@ final class EndpointHandler implements HttpHandler {
         }
     }
 
-    private Reply route(String method, String path, byte[] raw, JsonNode body) {
+    private Reply route(String method, String path, JsonNode body) {
         boolean get = method.equals("GET");
         boolean post = method.equals("POST");
         try {
@@ -98,11 +97,11 @@ final class EndpointHandler implements HttpHandler {
                 case "/v1/models":
                     return get ? modelsRoute.answer() : wrongMethod(method, path);
                 case "/v1/chat/completions":
-                    return post ? chatRoute.answer(readable(raw, body)) : wrongMethod(method, path);
+                    return post ? chatRoute.answer(readable(body)) : wrongMethod(method, path);
                 case "/v1/completions":
-                    return post ? completionsRoute.answer(readable(raw, body)) : wrongMethod(method, path);
+                    return post ? completionsRoute.answer(readable(body)) : wrongMethod(method, path);
                 case "/v1/embeddings":
-                    return post ? embeddingsRoute.answer(readable(raw, body)) : wrongMethod(method, path);
+                    return post ? embeddingsRoute.answer(readable(body)) : wrongMethod(method, path);
                 default:
                     return Reply.error(404, "Invalid URL (" + method + " " + path + ")", "invalid_request_error",
                             null, null);
@@ -116,7 +115,7 @@ final class EndpointHandler implements HttpHandler {
     }
 
     /** The parsed body; a 400 when the bytes were not JSON. */
-    private static JsonNode readable(byte[] raw, JsonNode body) {
+    private static JsonNode readable(JsonNode body) {
         if (body == null) {
             throw ApiError.badRequest(null, "We could not parse the JSON body of your request. (HINT: This likely "
                     + "means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but "
@@ -145,9 +144,7 @@ final class EndpointHandler implements HttpHandler {
         }
         try {
             return JSON.readTree(raw);
-        } catch (JsonProcessingException notJson) {
-            return null;
-        } catch (IOException unreadable) {
+        } catch (IOException notJson) {
             return null;
         }
     }
