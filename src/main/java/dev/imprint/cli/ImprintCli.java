@@ -44,7 +44,8 @@ import picocli.CommandLine.Spec;
         description = "Fingerprint matching: which reference model was a suspect model distilled from?",
         subcommands = {ServeCommand.class, SynthCommand.class, PutCommand.class, ScoreCommand.class,
             RescoreCommand.class, ReportCommand.class, EvaluateCommand.class, BenchCommand.class, InfoCommand.class,
-            ListCommand.class, DeleteCommand.class, ProbeSetCommand.class, TopKCommand.class, CaptureCommand.class, DemoCommand.class},
+            ListCommand.class, DeleteCommand.class, ProbeSetCommand.class, TopKCommand.class, CaptureCommand.class,
+            EndpointCommand.class, DemoCommand.class},
         footer = {"", "Every option can also be set by an environment variable IMPRINT_<OPTION> "
                 + "(e.g. --data-dir: IMPRINT_DATA_DIR); a flag on the command line wins."})
 public final class ImprintCli implements Callable<Integer> {
