@@ -366,8 +366,7 @@ final class CaptureCommand implements Callable<Integer> {
     }
 
     private String key(String variable) {
-        return spec.commandLine().getDefaultValueProvider() instanceof EnvDefaults env ? env.variable(variable)
-                : System.getenv(variable);
+        return EnvDefaults.variable(spec.commandLine(), variable);
     }
 
     private static String keyHint(String variable) {

@@ -88,8 +88,8 @@ final class EndpointCommand implements Callable<Integer> {
         if (apiKeyEnv == null) {
             return null;
         }
-        String key = System.getenv(apiKeyEnv);
-        if (key == null || key.isEmpty()) {
+        String key = EnvDefaults.variable(spec.commandLine(), apiKeyEnv);
+        if (key == null) {
             throw new CliException("--api-key-env=" + apiKeyEnv + " but the variable " + apiKeyEnv
                     + " is not set or empty; set it to the API key, or leave the option out to serve without one");
         }

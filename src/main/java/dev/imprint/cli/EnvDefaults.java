@@ -31,9 +31,13 @@ public final class EnvDefaults implements IDefaultValueProvider {
         return value == null || value.isEmpty() ? null : value;
     }
 
-    /** The value of variable {@code name}; null when it is unset or empty. */
-    public String variable(String name) {
-        String value = environment.get(name);
+    /**
+     * Variable {@code name} of the environment {@code cli} was built with (a test gives its own);
+     * null when it is unset or empty.
+     */
+    static String variable(picocli.CommandLine cli, String name) {
+        String value = cli.getDefaultValueProvider() instanceof EnvDefaults env ? env.environment.get(name)
+                : System.getenv(name);
         return value == null || value.isEmpty() ? null : value;
     }
 
