@@ -24,8 +24,8 @@ import picocli.CommandLine.Spec;
                 + "W4: same, S=64. DISTRIBUTION workloads score the default metrics.",
             "W5: top-k fingerprints, M=200 P=256 S=1, scored as compact rows over each probe's support (D=64) and "
                 + "then as the same distributions over a vocabulary (D=32000): two lines, the dense one with "
-                + "dense_over_compact=<ratio of the medians>; W6: same, S=64. The dense form holds ~13 GiB at "
-                + "scale 1 (-Xmx16g); --scale shrinks M."})
+                + "dense_over_compact=<ratio of the medians>; W6: same, S=64. At scale 1 the dense form (with the "
+                + "attribution forms the engine keeps beside it) needs tens of GiB of heap; --scale shrinks M."})
 public final class BenchCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
