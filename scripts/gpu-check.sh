@@ -104,7 +104,7 @@ run() {
   for backend in cuda cpu; do
     section "imprint bench on $backend (scale $scale)"
     # --profile: after the timed reps, as many again with each stage timed (medians, one line each).
-    bounded 130 "$java" $opens -Xmx48g -jar "$BUNDLE/imprint-all.jar" bench --backend "$backend" --workload all \
+    bounded 130 "$java" $opens -Xmx48g -jar "$BUNDLE/imprint-all.jar" bench --backend "$backend" --workload W1,W2,W3,W4 \
       --scale "$scale" --reps "$reps" --profile 2>&1 | { grep -E '^workload=|^profile |scoring backend|^imprint|Exception|rror' || true; } | tee -a "$results"
   done
 
@@ -117,7 +117,7 @@ run() {
   section "imprint bench on cuda with --top-k 10, W1-W4 (scale $scale)"
   # Tagged backend=cuda-top10: the device ranks and only the kept pairs come back.
   bounded 90 "$java" $opens -Xmx48g -jar "$BUNDLE/imprint-all.jar" bench --backend cuda --top-k 10 \
-    --workload all --scale "$scale" --reps "$reps" --profile 2>&1 | { grep -E '^workload=|^profile |^imprint|Exception|rror' || true; } \
+    --workload W1,W2,W3,W4 --scale "$scale" --reps "$reps" --profile 2>&1 | { grep -E '^workload=|^profile |^imprint|Exception|rror' || true; } \
     | sed 's/ backend=cuda / backend=cuda-top10 /' | tee -a "$results"
 
   section "concurrent callers on cuda: 64 at once, top_k=10, batched then unbatched, W1 and W3 (scale $scale)"

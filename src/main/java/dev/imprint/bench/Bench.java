@@ -19,6 +19,7 @@ import dev.imprint.engine.cuda.CudaBackend;
 import dev.imprint.engine.cuda.CudaStages;
 import dev.imprint.store.FingerprintStore;
 import dev.imprint.store.LoadReport;
+import dev.imprint.topk.TopKRows;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -26,6 +27,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.function.IntFunction;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
@@ -42,20 +44,40 @@ public final class Bench {
     /**
      * The timings of one workload run, in seconds per batch.
      *
-     * @param profile per-stage lines of the profiled calls (see {@link #run(Workload, double, int, int,
-     *                SelectedBackend, boolean)}), empty when not profiled
+     * @param form            null for W1-W4; "compact" or "dense" for the two runs of a top-k workload
+     * @param dim             D of the rows scored
+     * @param denseOverCompact the dense run's median over the compact run's, on the dense run only; else NaN
+     * @param profile         per-stage lines of the profiled calls (see {@link #run(Workload, double, int, int,
+     *                        SelectedBackend, boolean, int)}), empty when not profiled
      */
-    public record Result(Workload workload, String backend, int references, Set<Metric> metrics, int topK, int reps,
-                         double minS, double medianS, double maxS, List<String> profile) {
+    public record Result(Workload workload, String form, String backend, int references, int dim,
+                         Set<Metric> metrics, int topK, int reps, double minS, double medianS, double maxS,
+                         double denseOverCompact, List<String> profile) {
 
         /** One line, ending in {@code median_s=<seconds per batch>}. */
         public String line() {
             return String.format(Locale.ROOT,
-                    "workload=%s backend=%s kind=%s M=%d P=%d D=%d S=%d metrics=%s top_k=%d reps=%d min_s=%.6f "
-                            + "max_s=%.6f median_s=%.6f",
-                    workload, backend, workload.kind(), references, workload.probes(), workload.dim(),
-                    workload.suspects(), metrics.stream().map(Metric::name).collect(Collectors.joining(",")), topK,
-                    reps, minS, maxS, medianS);
+                    "workload=%s%s backend=%s kind=%s M=%d P=%d D=%d S=%d metrics=%s top_k=%d reps=%d min_s=%.6f "
+                            + "max_s=%.6f%s median_s=%.6f",
+                    workload, form == null ? "" : " form=" + form, backend, workload.kind(), references,
+                    workload.probes(), dim, workload.suspects(),
+                    metrics.stream().map(Metric::name).collect(Collectors.joining(",")), topK, reps, minS, maxS,
+                    Double.isNaN(denseOverCompact) ? ""
+                            : String.format(Locale.ROOT, " dense_over_compact=%.2f", denseOverCompact),
+                    medianS);
+        }
+    }
+
+    /** The two runs of a top-k workload on the same distributions: compact rows, then dense ones. */
+    public record TopKResult(Result compact, Result dense) {
+        /** The compact run's line and profile, then the dense run's, whose line carries the ratio of the medians. */
+        public List<String> lines() {
+            List<String> out = new ArrayList<>();
+            out.add(compact.line());
+            out.addAll(compact.profile());
+            out.add(dense.line());
+            out.addAll(dense.profile());
+            return out;
         }
     }
 
@@ -85,38 +107,107 @@ public final class Bench {
      */
     public static Result run(Workload workload, double scale, int warmup, int reps, SelectedBackend selected,
                              boolean profile, int topK) {
+        if (workload.topK()) {
+            throw new IllegalArgumentException(workload + " scores two forms; run it with runTopK");
+        }
         int m = workload.references(scale);
         ProbeSet set = probeSet(workload);
         TimedBackend timed = new TimedBackend(selected.backend());
         try (ImprintEngine engine = ImprintEngine.open(new DiscardingStore(),
                 new SelectedBackend(timed, selected.reason()))) {
             List<Suspect> suspects = populate(engine, set, workload, m);
-            ScoreQuery query = query(set, topK);
-            for (int i = 0; i < warmup; i++) {
-                engine.scoreAll(set, suspects, query);
-            }
-            double[] seconds = new double[reps];
-            for (int i = 0; i < reps; i++) {
-                long start = System.nanoTime();
-                engine.scoreAll(set, suspects, query);
-                seconds[i] = (System.nanoTime() - start) / 1e9;
-            }
-            Arrays.sort(seconds);
-            double median = CudaStages.median(seconds);
-            List<String> lines = List.of();
-            if (profile) {
-                try {
-                    lines = profile(engine, timed, set, suspects, query, reps);
-                } catch (RuntimeException e) {
-                    // The profile is a diagnostic: its failure is reported, and the timing above still stands.
-                    lines = List.of("stage=failed reason=" + String.valueOf(e).replace('\n', ' '));
-                }
-            }
-            String prefix = String.format(Locale.ROOT, "profile workload=%s backend=%s ", workload,
-                    engine.backendName());
-            return new Result(workload, engine.backendName(), m, query.metrics(), topK, reps, seconds[0], median,
-                    seconds[reps - 1], lines.stream().map(l -> prefix + l).toList());
+            return time(engine, timed, workload, null, set, m, suspects, warmup, reps, profile, topK, null);
         }
+    }
+
+    /**
+     * Runs a top-k workload ({@link Workload#topK()}): builds M references' top-k answers (k=20 of
+     * 63 candidate tokens per probe, the rest of the mass unlisted) and S suspects that part copy
+     * the first, turns them into rows with {@link TopKRows} over each probe's support (at most D
+     * keys, zero beyond), and times them as {@link #run(Workload, double, int, int, SelectedBackend,
+     * boolean, int)} does; then drops that probe set and times the same distributions over a
+     * vocabulary of {@link Workload#denseDim()} tokens (each listed key's probability on its token,
+     * {@value TopKRows#OTHER}'s spread evenly over every token outside the support), on the same
+     * engine and backend, which the run closes.
+     */
+    public static TopKResult runTopK(Workload workload, double scale, int warmup, int reps, SelectedBackend selected,
+                                     boolean profile, int topK) {
+        if (!workload.topK()) {
+            throw new IllegalArgumentException(workload + " is not a top-k workload");
+        }
+        int m = workload.references(scale);
+        TopKData data = TopKData.generate(workload, m);
+        String name = "bench-" + workload.name().toLowerCase(Locale.ROOT);
+        TimedBackend timed = new TimedBackend(selected.backend());
+        try (ImprintEngine engine = ImprintEngine.open(new DiscardingStore(),
+                new SelectedBackend(timed, selected.reason()))) {
+            ProbeSet compactSet = ProbeSet.fromRequest(name + "-compact", workload.probes(), workload.dim(),
+                    ProbeSetKind.DISTRIBUTION, 0, "benchmark " + workload + ", compact top-k rows");
+            List<Suspect> suspects = populate(engine, compactSet, data, m, data::compact);
+            Result compact = time(engine, timed, workload, "compact", compactSet, m, suspects, warmup, reps, profile,
+                    topK, null);
+            engine.deleteProbeSet(compactSet.id(), true);
+
+            ProbeSet denseSet = ProbeSet.fromRequest(name + "-dense", workload.probes(), workload.denseDim(),
+                    ProbeSetKind.DISTRIBUTION, 0, "benchmark " + workload + ", the same distributions dense");
+            suspects = populate(engine, denseSet, data, m, data::dense);
+            Result dense = time(engine, timed, workload, "dense", denseSet, m, suspects, warmup, reps, profile, topK,
+                    compact);
+            return new TopKResult(compact, dense);
+        }
+    }
+
+    /**
+     * Creates {@code set} with {@code m} references and returns the S suspects, each model's rows
+     * (references 0..m-1, then suspects m..m+S-1) taken from {@code rows}.
+     */
+    private static List<Suspect> populate(ImprintEngine engine, ProbeSet set, TopKData data, int m,
+                                          IntFunction<float[]> rows) {
+        engine.createProbeSet(set);
+        for (int i = 0; i < m; i++) {
+            engine.putReference(set.id(), String.format(Locale.ROOT, "ref-%05d", i),
+                    Map.of("family", "f" + (i % 8)), rows.apply(i), false);
+        }
+        List<Suspect> suspects = new ArrayList<>(data.suspects());
+        for (int s = 0; s < data.suspects(); s++) {
+            suspects.add(Suspect.of(set, set.numProbes(), set.dim(), rows.apply(m + s), null));
+        }
+        return suspects;
+    }
+
+    /**
+     * Scores {@code warmup} batches untimed, then times {@code reps}, then profiles as many more when
+     * asked; {@code compact} is the compact run a dense run is compared with, else null.
+     */
+    private static Result time(ImprintEngine engine, TimedBackend timed, Workload workload, String form,
+                               ProbeSet set, int m, List<Suspect> suspects, int warmup, int reps, boolean profile,
+                               int topK, Result compact) {
+        ScoreQuery query = query(set, topK);
+        for (int i = 0; i < warmup; i++) {
+            engine.scoreAll(set, suspects, query);
+        }
+        double[] seconds = new double[reps];
+        for (int i = 0; i < reps; i++) {
+            long start = System.nanoTime();
+            engine.scoreAll(set, suspects, query);
+            seconds[i] = (System.nanoTime() - start) / 1e9;
+        }
+        Arrays.sort(seconds);
+        double median = CudaStages.median(seconds);
+        List<String> lines = List.of();
+        if (profile) {
+            try {
+                lines = profile(engine, timed, set, suspects, query, reps);
+            } catch (RuntimeException e) {
+                // The profile is a diagnostic: its failure is reported, and the timing above still stands.
+                lines = List.of("stage=failed reason=" + String.valueOf(e).replace('\n', ' '));
+            }
+        }
+        String prefix = String.format(Locale.ROOT, "profile workload=%s%s backend=%s ", workload,
+                form == null ? "" : " form=" + form, engine.backendName());
+        return new Result(workload, form, engine.backendName(), m, set.dim(), query.metrics(), topK, reps, seconds[0],
+                median, seconds[reps - 1], compact == null ? Double.NaN : median / compact.medianS(),
+                lines.stream().map(l -> prefix + l).toList());
     }
 
     /** The workload's query: the kind's default metrics and order, the best {@code topK} matches (0: all). */

@@ -6,7 +6,9 @@ import java.util.Set;
 
 /**
  * The benchmark workloads of the performance contract: M references of P probes × D, scored
- * against a batch of S suspects with the kind's default metrics.
+ * against a batch of S suspects with the kind's default metrics. W5 and W6 score top-k
+ * fingerprints twice in one run: as compact rows over each probe's support (D keys) and as the
+ * same distributions over a whole vocabulary ({@link #denseDim()}).
  */
 public enum Workload {
     /** DISTRIBUTION, one suspect: memory-bound, every reference byte read once per query. */
@@ -16,16 +18,26 @@ public enum Workload {
     /** EMBEDDING, one suspect, COSINE. */
     W3(ProbeSetKind.EMBEDDING, 1000, 128, 768, 1),
     /** EMBEDDING, a batch of 64 suspects, COSINE. */
-    W4(ProbeSetKind.EMBEDDING, 1000, 128, 768, 64);
+    W4(ProbeSetKind.EMBEDDING, 1000, 128, 768, 64),
+    /** Top-k rows, one suspect: compact over a support of 64 keys, then dense over 32000 tokens. */
+    W5(ProbeSetKind.DISTRIBUTION, 200, 256, 64, 1, 32000),
+    /** Top-k rows, a batch of 64 suspects: compact, then dense. */
+    W6(ProbeSetKind.DISTRIBUTION, 200, 256, 64, 64, 32000);
 
     private final ProbeSetKind kind;
     private final int references;
     private final int probes;
     private final int dim;
     private final int suspects;
+    private final int denseDim;
 
     Workload(ProbeSetKind kind, int references, int probes, int dim, int suspects) {
+        this(kind, references, probes, dim, suspects, 0);
+    }
+
+    Workload(ProbeSetKind kind, int references, int probes, int dim, int suspects, int denseDim) {
         this.kind = kind;
+        this.denseDim = denseDim;
         this.references = references;
         this.probes = probes;
         this.dim = dim;
@@ -52,6 +64,16 @@ public enum Workload {
 
     public int dim() {
         return dim;
+    }
+
+    /** True for the top-k workloads, which score a compact and a dense form of the same distributions. */
+    public boolean topK() {
+        return denseDim > 0;
+    }
+
+    /** The vocabulary size of a top-k workload's dense form; 0 for the others. */
+    public int denseDim() {
+        return denseDim;
     }
 
     /** S, the suspects scored per batch. */

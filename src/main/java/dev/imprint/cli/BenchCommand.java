@@ -21,13 +21,17 @@ import picocli.CommandLine.Spec;
         description = {"Runs benchmark workloads in-process through the scoring engine and prints, per workload, "
                 + "one line ending in median_s=<seconds per batch of S suspects>.",
             "W1: DISTRIBUTION M=200 P=256 D=1024 S=1; W2: same, S=64; W3: EMBEDDING M=1000 P=128 D=768 S=1 COSINE; "
-                + "W4: same, S=64. DISTRIBUTION workloads score the default metrics."})
+                + "W4: same, S=64. DISTRIBUTION workloads score the default metrics.",
+            "W5: top-k fingerprints, M=200 P=256 S=1, scored as compact rows over each probe's support (D=64) and "
+                + "then as the same distributions over a vocabulary (D=32000): two lines, the dense one with "
+                + "dense_over_compact=<ratio of the medians>; W6: same, S=64. At scale 1 the dense form (with the "
+                + "attribution forms the engine keeps beside it) needs tens of GiB of heap; --scale shrinks M."})
 public final class BenchCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
     @Option(names = "--workload", split = ",", paramLabel = "W",
-            description = "Workloads to run: W1, W2, W3, W4 or all; repeatable or comma-separated (default: ${DEFAULT-VALUE}).",
+            description = "Workloads to run: W1 to W6 or all; repeatable or comma-separated (default: ${DEFAULT-VALUE}).",
             defaultValue = "all")
     private List<String> workloads = new ArrayList<>();
 
@@ -83,7 +87,24 @@ public final class BenchCommand implements Callable<Integer> {
         if (concurrency > 0 && profile) {
             throw new ParameterException(spec.commandLine(), "--profile times single calls; it cannot go with --concurrency");
         }
-        for (Workload w : selected()) {
+        EnumSet<Workload> chosen = selected();
+        if (concurrency > 0) {
+            boolean named = workloads.stream().anyMatch(n -> !n.trim().equalsIgnoreCase("all")
+                    && Workload.valueOf(n.trim().toUpperCase(Locale.ROOT)).topK());
+            if (named) {
+                throw new ParameterException(spec.commandLine(), "--concurrency runs W1-W4; W5 and W6 time two "
+                        + "forms of one workload one call at a time");
+            }
+            // "all" under --concurrency means the workloads it can run.
+            chosen.removeIf(Workload::topK);
+        }
+        for (Workload w : chosen) {
+            if (w.topK()) {
+                Bench.runTopK(w, scale, warmup, reps, backendOptions.select(), profile, topK).lines()
+                        .forEach(System.out::println);
+                System.out.flush();
+                continue;
+            }
             if (concurrency > 0) {
                 ConcurrentBench.run(w, scale, concurrency, Math.min(warmup, 5), reps, backendOptions.select(),
                         ScoreBatching.defaults(), topK).lines().forEach(System.out::println);
@@ -110,7 +131,7 @@ public final class BenchCommand implements Callable<Integer> {
                 chosen.add(Workload.valueOf(w));
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec.commandLine(),
-                        "--workload=" + name + "; expected W1, W2, W3, W4 or all");
+                        "--workload=" + name + "; expected W1, W2, W3, W4, W5, W6 or all");
             }
         }
         return chosen;

@@ -42,6 +42,19 @@ class BenchTest {
     }
 
     @Test
+    void theTopKWorkloadTimesCompactRowsAndThenTheSameDistributionsDense() {
+        Bench.TopKResult result = Bench.runTopK(Workload.W5, 0.002, 0, 5,
+                BackendProvider.select(BackendProvider.Choice.CPU, CudaOptions.defaults()), false, 0);
+        List<String> lines = result.lines();
+        assertEquals(2, lines.size(), lines::toString);
+        assertTrue(lines.get(0).matches("workload=W5 form=compact backend=cpu kind=DISTRIBUTION M=1 P=256 D=64 S=1 "
+                + ".* median_s=[0-9.]+"), lines.get(0));
+        assertTrue(lines.get(1).matches("workload=W5 form=dense backend=cpu kind=DISTRIBUTION M=1 P=256 D=32000 S=1 "
+                + ".* dense_over_compact=[0-9.]+ median_s=[0-9.]+"), lines.get(1));
+        assertEquals(result.dense().medianS() / result.compact().medianS(), result.dense().denseOverCompact(), 1e-12);
+    }
+
+    @Test
     void concurrentCallersAreTimedBatchedAndThenUnbatched() {
         ConcurrentBench.Result result = ConcurrentBench.run(Workload.W3, 0.005, 4, 1, 5,
                 BackendProvider.select(BackendProvider.Choice.CPU, CudaOptions.defaults()), ScoreBatching.defaults(), 3);
