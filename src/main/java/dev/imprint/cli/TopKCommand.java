@@ -112,7 +112,7 @@ final class TopKCommand implements Callable<Integer> {
                         writeSuspects(allocator, tmp.resolve("suspects.arrow"), built, suspectAnswers);
                     }
                 }
-                SupportsJson.write(tmp.resolve("supports.json"), built.set.id(), built.set.dim(), built.set.supports());
+                SupportsJson.write(tmp.resolve("supports.json"), built.set);
                 Files.move(tmp, outDir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             } finally {
                 if (Files.exists(tmp)) {
@@ -203,7 +203,7 @@ final class TopKCommand implements Callable<Integer> {
         private static Built load(Path file) {
             SupportsJson.File read = SupportsJson.read(file);
             ProbeSet set = ProbeSet.fromRequest(read.probeSetId(), read.supports().keys().size(), read.dim(),
-                    ProbeSetKind.DISTRIBUTION, 0, "").withSupports(read.supports());
+                    ProbeSetKind.DISTRIBUTION, 0, read.description()).withSupports(read.supports());
             return new Built(set, List.of());
         }
     }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imprint.core.ImprintException;
+import dev.imprint.core.ProbeSet;
 import dev.imprint.core.Supports;
 import dev.imprint.core.VocabularyMode;
 import java.io.IOException;
@@ -18,14 +19,14 @@ import java.util.List;
 /**
  * Per-probe supports as JSON, {@code {"vocabulary": "FIRST_CHARACTER", "supports": [["P", "L",
  * "<other>"], ...]}}: the value a probe-set file keeps them under, and, with the set's
- * {@code "probe_set_id"} and {@code "dim"} added, the {@code supports.json} that
+ * {@code "probe_set_id"}, {@code "dim"} and {@code "description"} added, the {@code supports.json} that
  * {@code imprint topk build} writes and {@code imprint probe-set create --supports} reads.
  */
 public final class SupportsJson {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** A supports.json file: the supports and the probe set they were built for. */
-    public record File(String probeSetId, int dim, Supports supports) {
+    /** A supports.json file: the supports and the probe set they were built for ("" when it gives no description). */
+    public record File(String probeSetId, int dim, String description, Supports supports) {
     }
 
     private SupportsJson() {}
@@ -48,12 +49,13 @@ public final class SupportsJson {
         }
     }
 
-    /** Writes a supports.json file, pretty-printed for people reading it. */
-    public static void write(Path file, String probeSetId, int dim, Supports supports) throws IOException {
+    /** Writes the supports.json of {@code set}, which carries supports, pretty-printed for people reading it. */
+    public static void write(Path file, ProbeSet set) throws IOException {
         ObjectNode root = JSON.createObjectNode();
-        root.put("probe_set_id", probeSetId);
-        root.put("dim", dim);
-        root.setAll(node(supports));
+        root.put("probe_set_id", set.id());
+        root.put("dim", set.dim());
+        root.put("description", set.description());
+        root.setAll(node(set.supports()));
         Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n");
     }
 
@@ -70,7 +72,8 @@ public final class SupportsJson {
             if (id == null || !id.isTextual() || dim == null || !dim.canConvertToInt()) {
                 throw ImprintException.invalidArgument("needs a string probe_set_id and an integer dim");
             }
-            return new File(id.asText(), dim.asInt(), supports(root));
+            JsonNode description = root.get("description");
+            return new File(id.asText(), dim.asInt(), description == null ? "" : description.asText(), supports(root));
         } catch (NoSuchFileException e) {
             throw ImprintException.notFound("file %s does not exist", file);
         } catch (IOException e) {
