@@ -58,7 +58,7 @@ final class ReferenceUpload implements StreamObserver<PutReferenceRequest> {
                 case ROWS -> accept(req.getRows());
                 case TOP_K -> accept(req.getTopK());
                 case PART_NOT_SET -> throw ImprintException.invalidArgument(
-                        "PutReferenceRequest has neither header, rows nor top_k set");
+                        "PutReferenceRequest has neither header nor rows (nor top_k) set");
             }
         } catch (RuntimeException e) {
             fail(e);
