@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+import json
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import grpc
 import numpy as np
 
 from ._stubs import pb2, pb2_grpc
+from .topk import entries
 
 _METRICS = ("cosine", "kl_ref_suspect", "kl_suspect_ref", "js", "top1_agreement")
 
@@ -124,12 +126,30 @@ class Client:
 
     # ---- probe sets and references --------------------------------------------------------
 
-    def create_probe_set(self, probe_set_id: str, num_probes: int, dim: int, kind: str = "DISTRIBUTION",
-                         smoothing_epsilon: float = 0.0, description: str = ""):
-        """Creates a probe set; an identical existing one is returned as is."""
-        return self._call(self._stub.CreateProbeSet, pb2.CreateProbeSetRequest(
-            probe_set_id=probe_set_id, num_probes=num_probes, dim=dim, kind=pb2.ProbeSetKind.Value(kind),
-            smoothing_epsilon=smoothing_epsilon, description=description))
+    def create_probe_set(self, probe_set_id: str, num_probes: Optional[int] = None, dim: Optional[int] = None,
+                         kind: str = "DISTRIBUTION", smoothing_epsilon: float = 0.0, description: str = "",
+                         supports: Union[None, str, dict] = None):
+        """Creates a probe set; an identical existing one is returned as is. ``supports``: the
+        per-probe supports top-k answers are mapped onto, as the supports.json ``imprint topk build``
+        writes (its path, or its parsed dict); num_probes and dim then default to the file's."""
+        request = pb2.CreateProbeSetRequest(probe_set_id=probe_set_id, kind=pb2.ProbeSetKind.Value(kind),
+                                            smoothing_epsilon=smoothing_epsilon, description=description)
+        if supports is not None:
+            if isinstance(supports, str):
+                with open(supports, encoding="utf-8") as f:
+                    supports = json.load(f)
+            request.supports.vocabulary = pb2.VocabularyMode.Value(supports["vocabulary"])
+            for keys in supports["supports"]:
+                request.supports.probes.add(keys=keys)
+            num_probes = len(supports["supports"]) if num_probes is None else num_probes
+            dim = supports["dim"] if dim is None else dim
+            if not description and supports.get("description"):
+                request.description = supports["description"]
+        if num_probes is None or dim is None:
+            raise ValueError("num_probes and dim are needed unless supports gives them")
+        request.num_probes = num_probes
+        request.dim = dim
+        return self._call(self._stub.CreateProbeSet, request)
 
     def put_reference(self, probe_set_id: str, model_id: str, rows, labels: Optional[Dict[str, str]] = None,
                       role: str = "protected", replace: bool = False) -> Reference:
@@ -150,6 +170,18 @@ class Client:
                     first_row=first, data=matrix[first:first + per_chunk].tobytes()))
 
         return _reference(self._call(self._stub.PutReference, messages()))
+
+    def put_reference_topk(self, probe_set_id: str, model_id: str, answers: Mapping[int, object],
+                           labels: Optional[Dict[str, str]] = None, role: Optional[str] = None,
+                           replace: bool = False) -> Reference:
+        """Uploads a reference as top-k answers, which the server maps onto the probe set's supports
+        (FAILED_PRECONDITION if it has none). ``answers`` maps every probe index to an OpenAI-compatible
+        response dict or a list of {"token", "logprob"} dicts. Returns once it is durable."""
+        header = pb2.PutReferenceRequest(header=pb2.ReferenceHeader(
+            probe_set_id=probe_set_id, model_id=model_id, labels=labels or {}, replace=replace,
+            role=pb2.ReferenceRole.Value((role or "protected").upper())))
+        rows = pb2.PutReferenceRequest(top_k=_top_k_rows(answers))
+        return _reference(self._call(self._stub.PutReference, iter([header, rows])))
 
     def list_references(self, probe_set_id: str, labels: Optional[Dict[str, str]] = None,
                         role: Optional[str] = None) -> List[Reference]:
@@ -174,6 +206,16 @@ class Client:
         return _result(self._call(self._stub.Score, _score_request(
             probe_set_id, rows, probe_indices, top_k, metrics, order_by, attribution, alpha, "")))
 
+    def score_topk(self, probe_set_id: str, answers: Mapping[int, object], top_k: int = 10,
+                   metrics: Optional[Sequence[str]] = None, order_by: Optional[str] = None,
+                   attribution: bool = True, alpha: float = 0.01) -> ScoreResult:
+        """Scores one suspect given as top-k answers, ``answers`` mapping each probe it answered to an
+        OpenAI-compatible response dict or a list of {"token", "logprob"} dicts; the server maps them
+        onto the probe set's supports and scores the rows as any suspect."""
+        request = _score_request(probe_set_id, None, None, top_k, metrics, order_by, attribution, alpha, "")
+        request.suspect_top_k.CopyFrom(_top_k_rows(answers))
+        return _result(self._call(self._stub.Score, request))
+
     def score_many(self, probe_set_id: str, suspects: Iterable[Tuple[str, object, Optional[Sequence[int]]]],
                    top_k: int = 10, metrics: Optional[Sequence[str]] = None, order_by: Optional[str] = None,
                    attribution: bool = True, alpha: float = 0.01) -> Iterator[Tuple[str, ScoreResult]]:
@@ -194,16 +236,30 @@ class Client:
             raise ImprintError(e.code().name, e.details() or "") from None
 
 
+def _top_k_rows(answers: Mapping[int, object]):
+    """Top-k answers by probe index as the TopKRows message, in the mapping's order."""
+    rows = pb2.TopKRows()
+    for probe, answer in answers.items():
+        row = rows.rows.add(probe=int(probe))
+        for e in entries(answer):
+            token = row.tokens.add(token=e["token"])
+            if e["logprob"] is not None:
+                token.logprob = float(e["logprob"])
+    return rows
+
+
 def _score_request(probe_set_id, rows, probe_indices, top_k, metrics, order_by, attribution, alpha, request_id):
-    matrix = np.ascontiguousarray(rows, dtype="<f4")
-    if matrix.ndim != 2:
-        raise ValueError(f"rows has shape {matrix.shape}; expected (probes, dim)")
+    """A score request; rows None leaves the suspect for the caller to set (top-k answers)."""
     request = pb2.ScoreRequest(
         probe_set_id=probe_set_id, request_id=request_id, top_k=top_k, attribution=attribution,
         alpha=alpha if attribution else 0.0,
-        suspect=pb2.Matrix(rows=matrix.shape[0], cols=matrix.shape[1], data=matrix.tobytes()),
         probe_indices=[int(i) for i in probe_indices] if probe_indices is not None else [],
         metrics=[pb2.Metric.Value(m.upper()) for m in metrics or []])
+    if rows is not None:
+        matrix = np.ascontiguousarray(rows, dtype="<f4")
+        if matrix.ndim != 2:
+            raise ValueError(f"rows has shape {matrix.shape}; expected (probes, dim)")
+        request.suspect.CopyFrom(pb2.Matrix(rows=matrix.shape[0], cols=matrix.shape[1], data=matrix.tobytes()))
     if order_by:
         request.order_by = pb2.Metric.Value(order_by.upper())
     return request

@@ -6,7 +6,7 @@
         for probe, response in enumerate(responses):      # each the parsed JSON of one call
             out.write(json.dumps(answer_line("model-a", probe, response, labels={"family": "a"})) + "\\n")
 """
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 
 def top_logprobs(response: dict) -> List[dict]:
@@ -40,3 +40,18 @@ def answer_line(model_id: str, probe: int, response: dict, labels: Optional[Dict
     if role:
         line["role"] = role
     return line
+
+
+def entries(answer: Union[dict, List[dict]]) -> List[dict]:
+    """An answer's top-k entries, [{"token", "logprob"}]: from an OpenAI-compatible response dict
+    (as ``top_logprobs`` reads it) or a list of {"token", "logprob"} dicts, taken as they are
+    (other keys, such as ``bytes``, dropped; a missing or None logprob stays None, which the server
+    refuses naming the probe)."""
+    if isinstance(answer, dict):
+        return top_logprobs(answer)
+    out = []
+    for e in answer:
+        if not isinstance(e, dict) or not isinstance(e.get("token"), str):
+            raise ValueError(f"a top-k entry must be a dict with a string token, not {e!r}")
+        out.append({"token": e["token"], "logprob": e.get("logprob")})
+    return out

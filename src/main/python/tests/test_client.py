@@ -111,6 +111,54 @@ class ClientTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             self.client.put_reference(self.set_id, "flat", np.ones(P * D))
 
+    def _topk_answers(self, tokens, k=5):
+        """One model's top-k answer to each of 8 probes, as lists of {"token", "logprob"}."""
+        answers = {}
+        for p in range(8):
+            probs = softmax(self.rng.normal(size=(1, len(tokens))) * 2)[0]
+            top = np.argsort(-probs)[:k]
+            answers[p] = [{"token": tokens[t], "logprob": float(np.log(probs[t]))} for t in top]
+        return answers
+
+    def test_top_k_answers_map_onto_the_sets_supports_on_the_server(self):
+        tokens = [" Paris", " Lima", " London", " Rome", " Oslo", " Bern", " Kyiv", " Cairo"]
+        supports = {"probe_set_id": "ignored", "dim": len(tokens) + 1, "vocabulary": "EXACT",
+                    "supports": [tokens + ["<other>"]] * 8}
+        created = self.client.create_probe_set(self.set_id, supports=supports)
+        self.assertEqual((created.num_probes, created.dim, created.has_supports), (8, 9, True))
+        refs = {f"m{i}": self._topk_answers(tokens) for i in range(3)}
+        for model_id, answers in refs.items():
+            stored = self.client.put_reference_topk(self.set_id, model_id, answers, labels={"family": model_id})
+            self.assertEqual((stored.num_probes, stored.dim), (8, 9))
+        # A suspect answering as m1 on some probes, given as chat-completion responses.
+        responses = {p: {"choices": [{"logprobs": {"content": [{"token": refs["m1"][p][0]["token"],
+                                                                  "logprob": refs["m1"][p][0]["logprob"],
+                                                                  "top_logprobs": refs["m1"][p]}]}}]}
+                     for p in (5, 2, 7)}
+        result = self.client.score_topk(self.set_id, responses, top_k=0, attribution=False)
+        self.assertEqual(result.probes_used, 3)
+        self.assertEqual(result.matches[0].model_id, "m1")
+        self.assertAlmostEqual(result.matches[0].values["kl_ref_suspect"], 0.0, delta=1e-6)
+
+    def test_top_k_answers_are_refused_naming_the_probe(self):
+        tokens = [" a", " b", " c"]
+        self.client.create_probe_set(self.set_id, supports={"dim": 4, "vocabulary": "EXACT",
+                                                            "supports": [tokens + ["<other>"]] * 2})
+        with self.assertRaises(ImprintError) as e:
+            self.client.score_topk(self.set_id, {1: [{"token": " a", "logprob": None}]})
+        self.assertEqual(e.exception.code, "INVALID_ARGUMENT")
+        self.assertIn("suspect_top_k probe 1: token ' a' has no logprob", e.exception.message)
+        with self.assertRaises(ImprintError) as e:
+            self.client.put_reference_topk(self.set_id, "m", {0: [{"token": " a", "logprob": -0.1}]})
+        self.assertIn("top_k answers 1 of the 2 probes (missing probe [1])", e.exception.message)
+        self.assertEqual(self.client.list_references(self.set_id), [])
+        bare = self.set_id + "-bare"
+        self.client.create_probe_set(bare, 2, 4)
+        with self.assertRaises(ImprintError) as e:
+            self.client.score_topk(bare, {0: [{"token": " a", "logprob": -0.1}]})
+        self.assertEqual(e.exception.code, "FAILED_PRECONDITION")
+        self.assertIn("create it with supports (imprint probe-set create --supports FILE)", e.exception.message)
+
     def test_a_port_that_never_answers_fails_within_the_connect_timeout(self):
         silent = socket.socket()
         silent.bind(("127.0.0.1", 0))

@@ -2,7 +2,7 @@
 import math
 import unittest
 
-from imprint_client.topk import answer_line
+from imprint_client.topk import answer_line, entries
 
 CHAT = {"choices": [{"logprobs": {"content": [{"token": " Paris", "logprob": -0.1, "top_logprobs": [
     {"token": " Paris", "logprob": -0.1, "bytes": [32, 80]}, {"token": " Lyon", "logprob": -2.5, "bytes": None}]}]}}]}
@@ -29,6 +29,17 @@ class AnswerLineTest(unittest.TestCase):
             with self.assertRaises(ValueError) as e:
                 answer_line("m", 0, response)
             self.assertIn(message, str(e.exception))
+
+
+class EntriesTest(unittest.TestCase):
+    def test_a_response_and_a_list_of_entries_give_the_same_entries(self):
+        want = [{"token": " Paris", "logprob": -0.1}, {"token": " Lyon", "logprob": -2.5}]
+        self.assertEqual(entries(CHAT), want)
+        self.assertEqual(entries([{"token": " Paris", "logprob": -0.1, "bytes": [32]},
+                                  {"token": " Lyon", "logprob": -2.5}]), want)
+        self.assertEqual(entries([{"token": "x"}]), [{"token": "x", "logprob": None}])
+        with self.assertRaises(ValueError):
+            entries([{"logprob": -1}])
 
 
 if __name__ == "__main__":

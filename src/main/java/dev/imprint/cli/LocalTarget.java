@@ -12,6 +12,8 @@ import dev.imprint.core.Suspect;
 import dev.imprint.engine.DeviceInfo;
 import dev.imprint.engine.EngineInfo;
 import dev.imprint.engine.ImprintEngine;
+import dev.imprint.topk.ProbeAnswer;
+import dev.imprint.topk.SupportedRows;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -94,6 +96,13 @@ final class LocalTarget implements Target {
     }
 
     @Override
+    public ReferenceMeta putReferenceTopK(String probeSetId, String modelId, Map<String, String> labels,
+                                          ReferenceRole role, List<ProbeAnswer> answers, boolean replace) {
+        float[] rows = SupportedRows.reference(engine.getProbeSet(probeSetId), answers, "top_k");
+        return engine.putReference(probeSetId, modelId, labels, role, rows, replace);
+    }
+
+    @Override
     public void scoreAll(ProbeSet set, Iterable<SuspectInput> suspects, ScoreOptions options,
                          BiConsumer<SuspectInput, ScoreResult> sink) {
         ScoreQuery resolved = ScoreQuery.resolve(set, options.metrics(), options.orderBy(), options.topK(),
@@ -118,7 +127,8 @@ final class LocalTarget implements Target {
         List<Suspect> validated = new ArrayList<>(chunk.size());
         for (SuspectInput s : chunk) {
             try {
-                validated.add(Suspect.of(set, s.rows().length / set.dim(), set.dim(), s.rows(), s.probeIndices()));
+                validated.add(s.topK() != null ? SupportedRows.suspect(set, s.topK(), "suspect_top_k")
+                        : Suspect.of(set, s.rows().length / set.dim(), set.dim(), s.rows(), s.probeIndices()));
             } catch (ImprintException e) {
                 throw new ImprintException(e.code(), "suspect " + s.requestId() + ": " + e.getMessage(), e);
             }

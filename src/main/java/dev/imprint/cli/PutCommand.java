@@ -5,6 +5,8 @@ import dev.imprint.core.Reference;
 import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ReferenceRole;
 import dev.imprint.io.ReferenceFile;
+import dev.imprint.topk.ProbeAnswer;
+import dev.imprint.topk.TopKAnswers;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -26,11 +28,15 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code imprint put}: registers reference fingerprints from reference Arrow files (as
- * {@code synth} writes them), creating each file's probe set if it does not exist yet.
+ * {@code synth} writes them), creating each file's probe set if it does not exist yet, or from
+ * top-k answers files, which the target maps onto the supports of an existing probe set.
  */
 @Command(name = "put", mixinStandardHelpOptions = true,
         description = {"Register reference fingerprints from reference Arrow files, creating their probe set "
-                + "if needed.", "A directory argument stands for every *.arrow file in it."})
+                + "if needed.", "A directory argument stands for every *.arrow file in it.",
+                "A file named *.jsonl is a top-k answers file: each model in it is put as one reference, its "
+                        + "answers mapped onto the supports of --probe-set (a set created with "
+                        + "probe-set create --supports); its labels and role come from the file."})
 final class PutCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
@@ -38,8 +44,14 @@ final class PutCommand implements Callable<Integer> {
     @Mixin
     private TargetOptions target;
 
-    @Parameters(arity = "1..*", paramLabel = "FILE", description = "Reference Arrow files, or directories of them.")
+    @Parameters(arity = "1..*", paramLabel = "FILE",
+            description = "Reference Arrow files, directories of them, or top-k answers files (*.jsonl).")
     List<Path> files;
+
+    @Option(names = "--probe-set", paramLabel = "ID",
+            description = "The probe set of the top-k answers files (*.jsonl); it must carry supports. Arrow files "
+                    + "name their own.")
+    String probeSetId;
 
     @Option(names = "--label", paramLabel = "KEY=VALUE",
             description = "Extra label for every reference put, repeatable; overrides the file's label of that key.")
@@ -59,12 +71,20 @@ final class PutCommand implements Callable<Integer> {
         // Parsed before anything is put, so a bad role changes nothing.
         ReferenceRole forced = role == null ? null : ReferenceRole.parse("--role", role);
         List<Path> inputs = expand(files);
+        if (probeSetId == null && inputs.stream().anyMatch(TopKAnswers::isAnswersFile)) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "a top-k answers file (*.jsonl) needs --probe-set ID, the set whose supports it is mapped onto");
+        }
         PrintWriter out = spec.commandLine().getOut();
         try (BufferAllocator allocator = new RootAllocator(); Target t = target.open(true)) {
             for (int i = 0; i < inputs.size(); i++) {
                 Path file = inputs.get(i);
                 try {
-                    put(allocator, t, file, forced, out);
+                    if (TopKAnswers.isAnswersFile(file)) {
+                        putTopK(t, file, forced, out);
+                    } else {
+                        put(allocator, t, file, forced, out);
+                    }
                 } catch (RuntimeException | IOException e) {
                     throw Partway.failure(e, file + ": ", i, inputs.size(), "files put");
                 }
@@ -85,6 +105,27 @@ final class PutCommand implements Callable<Integer> {
         out.printf("put %s (%s) into probe set %s (%d x %d) at %s%n", meta.modelId(), meta.role().wireName(),
                 set.id(), set.numProbes(), set.dim(), t.describe());
         out.flush();
+    }
+
+    /** Puts each model of a top-k answers file as one reference of --probe-set. */
+    private void putTopK(Target t, Path file, ReferenceRole forced, PrintWriter out) {
+        List<TopKAnswers.Model> models = TopKAnswers.read(file);
+        ProbeSet set = t.getProbeSet(probeSetId);
+        for (TopKAnswers.Model m : models) {
+            Map<String, String> merged = new LinkedHashMap<>(m.labels());
+            merged.putAll(labels);
+            ReferenceMeta meta;
+            try {
+                meta = t.putReferenceTopK(set.id(), m.modelId(), merged, forced == null ? m.role() : forced,
+                        ProbeAnswer.of(m.answers()), replace);
+            } catch (dev.imprint.core.ImprintException e) {
+                throw new dev.imprint.core.ImprintException(e.code(), "reference " + m.modelId() + ": "
+                        + e.getMessage(), e);
+            }
+            out.printf("put %s (%s) into probe set %s (%d x %d) from top-k answers at %s%n", meta.modelId(),
+                    meta.role().wireName(), set.id(), set.numProbes(), set.dim(), t.describe());
+            out.flush();
+        }
     }
 
     /** Files as given, directories replaced by their *.arrow files in name order. */

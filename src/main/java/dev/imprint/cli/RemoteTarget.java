@@ -9,6 +9,7 @@ import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.ScoreResult;
+import dev.imprint.topk.ProbeAnswer;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -59,7 +60,7 @@ final class RemoteTarget implements Target {
 
     @Override
     public ProbeSet getProbeSetWithTexts(String probeSetId) {
-        return client.getProbeSetWithTexts(probeSetId);
+        return client.getProbeSet(probeSetId, true, true);
     }
 
     @Override
@@ -92,6 +93,12 @@ final class RemoteTarget implements Target {
     public ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels,
                                       ReferenceRole role, float[] rows, boolean replace) {
         return client.putReference(probeSetId, modelId, labels, role, rows, replace);
+    }
+
+    @Override
+    public ReferenceMeta putReferenceTopK(String probeSetId, String modelId, Map<String, String> labels,
+                                          ReferenceRole role, List<ProbeAnswer> answers, boolean replace) {
+        return client.putReferenceTopK(probeSetId, modelId, labels, role, answers, replace);
     }
 
     @Override

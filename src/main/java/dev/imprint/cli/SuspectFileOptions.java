@@ -8,11 +8,13 @@ import picocli.CommandLine.Parameters;
 /** The suspects a command scores: the file that holds them and the probe set they answer. */
 final class SuspectFileOptions {
     @Parameters(index = "0", paramLabel = "FILE",
-            description = "Suspect table (Arrow IPC file), or a reference Arrow file taken as one suspect.")
+            description = "Suspect table (Arrow IPC file), a reference Arrow file taken as one suspect, or a top-k "
+                    + "answers file (named *.jsonl; one suspect per model, mapped onto the supports of --probe-set).")
     Path file;
 
     @Option(names = "--probe-set", paramLabel = "ID",
-            description = "Probe set to score against (default: the one the file names).")
+            description = "Probe set to score against (default: the one the file names; a top-k answers file names "
+                    + "none).")
     String probeSetId;
 
     /** The probe set named by --probe-set, else by the file; CliException if neither names one. */

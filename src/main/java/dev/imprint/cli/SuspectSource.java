@@ -5,6 +5,8 @@ import dev.imprint.core.ImprintException;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.io.ReferenceFile;
 import dev.imprint.io.SuspectTable;
+import dev.imprint.topk.ProbeAnswer;
+import dev.imprint.topk.TopKAnswers;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -15,35 +17,43 @@ import java.util.Set;
 import org.apache.arrow.memory.BufferAllocator;
 
 /**
- * Suspects read from a file: a suspect table ({@link SuspectTable}, any number of suspects) or a
- * reference file ({@link ReferenceFile}, scored as one suspect answering every probe). Tables are
- * streamed one suspect at a time. Each suspect's {@code requestId} is its model id.
+ * Suspects read from a file: a suspect table ({@link SuspectTable}, any number of suspects), a
+ * reference file ({@link ReferenceFile}, scored as one suspect answering every probe), or a top-k
+ * answers file ({@link TopKAnswers}, named *.jsonl; one suspect per model, sent as its answers for
+ * the target to map onto the probe set's supports). Tables are streamed one suspect at a time.
+ * Each suspect's {@code requestId} is its model id.
  */
 final class SuspectSource implements AutoCloseable {
     private final BufferAllocator allocator;
     private final Path path;
     private final ReferenceFile.Contents reference;
+    private final List<TopKAnswers.Model> topK;
     private final Optional<String> probeSetId;
     private final List<SuspectTable.Reader> open = new ArrayList<>();
 
     private SuspectSource(BufferAllocator allocator, Path path, ReferenceFile.Contents reference,
-                          Optional<String> probeSetId) {
+                          List<TopKAnswers.Model> topK, Optional<String> probeSetId) {
         this.allocator = allocator;
         this.path = path;
         this.reference = reference;
+        this.topK = topK;
         this.probeSetId = probeSetId;
     }
 
     /**
-     * Opens {@code path}, telling a suspect table from a reference file by which one parses.
+     * Opens {@code path}: a top-k answers file if it is named *.jsonl, else a suspect table or a
+     * reference file, told apart by which one parses.
      *
      * @throws ImprintException NOT_FOUND if the file does not exist
      * @throws CliException     if it is neither
      */
     static SuspectSource open(BufferAllocator allocator, Path path) {
+        if (TopKAnswers.isAnswersFile(path)) {
+            return new SuspectSource(allocator, path, null, TopKAnswers.read(path), Optional.empty());
+        }
         ImprintException asTable;
         try (SuspectTable.Reader header = SuspectTable.open(allocator, path, 1)) {
-            return new SuspectSource(allocator, path, null, header.probeSetId());
+            return new SuspectSource(allocator, path, null, null, header.probeSetId());
         } catch (ImprintException e) {
             if (e.code() != ImprintException.Code.INVALID_ARGUMENT) {
                 throw e;
@@ -52,7 +62,7 @@ final class SuspectSource implements AutoCloseable {
         }
         try {
             ReferenceFile.Contents contents = ReferenceFile.readInput(allocator, path);
-            return new SuspectSource(allocator, path, contents, Optional.of(contents.probeSet().id()));
+            return new SuspectSource(allocator, path, contents, null, Optional.of(contents.probeSet().id()));
         } catch (ImprintException e) {
             if (e.code() != ImprintException.Code.INVALID_ARGUMENT) {
                 throw e;
@@ -80,6 +90,10 @@ final class SuspectSource implements AutoCloseable {
             SuspectInput one = new SuspectInput(reference.reference().meta().modelId(), reference.reference().rows(),
                     new int[0]);
             return only.isEmpty() || only.contains(one.requestId()) ? List.of(one) : List.of();
+        }
+        if (topK != null) {
+            return topK.stream().filter(m -> only.isEmpty() || only.contains(m.modelId()))
+                    .map(m -> SuspectInput.topK(m.modelId(), ProbeAnswer.of(m.answers()))).toList();
         }
         return () -> new TableIterator(set, only);
     }

@@ -6,6 +6,7 @@ import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.ScoreResult;
+import dev.imprint.topk.ProbeAnswer;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
@@ -26,7 +27,7 @@ interface Target extends AutoCloseable {
 
     ProbeSet getProbeSet(String probeSetId);
 
-    /** Probe set {@code probeSetId} with its probes' texts, if it carries them. */
+    /** Probe set {@code probeSetId} with its probes' texts and its supports, each if it carries them. */
     ProbeSet getProbeSetWithTexts(String probeSetId);
 
     /** All probe sets, ordered by id. */
@@ -51,6 +52,13 @@ interface Target extends AutoCloseable {
     /** Stores a reference durably; rows are numProbes × dim, row-major. */
     ReferenceMeta putReference(String probeSetId, String modelId, Map<String, String> labels, ReferenceRole role,
                                float[] rows, boolean replace);
+
+    /**
+     * Stores a reference given as top-k answers to every probe, mapped onto the probe set's supports
+     * ({@code topk.SupportedRows}); FAILED_PRECONDITION if the set carries none.
+     */
+    ReferenceMeta putReferenceTopK(String probeSetId, String modelId, Map<String, String> labels,
+                                   ReferenceRole role, List<ProbeAnswer> answers, boolean replace);
 
     /**
      * Scores every suspect against the probe set's references and hands each result to

@@ -1,17 +1,18 @@
 package dev.imprint.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.imprint.core.ImprintException;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ProbeSetKind;
 import dev.imprint.core.Reference;
 import dev.imprint.core.ReferenceMeta;
+import dev.imprint.core.Supports;
+import dev.imprint.core.Suspect;
 import dev.imprint.core.VocabularyMode;
 import dev.imprint.io.DurableFiles;
 import dev.imprint.io.ReferenceFile;
 import dev.imprint.io.SuspectTable;
+import dev.imprint.io.SupportsJson;
+import dev.imprint.topk.ProbeAnswer;
+import dev.imprint.topk.SupportedRows;
 import dev.imprint.topk.TopKAnswers;
 import dev.imprint.topk.TopKEntry;
 import dev.imprint.topk.TopKRows;
@@ -20,6 +21,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -48,7 +50,7 @@ final class TopKCommand implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(), "missing a subcommand: build");
     }
 
-    /** {@code imprint topk build --references FILE [--suspects FILE] --probe-set ID --out-dir DIR}. */
+    /** {@code imprint topk build --references FILE[,FILE...] [--suspects FILE] --probe-set ID --out-dir DIR}. */
     @Command(name = "build", mixinStandardHelpOptions = true,
             description = {"Build a DISTRIBUTION probe set over per-probe supports from the references' top-k "
                     + "answers (each probe's support: the keys the references list, then <other>), and write "
@@ -59,8 +61,10 @@ final class TopKCommand implements Callable<Integer> {
         @Spec
         private CommandSpec spec;
 
-        @Option(names = "--references", paramLabel = "FILE", description = "The references' top-k answers.")
-        Path references;
+        @Option(names = "--references", paramLabel = "FILE", split = ",",
+                description = "The references' top-k answers: one or more files (repeat the flag or separate them "
+                        + "with commas), e.g. one per model captured.")
+        List<Path> references;
 
         @Option(names = "--suspects", paramLabel = "FILE", description = "The suspects' top-k answers.")
         Path suspects;
@@ -79,8 +83,6 @@ final class TopKCommand implements Callable<Integer> {
         @Option(names = "--out-dir", paramLabel = "DIR", required = true, description = "Where to write the files.")
         Path outDir;
 
-        private static final ObjectMapper JSON = new ObjectMapper();
-
         @Override
         public Integer call() throws IOException {
             if ((references == null) == (supports == null)) {
@@ -96,7 +98,7 @@ final class TopKCommand implements Callable<Integer> {
             if (Files.exists(outDir)) {
                 throw new CliException("--out-dir " + outDir + " already exists; name a new directory");
             }
-            Built built = references != null ? build(TopKAnswers.read(references)) : load(supports);
+            Built built = references != null ? build(readReferences()) : load(supports);
             List<TopKAnswers.Model> suspectAnswers = suspects == null ? List.of() : TopKAnswers.read(suspects);
             Path tmp = DurableFiles.temporaryFor(outDir);
             try {
@@ -110,7 +112,7 @@ final class TopKCommand implements Callable<Integer> {
                         writeSuspects(allocator, tmp.resolve("suspects.arrow"), built, suspectAnswers);
                     }
                 }
-                Files.writeString(tmp.resolve("supports.json"), supportsJson(built));
+                SupportsJson.write(tmp.resolve("supports.json"), built.set);
                 Files.move(tmp, outDir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             } finally {
                 if (Files.exists(tmp)) {
@@ -119,16 +121,33 @@ final class TopKCommand implements Callable<Integer> {
             }
             PrintWriter out = spec.commandLine().getOut();
             out.printf("probe set %s: %d probes x %d (largest support), vocabulary %s; %d reference%s, %d suspect%s "
-                            + "in %s%n", built.set.id(), built.set.numProbes(), built.set.dim(), built.mode,
+                            + "in %s%n", built.set.id(), built.set.numProbes(), built.set.dim(),
+                    built.set.supports().mode(),
                     built.references.size(), built.references.size() == 1 ? "" : "s", suspectAnswers.size(),
                     suspectAnswers.size() == 1 ? "" : "s", outDir);
             out.flush();
             return ImprintCli.EXIT_OK;
         }
 
-        /** The probe set, its per-probe supports and the references over them. */
-        private record Built(ProbeSet set, VocabularyMode mode, List<List<String>> supports,
-                             List<Reference> references) {
+        /** The probe set, carrying its per-probe supports, and the references over them. */
+        private record Built(ProbeSet set, List<Reference> references) {
+        }
+
+        /** Every --references file's models, in order; a model in two files is refused. */
+        private List<TopKAnswers.Model> readReferences() {
+            Map<String, Path> seen = new HashMap<>();
+            List<TopKAnswers.Model> models = new ArrayList<>();
+            for (Path file : references) {
+                for (TopKAnswers.Model m : TopKAnswers.read(file)) {
+                    Path earlier = seen.putIfAbsent(m.modelId(), file);
+                    if (earlier != null) {
+                        throw new CliException("reference " + m.modelId() + " answers in both " + earlier + " and "
+                                + file + "; give each model's answers once");
+                    }
+                    models.add(m);
+                }
+            }
+            return models;
         }
 
         private Built build(List<TopKAnswers.Model> models) {
@@ -141,7 +160,8 @@ final class TopKCommand implements Callable<Integer> {
                             missing.add(p);
                         }
                     }
-                    throw new CliException(references + ": reference " + m.modelId() + " answers " + m.answers().size()
+                    throw new CliException(String.join(", ", references.stream().map(Path::toString).toList())
+                            + ": reference " + m.modelId() + " answers " + m.answers().size()
                             + " of the " + probes + " probes (missing " + missing + (missing.size() == 5 ? "..." : "")
                             + "); a reference must answer every probe");
                 }
@@ -158,82 +178,33 @@ final class TopKCommand implements Callable<Integer> {
                 dim = Math.max(dim, support.size());
             }
             ProbeSet set = ProbeSet.fromRequest(probeSetId, probes, dim, ProbeSetKind.DISTRIBUTION, 0,
-                    "top-k answers over per-probe supports (vocabulary " + vocabulary + ")");
+                    "top-k answers over per-probe supports (vocabulary " + vocabulary + ")")
+                    .withSupports(new Supports(vocabulary, supports));
             List<Reference> refs = new ArrayList<>();
             for (TopKAnswers.Model m : models) {
-                float[] rows = rows(m, supports, dim, vocabulary, "reference");
+                float[] rows = SupportedRows.reference(set, ProbeAnswer.of(m.answers()), "reference " + m.modelId());
                 refs.add(new Reference(new ReferenceMeta(set.id(), m.modelId(), m.labels(), probes, dim,
                         System.currentTimeMillis(), m.role()), rows));
             }
-            return new Built(set, vocabulary, supports, refs);
-        }
-
-        /** N×D rows for the probes the model answered, in probe order; padding beyond a support is 0. */
-        private static float[] rows(TopKAnswers.Model m, List<List<String>> supports, int dim, VocabularyMode mode,
-                                    String what) {
-            float[] rows = new float[m.answers().size() * dim];
-            int j = 0;
-            for (Map.Entry<Integer, List<TopKEntry>> a : m.answers().entrySet()) {
-                if (a.getKey() >= supports.size()) {
-                    throw new CliException(what + " " + m.modelId() + " answers probe " + a.getKey() + ", but the "
-                            + "probe set has " + supports.size());
-                }
-                double[] row = TopKRows.row(a.getValue(), supports.get(a.getKey()), mode,
-                        what + " " + m.modelId() + " probe " + a.getKey());
-                for (int k = 0; k < row.length; k++) {
-                    rows[j * dim + k] = (float) row[k];
-                }
-                j++;
-            }
-            return rows;
+            return new Built(set, refs);
         }
 
         private static void writeSuspects(BufferAllocator allocator, Path path, Built built,
                                           List<TopKAnswers.Model> suspects) throws IOException {
             try (SuspectTable.Writer writer = new SuspectTable.Writer(allocator, path, built.set.id(), built.set.dim())) {
                 for (TopKAnswers.Model s : suspects) {
-                    int[] probes = s.answers().keySet().stream().mapToInt(Integer::intValue).toArray();
-                    writer.write(s.modelId(), probes, rows(s, built.supports, built.set.dim(), built.mode, "suspect"));
+                    Suspect suspect = SupportedRows.suspect(built.set, ProbeAnswer.of(s.answers()),
+                            "suspect " + s.modelId());
+                    writer.write(s.modelId(), suspect.probeIndices(), suspect.rows());
                 }
             }
-        }
-
-        private static String supportsJson(Built built) throws IOException {
-            ObjectNode root = JSON.createObjectNode();
-            root.put("probe_set_id", built.set.id());
-            root.put("dim", built.set.dim());
-            root.put("vocabulary", built.mode.name());
-            ArrayNode probes = root.putArray("supports");
-            for (List<String> s : built.supports) {
-                ArrayNode keys = probes.addArray();
-                s.forEach(keys::add);
-            }
-            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
         }
 
         private static Built load(Path file) {
-            try {
-                com.fasterxml.jackson.databind.JsonNode root = JSON.readTree(Files.readString(file));
-                List<List<String>> supports = new ArrayList<>();
-                for (com.fasterxml.jackson.databind.JsonNode s : root.get("supports")) {
-                    List<String> keys = new ArrayList<>();
-                    s.forEach(k -> keys.add(k.asText()));
-                    if (keys.isEmpty() || !keys.get(keys.size() - 1).equals(TopKRows.OTHER)) {
-                        throw new CliException(file + ": a support does not end with " + TopKRows.OTHER);
-                    }
-                    supports.add(keys);
-                }
-                ProbeSet set = ProbeSet.fromRequest(root.get("probe_set_id").asText(), supports.size(),
-                        root.get("dim").asInt(), ProbeSetKind.DISTRIBUTION, 0, "");
-                return new Built(set, VocabularyMode.valueOf(root.get("vocabulary").asText()), supports, List.of());
-            } catch (java.nio.file.NoSuchFileException e) {
-                throw ImprintException.notFound("file %s does not exist", file);
-            } catch (IOException | RuntimeException e) {
-                if (e instanceof CliException || e instanceof ImprintException) {
-                    throw (RuntimeException) e;
-                }
-                throw new CliException(file + " is not a supports.json written by imprint topk build (" + e + ")");
-            }
+            SupportsJson.File read = SupportsJson.read(file);
+            ProbeSet set = ProbeSet.fromRequest(read.probeSetId(), read.supports().keys().size(), read.dim(),
+                    ProbeSetKind.DISTRIBUTION, 0, read.description()).withSupports(read.supports());
+            return new Built(set, List.of());
         }
     }
 }

@@ -21,6 +21,7 @@ import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.server.ProtoMapper;
 import dev.imprint.server.StatusTranslator;
+import dev.imprint.topk.ProbeAnswer;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -122,8 +123,14 @@ public final class ImprintClient implements AutoCloseable {
 
     /** Probe set {@code probeSetId} with its probes' texts, if it carries them. */
     public ProbeSet getProbeSetWithTexts(String probeSetId) {
+        return getProbeSet(probeSetId, true, false);
+    }
+
+    /** Probe set {@code probeSetId} with its texts and its supports, each only if asked for and carried. */
+    public ProbeSet getProbeSet(String probeSetId, boolean includeTexts, boolean includeSupports) {
         return ProtoMapper.fromProto(call(() -> blocking().getProbeSet(GetProbeSetRequest.newBuilder()
-                .setProbeSetId(probeSetId).setIncludeTexts(true).build())));
+                .setProbeSetId(probeSetId).setIncludeTexts(includeTexts).setIncludeSupports(includeSupports)
+                .build())));
     }
 
     /** How many references probe set {@code probeSetId} holds. */
@@ -190,6 +197,33 @@ public final class ImprintClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Uploads a reference as top-k answers, one message after the header, which the server maps
+     * onto the probe set's supports; returns once it is durable and visible to scoring.
+     *
+     * @param answers one per probe of the set, in any order
+     * @throws ImprintException FAILED_PRECONDITION if the set carries no supports; INVALID_ARGUMENT
+     *     naming the probe for a missing or repeated probe, a missing logprob or too much listed mass
+     */
+    public ReferenceMeta putReferenceTopK(String probeSetId, String modelId, Map<String, String> labels,
+                                          ReferenceRole role, List<ProbeAnswer> answers, boolean replace) {
+        Upload upload = new Upload();
+        ClientCallStreamObserver<PutReferenceRequest> requests =
+                (ClientCallStreamObserver<PutReferenceRequest>) async.putReference(upload);
+        requests.onNext(PutReferenceRequest.newBuilder().setHeader(ReferenceHeader.newBuilder()
+                .setProbeSetId(probeSetId).setModelId(modelId).putAllLabels(labels).setReplace(replace)
+                .setRole(ProtoMapper.toProto(role))).build());
+        requests.onNext(PutReferenceRequest.newBuilder().setTopK(ProtoMapper.toProto(answers)).build());
+        requests.onCompleted();
+        try {
+            return ProtoMapper.fromProto(upload.await());
+        } catch (InterruptedException e) {
+            requests.cancel("interrupted", e);
+            Thread.currentThread().interrupt();
+            throw Status.CANCELLED.withDescription("upload interrupted; nothing was stored").asRuntimeException();
+        }
+    }
+
     public ReferenceMeta getReference(String probeSetId, String modelId) {
         return call(() -> ProtoMapper.fromProto(blocking().getReference(GetReferenceRequest.newBuilder()
                 .setProbeSetId(probeSetId).setModelId(modelId).build())));
@@ -230,15 +264,37 @@ public final class ImprintClient implements AutoCloseable {
     }
 
     /**
-     * One suspect of a bulk {@link #scoreStream} run.
+     * Scores one suspect given as top-k answers, which the server maps onto the probe set's supports.
+     *
+     * @throws ImprintException FAILED_PRECONDITION if the set carries no supports
+     */
+    public ScoreResult scoreTopK(String probeSetId, List<ProbeAnswer> answers, ScoreOptions options) {
+        ScoreRequest req = request(SuspectInput.topK("", answers), probeSetId, 0, options);
+        return call(() -> ProtoMapper.fromProto(blocking().score(req)));
+    }
+
+    /**
+     * One suspect of a bulk {@link #scoreStream} run: dense rows, or top-k answers.
      *
      * @param requestId    sent as request_id and named in any error about this suspect; null means ""
-     * @param rows         one row of dim values per probe answered, row-major
+     * @param rows         one row of dim values per probe answered, row-major; empty with topK
      * @param probeIndices the probes the rows answer, in row order; empty for all probes in order
+     * @param topK         instead of rows, the suspect's top-k answers, which the server maps onto
+     *                     the probe set's supports; null for a dense suspect
      */
-    public record SuspectInput(String requestId, float[] rows, int[] probeIndices) {
+    public record SuspectInput(String requestId, float[] rows, int[] probeIndices, List<ProbeAnswer> topK) {
         public SuspectInput {
             requestId = requestId == null ? "" : requestId;
+        }
+
+        /** A dense suspect. */
+        public SuspectInput(String requestId, float[] rows, int[] probeIndices) {
+            this(requestId, rows, probeIndices, null);
+        }
+
+        /** A suspect given as its top-k answers, in the order they are to be scored. */
+        public static SuspectInput topK(String requestId, List<ProbeAnswer> answers) {
+            return new SuspectInput(requestId, new float[0], new int[0], List.copyOf(answers));
         }
     }
 
@@ -267,7 +323,7 @@ public final class ImprintClient implements AutoCloseable {
                 if (bulk.failure.get() != null) {
                     break;
                 }
-                ScoreRequest req = request(s.requestId(), probeSetId, dim, s.rows(), s.probeIndices(), options);
+                ScoreRequest req = request(s, probeSetId, dim, options);
                 synchronized (bulk.inFlight) {
                     bulk.inFlight.add(s);
                 }
@@ -394,6 +450,16 @@ public final class ImprintClient implements AutoCloseable {
             out.add(part.build());
         }
         return out;
+    }
+
+    /** The request for suspect {@code s}: its top-k answers when it has them, else its rows. */
+    private static ScoreRequest request(SuspectInput s, String probeSetId, int dim, ScoreOptions o) {
+        if (s.topK() == null) {
+            return request(s.requestId(), probeSetId, dim, s.rows(), s.probeIndices(), o);
+        }
+        return ProtoMapper.scoreRequest(s.requestId(), probeSetId, 0, 0, new float[0], new int[0], o.metrics(),
+                        o.orderBy(), o.topK(), o.modelIds(), o.labelSelector(), o.includePerProbe(), o.alpha())
+                .toBuilder().clearSuspect().setSuspectTopK(ProtoMapper.toProto(s.topK())).build();
     }
 
     private static ScoreRequest request(String requestId, String probeSetId, int dim, float[] rows,

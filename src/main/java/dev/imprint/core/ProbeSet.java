@@ -10,9 +10,11 @@ import java.util.Objects;
  *     {@code x~ = (x + eps) / (1 + dim*eps)} before any logarithm is taken
  * @param texts            the probes themselves and how they were captured, or null when the set
  *                         does not carry them
+ * @param supports         DISTRIBUTION only: the per-probe supports its rows are over, so top-k
+ *                         answers can be mapped onto them; null when the set does not carry them
  */
 public record ProbeSet(String id, int numProbes, int dim, ProbeSetKind kind, double smoothingEpsilon,
-                       String description, ProbeTexts texts) {
+                       String description, ProbeTexts texts, Supports supports) {
 
     public static final double DEFAULT_SMOOTHING_EPSILON = 1e-6;
     /** Largest numProbes × dim: one fingerprint must fit a Java array, with room to spare (1 GiB). */
@@ -45,6 +47,22 @@ public record ProbeSet(String id, int numProbes, int dim, ProbeSetKind kind, dou
             throw ImprintException.invalidArgument("%d probe texts for num_probes=%d; expected one per probe",
                     texts.probes().size(), numProbes);
         }
+        if (supports != null) {
+            if (kind != ProbeSetKind.DISTRIBUTION) {
+                throw ImprintException.invalidArgument("supports on an %s set; only DISTRIBUTION sets have them", kind);
+            }
+            supports.requireFits(numProbes, dim);
+            if (texts != null && texts.vocabulary() != null && texts.vocabulary() != supports.mode()) {
+                throw ImprintException.invalidArgument("texts.vocabulary=%s but supports.vocabulary=%s; a set maps "
+                        + "tokens one way", texts.vocabulary(), supports.mode());
+            }
+        }
+    }
+
+    /** A probe set that may carry texts but no supports. */
+    public ProbeSet(String id, int numProbes, int dim, ProbeSetKind kind, double smoothingEpsilon,
+                    String description, ProbeTexts texts) {
+        this(id, numProbes, dim, kind, smoothingEpsilon, description, texts, null);
     }
 
     /** A probe set that does not carry its probes' texts. */
@@ -53,9 +71,19 @@ public record ProbeSet(String id, int numProbes, int dim, ProbeSetKind kind, dou
         this(id, numProbes, dim, kind, smoothingEpsilon, description, null);
     }
 
-    /** This set carrying {@code texts} (null: none). */
+    /** This set carrying {@code texts} (null: none), and its supports as they are. */
     public ProbeSet withTexts(ProbeTexts texts) {
-        return new ProbeSet(id, numProbes, dim, kind, smoothingEpsilon, description, texts);
+        return new ProbeSet(id, numProbes, dim, kind, smoothingEpsilon, description, texts, supports);
+    }
+
+    /** This set carrying {@code supports} (null: none), and its texts as they are. */
+    public ProbeSet withSupports(Supports supports) {
+        return new ProbeSet(id, numProbes, dim, kind, smoothingEpsilon, description, texts, supports);
+    }
+
+    /** This set's definition alone: without texts or supports. */
+    public ProbeSet definition() {
+        return new ProbeSet(id, numProbes, dim, kind, smoothingEpsilon, description, null, null);
     }
 
     /**
@@ -76,22 +104,24 @@ public record ProbeSet(String id, int numProbes, int dim, ProbeSetKind kind, dou
 
     /**
      * True when {@code other}, a set someone asks to create, is this one: the same id, shape, kind,
-     * smoothing and description, and the same texts unless {@code other} carries none (a reference
-     * file names its probe set without the texts, and still belongs to it).
+     * smoothing and description, and the same texts and supports unless {@code other} carries none
+     * (a reference file names its probe set without them, and still belongs to it).
      */
     public boolean sameDefinitionAs(ProbeSet other) {
-        return withTexts(null).equals(other.withTexts(null)) && (other.texts == null || other.texts.equals(texts));
+        return definition().equals(other.definition()) && (other.texts == null || other.texts.equals(texts))
+                && (other.supports == null || other.supports.equals(supports));
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof ProbeSet p && id.equals(p.id) && numProbes == p.numProbes && dim == p.dim
                 && kind == p.kind && Double.compare(smoothingEpsilon, p.smoothingEpsilon) == 0
-                && description.equals(p.description) && Objects.equals(texts, p.texts);
+                && description.equals(p.description) && Objects.equals(texts, p.texts)
+                && Objects.equals(supports, p.supports);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(id, numProbes, dim, kind, smoothingEpsilon, description, texts);
+        return Objects.hash(id, numProbes, dim, kind, smoothingEpsilon, description, texts, supports);
     }
 }

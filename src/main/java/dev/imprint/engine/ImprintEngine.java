@@ -120,10 +120,13 @@ public final class ImprintEngine implements AutoCloseable {
                 if (existing.set().sameDefinitionAs(set)) {
                     return existing.set();
                 }
-                if (existing.set().withTexts(null).equals(set.withTexts(null))) {
-                    throw ImprintException.alreadyExists("probe set %s already exists with %s; a set's probes are "
-                            + "fixed when it is created", set.id(), existing.set().texts() == null
-                            ? "no probe texts" : "different probe texts");
+                if (existing.set().definition().equals(set.definition())) {
+                    boolean textsDiffer = set.texts() != null && !set.texts().equals(existing.set().texts());
+                    String what = textsDiffer ? "probe texts" : "supports";
+                    throw ImprintException.alreadyExists("probe set %s already exists with %s %s; a set's probes "
+                            + "and supports are fixed when it is created", set.id(),
+                            (textsDiffer ? existing.set().texts() : existing.set().supports()) == null ? "no"
+                                    : "different", what);
                 }
                 throw ImprintException.alreadyExists("probe set %s already exists with a different definition "
                         + "(num_probes=%d, dim=%d, kind=%s, smoothing_epsilon=%s)", set.id(),

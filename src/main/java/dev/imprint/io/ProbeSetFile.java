@@ -15,7 +15,8 @@ import org.apache.arrow.memory.BufferAllocator;
  * A probe set definition alone, as an Arrow IPC file with the reference columns and no rows: the
  * definition lives in schema metadata ({@code imprint.format=imprint-probe-set}, the keys of
  * {@link FingerprintSchema#probeSetMetadata} and {@code imprint.checksum}), and with it, when the set
- * carries them, its probe texts and capture settings.
+ * carries them, its probe texts and capture settings and its per-probe supports. A file written
+ * before supports existed has no {@code imprint.supports} and reads as a set without them.
  */
 public final class ProbeSetFile {
     /** Value of {@code imprint.format} in a probe-set file. */
@@ -29,10 +30,13 @@ public final class ProbeSetFile {
     static final String KEY_MAX_TOKENS = "imprint.capture.max_tokens";
     /** A {@link VocabularyMode} name; absent when the set does not declare one. */
     static final String KEY_VOCABULARY = "imprint.vocabulary";
+    /** The per-probe supports, as {@link SupportsJson#toJson}; absent when the set carries none. */
+    static final String KEY_SUPPORTS = "imprint.supports";
 
     /**
-     * Writes {@code set}'s definition to {@code out}, which is left open; its probe texts, if any,
-     * go in the same metadata, so the checksum covers them and they are replaced with it atomically.
+     * Writes {@code set}'s definition to {@code out}, which is left open; its probe texts and
+     * supports, if any, go in the same metadata, so the checksum covers them and they are replaced
+     * with it atomically.
      */
     public static void write(BufferAllocator allocator, WritableByteChannel out, ProbeSet set) throws IOException {
         Map<String, String> extra = new TreeMap<>();
@@ -44,6 +48,9 @@ public final class ProbeSetFile {
             if (texts.vocabulary() != null) {
                 extra.put(KEY_VOCABULARY, texts.vocabulary().name());
             }
+        }
+        if (set.supports() != null) {
+            extra.put(KEY_SUPPORTS, SupportsJson.toJson(set.supports()));
         }
         FingerprintCodec.write(allocator, out, FORMAT, set, extra, null);
     }
@@ -57,13 +64,20 @@ public final class ProbeSetFile {
     public static ProbeSet read(BufferAllocator allocator, Path path, String displayName) {
         FingerprintCodec.Decoded decoded = FingerprintCodec.read(allocator, path, displayName, FORMAT, false);
         Map<String, String> metadata = decoded.metadata();
+        String supports = metadata.get(KEY_SUPPORTS);
+        ProbeSet set;
+        try {
+            set = supports == null ? decoded.set() : decoded.set().withSupports(SupportsJson.fromJson(supports));
+        } catch (ImprintException e) {
+            throw FingerprintCodec.readFailure(displayName, "probe-set file", e);
+        }
         String probes = metadata.get(KEY_PROBES);
         if (probes == null) {
-            return decoded.set();
+            return set;
         }
         try {
             String vocabulary = metadata.get(KEY_VOCABULARY);
-            return decoded.set().withTexts(new ProbeTexts(ProbesJson.fromArray(probes),
+            return set.withTexts(new ProbeTexts(ProbesJson.fromArray(probes),
                     FingerprintSchema.parseDouble(metadata, KEY_TEMPERATURE),
                     FingerprintSchema.parseInt(metadata, KEY_MAX_TOKENS),
                     vocabulary == null ? null : VocabularyMode.valueOf(vocabulary)));

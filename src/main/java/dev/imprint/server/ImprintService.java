@@ -72,7 +72,7 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
     @Override
     public void getProbeSet(GetProbeSetRequest req, StreamObserver<ProbeSet> out) {
         unary("GetProbeSet", out, () -> ProtoMapper.toProto(engine.getProbeSet(req.getProbeSetId()),
-                engine.referenceCount(req.getProbeSetId()), req.getIncludeTexts()));
+                engine.referenceCount(req.getProbeSetId()), req.getIncludeTexts(), req.getIncludeSupports()));
     }
 
     @Override
@@ -209,7 +209,7 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
 
     /** A score request without what varies from suspect to suspect. */
     private static ScoreRequest optionsOf(ScoreRequest req) {
-        return req.toBuilder().clearSuspect().clearProbeIndices().clearRequestId().build();
+        return req.toBuilder().clearSuspect().clearSuspectTopK().clearProbeIndices().clearRequestId().build();
     }
 
     private ScoreResponse score(ScoreRequest req) {

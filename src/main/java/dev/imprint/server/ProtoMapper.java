@@ -6,9 +6,13 @@ import dev.imprint.api.v1.CreateProbeSetRequest;
 import dev.imprint.api.v1.Evidence;
 import dev.imprint.api.v1.Matrix;
 import dev.imprint.api.v1.PerProbeValues;
+import dev.imprint.api.v1.ProbeSupport;
 import dev.imprint.api.v1.RowChunk;
 import dev.imprint.api.v1.ScoreRequest;
 import dev.imprint.api.v1.ScoreResponse;
+import dev.imprint.api.v1.TopKRow;
+import dev.imprint.api.v1.TopKRows;
+import dev.imprint.api.v1.TopKToken;
 import dev.imprint.core.Attribution;
 import dev.imprint.core.ImprintException;
 import dev.imprint.core.Match;
@@ -23,9 +27,13 @@ import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
+import dev.imprint.core.Supports;
 import dev.imprint.core.Suspect;
 import dev.imprint.core.Verdict;
 import dev.imprint.engine.DeviceInfo;
+import dev.imprint.topk.ProbeAnswer;
+import dev.imprint.topk.SupportedRows;
+import dev.imprint.topk.TopKEntry;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -108,7 +116,8 @@ public final class ProtoMapper {
     public static ProbeSet probeSet(CreateProbeSetRequest req) {
         return ProbeSet.fromRequest(req.getProbeSetId(), toInt("num_probes", req.getNumProbes()),
                 toInt("dim", req.getDim()), kind(req.getKind()), req.getSmoothingEpsilon(), req.getDescription())
-                .withTexts(req.hasTexts() ? fromProto(req.getTexts()) : null);
+                .withTexts(req.hasTexts() ? fromProto(req.getTexts()) : null)
+                .withSupports(req.hasSupports() ? fromProto(req.getSupports()) : null);
     }
 
     /** The create request that describes {@code set}. */
@@ -119,29 +128,93 @@ public final class ProtoMapper {
         if (set.texts() != null) {
             b.setTexts(toProto(set.texts()));
         }
+        if (set.supports() != null) {
+            b.setSupports(toProto(set.supports()));
+        }
         return b.build();
     }
 
-    /** A probe set's message; its texts only when {@code includeTexts}, else just whether it has them. */
-    public static dev.imprint.api.v1.ProbeSet toProto(ProbeSet set, int referenceCount, boolean includeTexts) {
+    /**
+     * A probe set's message; its texts only when {@code includeTexts} and its supports only when
+     * {@code includeSupports}, else just whether it has them.
+     */
+    public static dev.imprint.api.v1.ProbeSet toProto(ProbeSet set, int referenceCount, boolean includeTexts,
+                                                      boolean includeSupports) {
         dev.imprint.api.v1.ProbeSet.Builder b = dev.imprint.api.v1.ProbeSet.newBuilder().setProbeSetId(set.id())
                 .setNumProbes(set.numProbes()).setDim(set.dim()).setKind(toProto(set.kind()))
                 .setSmoothingEpsilon(set.smoothingEpsilon()).setDescription(set.description())
-                .setReferenceCount(referenceCount).setHasTexts(set.texts() != null);
+                .setReferenceCount(referenceCount).setHasTexts(set.texts() != null)
+                .setHasSupports(set.supports() != null);
         if (includeTexts && set.texts() != null) {
             b.setTexts(toProto(set.texts()));
+        }
+        if (includeSupports && set.supports() != null) {
+            b.setSupports(toProto(set.supports()));
         }
         return b.build();
     }
 
     public static dev.imprint.api.v1.ProbeSet toProto(ProbeSet set, int referenceCount) {
-        return toProto(set, referenceCount, false);
+        return toProto(set, referenceCount, false, false);
     }
 
+    /** The probe set of a message, with the texts and supports it includes (not those it only says it has). */
     public static ProbeSet fromProto(dev.imprint.api.v1.ProbeSet p) {
         return new ProbeSet(p.getProbeSetId(), toInt("num_probes", p.getNumProbes()), toInt("dim", p.getDim()),
                 kind(p.getKind()), p.getSmoothingEpsilon(), p.getDescription(),
-                p.hasTexts() ? fromProto(p.getTexts()) : null);
+                p.hasTexts() ? fromProto(p.getTexts()) : null, p.hasSupports() ? fromProto(p.getSupports()) : null);
+    }
+
+    public static dev.imprint.api.v1.Supports toProto(Supports supports) {
+        dev.imprint.api.v1.Supports.Builder b = dev.imprint.api.v1.Supports.newBuilder()
+                .setVocabulary(dev.imprint.api.v1.VocabularyMode.valueOf(supports.mode().name()));
+        for (List<String> keys : supports.keys()) {
+            b.addProbes(ProbeSupport.newBuilder().addAllKeys(keys));
+        }
+        return b.build();
+    }
+
+    /** The supports of a request, validated; INVALID_ARGUMENT naming the probe at fault. */
+    public static Supports fromProto(dev.imprint.api.v1.Supports s) {
+        List<List<String>> keys = new ArrayList<>(s.getProbesCount());
+        for (ProbeSupport p : s.getProbesList()) {
+            keys.add(p.getKeysList());
+        }
+        return new Supports(vocabulary("supports.vocabulary", s.getVocabulary(), s.getVocabularyValue()), keys);
+    }
+
+    /**
+     * Top-k rows as the domain's answers, in row order; a token without a logprob becomes a NaN one,
+     * which the mapping refuses naming the probe.
+     */
+    public static List<ProbeAnswer> fromProto(TopKRows rows) {
+        List<ProbeAnswer> out = new ArrayList<>(rows.getRowsCount());
+        for (TopKRow row : rows.getRowsList()) {
+            List<TopKEntry> entries = new ArrayList<>(row.getTokensCount());
+            for (TopKToken t : row.getTokensList()) {
+                entries.add(new TopKEntry(t.getToken(), t.hasLogprob() ? t.getLogprob() : Double.NaN));
+            }
+            // Out-of-range uint32 values stay negative here and the mapping reports them unsigned.
+            out.add(new ProbeAnswer(row.getProbe(), entries));
+        }
+        return out;
+    }
+
+    /** Answers as top-k rows; a NaN logprob is left unset, as a missing one. */
+    public static TopKRows toProto(List<ProbeAnswer> answers) {
+        TopKRows.Builder b = TopKRows.newBuilder();
+        for (ProbeAnswer a : answers) {
+            TopKRow.Builder row = TopKRow.newBuilder().setProbe(a.probe());
+            for (TopKEntry e : a.entries()) {
+                TopKToken.Builder t = TopKToken.newBuilder().setToken(e.token());
+                if (!Double.isNaN(e.logprob())) {
+                    t.setLogprob(e.logprob());
+                }
+                row.addTokens(t);
+            }
+            b.addRows(row);
+        }
+        return b.build();
     }
 
     public static dev.imprint.api.v1.ProbeTexts toProto(ProbeTexts texts) {
@@ -176,15 +249,20 @@ public final class ProtoMapper {
                 throw ImprintException.invalidArgument("texts.probes[%d]: %s", i, e.getMessage());
             }
         }
-        VocabularyMode vocabulary = switch (t.getVocabulary()) {
+        return new ProbeTexts(probes, t.getTemperature(), t.getMaxTokens(),
+                vocabulary("texts.vocabulary", t.getVocabulary(), t.getVocabularyValue()));
+    }
+
+    /** The domain mode of a wire mode; null for unspecified. */
+    private static VocabularyMode vocabulary(String field, dev.imprint.api.v1.VocabularyMode mode, int wireValue) {
+        return switch (mode) {
             case VOCABULARY_MODE_UNSPECIFIED -> null;
             case EXACT -> VocabularyMode.EXACT;
             case NORMALISED -> VocabularyMode.NORMALISED;
             case FIRST_CHARACTER -> VocabularyMode.FIRST_CHARACTER;
-            case UNRECOGNIZED -> throw ImprintException.invalidArgument("texts.vocabulary=%d is not a vocabulary mode",
-                    t.getVocabularyValue());
+            case UNRECOGNIZED -> throw ImprintException.invalidArgument("%s=%d is not a vocabulary mode", field,
+                    wireValue);
         };
-        return new ProbeTexts(probes, t.getTemperature(), t.getMaxTokens(), vocabulary);
     }
 
     public static dev.imprint.api.v1.Reference toProto(ReferenceMeta meta) {
@@ -243,8 +321,21 @@ public final class ProtoMapper {
 
     // ---- Scoring ------------------------------------------------------------------------------
 
-    /** The validated suspect of a score request on {@code set}. */
+    /**
+     * The validated suspect of a score request on {@code set}: its dense rows, or its top-k answers
+     * mapped onto the set's supports ({@link SupportedRows}).
+     */
     public static Suspect suspect(ProbeSet set, ScoreRequest req) {
+        if (req.hasSuspectTopK()) {
+            if (req.hasSuspect()) {
+                throw ImprintException.invalidArgument("both suspect and suspect_top_k are set; send one");
+            }
+            if (req.getProbeIndicesCount() > 0) {
+                throw ImprintException.invalidArgument("probe_indices has %d entries but suspect_top_k is set; its "
+                        + "rows name their probes, so leave probe_indices empty", req.getProbeIndicesCount());
+            }
+            return SupportedRows.suspect(set, fromProto(req.getSuspectTopK()), "suspect_top_k");
+        }
         float[] values = matrixValues("suspect", req.getSuspect());
         int[] indices = new int[req.getProbeIndicesCount()];
         for (int i = 0; i < indices.length; i++) {

@@ -12,13 +12,15 @@ import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.RowAssembler;
 import dev.imprint.engine.ImprintEngine;
+import dev.imprint.topk.SupportedRows;
 import io.grpc.stub.StreamObserver;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * One PutReference call: the header, then row chunks gathered in a {@link RowAssembler}, committed
- * through {@link ImprintEngine#putReference} only when the client half-closes.
+ * One PutReference call: the header, then row chunks gathered in a {@link RowAssembler} or one
+ * top-k message mapped onto the set's supports ({@link SupportedRows}), committed through
+ * {@link ImprintEngine#putReference} only when the client half-closes.
  *
  * <p>Until that commit nothing exists outside this object, so a bad chunk, a client error or a
  * cancellation simply drops it: nothing is persisted and nothing becomes visible. Each chunk is
@@ -32,7 +34,11 @@ final class ReferenceUpload implements StreamObserver<PutReferenceRequest> {
     private final StreamObserver<Reference> out;
     private ReferenceHeader header;
     private ReferenceRole role;
+    private ProbeSet set;
     private RowAssembler assembler;
+    /** The rows of a top_k message, once one has come; then no row chunk may follow. */
+    private float[] topKRows;
+    private boolean rowsArrived;
     /** Set once the call has been answered or abandoned; later messages are ignored. */
     private boolean finished;
 
@@ -50,8 +56,9 @@ final class ReferenceUpload implements StreamObserver<PutReferenceRequest> {
             switch (req.getPartCase()) {
                 case HEADER -> begin(req.getHeader());
                 case ROWS -> accept(req.getRows());
+                case TOP_K -> accept(req.getTopK());
                 case PART_NOT_SET -> throw ImprintException.invalidArgument(
-                        "PutReferenceRequest has neither header nor rows set");
+                        "PutReferenceRequest has neither header nor rows (nor top_k) set");
             }
         } catch (RuntimeException e) {
             fail(e);
@@ -79,7 +86,7 @@ final class ReferenceUpload implements StreamObserver<PutReferenceRequest> {
                         + "the first message must be the header");
             }
             meta = engine.putReference(header.getProbeSetId(), header.getModelId(), header.getLabelsMap(), role,
-                    assembler.finish(), header.getReplace());
+                    topKRows != null ? topKRows : assembler.finish(), header.getReplace());
         } catch (RuntimeException e) {
             fail(e);
             return;
@@ -93,7 +100,7 @@ final class ReferenceUpload implements StreamObserver<PutReferenceRequest> {
         if (header != null) {
             throw ImprintException.invalidArgument("header was sent twice; only the first message may be a header");
         }
-        ProbeSet set = engine.getProbeSet(h.getProbeSetId());
+        ProbeSet probeSet = engine.getProbeSet(h.getProbeSetId());
         Ids.requireValid("header.model_id", h.getModelId());
         Labels.copyOf("header.labels", h.getLabelsMap());
         ReferenceRole parsedRole = ProtoMapper.role("header.role", h.getRoleValue(), ReferenceRole.PROTECTED);
@@ -104,7 +111,8 @@ final class ReferenceUpload implements StreamObserver<PutReferenceRequest> {
         }
         header = h;
         role = parsedRole;
-        assembler = new RowAssembler(set);
+        set = probeSet;
+        assembler = new RowAssembler(probeSet);
     }
 
     private void accept(RowChunk chunk) {
@@ -115,7 +123,24 @@ final class ReferenceUpload implements StreamObserver<PutReferenceRequest> {
             throw ImprintException.invalidArgument("rows.first_row=%d is out of range",
                     Integer.toUnsignedLong(chunk.getFirstRow()));
         }
+        if (topKRows != null) {
+            throw ImprintException.invalidArgument("rows arrived after top_k; send the reference as row chunks or as "
+                    + "one top_k message, not both");
+        }
+        rowsArrived = true;
         assembler.accept(chunk.getFirstRow(), ProtoMapper.chunkValues(chunk));
+    }
+
+    private void accept(dev.imprint.api.v1.TopKRows topK) {
+        if (header == null) {
+            throw ImprintException.invalidArgument("top_k arrived before the header; the first message must be the "
+                    + "header");
+        }
+        if (topKRows != null || rowsArrived) {
+            throw ImprintException.invalidArgument("top_k arrived after %s; send the reference as row chunks or as "
+                    + "one top_k message answering every probe", topKRows != null ? "another top_k" : "rows");
+        }
+        topKRows = SupportedRows.reference(set, ProtoMapper.fromProto(topK), "top_k");
     }
 
     private boolean exists(String probeSetId, String modelId) {
@@ -138,6 +163,7 @@ final class ReferenceUpload implements StreamObserver<PutReferenceRequest> {
     private void drop() {
         finished = true;
         assembler = null;
+        topKRows = null;
     }
 
     private String describe() {

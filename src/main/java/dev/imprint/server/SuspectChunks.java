@@ -28,6 +28,7 @@ final class SuspectChunks {
      *                          suspect grows past {@code maxBytes}
      */
     void add(ScoreRequest part, long maxBytes) {
+        refuseTopK(part);
         check(part);
         bytes += part.getSuspect().getData().size();
         if (bytes > maxBytes) {
@@ -43,6 +44,7 @@ final class SuspectChunks {
      * @throws ImprintException INVALID_ARGUMENT if {@code last} does not continue the parts
      */
     ScoreRequest finish(ScoreRequest last) {
+        refuseTopK(last);
         check(last);
         parts.add(last);
         try {
@@ -80,6 +82,16 @@ final class SuspectChunks {
         } finally {
             parts.clear();
             bytes = 0;
+        }
+    }
+
+    /** Top-k answers are small enough for one message, so they never come in parts. */
+    private void refuseTopK(ScoreRequest part) {
+        if (part.hasSuspectTopK()) {
+            parts.clear();
+            bytes = 0;
+            throw ImprintException.invalidArgument("request_id=%s: suspect_top_k is set on a suspect sent in parts "
+                    + "(continued); send top-k answers whole in one message", part.getRequestId());
         }
     }
 

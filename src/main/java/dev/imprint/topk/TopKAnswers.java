@@ -31,6 +31,15 @@ public final class TopKAnswers {
     private TopKAnswers() {}
 
     /**
+     * Whether commands that take several kinds of file read {@code file} as a top-k answers file:
+     * by its name, *.jsonl (Arrow files are told apart by content, but a JSON Lines file would only
+     * fail their parsers with a confusing message).
+     */
+    public static boolean isAnswersFile(Path file) {
+        return file.getFileName().toString().endsWith(".jsonl");
+    }
+
+    /**
      * Reads a file, models in order of first appearance.
      *
      * @throws ImprintException NOT_FOUND if absent; INVALID_ARGUMENT naming the file and line

@@ -1,6 +1,7 @@
 package dev.imprint.topk;
 
 import dev.imprint.core.ImprintException;
+import dev.imprint.core.Supports;
 import dev.imprint.core.VocabularyMode;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -34,7 +35,7 @@ import java.util.Map;
  */
 public final class TopKRows {
     /** The support's last key: everything a probe's support does not name. */
-    public static final String OTHER = "<other>";
+    public static final String OTHER = Supports.OTHER;
     /** How far over 1 a top-k answer's listed mass may round and still be scaled back. */
     public static final double OVERSHOOT = 0.01;
 

@@ -171,6 +171,102 @@ class TopKCommandTest {
     }
 
     @Test
+    void answersFilesGoStraightToADataDirAndToAServerAndScoreAsTheBuiltFiles() throws Exception {
+        double[][][] families = {gaussian(1.0), gaussian(1.0)};
+        Map<String, double[][]> refs = new LinkedHashMap<>();
+        List<Path> refFiles = new ArrayList<>();
+        for (int f = 0; f < 2; f++) {
+            for (int i = 0; i < 3; i++) {
+                String id = "f" + f + "-" + i;
+                refs.put(id, model(families[f]));
+                // One file per model, as a capture writes them.
+                refFiles.add(write(id + ".jsonl", answers(id, refs.get(id), false, Map.of("family", "f" + f), null)));
+            }
+        }
+        List<ObjectNode> suspectLines = new ArrayList<>(answers("student", mix(refs.get("f0-1"),
+                model(gaussian(1.0)), 0.7), true, null, null));
+        // A suspect may answer some probes only.
+        suspectLines.addAll(answers("partial", model(families[1]), true, null, null).subList(5, 40));
+        Path suspects = write("suspects.jsonl", suspectLines);
+        Path out = tmp.resolve("built");
+        CliRun build = CliRun.run("topk", "build", "--references", refFiles.get(0) + "," + refFiles.get(1),
+                "--references", refFiles.get(2).toString(), "--references", String.join(",",
+                        refFiles.subList(3, 6).stream().map(Path::toString).toList()),
+                "--suspects", suspects.toString(), "--probe-set", "api", "--out-dir", out.toString());
+        assertEquals(0, build.exit(), build.toString());
+        assertTrue(build.out().contains("6 references, 2 suspects"), build.out());
+
+        // What the built files score to, as the reference for both targets.
+        Path builtData = tmp.resolve("built-data");
+        assertEquals(0, CliRun.run("put", out.resolve("references").toString(), "--data-dir", builtData.toString())
+                .exit());
+        CliRun expected = CliRun.run("score", out.resolve("suspects.arrow").toString(), "--data-dir",
+                builtData.toString(), "--format", "json");
+        assertEquals(0, expected.exit(), expected.toString());
+        assertTrue(expected.out().contains("\"verdict\":\"DISTILLED_FROM\""), expected.out());
+
+        String supports = out.resolve("supports.json").toString();
+        String[] answersFiles = refFiles.stream().map(Path::toString).toArray(String[]::new);
+        Path data = tmp.resolve("data");
+        assertEquals(expected.out(), putAndScore(answersFiles, suspects, supports, "--data-dir", data.toString()));
+        try (dev.imprint.server.ServerHarness server = dev.imprint.server.ServerHarness.start(tmp.resolve("served"))) {
+            String address = "127.0.0.1:" + server.server().port();
+            // Against the same server (its one-thread backend sums in another order than the in-process one).
+            String viaAnswers = putAndScore(answersFiles, suspects, supports, "--server", address);
+            CliRun builtSuspects = CliRun.run("score", out.resolve("suspects.arrow").toString(), "--server", address,
+                    "--format", "json");
+            assertEquals(builtSuspects.out(), viaAnswers);
+            assertTrue(viaAnswers.contains("\"verdict\":\"DISTILLED_FROM\",\"model_id\":\"f0-1\""), viaAnswers);
+            CliRun export = CliRun.run("probe-set", "export", "api", "--out", tmp.resolve("p.jsonl").toString(),
+                    "--server", address);
+            assertTrue(export.err().contains("it carries supports for 64 probes, vocabulary FIRST_CHARACTER"),
+                    export.toString());
+        }
+    }
+
+    /** probe-set create --supports, put of every answers file, score of the suspects: score's output. */
+    private static String putAndScore(String[] references, Path suspects, String supports, String... target) {
+        List<String> create = new ArrayList<>(List.of("probe-set", "create", "api", "--supports", supports));
+        create.addAll(List.of(target));
+        CliRun created = CliRun.run(create.toArray(String[]::new));
+        assertEquals(0, created.exit(), created.toString());
+        assertTrue(created.out().contains("DISTRIBUTION, 64 probes x"), created.out());
+        List<String> put = new ArrayList<>(List.of("put", "--probe-set", "api"));
+        put.addAll(List.of(references));
+        put.addAll(List.of(target));
+        CliRun putRun = CliRun.run(put.toArray(String[]::new));
+        assertEquals(0, putRun.exit(), putRun.toString());
+        assertTrue(putRun.out().contains("put f1-2 (protected) into probe set api"), putRun.out());
+        List<String> score = new ArrayList<>(List.of("score", suspects.toString(), "--probe-set", "api",
+                "--format", "json"));
+        score.addAll(List.of(target));
+        CliRun scoreRun = CliRun.run(score.toArray(String[]::new));
+        assertEquals(0, scoreRun.exit(), scoreRun.toString());
+        return scoreRun.out();
+    }
+
+    @Test
+    void answersNeedAProbeSetWithSupports() throws IOException {
+        Path answers = write("m.jsonl", answers("m", model(gaussian(1.0)), false, null, null));
+        Path data = tmp.resolve("data");
+        CliRun noSet = CliRun.run("put", answers.toString(), "--data-dir", data.toString());
+        assertEquals(ImprintCli.EXIT_USAGE, noSet.exit(), noSet.toString());
+        assertTrue(noSet.err().contains("needs --probe-set ID"), noSet.toString());
+        Path probes = Files.writeString(tmp.resolve("probes.jsonl"), "{\"prompt\": \"a\"}\n".repeat(P));
+        assertEquals(0, CliRun.run("probe-set", "create", "bare", "--probes", probes.toString(), "--dim", "8",
+                "--data-dir", data.toString()).exit());
+        CliRun bare = CliRun.run("put", answers.toString(), "--probe-set", "bare", "--data-dir", data.toString());
+        assertEquals(ImprintCli.EXIT_FAILURE, bare.exit(), bare.toString());
+        assertTrue(bare.err().contains("probe set bare carries no supports"), bare.toString());
+        Path supports = Files.writeString(tmp.resolve("supports.json"), "{\"probe_set_id\": \"x\", \"dim\": 3, "
+                + "\"vocabulary\": \"EXACT\", \"supports\": [[\"a\", \"<other>\"]]}");
+        CliRun conflicting = CliRun.run("probe-set", "create", "x", "--supports", supports.toString(), "--dim", "4",
+                "--data-dir", data.toString());
+        assertEquals(ImprintCli.EXIT_USAGE, conflicting.exit(), conflicting.toString());
+        assertTrue(conflicting.err().contains("has dim 3; leave --dim out with --supports"), conflicting.toString());
+    }
+
+    @Test
     void badAnswersAreRefusedNamingTheLineAndLeaveNoDirectory() throws IOException {
         Path out = tmp.resolve("out");
         Path missingProbe = write("gap.jsonl", List.of(
