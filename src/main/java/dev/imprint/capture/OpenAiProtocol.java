@@ -24,12 +24,17 @@ final class OpenAiProtocol {
 
     private OpenAiProtocol() {}
 
-    /** A chat completion asking for the first token's {@code topLogprobs} alternatives (0: none). */
+    /**
+     * A chat completion asking for the first token's {@code topLogprobs} alternatives (0: none). A
+     * completion probe goes as one user message, since most endpoints serve chat only.
+     */
     static ObjectNode chatBody(String model, Probe probe, int topLogprobs, int maxTokens, double temperature) {
         ObjectNode body = JSON.createObjectNode();
         body.put("model", model);
         ArrayNode messages = body.putArray("messages");
-        for (ChatMessage m : probe.messages()) {
+        List<ChatMessage> chat = probe.prompt() != null ? List.of(new ChatMessage("user", probe.prompt()))
+                : probe.messages();
+        for (ChatMessage m : chat) {
             messages.addObject().put("role", m.role()).put("content", m.content());
         }
         body.put("max_tokens", maxTokens);

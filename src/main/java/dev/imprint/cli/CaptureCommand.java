@@ -95,8 +95,8 @@ final class CaptureCommand implements Callable<Integer> {
 
     @Option(names = "--endpoint", paramLabel = "KIND",
             description = "CHAT, COMPLETIONS, EMBEDDINGS or ANSWER_THEN_EMBED (a chat answer, embedded by "
-                    + "--embed-base-url). Default: EMBEDDINGS for an EMBEDDING probe set, else CHAT for chat "
-                    + "probes and COMPLETIONS for prompts.")
+                    + "--embed-base-url). CHAT sends a completion prompt as one user message. Default: EMBEDDINGS "
+                    + "for an EMBEDDING probe set, else CHAT.")
     EndpointKind endpoint;
 
     @Option(names = "--top-logprobs", paramLabel = "K", defaultValue = "20",
@@ -280,10 +280,9 @@ final class CaptureCommand implements Callable<Integer> {
     }
 
     private CaptureSettings settings(URI base, Plan plan) {
-        boolean chat = !plan.probes.get(0).messages().isEmpty();
         boolean embeddingSet = plan.set != null && plan.set.kind() == ProbeSetKind.EMBEDDING;
         EndpointKind kind = endpoint != null ? endpoint
-                : embeddingSet ? EndpointKind.EMBEDDINGS : chat ? EndpointKind.CHAT : EndpointKind.COMPLETIONS;
+                : embeddingSet ? EndpointKind.EMBEDDINGS : EndpointKind.CHAT;
         if (plan.set != null && embeddingSet == kind.topK()) {
             throw usage("--endpoint " + kind + " records " + (kind.topK() ? "top-k rows" : "embeddings")
                     + ", but probe set " + plan.set.id() + " is " + plan.set.kind());
@@ -292,11 +291,8 @@ final class CaptureCommand implements Callable<Integer> {
             throw usage("an embedding capture writes a reference file of a probe set: name it with --probe-set ID");
         }
         for (int p = 0; p < plan.probes.size(); p++) {
-            boolean isChat = !plan.probes.get(p).messages().isEmpty();
-            if (kind == EndpointKind.COMPLETIONS && isChat || (kind == EndpointKind.CHAT
-                    || kind == EndpointKind.ANSWER_THEN_EMBED) && !isChat) {
-                throw usage("probe " + p + " is " + (isChat ? "a chat (messages)" : "a completion prompt")
-                        + ", which --endpoint " + kind + " cannot send; use " + (isChat ? "CHAT" : "COMPLETIONS"));
+            if (kind == EndpointKind.COMPLETIONS && !plan.probes.get(p).messages().isEmpty()) {
+                throw usage("probe " + p + " is a chat (messages), which --endpoint COMPLETIONS cannot send; use CHAT");
             }
         }
         CaptureSettings.Embedder embedder = null;
