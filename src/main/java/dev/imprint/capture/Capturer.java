@@ -35,6 +35,12 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Capturer {
     /** Longest Retry-After a capture honours; an endpoint asking for more fails the probe instead. */
     static final Duration MAX_RETRY_AFTER = Duration.ofMinutes(10);
+    /**
+     * Failed requests in a row (timeouts, refused connections, 5xx; not 429, which is an endpoint
+     * alive and asking to slow down), with no answer between them, after which the endpoint counts
+     * as down and the capture stops rather than spend every probe's retries on it.
+     */
+    static final int DOWN_AFTER_FAILURES = 12;
 
     /** Told of each probe as its answer is recorded; called from the capture's threads. */
     public interface Progress {
@@ -128,6 +134,7 @@ public final class Capturer {
         final Queue<Failure> failures = new ConcurrentLinkedQueue<>();
         final AtomicReference<String> stoppedBy = new AtomicReference<>();
         final AtomicReference<IOException> broken = new AtomicReference<>();
+        final AtomicInteger failuresInARow = new AtomicInteger();
 
         Run(List<Probe> probes, CaptureCheckpoint checkpoint, Queue<Integer> pending, Progress progress,
             AtomicInteger dim) {
@@ -160,6 +167,7 @@ public final class Capturer {
                 limiter.acquire();
                 try {
                     checkpoint.record(asker.ask());
+                    failuresInARow.set(0);
                     progress.captured(p);
                     return;
                 } catch (BadAnswer e) {
@@ -168,6 +176,15 @@ public final class Capturer {
                 } catch (CallFailure e) {
                     if (e.kind() == CallFailure.Kind.FATAL) {
                         stoppedBy.compareAndSet(null, "probe " + p + ": " + e.getMessage());
+                        return;
+                    }
+                    int down = Math.max(DOWN_AFTER_FAILURES, 2 * settings.concurrency());
+                    if (e.kind() == CallFailure.Kind.RETRYABLE && !e.getMessage().startsWith("HTTP 429")
+                            && failuresInARow.incrementAndGet() >= down) {
+                        stoppedBy.compareAndSet(null, "the endpoint failed " + down + " requests in "
+                                + "a row without one answer, the last (probe " + p + "): " + e.getMessage()
+                                + "; is it up at " + settings.baseUrl() + "?");
+                        failures.add(new Failure(p, e.getMessage(), tries));
                         return;
                     }
                     Duration asked = e.retryAfter();

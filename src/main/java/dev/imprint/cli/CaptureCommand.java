@@ -15,6 +15,8 @@ import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ReferenceRole;
 import dev.imprint.io.DurableFiles;
 import dev.imprint.io.ProbesJson;
+import dev.imprint.topk.ProbeAnswer;
+import dev.imprint.topk.TopKAnswers;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -211,16 +213,16 @@ final class CaptureCommand implements Callable<Integer> {
     }
 
     private void putCaptured(PrintWriter stdout, ProbeSet set, String id, ReferenceRole referenceRole, float[] rows) {
-        if (rows == null) {
-            throw new CliException("--put of a top-k capture is not supported yet; put " + out + " with imprint put");
-        }
         try (Target t = target.open(true)) {
-            ReferenceMeta meta = t.putReference(set.id(), id, labels, referenceRole, rows, replace);
+            ReferenceMeta meta = rows != null
+                    ? t.putReference(set.id(), id, labels, referenceRole, rows, replace)
+                    : t.putReferenceTopK(set.id(), id, labels, referenceRole,
+                    ProbeAnswer.of(TopKAnswers.read(out).get(0).answers()), replace);
             stdout.printf("put %s (%s) into probe set %s at %s%n", meta.modelId(), meta.role().wireName(), set.id(),
                     t.describe());
         } catch (RuntimeException e) {
             throw new CliException(out + " is written, but putting it failed: " + ImprintCli.describe(e)
-                    + "; put it later with imprint put " + out);
+                    + "; put it later with imprint put " + out + (rows == null ? " --probe-set " + set.id() : ""));
         }
         stdout.flush();
     }

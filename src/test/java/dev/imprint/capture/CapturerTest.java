@@ -171,13 +171,35 @@ class CapturerTest {
     }
 
     @Test
-    void aDeadEndpointFailsEveryProbeWithTheReason() throws Exception {
+    void aDeadEndpointStopsTheCaptureSoonWithTheReason() throws Exception {
         int port = endpoint.port();
         endpoint.close();
-        Capturer.Result result = run(settings(EndpointKind.CHAT, "atlas-7b", KEY, 1, Duration.ofSeconds(2), 0, 4));
-        assertEquals(probes.size(), result.failures().size());
-        assertTrue(result.failures().get(0).message().startsWith("cannot connect to 127.0.0.1:" + port),
-                result.failures().get(0).message());
+        long start = System.nanoTime();
+        Capturer.Result result = run(settings(EndpointKind.CHAT, "atlas-7b", KEY, 5, Duration.ofSeconds(2), 0, 4));
+        assertTrue(result.stoppedBy().startsWith("the endpoint failed 12 requests in a row without one answer"),
+                result.stoppedBy());
+        assertTrue(result.stoppedBy().contains("cannot connect to 127.0.0.1:" + port), result.stoppedBy());
+        assertTrue(result.answers().isEmpty());
+        assertTrue(System.nanoTime() - start < 10_000_000_000L, "it stops within seconds, not after every retry");
+    }
+
+    @Test
+    void aSilentEndpointTimesOutAndStops() throws Exception {
+        for (int i = 0; i < 40; i++) {
+            endpoint.faults().enqueue(Fault.slow(5000));
+        }
+        Capturer.Result result = run(settings(EndpointKind.CHAT, "atlas-7b", KEY, 5, Duration.ofMillis(200), 0, 8));
+        assertTrue(result.stoppedBy().startsWith("the endpoint failed 16 requests in a row"), result.stoppedBy());
+        assertTrue(result.stoppedBy().contains("no answer within 0.2 s"), result.stoppedBy());
+    }
+
+    @Test
+    void rateLimitsAreWaitedOutHoweverMany() throws Exception {
+        for (int i = 0; i < 30; i++) {
+            endpoint.faults().enqueue(Fault.rateLimited(null));
+        }
+        Capturer.Result result = run(settings(EndpointKind.CHAT, "atlas-7b", KEY, 30, Duration.ofSeconds(5), 0, 2));
+        assertTrue(result.complete(probes.size()), result.toString());
     }
 
     @Test
