@@ -13,7 +13,7 @@ import java.util.Optional;
  *
  * <p>For a prompt text x, the next word is drawn from {@value Lexicon#CANDIDATES} candidates that
  * a hash of x picks from the lexicon. Model m's logit for candidate w is
- * {@code z = 2.0 U(x,w) + 1.0 F(x,w) + 0.5 E(x,w)}, where U is shared by every model, F by the
+ * {@code z = 2.0 U(x,w) + 1.0 F(x,w) + 1.0 E(x,w)}, where U is shared by every model, F by the
  * members of m's family and E is m's own; each is an independent N(0,1) from a hash of (x, w,
  * name). A student distilled from a teacher has {@code z = 0.4 z_own + 0.6 z_teacher}. Word
  * probabilities are {@code softmax(SHARPNESS * z)}; the tokenizer then folds words into their
@@ -44,7 +44,7 @@ public final class SyntheticModels {
     /** Scale of the universal, family and member parts of a logit or embedding component. */
     static final double UNIVERSAL = 2.0;
     static final double FAMILY = 1.0;
-    static final double MEMBER = 0.5;
+    static final double MEMBER = 1.0;
     /** How much of a student's logit is its teacher's. */
     static final double DISTILLATION = 0.6;
     /** Inverse temperature of the word softmax, chosen so the top token holds 0.2-0.6 of the mass. */

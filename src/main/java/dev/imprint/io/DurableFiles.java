@@ -85,6 +85,7 @@ public final class DurableFiles {
 
     /** Creates {@code dir} (and missing parents) so that its existence survives a crash. */
     public static void createDirectories(Path dir) throws IOException {
+        dir = dir.toAbsolutePath();
         if (Files.isDirectory(dir)) {
             return;
         }
@@ -170,7 +171,9 @@ public final class DurableFiles {
 
     /** Makes the entries of {@code dir} (creations, renames, deletions) durable. */
     public static void fsyncDirectory(Path dir) throws IOException {
-        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+        // The parent of a bare relative name ("out.arrow") is null: it is the working directory.
+        try (FileChannel channel = FileChannel.open(dir == null ? Path.of("").toAbsolutePath() : dir,
+                StandardOpenOption.READ)) {
             channel.force(true);
         }
     }
