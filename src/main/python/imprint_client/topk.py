@@ -6,7 +6,8 @@
         for probe, response in enumerate(responses):      # each the parsed JSON of one call
             out.write(json.dumps(answer_line("model-a", probe, response, labels={"family": "a"})) + "\\n")
 """
-from typing import Dict, List, Optional, Union
+import json
+from typing import Dict, List, NamedTuple, Optional, Union
 
 
 def top_logprobs(response: dict) -> List[dict]:
@@ -55,3 +56,29 @@ def entries(answer: Union[dict, List[dict]]) -> List[dict]:
             raise ValueError(f"a top-k entry must be a dict with a string token, not {e!r}")
         out.append({"token": e["token"], "logprob": e.get("logprob")})
     return out
+
+
+class ModelAnswers(NamedTuple):
+    """One model's lines of a top-k answers file: its answers by probe, its labels and its role."""
+    answers: Dict[int, List[dict]]
+    labels: Dict[str, str]
+    role: Optional[str]
+
+
+def read_answers(path: str) -> Dict[str, ModelAnswers]:
+    """The models of a top-k answers file (as ``imprint capture`` writes it), by model id, in order of
+    first appearance, ready for ``Client.put_reference_topk`` or ``Client.score_topk``. Raises
+    ValueError naming the line for one that is not JSON or lacks model_id, probe or top_logprobs."""
+    models: Dict[str, ModelAnswers] = {}
+    with open(path, encoding="utf-8") as f:
+        for number, text in enumerate(f, 1):
+            if not text.strip():
+                continue
+            try:
+                line = json.loads(text)
+                model = models.setdefault(line["model_id"], ModelAnswers({}, dict(line.get("labels") or {}),
+                                                                         line.get("role")))
+                model.answers[int(line["probe"])] = entries(line["top_logprobs"])
+            except (ValueError, KeyError, TypeError) as e:
+                raise ValueError(f"{path} line {number}: not a top-k answer line ({e})") from None
+    return models

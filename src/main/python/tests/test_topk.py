@@ -2,7 +2,11 @@
 import math
 import unittest
 
-from imprint_client.topk import answer_line, entries
+import json
+import os
+import tempfile
+
+from imprint_client.topk import answer_line, entries, read_answers
 
 CHAT = {"choices": [{"logprobs": {"content": [{"token": " Paris", "logprob": -0.1, "top_logprobs": [
     {"token": " Paris", "logprob": -0.1, "bytes": [32, 80]}, {"token": " Lyon", "logprob": -2.5, "bytes": None}]}]}}]}
@@ -44,3 +48,25 @@ class EntriesTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ReadAnswersTest(unittest.TestCase):
+    def test_reads_what_capture_writes_by_model_and_names_a_bad_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "a.jsonl")
+            with open(path, "w", encoding="utf-8") as out:
+                out.write(json.dumps(answer_line("m", 1, CHAT, labels={"family": "f"}, role="protected")) + "\n\n")
+                out.write(json.dumps(answer_line("m", 0, LEGACY, labels={"family": "f"}, role="protected")) + "\n")
+                out.write(json.dumps(answer_line("n", 0, CHAT)) + "\n")
+            models = read_answers(path)
+            self.assertEqual(list(models), ["m", "n"])
+            self.assertEqual(sorted(models["m"].answers), [0, 1])
+            self.assertEqual(models["m"].labels, {"family": "f"})
+            self.assertEqual(models["m"].role, "protected")
+            self.assertEqual(models["n"].answers[0], [{"token": " Paris", "logprob": -0.1},
+                                                      {"token": " Lyon", "logprob": -2.5}])
+            with open(path, "a", encoding="utf-8") as out:
+                out.write('{"model_id": "m", "probe": 2}\n')
+            with self.assertRaises(ValueError) as e:
+                read_answers(path)
+            self.assertIn("line 5", str(e.exception))

@@ -128,18 +128,24 @@ final class PutCommand implements Callable<Integer> {
         }
     }
 
-    /** Files as given, directories replaced by their *.arrow files in name order. */
+    /** Files as given, directories replaced by their *.arrow and *.jsonl files in name order. */
     static List<Path> expand(List<Path> paths) throws IOException {
+        return expand(paths, List.of(".arrow", ".jsonl"));
+    }
+
+    /** Files as given, directories replaced by their files ending in one of {@code suffixes}, in name order. */
+    static List<Path> expand(List<Path> paths, List<String> suffixes) throws IOException {
         List<Path> out = new ArrayList<>();
         for (Path p : paths) {
             if (Files.isDirectory(p)) {
                 try (Stream<Path> listing = Files.list(p)) {
-                    List<Path> arrows = listing.filter(f -> f.getFileName().toString().endsWith(".arrow")
+                    List<Path> found = listing.filter(f -> suffixes.stream().anyMatch(f.getFileName().toString()::endsWith)
                             && Files.isRegularFile(f)).sorted().toList();
-                    if (arrows.isEmpty()) {
-                        throw new CliException("directory " + p + " holds no *.arrow files");
+                    if (found.isEmpty()) {
+                        throw new CliException("directory " + p + " holds no "
+                                + String.join(" or ", suffixes.stream().map(x -> "*" + x).toList()) + " files");
                     }
-                    out.addAll(arrows);
+                    out.addAll(found);
                 }
             } else {
                 out.add(p);

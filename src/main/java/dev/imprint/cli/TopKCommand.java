@@ -63,7 +63,7 @@ final class TopKCommand implements Callable<Integer> {
 
         @Option(names = "--references", paramLabel = "FILE", split = ",",
                 description = "The references' top-k answers: one or more files (repeat the flag or separate them "
-                        + "with commas), e.g. one per model captured.")
+                        + "with commas), e.g. one per model captured; a directory stands for its *.jsonl files.")
         List<Path> references;
 
         @Option(names = "--suspects", paramLabel = "FILE", description = "The suspects' top-k answers.")
@@ -134,10 +134,10 @@ final class TopKCommand implements Callable<Integer> {
         }
 
         /** Every --references file's models, in order; a model in two files is refused. */
-        private List<TopKAnswers.Model> readReferences() {
+        private List<TopKAnswers.Model> readReferences() throws IOException {
             Map<String, Path> seen = new HashMap<>();
             List<TopKAnswers.Model> models = new ArrayList<>();
-            for (Path file : references) {
+            for (Path file : PutCommand.expand(references, List.of(".jsonl"))) {
                 for (TopKAnswers.Model m : TopKAnswers.read(file)) {
                     Path earlier = seen.putIfAbsent(m.modelId(), file);
                     if (earlier != null) {
