@@ -99,8 +99,10 @@ final class ProbeSetCommand implements Callable<Integer> {
             PrintWriter out = spec.commandLine().getOut();
             try (Target t = target.open(true)) {
                 ProbeSet created = t.createProbeSet(set);
+                // What was asked for: a server's answer says whether the set carries texts and supports,
+                // not what they are, and it created this very set or refused.
                 out.printf("probe set %s: %s, %d probes x %d, %s, at %s%n", created.id(), created.kind(),
-                        created.numProbes(), created.dim(), carried(created), t.describe());
+                        created.numProbes(), created.dim(), carried(set), t.describe());
             }
             out.flush();
             return ImprintCli.EXIT_OK;

@@ -36,6 +36,11 @@ class LauncherIT {
 
     @BeforeEach
     void requireAFreshJar() throws IOException {
+        assumeAFreshJar();
+    }
+
+    /** Skips, saying why, unless the launcher exists and its jar is newer than every source. */
+    static void assumeAFreshJar() throws IOException {
         assumeTrue(Files.isExecutable(LAUNCHER), "scripts/imprint is missing or not executable");
         Optional<Path> jar = builtJar();
         assumeTrue(jar.isPresent(), "target/imprint-*-all.jar is not built (run mvn package first)");
