@@ -174,4 +174,38 @@ class CaptureCommandTest {
         assertEquals(1, hot.exit());
         assertTrue(hot.err().contains("is captured at temperature 1.0"), hot.err());
     }
+
+    @Test
+    void aTopKCaptureOnAProbeSetWithSupportsIsPutAndScored() throws Exception {
+        Path caps = Files.createDirectory(dir.resolve("caps"));
+        for (String m : List.of("atlas-7b", "boreal-8b")) {
+            assertEquals(0, capture(ENV, "--model", m, "--probes", probes.toString(), "--out",
+                    caps.resolve(m + ".jsonl").toString()).exit());
+        }
+        Path fp = dir.resolve("fp");
+        CliRun built = CliRun.run(ENV, "topk", "build", "--references", caps.toString(), "--probe-set", "s",
+                "--out-dir", fp.toString());
+        assertEquals(0, built.exit(), built.toString());
+        Path data = dir.resolve("data");
+        CliRun created = CliRun.run(ENV, "probe-set", "create", "s", "--supports", fp.resolve("supports.json").toString(),
+                "--probes", probes.toString(), "--data-dir", data.toString());
+        assertEquals(0, created.exit(), created.toString());
+        assertTrue(created.out().contains("with their texts and supports"), created.out());
+
+        Path out = dir.resolve("cedar-3b.jsonl");
+        CliRun put = capture(ENV, "--model", "cedar-3b", "--probe-set", "s", "--data-dir", data.toString(), "--out",
+                out.toString(), "--put", "--label", "family=cedar");
+        assertEquals(0, put.exit(), put.toString());
+        assertTrue(put.out().contains("put cedar-3b (protected) into probe set s"), put.out());
+        CliRun again = capture(ENV, "--model", "cedar-3b", "--probe-set", "s", "--data-dir", data.toString(), "--out",
+                out.toString(), "--put");
+        assertEquals(1, again.exit(), again.toString());
+        assertTrue(again.err().contains(out + " is written, but putting it failed: ALREADY_EXISTS"), again.err());
+        assertTrue(again.err().contains("put it later with imprint put " + out + " --probe-set s"), again.err());
+
+        CliRun scored = CliRun.run(ENV, "score", out.toString(), "--probe-set", "s", "--data-dir", data.toString(),
+                "--no-verdict", "--top-k", "1");
+        assertEquals(0, scored.exit(), scored.toString());
+        assertTrue(scored.out().contains("1  cedar-3b"), scored.out());
+    }
 }
