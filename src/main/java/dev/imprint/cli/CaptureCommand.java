@@ -191,6 +191,10 @@ final class CaptureCommand implements Callable<Integer> {
             }
         }
         if (!result.complete(list.size())) {
+            if (result.answers().isEmpty()) {
+                // Nothing paid for: no checkpoint to resume from, and none left lying about.
+                DurableFiles.delete(checkpointFile);
+            }
             summarise(err, result, list.size(), checkpointFile);
             return ImprintCli.EXIT_FAILURE;
         }
@@ -389,8 +393,10 @@ final class CaptureCommand implements Callable<Integer> {
                 err.printf("  ... and %d more%n", result.failures().size() - LISTED_FAILURES);
             }
         }
-        err.printf("the %d answers so far are kept in %s; run the same command again to ask only for the rest%n",
-                result.answers().size(), checkpointFile);
+        if (!result.answers().isEmpty()) {
+            err.printf("the %d answers so far are kept in %s; run the same command again to ask only for the rest%n",
+                    result.answers().size(), checkpointFile);
+        }
         err.flush();
     }
 

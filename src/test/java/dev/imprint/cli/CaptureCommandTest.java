@@ -111,6 +111,8 @@ class CaptureCommandTest {
         assertEquals(1, noKey.exit(), noKey.toString());
         assertTrue(noKey.err().contains("stopped: probe ") && noKey.err().contains("the endpoint refused the key "
                 + "(HTTP 401") && noKey.err().contains("set the key in $OPENAI_API_KEY"), noKey.err());
+        assertFalse(Files.exists(dir.resolve("a.jsonl.checkpoint")), "a capture that got nothing leaves nothing");
+        assertFalse(noKey.err().contains("kept in"), noKey.err());
         CliRun named = capture(Map.of("LAB_KEY", KEY), "--model", "atlas-7b", "--probes", probes.toString(), "--out",
                 out.toString(), "--api-key-env", "LAB_KEY");
         assertEquals(0, named.exit(), named.toString());
