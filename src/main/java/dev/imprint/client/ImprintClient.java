@@ -174,11 +174,8 @@ public final class ImprintClient implements AutoCloseable {
         int budget = Math.min(chunkBytes, serverMessageLimit() / 2);
         int rowsPerChunk = Math.max(1, budget / (dim * Float.BYTES));
         Upload upload = new Upload();
-        ClientCallStreamObserver<PutReferenceRequest> requests =
-                (ClientCallStreamObserver<PutReferenceRequest>) async.putReference(upload);
-        requests.onNext(PutReferenceRequest.newBuilder().setHeader(ReferenceHeader.newBuilder()
-                .setProbeSetId(probeSetId).setModelId(modelId).putAllLabels(labels).setReplace(replace)
-                .setRole(ProtoMapper.toProto(role))).build());
+        ClientCallStreamObserver<PutReferenceRequest> requests = startUpload(upload, probeSetId, modelId, labels,
+                role, replace);
         try {
             for (int first = 0; first * dim < rows.length && !upload.done(); first += rowsPerChunk) {
                 upload.awaitReady(requests);
@@ -208,11 +205,8 @@ public final class ImprintClient implements AutoCloseable {
     public ReferenceMeta putReferenceTopK(String probeSetId, String modelId, Map<String, String> labels,
                                           ReferenceRole role, List<ProbeAnswer> answers, boolean replace) {
         Upload upload = new Upload();
-        ClientCallStreamObserver<PutReferenceRequest> requests =
-                (ClientCallStreamObserver<PutReferenceRequest>) async.putReference(upload);
-        requests.onNext(PutReferenceRequest.newBuilder().setHeader(ReferenceHeader.newBuilder()
-                .setProbeSetId(probeSetId).setModelId(modelId).putAllLabels(labels).setReplace(replace)
-                .setRole(ProtoMapper.toProto(role))).build());
+        ClientCallStreamObserver<PutReferenceRequest> requests = startUpload(upload, probeSetId, modelId, labels,
+                role, replace);
         requests.onNext(PutReferenceRequest.newBuilder().setTopK(ProtoMapper.toProto(answers)).build());
         requests.onCompleted();
         try {
@@ -222,6 +216,18 @@ public final class ImprintClient implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw Status.CANCELLED.withDescription("upload interrupted; nothing was stored").asRuntimeException();
         }
+    }
+
+    /** Opens a PutReference stream answering to {@code upload} and sends its header. */
+    private ClientCallStreamObserver<PutReferenceRequest> startUpload(Upload upload, String probeSetId, String modelId,
+                                                                      Map<String, String> labels, ReferenceRole role,
+                                                                      boolean replace) {
+        ClientCallStreamObserver<PutReferenceRequest> requests =
+                (ClientCallStreamObserver<PutReferenceRequest>) async.putReference(upload);
+        requests.onNext(PutReferenceRequest.newBuilder().setHeader(ReferenceHeader.newBuilder()
+                .setProbeSetId(probeSetId).setModelId(modelId).putAllLabels(labels).setReplace(replace)
+                .setRole(ProtoMapper.toProto(role))).build());
+        return requests;
     }
 
     public ReferenceMeta getReference(String probeSetId, String modelId) {

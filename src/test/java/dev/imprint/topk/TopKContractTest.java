@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.imprint.core.Metric;
 import dev.imprint.core.ProbeSet;
@@ -17,8 +16,7 @@ import dev.imprint.engine.ScoringBackend;
 import dev.imprint.engine.SuspectBatch;
 import dev.imprint.engine.cpu.CpuBackend;
 import dev.imprint.engine.cuda.CudaBackend;
-import dev.imprint.engine.cuda.CudaOptions;
-import dev.imprint.engine.cuda.CudaUnavailableException;
+import dev.imprint.testing.CudaOrSkip;
 import dev.imprint.testing.Float64Metrics;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -345,15 +343,7 @@ class TopKContractTest {
     @Test
     @Tag("gpu")
     void cudaScoresOfTopKRowsEqualTheFloat64Oracle() {
-        CudaBackend gpu;
-        try {
-            gpu = CudaBackend.open(CudaOptions.defaults());
-        } catch (CudaUnavailableException e) {
-            System.out.println("GPU test skipped: no usable CUDA device: " + e.getMessage());
-            assumeTrue(false, "no usable CUDA device: " + e.getMessage());
-            return;
-        }
-        try (gpu) {
+        try (CudaBackend gpu = CudaOrSkip.open()) {
             checkScores(gpu);
         }
     }
