@@ -1,0 +1,50 @@
+package dev.imprint.fuzz;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.imprint.core.ImprintException;
+import dev.imprint.io.ProbesJson;
+import dev.imprint.io.SupportsJson;
+import dev.imprint.topk.TopKAnswers;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The JSON input files users write or tools hand over (top-k answers, probes, supports.json) on
+ * arbitrary bytes: each is read or refused with an ImprintException naming the file and line,
+ * never anything else. Inputs under {@code JsonLinesFuzzTestInputs/} replay as ordinary tests.
+ */
+class JsonLinesFuzzTest {
+    private static final int MAX_EXECUTIONS = 1_000_000;
+
+    private interface FileRead {
+        void read(Path file);
+    }
+
+    private static void refuseOrRead(byte[] data, FileRead read) throws IOException {
+        Path file = Files.createTempFile("fuzz", ".jsonl");
+        try {
+            Files.write(file, data);
+            read.read(file);
+        } catch (ImprintException expected) {
+            // a clear refusal
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    @FuzzTest(maxExecutions = MAX_EXECUTIONS)
+    void topKAnswers(byte[] data) throws IOException {
+        refuseOrRead(data, TopKAnswers::read);
+    }
+
+    @FuzzTest(maxExecutions = MAX_EXECUTIONS)
+    void probes(byte[] data) throws IOException {
+        refuseOrRead(data, ProbesJson::readLines);
+    }
+
+    @FuzzTest(maxExecutions = MAX_EXECUTIONS)
+    void supports(byte[] data) throws IOException {
+        refuseOrRead(data, SupportsJson::read);
+    }
+}
