@@ -2,6 +2,7 @@ package dev.imprint.server;
 
 import dev.imprint.api.v1.ImprintGrpc;
 import dev.imprint.security.Role;
+import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Set;
@@ -55,8 +56,9 @@ public final class MethodRoles {
         return service != null && OPEN_SERVICES.contains(service);
     }
 
-    /** "scorer or admin", in the order of {@link Role}. */
+    /** "scorer or admin": the least privileged first. */
     static String describe(Set<Role> roles) {
-        return roles.stream().sorted().map(Role::wireName).collect(Collectors.joining(" or "));
+        return roles.stream().sorted(Comparator.reverseOrder()).map(Role::wireName)
+                .collect(Collectors.joining(" or "));
     }
 }
