@@ -210,6 +210,40 @@ class ServeCommandTest {
     }
 
     @Test
+    void aWriterPutsOntoAProbeSetAnAdminCreatedButCannotCreateOne() throws Exception {
+        Path data = tmp.resolve("roles");
+        String admin = CliRun.run("token", "create", "lab-admin", "--role", "admin", "--data-dir", data.toString())
+                .out().strip();
+        String writer = CliRun.run("token", "create", "pipeline", "--role", "writer", "--data-dir", data.toString())
+                .out().strip();
+        Path scenario = tmp.resolve("scenario");
+        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString())).exit());
+        String reference;
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(scenario.resolve("references"))) {
+            reference = files.sorted().findFirst().orElseThrow().toString();
+        }
+        CommandLine cli = ImprintCli.commandLine(Map.of());
+        ServeCommand serve = cli.getSubcommands().get("serve").getCommand();
+        Future<CliRun> running = thread.submit(() -> CliRun.run(cli, "serve", "--port", "0", "--data-dir",
+                data.toString()));
+        String address = awaitListening(running);
+        try {
+            CliRun first = CliRun.run(Map.of("IMPRINT_TOKEN", writer), "put", "--server", address, reference);
+            assertEquals(ImprintCli.EXIT_FAILURE, first.exit(), first.toString());
+            assertTrue(first.err().contains("CreateProbeSet needs role admin; token 'pipeline' has role writer"),
+                    first.toString());
+            CliRun byAdmin = CliRun.run(Map.of("IMPRINT_TOKEN", admin), "put", "--server", address, reference);
+            assertEquals(0, byAdmin.exit(), byAdmin.toString());
+            CliRun byWriter = CliRun.run(Map.of("IMPRINT_TOKEN", writer), "put", "--server", address, "--replace",
+                    reference);
+            assertEquals(0, byWriter.exit(), byWriter.toString());
+        } finally {
+            serve.stop();
+        }
+        assertEquals(0, running.get(30, TimeUnit.SECONDS).exit());
+    }
+
+    @Test
     void serveWithAuthOffWarnsThatAnyCallerMayDoAnything() throws Exception {
         CommandLine cli = ImprintCli.commandLine(Map.of());
         ServeCommand serve = cli.getSubcommands().get("serve").getCommand();
