@@ -14,6 +14,8 @@ import numpy as np
 from imprint_client import Client, ImprintError
 
 SERVER = os.environ.get("IMPRINT_SERVER")
+# PythonClientTest's server enforces tokens and hands an admin one here.
+TOKEN = os.environ.get("IMPRINT_TOKEN")
 P, D = 96, 32
 
 
@@ -33,7 +35,7 @@ def kl(r, s, eps):
 @unittest.skipUnless(SERVER, "IMPRINT_SERVER is not set; PythonClientTest starts a server and sets it")
 class ClientTest(unittest.TestCase):
     def setUp(self):
-        self.client = Client(SERVER, timeout=60)
+        self.client = Client(SERVER, token=TOKEN, timeout=60)
         self.set_id = "py-" + uuid.uuid4().hex[:8]
         self.rng = np.random.default_rng(11)
 

@@ -45,7 +45,7 @@ import picocli.CommandLine.Spec;
         subcommands = {ServeCommand.class, SynthCommand.class, PutCommand.class, ScoreCommand.class,
             RescoreCommand.class, ReportCommand.class, EvaluateCommand.class, BenchCommand.class, InfoCommand.class,
             ListCommand.class, DeleteCommand.class, ProbeSetCommand.class, TopKCommand.class, CaptureCommand.class,
-            EndpointCommand.class, DemoCommand.class},
+            EndpointCommand.class, DemoCommand.class, TokenCommand.class},
         footer = {"", "Every option can also be set by an environment variable IMPRINT_<OPTION> "
                 + "(e.g. --data-dir: IMPRINT_DATA_DIR); a flag on the command line wins."})
 public final class ImprintCli implements Callable<Integer> {
@@ -132,6 +132,13 @@ public final class ImprintCli implements Callable<Integer> {
         }
         if (e instanceof CliException) {
             return e.getMessage();
+        }
+        if (e instanceof StatusRuntimeException sre && sre.getStatus().getCode() == Status.Code.UNAUTHENTICATED) {
+            return "the server refused the call: UNAUTHENTICATED: " + sre.getStatus().getDescription()
+                    + "; set IMPRINT_TOKEN (or the variable --token-env names) to a token from 'imprint token create'";
+        }
+        if (e instanceof StatusRuntimeException sre && sre.getStatus().getCode() == Status.Code.PERMISSION_DENIED) {
+            return "the server refused the call: PERMISSION_DENIED: " + sre.getStatus().getDescription();
         }
         if (e instanceof StatusRuntimeException sre) {
             String description = sre.getStatus().getDescription();

@@ -1,5 +1,6 @@
 package dev.imprint.cli;
 
+import dev.imprint.core.ImprintException;
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.Reference;
 import dev.imprint.core.ReferenceMeta;
@@ -7,6 +8,8 @@ import dev.imprint.core.ReferenceRole;
 import dev.imprint.io.ReferenceFile;
 import dev.imprint.topk.ProbeAnswer;
 import dev.imprint.topk.TopKAnswers;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -96,7 +99,7 @@ final class PutCommand implements Callable<Integer> {
     private void put(BufferAllocator allocator, Target t, Path file, ReferenceRole forced, PrintWriter out)
             throws IOException {
         ReferenceFile.Contents contents = ReferenceFile.readInput(allocator, file);
-        ProbeSet set = t.createProbeSet(contents.probeSet());
+        ProbeSet set = probeSetFor(t, contents.probeSet());
         Reference reference = contents.reference();
         Map<String, String> merged = new LinkedHashMap<>(reference.meta().labels());
         merged.putAll(labels);
@@ -105,6 +108,31 @@ final class PutCommand implements Callable<Integer> {
         out.printf("put %s (%s) into probe set %s (%d x %d) at %s%n", meta.modelId(), meta.role().wireName(),
                 set.id(), set.numProbes(), set.dim(), t.describe());
         out.flush();
+    }
+
+    /**
+     * The file's probe set, created if missing. A token that may put references but not create
+     * probe sets (writer) still puts onto an existing set of the same kind and shape.
+     */
+    private static ProbeSet probeSetFor(Target t, ProbeSet wanted) {
+        try {
+            return t.createProbeSet(wanted);
+        } catch (StatusRuntimeException denied) {
+            if (denied.getStatus().getCode() != Status.Code.PERMISSION_DENIED) {
+                throw denied;
+            }
+            ProbeSet existing;
+            try {
+                existing = t.getProbeSet(wanted.id());
+            } catch (ImprintException missing) {
+                throw denied;
+            }
+            if (existing.kind() != wanted.kind() || existing.numProbes() != wanted.numProbes()
+                    || existing.dim() != wanted.dim()) {
+                throw denied;
+            }
+            return existing;
+        }
     }
 
     /** Puts each model of a top-k answers file as one reference of --probe-set. */

@@ -28,17 +28,21 @@ final class RemoteTarget implements Target {
 
     /**
      * Connects in plaintext to {@code address} ("host:port") and checks that a server answers
-     * within {@code connectTimeout}. {@code callTimeout} bounds each unary call, null for none.
+     * within {@code connectTimeout}. {@code callTimeout} bounds each unary call, null for none;
+     * {@code token} goes with every call, null for none.
      *
      * @throws CliException "cannot reach ADDRESS: why" when none answers
      */
-    static RemoteTarget connect(String address, Duration callTimeout, Duration connectTimeout) {
-        RemoteTarget target = new RemoteTarget(ImprintClient.connect(address, callTimeout), address);
+    static RemoteTarget connect(String address, Duration callTimeout, Duration connectTimeout, String token) {
+        RemoteTarget target = new RemoteTarget(ImprintClient.connect(address, callTimeout, token), address);
         try {
             target.client.awaitServer(address, connectTimeout);
         } catch (ServerUnreachableException e) {
             target.close();
             throw new CliException(e.getMessage());
+        } catch (RuntimeException e) {
+            target.close();
+            throw e;
         }
         return target;
     }

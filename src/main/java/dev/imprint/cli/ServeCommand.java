@@ -2,6 +2,9 @@ package dev.imprint.cli;
 
 import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.ScoreBatching;
+import dev.imprint.security.AuditLog;
+import dev.imprint.security.TokenAuthenticator;
+import dev.imprint.security.TokenFile;
 import dev.imprint.server.ImprintServer;
 import java.io.IOException;
 import java.nio.channels.UnresolvedAddressException;
@@ -67,6 +70,25 @@ final class ServeCommand implements Callable<Integer> {
                     + "for nothing (calls that arrive during a batch still form the next one). At most 1000000.")
     long batchMaxQueueDelayMicros;
 
+    @Option(names = "--auth", paramLabel = "auto|on|off", defaultValue = "auto",
+            description = "Whether calls need a bearer token (see 'imprint token'): auto once the data directory "
+                    + "holds a token (and from then on until the server stops), on always, off never (local "
+                    + "development only; logs a WARNING). Default: ${DEFAULT-VALUE}.")
+    String auth;
+
+    @Option(names = "--reflection", paramLabel = "on|off", defaultValue = "on",
+            description = "Serve gRPC server reflection (grpcurl list); it needs no token. Default: ${DEFAULT-VALUE}.")
+    String reflection;
+
+    @Option(names = "--audit-max-bytes", paramLabel = "BYTES", defaultValue = "" + AuditLog.DEFAULT_MAX_BYTES,
+            description = "Size past which the audit log <data-dir>/~audit/audit.jsonl is rotated. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    long auditMaxBytes;
+
+    @Option(names = "--audit-keep", paramLabel = "N", defaultValue = "" + AuditLog.DEFAULT_KEEP,
+            description = "How many rotated audit logs (audit.jsonl.1 newest .. .N) to keep. Default: ${DEFAULT-VALUE}.")
+    int auditKeep;
+
     private volatile ImprintServer server;
 
     @Override
@@ -90,13 +112,30 @@ final class ServeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--batch-max-queue-delay-us=" + batchMaxQueueDelayMicros
                     + "; expected 0.." + ScoreBatching.MAX_QUEUE_DELAY_MICROS);
         }
+        TokenAuthenticator.Mode authMode;
+        try {
+            authMode = TokenAuthenticator.Mode.parse(auth);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (!reflection.equalsIgnoreCase("on") && !reflection.equalsIgnoreCase("off")) {
+            throw new ParameterException(spec.commandLine(), "--reflection=" + reflection + "; expected on or off");
+        }
+        if (auditMaxBytes <= 0) {
+            throw new ParameterException(spec.commandLine(),
+                    "--audit-max-bytes=" + auditMaxBytes + "; expected a positive number of bytes");
+        }
+        if (auditKeep < 0) {
+            throw new ParameterException(spec.commandLine(), "--audit-keep=" + auditKeep + "; expected 0 or more");
+        }
         ImprintEngine engine = backendOptions.openEngine(dataDir,
                 new ScoreBatching(batchMaxSuspects, Duration.ofNanos(batchMaxQueueDelayMicros * 1000)));
         ImprintServer created;
         try {
             created = new ImprintServer(ImprintServer.nettyBuilder(host, port), engine,
-                    new ImprintServer.Options(maxMessageBytes, Duration.ofSeconds(shutdownGraceSeconds)));
-        } catch (RuntimeException e) {
+                    new ImprintServer.Options(maxMessageBytes, Duration.ofSeconds(shutdownGraceSeconds)),
+                    security(authMode));
+        } catch (RuntimeException | IOException e) {
             engine.close();
             throw e;
         }
@@ -122,6 +161,19 @@ final class ServeCommand implements Callable<Integer> {
                 Signal.handle(TERM, previous);
             }
         }
+    }
+
+    /** Tokens and audit as the flags say, each choice logged once. The engine holds the directory's lock by now. */
+    private ImprintServer.Security security(TokenAuthenticator.Mode mode) throws IOException {
+        TokenAuthenticator authenticator = null;
+        if (mode == TokenAuthenticator.Mode.OFF) {
+            LOG.warning("authentication is off (--auth off): any caller may read, score and delete everything");
+        } else {
+            authenticator = new TokenAuthenticator(TokenFile.of(dataDir), mode);
+            LOG.info(authenticator.describe());
+        }
+        AuditLog audit = AuditLog.open(dataDir, auditMaxBytes, auditKeep);
+        return new ImprintServer.Security(reflection.equalsIgnoreCase("on"), authenticator, audit);
     }
 
     private static final Signal TERM = new Signal("TERM");

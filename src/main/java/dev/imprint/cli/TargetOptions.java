@@ -14,6 +14,7 @@ import picocli.CommandLine.Spec;
 /** Where a command finds fingerprints: a running server, or else a data directory in-process. */
 final class TargetOptions {
     /** HOST:PORT, HOST a name, an IPv4 address or a bracketed IPv6 address. */
+    static final String DEFAULT_TOKEN_VARIABLE = "IMPRINT_TOKEN";
     private static final Pattern ADDRESS = Pattern.compile("(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):(\\d{1,5})");
 
     @Spec(Spec.Target.MIXEE)
@@ -33,6 +34,12 @@ final class TargetOptions {
             description = "With --server, how long to wait for the server to answer a first call before giving up "
                     + "with 'cannot reach HOST:PORT'. Default: ${DEFAULT-VALUE}.")
     long connectTimeoutMillis;
+
+    @Option(names = "--token-env", paramLabel = "VAR", defaultValue = DEFAULT_TOKEN_VARIABLE,
+            description = "With --server, the environment variable holding the bearer token to send (from 'imprint "
+                    + "token create'); a variable, not a flag, so the token never shows in ps. Unset: no token. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    String tokenVariable;
 
     @Mixin
     private BackendOptions backendOptions;
@@ -59,13 +66,23 @@ final class TargetOptions {
         if (server != null && !server.isBlank()) {
             return RemoteTarget.connect(checkedAddress(server.trim()),
                     callTimeoutMillis == 0 ? null : Duration.ofMillis(callTimeoutMillis),
-                    Duration.ofMillis(connectTimeoutMillis));
+                    Duration.ofMillis(connectTimeoutMillis), token());
         }
         if (!create && !Files.isDirectory(dataDir)) {
             throw new CliException("data dir " + dataDir + " does not exist; put references there first, "
                     + "or name a server with --server");
         }
         return LocalTarget.open(backendOptions.openEngine(dataDir), dataDir);
+    }
+
+    /** The token in the --token-env variable; null when the default variable is unset. */
+    private String token() {
+        String token = EnvDefaults.variable(mixee.commandLine(), tokenVariable);
+        if (token == null && !DEFAULT_TOKEN_VARIABLE.equals(tokenVariable)) {
+            throw new CliException("--token-env " + tokenVariable + ": the variable is not set; set it to a token "
+                    + "from 'imprint token create'");
+        }
+        return token == null ? null : token.strip();
     }
 
     private String checkedAddress(String address) {

@@ -22,6 +22,7 @@ import dev.imprint.core.ScoreResult;
 import dev.imprint.server.ProtoMapper;
 import dev.imprint.server.StatusTranslator;
 import dev.imprint.topk.ProbeAnswer;
+import io.grpc.CallCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -80,6 +81,14 @@ public final class ImprintClient implements AutoCloseable {
      *                    none. Streams (uploads, bulk scoring) have none: they may run for hours.
      */
     public ImprintClient(ManagedChannel channel, int chunkBytes, Duration callTimeout) {
+        this(channel, chunkBytes, callTimeout, null);
+    }
+
+    /**
+     * As {@link #ImprintClient(ManagedChannel, int, Duration)}, sending {@code credentials} (e.g. a
+     * {@link BearerToken}) with every call; null sends none.
+     */
+    public ImprintClient(ManagedChannel channel, int chunkBytes, Duration callTimeout, CallCredentials credentials) {
         if (chunkBytes < Float.BYTES) {
             throw new IllegalArgumentException("chunkBytes=" + chunkBytes + "; expected at least " + Float.BYTES);
         }
@@ -87,8 +96,10 @@ public final class ImprintClient implements AutoCloseable {
             throw new IllegalArgumentException("callTimeout=" + callTimeout + "; expected a positive duration or null");
         }
         this.channel = channel;
-        this.blocking = ImprintGrpc.newBlockingStub(channel);
-        this.async = ImprintGrpc.newStub(channel);
+        this.blocking = credentials == null ? ImprintGrpc.newBlockingStub(channel)
+                : ImprintGrpc.newBlockingStub(channel).withCallCredentials(credentials);
+        this.async = credentials == null ? ImprintGrpc.newStub(channel)
+                : ImprintGrpc.newStub(channel).withCallCredentials(credentials);
         this.chunkBytes = chunkBytes;
         this.callTimeout = callTimeout;
     }
@@ -108,8 +119,17 @@ public final class ImprintClient implements AutoCloseable {
 
     /** Connects in plaintext to {@code target} ("host:port"); {@code callTimeout} as in the constructor. */
     public static ImprintClient connect(String target, Duration callTimeout) {
+        return connect(target, callTimeout, null);
+    }
+
+    /**
+     * Connects in plaintext to {@code target} ("host:port"), sending {@code token} with every call
+     * (null: none); {@code callTimeout} as in the constructor.
+     */
+    public static ImprintClient connect(String target, Duration callTimeout, String token) {
         return new ImprintClient(NettyChannelBuilder.forTarget(target).usePlaintext()
-                .maxInboundMessageSize(MAX_RESPONSE_BYTES).build(), DEFAULT_CHUNK_BYTES, callTimeout);
+                .maxInboundMessageSize(MAX_RESPONSE_BYTES).build(), DEFAULT_CHUNK_BYTES, callTimeout,
+                token == null ? null : new BearerToken(token));
     }
 
     /** Creates a probe set; an identical existing one is returned as is. */
@@ -384,6 +404,11 @@ public final class ImprintClient implements AutoCloseable {
             serverMessageLimit = info.getMaxInboundMessageBytes();
             return info;
         } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == Status.Code.UNAUTHENTICATED
+                    || e.getStatus().getCode() == Status.Code.PERMISSION_DENIED) {
+                // A server answered: the caller's token is the problem, not the address.
+                throw e;
+            }
             throw new ServerUnreachableException("cannot reach " + target + ": " + whyUnreachable(e, timeout), e);
         }
     }

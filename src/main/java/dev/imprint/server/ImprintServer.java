@@ -1,6 +1,8 @@
 package dev.imprint.server;
 
 import dev.imprint.engine.ImprintEngine;
+import dev.imprint.security.AuditLog;
+import dev.imprint.security.Authenticator;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -25,6 +27,8 @@ import java.util.logging.Logger;
 /**
  * The Imprint gRPC server: the {@code imprint.v1.Imprint} service, {@code grpc.health.v1.Health}
  * and server reflection (v1), over an {@link ImprintEngine} that it owns and closes on stop.
+ * {@link Security} says whether calls need a token and role ({@link MethodRoles}) and where they
+ * are audited; health (and reflection, when served) need no token.
  *
  * <p>Lifecycle: {@link #start()} binds and marks health SERVING; {@link #stop()} runs the fixed
  * order health NOT_SERVING, {@code shutdown()}, {@code awaitTermination(grace)},
@@ -53,6 +57,7 @@ public final class ImprintServer {
     private final HealthStatusManager health = new HealthStatusManager();
     private final ExecutorService streamWorkers = Executors.newCachedThreadPool(daemonThreads("imprint-stream-"));
     private final Options options;
+    private final AuditLog audit;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Object lifecycle = new Object();
     private boolean stopping;
@@ -80,20 +85,48 @@ public final class ImprintServer {
     }
 
     /**
+     * Who may call, and what is written down about it.
+     *
+     * @param reflection    whether server reflection is served (it needs no token: it shows the public schema)
+     * @param authenticator checks tokens and roles ({@link AuthInterceptor}); null lets every call through
+     * @param audit         where each call is written down ({@link AuditInterceptor}), which the server then
+     *                      owns and closes on stop; null for no audit
+     */
+    public record Security(boolean reflection, Authenticator authenticator, AuditLog audit) {
+        /** Reflection on, every call let through, nothing audited: a server for tests and {@code demo}. */
+        public static Security open() {
+            return new Security(true, null, null);
+        }
+    }
+
+    /**
      * Builds a server on {@code builder} (Netty for real use, in-process in some tests) serving
-     * {@code engine}, which it now owns.
+     * {@code engine}, which it now owns; open to every caller ({@link Security#open()}).
      */
     public ImprintServer(ServerBuilder<?> builder, ImprintEngine engine, Options options) {
+        this(builder, engine, options, Security.open());
+    }
+
+    /** As {@link #ImprintServer(ServerBuilder, ImprintEngine, Options)}, guarded as {@code security} says. */
+    public ImprintServer(ServerBuilder<?> builder, ImprintEngine engine, Options options, Security security) {
         this.engine = engine;
         this.options = options;
-        this.server = builder
-                .maxInboundMessageSize(options.maxInboundMessageBytes())
+        this.audit = security.audit();
+        builder.maxInboundMessageSize(options.maxInboundMessageBytes())
                 .addService(new ImprintService(engine, version(), options.maxInboundMessageBytes(), streamWorkers))
-                .addService(health.getHealthService())
-                .addService(ProtoReflectionServiceV1.newInstance())
-                .addService(reflectionV1Alpha())
-                .intercept(new LoggingInterceptor())
-                .build();
+                .addService(health.getHealthService());
+        if (security.reflection()) {
+            builder.addService(ProtoReflectionServiceV1.newInstance()).addService(reflectionV1Alpha());
+        }
+        // Interceptors run in the reverse order of adding: logging sees every call, the audit sees
+        // refusals too, and authentication runs last, just before the service.
+        if (security.authenticator() != null) {
+            builder.intercept(new AuthInterceptor(security.authenticator()));
+        }
+        if (security.audit() != null) {
+            builder.intercept(new AuditInterceptor(security.audit()));
+        }
+        this.server = builder.intercept(new LoggingInterceptor()).build();
     }
 
     /**
@@ -170,8 +203,20 @@ public final class ImprintServer {
         } finally {
             streamWorkers.shutdownNow();
             engine.close();
+            closeAudit();
             stopped.countDown();
             LOG.info("stopped");
+        }
+    }
+
+    private void closeAudit() {
+        if (audit == null) {
+            return;
+        }
+        try {
+            audit.close();
+        } catch (IOException e) {
+            LOG.warning("cannot close the audit log: " + e.getMessage());
         }
     }
 

@@ -26,6 +26,7 @@ import org.apache.arrow.memory.RootAllocator;
  * A {@link FingerprintStore} over a data directory of Arrow IPC files:
  * <pre>
  * &lt;data-dir&gt;/~lock                              held while a store has the directory open
+ * &lt;data-dir&gt;/~auth/, ~audit/                    tokens and the audit log; left alone here
  * &lt;data-dir&gt;/&lt;probe_set_id&gt;/probe-set.arrow       the definition ({@link ProbeSetFile}, no rows)
  * &lt;data-dir&gt;/&lt;probe_set_id&gt;/refs/&lt;model_id&gt;.arrow one reference ({@link ReferenceFile})
  * </pre>
@@ -247,7 +248,8 @@ public final class ArrowFingerprintStore implements FingerprintStore {
 
         void visitTopLevel(Path entry) throws IOException {
             String name = entry.getFileName().toString();
-            if (name.equals(LOCK_FILE)) {
+            if (name.startsWith("~")) {
+                // Not an id: the lock, or what other parts of Imprint keep here (~auth, ~audit).
                 return;
             }
             if (name.endsWith(DELETING_SUFFIX) && Files.isDirectory(entry)) {

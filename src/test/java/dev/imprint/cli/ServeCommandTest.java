@@ -5,6 +5,7 @@ import static dev.imprint.cli.TestScenario.engineScores;
 import static dev.imprint.cli.TestScenario.regenerate;
 import static dev.imprint.cli.TestScenario.withShape;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.core.Metric;
@@ -163,6 +164,95 @@ class ServeCommandTest {
             serve.stop();
         }
         assertEquals(0, running.get(30, TimeUnit.SECONDS).exit());
+    }
+
+    @Test
+    void serveOverADirectoryWithATokenDemandsItFromCommandsAndAuditsTheirCalls() throws Exception {
+        Path data = tmp.resolve("guarded");
+        CliRun created = CliRun.run("token", "create", "ops", "--role", "reader", "--data-dir", data.toString());
+        assertEquals(0, created.exit(), created.toString());
+        String token = created.out().strip();
+        CommandLine cli = ImprintCli.commandLine(Map.of());
+        ServeCommand serve = cli.getSubcommands().get("serve").getCommand();
+        Future<CliRun> running = thread.submit(() -> CliRun.run(cli, "serve", "--port", "0", "--data-dir",
+                data.toString(), "--reflection", "off"));
+        String address = awaitListening(running);
+        try {
+            assertTrue(logged.stream().anyMatch(m -> m.startsWith("authentication is on: 1 token(s)")),
+                    logged.toString());
+            CliRun info = CliRun.run(Map.of("IMPRINT_TOKEN", token), "info", "--server", address);
+            assertEquals(0, info.exit(), info.toString());
+            assertTrue(info.out().contains("probe_sets:"), info.out());
+            assertFalse(info.out().contains(token) || info.err().contains(token), info.toString());
+
+            CliRun anonymous = CliRun.run("info", "--server", address);
+            assertEquals(ImprintCli.EXIT_FAILURE, anonymous.exit(), anonymous.toString());
+            assertEquals(1, anonymous.errLines().length, anonymous.toString());
+            assertTrue(anonymous.err().contains("UNAUTHENTICATED: a bearer token is required"), anonymous.toString());
+
+            CliRun denied = CliRun.run(Map.of("OPS_TOKEN", token), "delete", "--server", address, "--token-env",
+                    "OPS_TOKEN", "--probe-set", "ps1", "--force");
+            assertEquals(ImprintCli.EXIT_FAILURE, denied.exit(), denied.toString());
+            assertEquals(1, denied.errLines().length, denied.toString());
+            assertTrue(denied.err().contains("PERMISSION_DENIED: imprint.v1.Imprint/DeleteProbeSet needs role admin; "
+                    + "token 'ops' has role reader"), denied.toString());
+
+            CliRun unset = CliRun.run("info", "--server", address, "--token-env", "NOT_SET_ANYWHERE");
+            assertEquals(ImprintCli.EXIT_FAILURE, unset.exit(), unset.toString());
+            assertTrue(unset.err().contains("--token-env NOT_SET_ANYWHERE: the variable is not set"), unset.toString());
+        } finally {
+            serve.stop();
+        }
+        assertEquals(0, running.get(30, TimeUnit.SECONDS).exit());
+        String audit = java.nio.file.Files.readString(data.resolve("~audit").resolve("audit.jsonl"));
+        assertTrue(audit.contains("\"token\":\"ops\"") && audit.contains("\"outcome\":\"PERMISSION_DENIED\""), audit);
+        assertFalse(audit.contains(token), audit);
+    }
+
+    @Test
+    void aWriterPutsOntoAProbeSetAnAdminCreatedButCannotCreateOne() throws Exception {
+        Path data = tmp.resolve("roles");
+        String admin = CliRun.run("token", "create", "lab-admin", "--role", "admin", "--data-dir", data.toString())
+                .out().strip();
+        String writer = CliRun.run("token", "create", "pipeline", "--role", "writer", "--data-dir", data.toString())
+                .out().strip();
+        Path scenario = tmp.resolve("scenario");
+        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString())).exit());
+        String reference;
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(scenario.resolve("references"))) {
+            reference = files.sorted().findFirst().orElseThrow().toString();
+        }
+        CommandLine cli = ImprintCli.commandLine(Map.of());
+        ServeCommand serve = cli.getSubcommands().get("serve").getCommand();
+        Future<CliRun> running = thread.submit(() -> CliRun.run(cli, "serve", "--port", "0", "--data-dir",
+                data.toString()));
+        String address = awaitListening(running);
+        try {
+            CliRun first = CliRun.run(Map.of("IMPRINT_TOKEN", writer), "put", "--server", address, reference);
+            assertEquals(ImprintCli.EXIT_FAILURE, first.exit(), first.toString());
+            assertTrue(first.err().contains("CreateProbeSet needs role admin; token 'pipeline' has role writer"),
+                    first.toString());
+            CliRun byAdmin = CliRun.run(Map.of("IMPRINT_TOKEN", admin), "put", "--server", address, reference);
+            assertEquals(0, byAdmin.exit(), byAdmin.toString());
+            CliRun byWriter = CliRun.run(Map.of("IMPRINT_TOKEN", writer), "put", "--server", address, "--replace",
+                    reference);
+            assertEquals(0, byWriter.exit(), byWriter.toString());
+        } finally {
+            serve.stop();
+        }
+        assertEquals(0, running.get(30, TimeUnit.SECONDS).exit());
+    }
+
+    @Test
+    void serveWithAuthOffWarnsThatAnyCallerMayDoAnything() throws Exception {
+        CommandLine cli = ImprintCli.commandLine(Map.of());
+        ServeCommand serve = cli.getSubcommands().get("serve").getCommand();
+        Future<CliRun> running = thread.submit(() -> CliRun.run(cli, "serve", "--port", "0", "--data-dir",
+                tmp.resolve("open").toString(), "--auth", "off"));
+        awaitListening(running);
+        serve.stop();
+        assertEquals(0, running.get(30, TimeUnit.SECONDS).exit());
+        assertTrue(logged.stream().anyMatch(m -> m.startsWith("authentication is off (--auth off)")), logged.toString());
     }
 
     /** Waits for the server's "listening on" log line and returns its HOST:PORT. */

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.SelectedBackend;
 import dev.imprint.engine.cpu.CpuBackend;
+import dev.imprint.security.Role;
+import dev.imprint.security.TokenAuthenticator;
+import dev.imprint.security.TokenFile;
 import dev.imprint.store.ArrowFingerprintStore;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +20,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The Python client's own tests (src/main/python/tests) against a real server on a loopback port.
+ * The Python client's own tests (src/main/python/tests) against a real server on a loopback port
+ * that enforces tokens: they get an admin token in IMPRINT_TOKEN and a reader one in
+ * IMPRINT_READER_TOKEN.
  * Skipped, saying why, where IMPRINT_TEST_PYTHON (what .ci/run sets to its venv), else python3,
  * lacks grpcio, grpcio-tools, numpy or pyarrow.
  */
@@ -33,14 +38,19 @@ class PythonClientTest {
         assumeTrue(exit(List.of(PYTHON, "-c", "import grpc, grpc_tools, numpy, pyarrow")) == 0,
                 PYTHON + " lacks grpcio, grpcio-tools, numpy or pyarrow (set IMPRINT_TEST_PYTHON, as .ci/run does), "
                         + "so the Python client's tests cannot run");
+        String admin = TokenFile.of(dataDir).create("admin", Role.ADMIN);
+        String reader = TokenFile.of(dataDir).create("reader", Role.READER);
         ImprintServer server = new ImprintServer(ImprintServer.nettyBuilder("127.0.0.1", 0),
                 ImprintEngine.open(ArrowFingerprintStore.open(dataDir), new SelectedBackend(new CpuBackend(2), "cpu")),
-                ImprintServer.Options.defaults()).start();
+                ImprintServer.Options.defaults(), new ImprintServer.Security(true,
+                        new TokenAuthenticator(TokenFile.of(dataDir), TokenAuthenticator.Mode.ON), null)).start();
         try {
             ProcessBuilder tests = new ProcessBuilder(PYTHON, "-m", "unittest", "discover", "-s", "tests", "-v")
                     .directory(PACKAGE_ROOT.toFile()).redirectErrorStream(true);
             tests.environment().put("IMPRINT_SERVER", "127.0.0.1:" + server.port());
             tests.environment().put("PYTHONPATH", PACKAGE_ROOT.toString());
+            tests.environment().put("IMPRINT_TOKEN", admin);
+            tests.environment().put("IMPRINT_READER_TOKEN", reader);
             Process p = tests.start();
             String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(p.waitFor(300, TimeUnit.SECONDS), "the Python tests did not finish:\n" + output);

@@ -62,6 +62,23 @@ class ArrowFingerprintStoreTest {
     }
 
     @Test
+    void tokensAndTheAuditLogBesideTheProbeSetsAreLeftAlone() throws IOException {
+        ProbeSet set = Fingerprints.embeddingSet("ps", 2, 3);
+        try (ArrowFingerprintStore store = ArrowFingerprintStore.open(dataDir)) {
+            store.saveProbeSet(set);
+        }
+        Files.createDirectories(dataDir.resolve("~auth"));
+        Files.writeString(dataDir.resolve("~auth/tokens.json"), "{}");
+        Files.createDirectories(dataDir.resolve("~audit"));
+        Files.writeString(dataDir.resolve("~audit/audit.jsonl"), "{}\n");
+        try (ArrowFingerprintStore store = ArrowFingerprintStore.open(dataDir)) {
+            assertEquals(new LoadReport(1, 0, List.of(), 0), store.load(new Recorder()));
+        }
+        assertEquals("{}", Files.readString(dataDir.resolve("~auth/tokens.json")));
+        assertEquals("{}\n", Files.readString(dataDir.resolve("~audit/audit.jsonl")));
+    }
+
+    @Test
     void aProbeSetsTextsSurviveARestartAndADamagedTextIsCaught() throws IOException {
         ProbeSet plain = Fingerprints.distributionSet("texts", 2, 4);
         ProbeSet set = plain.withTexts(new dev.imprint.core.ProbeTexts(List.of(
