@@ -21,6 +21,8 @@ import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.server.ProtoMapper;
 import dev.imprint.server.StatusTranslator;
+import dev.imprint.tls.ClientTls;
+import dev.imprint.tls.TlsFailures;
 import dev.imprint.topk.ProbeAnswer;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -70,6 +72,8 @@ public final class ImprintClient implements AutoCloseable {
     /** The deadline of each unary call, or null for none. */
     private final Duration callTimeout;
     private volatile int serverMessageLimit;
+    /** Whether {@link #connect} set the channel up for TLS; only sharpens the words of connection failures. */
+    private boolean tls;
 
     /**
      * A client over {@code channel}, which it owns and shuts down on {@link #close()}.
@@ -108,8 +112,25 @@ public final class ImprintClient implements AutoCloseable {
 
     /** Connects in plaintext to {@code target} ("host:port"); {@code callTimeout} as in the constructor. */
     public static ImprintClient connect(String target, Duration callTimeout) {
-        return new ImprintClient(NettyChannelBuilder.forTarget(target).usePlaintext()
-                .maxInboundMessageSize(MAX_RESPONSE_BYTES).build(), DEFAULT_CHUNK_BYTES, callTimeout);
+        return connect(target, callTimeout, null);
+    }
+
+    /**
+     * Connects to {@code target} ("host:port") over TLS as {@code tls} says, or in plaintext when it
+     * is null; {@code callTimeout} as in the constructor.
+     *
+     * @throws dev.imprint.tls.TlsFileException naming a certificate or key file TLS cannot use
+     */
+    public static ImprintClient connect(String target, Duration callTimeout, ClientTls tls) {
+        NettyChannelBuilder builder = tls == null ? NettyChannelBuilder.forTarget(target).usePlaintext()
+                : NettyChannelBuilder.forTarget(target, tls.credentials());
+        if (tls != null && tls.serverName() != null) {
+            builder.overrideAuthority(tls.serverName());
+        }
+        ImprintClient client = new ImprintClient(builder.maxInboundMessageSize(MAX_RESPONSE_BYTES).build(),
+                DEFAULT_CHUNK_BYTES, callTimeout);
+        client.tls = tls != null;
+        return client;
     }
 
     /** Creates a probe set; an identical existing one is returned as is. */
@@ -384,12 +405,16 @@ public final class ImprintClient implements AutoCloseable {
             serverMessageLimit = info.getMaxInboundMessageBytes();
             return info;
         } catch (StatusRuntimeException e) {
-            throw new ServerUnreachableException("cannot reach " + target + ": " + whyUnreachable(e, timeout), e);
+            throw new ServerUnreachableException("cannot reach " + target + ": " + whyUnreachable(e, timeout, tls), e);
         }
     }
 
-    /** The failure of a first call, as a person would say it. */
-    private static String whyUnreachable(StatusRuntimeException e, Duration timeout) {
+    /** The failure of a first call, as a person would say it; {@code tls}: whether the client spoke TLS. */
+    private static String whyUnreachable(StatusRuntimeException e, Duration timeout, boolean tls) {
+        String tlsProblem = TlsFailures.describe(e, tls);
+        if (tlsProblem != null) {
+            return tlsProblem;
+        }
         Throwable root = e.getCause();
         while (root != null && root.getCause() != null) {
             root = root.getCause();
