@@ -8,8 +8,11 @@ import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.SelectedBackend;
 import dev.imprint.engine.cpu.CpuBackend;
 import dev.imprint.store.ArrowFingerprintStore;
+import dev.imprint.testing.TestCertificates;
+import dev.imprint.tls.ServerTls;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -17,7 +20,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The Python client's own tests (src/main/python/tests) against a real server on a loopback port.
+ * The Python client's own tests (src/main/python/tests) against a real server on a loopback port,
+ * and a second one requiring client certificates (mutual TLS) for its TLS tests.
  * Skipped, saying why, where IMPRINT_TEST_PYTHON (what .ci/run sets to its venv), else python3,
  * lacks grpcio, grpcio-tools, numpy or pyarrow.
  */
@@ -28,6 +32,9 @@ class PythonClientTest {
     @TempDir
     Path dataDir;
 
+    @TempDir
+    Path certDir;
+
     @Test
     void pythonClientTestsPassAgainstARealServer() throws Exception {
         assumeTrue(exit(List.of(PYTHON, "-c", "import grpc, grpc_tools, numpy, pyarrow")) == 0,
@@ -36,10 +43,25 @@ class PythonClientTest {
         ImprintServer server = new ImprintServer(ImprintServer.nettyBuilder("127.0.0.1", 0),
                 ImprintEngine.open(ArrowFingerprintStore.open(dataDir), new SelectedBackend(new CpuBackend(2), "cpu")),
                 ImprintServer.Options.defaults()).start();
+        // A second server requires client certificates, for tests/test_tls.py.
+        TestCertificates certs = TestCertificates.writeTo(Files.createDirectory(certDir.resolve("certs")));
+        ImprintServer tlsServer;
+        try {
+            tlsServer = new ImprintServer(ImprintServer.nettyBuilder("127.0.0.1", 0,
+                    new ServerTls(certs.serverCert(), certs.serverKey(), certs.caCert()).credentials()),
+                    ImprintEngine.open(ArrowFingerprintStore.open(certDir.resolve("tls-data")),
+                            new SelectedBackend(new CpuBackend(1), "cpu")),
+                    ImprintServer.Options.defaults()).start();
+        } catch (IOException | RuntimeException e) {
+            server.stop();
+            throw e;
+        }
         try {
             ProcessBuilder tests = new ProcessBuilder(PYTHON, "-m", "unittest", "discover", "-s", "tests", "-v")
                     .directory(PACKAGE_ROOT.toFile()).redirectErrorStream(true);
             tests.environment().put("IMPRINT_SERVER", "127.0.0.1:" + server.port());
+            tests.environment().put("IMPRINT_TLS_SERVER", "127.0.0.1:" + tlsServer.port());
+            tests.environment().put("IMPRINT_TLS_CERTS", certs.caCert().getParent().toString());
             tests.environment().put("PYTHONPATH", PACKAGE_ROOT.toString());
             Process p = tests.start();
             String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -48,6 +70,7 @@ class PythonClientTest {
             assertEquals(0, p.exitValue(), output);
             assertTrue(output.contains("OK") && !output.contains("skipped"), output);
         } finally {
+            tlsServer.stop();
             server.stop();
         }
     }
