@@ -84,7 +84,6 @@ final class TargetOptions {
                     callTimeoutMillis == 0 ? null : Duration.ofMillis(callTimeoutMillis),
                     Duration.ofMillis(connectTimeoutMillis), clientTls);
         }
-
         if (!create && !Files.isDirectory(dataDir)) {
             throw new CliException("data dir " + dataDir + " does not exist; put references there first, "
                     + "or name a server with --server");
