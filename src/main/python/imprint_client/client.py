@@ -5,6 +5,7 @@ import collections
 import dataclasses
 import math
 import json
+import time
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import grpc
@@ -92,7 +93,8 @@ class ScoreResult:
 
 
 class Client:
-    """A connection to one Imprint server, plaintext, as ``imprint serve`` listens by default.
+    """A connection to one Imprint server: plaintext, as ``imprint serve`` listens by default on
+    loopback, or TLS.
 
     ``token`` (from ``imprint token create``; None sends none) goes with every call as
     ``authorization: Bearer <token>``, what a server that enforces tokens asks for; read it from
@@ -103,29 +105,73 @@ class Client:
     ``timeout`` bounds every single call in seconds (None: no deadline); ``connect_timeout``
     bounds the wait for the server at construction, which raises ImprintError("UNAVAILABLE",
     "cannot reach ...") rather than let the first call hang on a port that never answers.
+
+    TLS, as the CLI's flags: ``tls=True`` trusts the system's CAs; ``tls_ca`` (a PEM file) trusts
+    that CA instead; ``tls_cert`` and ``tls_key`` (PEM certificate chain and its key) present a
+    client certificate to a server that requires one (mutual TLS); ``tls_server_name`` checks the
+    server's certificate against that name instead of the target's host. Any of them means TLS.
+    A TLS failure (an untrusted certificate, a refused client certificate, a server that does not
+    speak TLS) raises at once rather than after ``connect_timeout``.
     """
 
     def __init__(self, target: str, token: Optional[str] = None, timeout: Optional[float] = 120.0,
-                 connect_timeout: float = 10.0, max_message_bytes: int = 256 << 20):
+                 connect_timeout: float = 10.0, max_message_bytes: int = 256 << 20, tls_ca: Optional[str] = None,
+                 tls_cert: Optional[str] = None, tls_key: Optional[str] = None, tls: bool = False,
+                 tls_server_name: Optional[str] = None):
         self.target = target
         self.timeout = timeout
-        self._channel = grpc.insecure_channel(target, options=[
-            ("grpc.max_receive_message_length", max_message_bytes)])
+        if token is not None and not token.strip():
+            raise ValueError("token is blank; expected one from 'imprint token create'")
+        options = [("grpc.max_receive_message_length", max_message_bytes)]
+        use_tls = bool(tls or tls_ca or tls_cert or tls_key or tls_server_name)
+        if use_tls:
+            if (tls_cert is None) != (tls_key is None):
+                raise ValueError(f"tls_cert={tls_cert!r}, tls_key={tls_key!r}; expected both or neither")
+            credentials = grpc.ssl_channel_credentials(root_certificates=_pem(tls_ca, "tls_ca"),
+                                                       private_key=_pem(tls_key, "tls_key"),
+                                                       certificate_chain=_pem(tls_cert, "tls_cert"))
+            if tls_server_name:
+                options.append(("grpc.ssl_target_name_override", tls_server_name))
+            self._channel = grpc.secure_channel(target, credentials, options=options)
+        else:
+            self._channel = grpc.insecure_channel(target, options=options)
         if token is not None:
-            if not token.strip():
-                self._channel.close()
-                raise ValueError("token is blank; expected one from 'imprint token create'")
             self._channel = grpc.intercept_channel(self._channel, _BearerToken(token.strip()))
-        try:
-            grpc.channel_ready_future(self._channel).result(timeout=connect_timeout)
-        except grpc.FutureTimeoutError:
-            self._channel.close()
-            raise ImprintError("UNAVAILABLE", f"cannot reach {target}: no gRPC server answered within "
-                                              f"{connect_timeout:g} s") from None
         self._stub = pb2_grpc.ImprintStub(self._channel)
-        info = self._call(self._stub.GetServerInfo, pb2.GetServerInfoRequest())
+        try:
+            info = self._await_server(connect_timeout, use_tls)
+        except BaseException:
+            self._channel.close()
+            raise
         # Uploads stay well under the server's message limit.
         self._chunk_bytes = max(4, min(1 << 20, info.max_inbound_message_bytes // 2))
+
+    def _await_server(self, connect_timeout: float, use_tls: bool):
+        """The server's info once it answers, waiting at most connect_timeout for it to come up."""
+        if not use_tls:
+            try:
+                grpc.channel_ready_future(self._channel).result(timeout=connect_timeout)
+            except grpc.FutureTimeoutError:
+                raise ImprintError("UNAVAILABLE", f"cannot reach {self.target}: no gRPC server answered within "
+                                                  f"{connect_timeout:g} s") from None
+            return self._call(self._stub.GetServerInfo, pb2.GetServerInfoRequest())
+        # A TLS channel that fails its handshake never becomes ready, so ask (failing fast) until it
+        # answers: a handshake failure is reported at once, a server still starting is waited for.
+        deadline = time.monotonic() + connect_timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ImprintError("UNAVAILABLE", f"cannot reach {self.target}: no gRPC server answered within "
+                                                  f"{connect_timeout:g} s")
+            try:
+                return self._stub.GetServerInfo(pb2.GetServerInfoRequest(), timeout=left)
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise ImprintError(e.code().name, e.details() or "") from None
+                why = _tls_failure(e.details() or "")
+                if why is not None:
+                    raise ImprintError("UNAVAILABLE", f"cannot reach {self.target}: {why}") from None
+                time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
     def close(self):
         self._channel.close()
@@ -331,3 +377,42 @@ def _result(r) -> ScoreResult:
              for e in a.evidence])
     return ScoreResult(r.request_id, r.probe_set_id, matches, r.probes_used, r.references_scored, r.backend,
                        pb2.Metric.Name(r.order_by).lower(), attribution)
+
+
+def _pem(path: Optional[str], name: str) -> Optional[bytes]:
+    """The bytes of a PEM file given as ``name``, or None; a missing or non-PEM file is named."""
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ValueError(f"{name}={path!r} cannot be read: {e.strerror}") from None
+    if b"-----BEGIN " not in data:
+        raise ValueError(f"{name}={path!r} is not a PEM file (no -----BEGIN line)")
+    return data
+
+
+def _tls_failure(details: str) -> Optional[str]:
+    """What a failed TLS connection's details say, in words; None when they say nothing about TLS."""
+    text = details.upper()
+    if "WRONG_VERSION_NUMBER" in text or "HTTP_REQUEST" in text or "PACKET_LENGTH_TOO_LONG" in text:
+        return "the server does not speak TLS (it answered in plaintext); connect without TLS, or start it " \
+               "with --tls-cert and --tls-key"
+    if "CERTIFICATE_REQUIRED" in text or "ALERT_HANDSHAKE_FAILURE" in text:
+        return "the server requires a client certificate signed by a CA it trusts, and none was presented " \
+               "(give tls_cert and tls_key)"
+    if "TSI_DATA_CORRUPTED" in text or "UNWRAP FAILED" in text:
+        # TLS 1.3: the handshake completes on the client before the server checks the client's
+        # certificate; the server's refusal then arrives as a record the client cannot unwrap.
+        return "the server dropped the connection right after the TLS handshake, as one that requires client " \
+               "certificates does when none it trusts is presented (give tls_cert and tls_key, signed by its CA)"
+    for alert in ("UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_UNKNOWN", "DECRYPT_ERROR"):
+        if alert in text:
+            return f"the server refused the client certificate ({alert.lower().replace('_', ' ')})"
+    if "CERTIFICATE_VERIFY_FAILED" in text or "PEER DID NOT RETURN A CERTIFICATE" in text:
+        return "the server's certificate is not signed by a CA this client trusts (give the CA that signed it " \
+               "as tls_ca), or is not for the name dialled (see tls_server_name)"
+    if "SSL" in text or "HANDSHAKE" in text:
+        return f"the TLS handshake failed ({details})"
+    return None

@@ -9,6 +9,8 @@ import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.ScoreResult;
+import dev.imprint.tls.ClientTls;
+import dev.imprint.tls.TlsFileException;
 import dev.imprint.topk.ProbeAnswer;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -27,14 +29,23 @@ final class RemoteTarget implements Target {
     }
 
     /**
-     * Connects in plaintext to {@code address} ("host:port") and checks that a server answers
-     * within {@code connectTimeout}. {@code callTimeout} bounds each unary call, null for none;
-     * {@code token} goes with every call, null for none.
+     * Connects to {@code address} ("host:port"), over TLS as {@code tls} says or in plaintext when
+     * it is null, and checks that a server answers within {@code connectTimeout}. {@code
+     * callTimeout} bounds each unary call, null for none; {@code token} goes with every call, null
+     * for none.
      *
-     * @throws CliException "cannot reach ADDRESS: why" when none answers
+     * @throws CliException "cannot reach ADDRESS: why" when none answers; naming the file when a
+     *     TLS certificate or key cannot be used
      */
-    static RemoteTarget connect(String address, Duration callTimeout, Duration connectTimeout, String token) {
-        RemoteTarget target = new RemoteTarget(ImprintClient.connect(address, callTimeout, token), address);
+    static RemoteTarget connect(String address, Duration callTimeout, Duration connectTimeout, ClientTls tls,
+                                String token) {
+        ImprintClient client;
+        try {
+            client = ImprintClient.connect(address, callTimeout, tls, token);
+        } catch (TlsFileException e) {
+            throw new CliException(e.getMessage());
+        }
+        RemoteTarget target = new RemoteTarget(client, address);
         try {
             target.client.awaitServer(address, connectTimeout);
         } catch (ServerUnreachableException e) {

@@ -6,7 +6,11 @@ import dev.imprint.security.AuditLog;
 import dev.imprint.security.TokenAuthenticator;
 import dev.imprint.security.TokenFile;
 import dev.imprint.server.ImprintServer;
+import dev.imprint.tls.ServerTls;
+import dev.imprint.tls.TlsFileException;
+import io.grpc.ServerCredentials;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,6 +30,10 @@ import sun.misc.SignalHandler;
  * {@code imprint serve}: runs the gRPC server over a data directory until SIGTERM or Ctrl-C. Once
  * it accepts calls the server logs exactly one line {@code listening on HOST:PORT} (with the port
  * it chose when given {@code --port 0}); on SIGTERM it stops gracefully and exits 0.
+ *
+ * <p>Transport: TLS with {@code --tls-cert} and {@code --tls-key}, mutual TLS with
+ * {@code --tls-client-ca} too. Plaintext is the default on loopback only; elsewhere it needs
+ * {@code --insecure}, and then logs one WARNING line.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Run the Imprint gRPC server over a data directory until SIGTERM or Ctrl-C.")
@@ -89,6 +97,24 @@ final class ServeCommand implements Callable<Integer> {
             description = "How many rotated audit logs (audit.jsonl.1 newest .. .N) to keep. Default: ${DEFAULT-VALUE}.")
     int auditKeep;
 
+    @Option(names = "--tls-cert", paramLabel = "FILE",
+            description = "Serve TLS with this PEM certificate chain (the server's certificate first); needs --tls-key.")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE",
+            description = "The unencrypted PKCS#8 PEM private key of --tls-cert.")
+    Path tlsKey;
+
+    @Option(names = "--tls-client-ca", paramLabel = "FILE",
+            description = "With --tls-cert, require every client to present a certificate signed by a CA in this "
+                    + "PEM file (mutual TLS).")
+    Path tlsClientCa;
+
+    @Option(names = "--insecure",
+            description = "Allow plaintext on an address other than loopback: anyone who reaches the port can make "
+                    + "every call. Without TLS, --host must be loopback (127.0.0.0/8, ::1, localhost) otherwise.")
+    boolean insecure;
+
     private volatile ImprintServer server;
 
     @Override
@@ -128,11 +154,25 @@ final class ServeCommand implements Callable<Integer> {
         if (auditKeep < 0) {
             throw new ParameterException(spec.commandLine(), "--audit-keep=" + auditKeep + "; expected 0 or more");
         }
+        ServerTls tls = serverTls();
+        // The files are read and checked before the data directory is locked or the port bound.
+        ServerCredentials credentials;
+        try {
+            credentials = tls == null ? null : tls.credentials();
+        } catch (TlsFileException e) {
+            throw new CliException(e.getMessage());
+        }
+        if (tls != null) {
+            LOG.info("serving " + tls.describe());
+        } else if (!loopback(host)) {
+            LOG.warning("serving plaintext to the network on " + host + " (--insecure): anyone who reaches the port "
+                    + "can make every call unencrypted; use --tls-cert and --tls-key");
+        }
         ImprintEngine engine = backendOptions.openEngine(dataDir,
                 new ScoreBatching(batchMaxSuspects, Duration.ofNanos(batchMaxQueueDelayMicros * 1000)));
         ImprintServer created;
         try {
-            created = new ImprintServer(ImprintServer.nettyBuilder(host, port), engine,
+            created = new ImprintServer(ImprintServer.nettyBuilder(host, port, credentials), engine,
                     new ImprintServer.Options(maxMessageBytes, Duration.ofSeconds(shutdownGraceSeconds)),
                     security(authMode));
         } catch (RuntimeException | IOException e) {
@@ -174,6 +214,43 @@ final class ServeCommand implements Callable<Integer> {
         }
         AuditLog audit = AuditLog.open(dataDir, auditMaxBytes, auditKeep);
         return new ImprintServer.Security(reflection.equalsIgnoreCase("on"), authenticator, audit);
+    }
+
+    /**
+     * The TLS the flags ask for, or null for plaintext, which only loopback gets without
+     * {@code --insecure}.
+     */
+    private ServerTls serverTls() {
+        if ((tlsCert == null) != (tlsKey == null)) {
+            throw new ParameterException(spec.commandLine(), tlsCert == null
+                    ? "--tls-key=" + tlsKey + " needs --tls-cert, the certificate it belongs to"
+                    : "--tls-cert=" + tlsCert + " needs --tls-key, its private key");
+        }
+        if (tlsCert == null) {
+            if (tlsClientCa != null) {
+                throw new ParameterException(spec.commandLine(),
+                        "--tls-client-ca=" + tlsClientCa + " needs --tls-cert and --tls-key: mutual TLS is TLS");
+            }
+            if (!insecure && !loopback(host)) {
+                throw new ParameterException(spec.commandLine(), "--host=" + host + " is not loopback and would "
+                        + "serve plaintext to the network; give --tls-cert and --tls-key, or --insecure to allow it");
+            }
+            return null;
+        }
+        if (insecure) {
+            throw new ParameterException(spec.commandLine(), "--insecure contradicts --tls-cert: the server serves TLS");
+        }
+        return new ServerTls(tlsCert, tlsKey, tlsClientCa);
+    }
+
+    /**
+     * Whether {@code host} is a loopback address (127.0.0.0/8, ::1) or resolves to one, as
+     * {@code localhost} does: the address the server would bind. A name that does not resolve
+     * counts as loopback here; binding then fails and says so.
+     */
+    static boolean loopback(String host) {
+        InetSocketAddress address = new InetSocketAddress(host, 0);
+        return address.isUnresolved() || address.getAddress().isLoopbackAddress();
     }
 
     private static final Signal TERM = new Signal("TERM");

@@ -1,5 +1,6 @@
 package dev.imprint.cli;
 
+import dev.imprint.tls.ClientTls;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,6 +42,27 @@ final class TargetOptions {
                     + "Default: ${DEFAULT-VALUE}.")
     String tokenVariable;
 
+    @Option(names = "--tls", description = "With --server, speak TLS, trusting the system's CAs (or --tls-ca).")
+    boolean tls;
+
+    @Option(names = "--tls-ca", paramLabel = "FILE",
+            description = "With --server, speak TLS and trust the CA certificates in this PEM file.")
+    Path tlsCa;
+
+    @Option(names = "--tls-cert", paramLabel = "FILE",
+            description = "With --server, present this PEM certificate chain to a server that requires client "
+                    + "certificates (mutual TLS); needs --tls-key, implies TLS.")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE",
+            description = "The unencrypted PKCS#8 PEM key of --tls-cert.")
+    Path tlsKey;
+
+    @Option(names = "--tls-server-name", paramLabel = "NAME",
+            description = "With TLS, check the server's certificate against NAME instead of the --server host; "
+                    + "implies TLS.")
+    String tlsServerName;
+
     @Mixin
     private BackendOptions backendOptions;
 
@@ -63,10 +85,11 @@ final class TargetOptions {
             throw new ParameterException(mixee.commandLine(),
                     "--connect-timeout-ms=" + connectTimeoutMillis + "; expected a positive number of milliseconds");
         }
+        ClientTls clientTls = clientTls();
         if (server != null && !server.isBlank()) {
             return RemoteTarget.connect(checkedAddress(server.trim()),
                     callTimeoutMillis == 0 ? null : Duration.ofMillis(callTimeoutMillis),
-                    Duration.ofMillis(connectTimeoutMillis), token());
+                    Duration.ofMillis(connectTimeoutMillis), clientTls, token());
         }
         if (!create && !Files.isDirectory(dataDir)) {
             throw new CliException("data dir " + dataDir + " does not exist; put references there first, "
@@ -83,6 +106,20 @@ final class TargetOptions {
                     + "from 'imprint token create'");
         }
         return token == null ? null : token.strip();
+    }
+
+    /** The TLS the flags ask for, or null for plaintext: any TLS flag means TLS. */
+    private ClientTls clientTls() {
+        if ((tlsCert == null) != (tlsKey == null)) {
+            throw new ParameterException(mixee.commandLine(), tlsCert == null
+                    ? "--tls-key=" + tlsKey + " needs --tls-cert, the certificate it belongs to"
+                    : "--tls-cert=" + tlsCert + " needs --tls-key, its private key");
+        }
+        boolean blankName = tlsServerName == null || tlsServerName.isBlank();
+        if (!tls && tlsCa == null && tlsCert == null && blankName) {
+            return null;
+        }
+        return new ClientTls(tlsCa, tlsCert, tlsKey, blankName ? null : tlsServerName.trim());
     }
 
     private String checkedAddress(String address) {

@@ -21,6 +21,8 @@ import dev.imprint.core.ReferenceRole;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.server.ProtoMapper;
 import dev.imprint.server.StatusTranslator;
+import dev.imprint.tls.ClientTls;
+import dev.imprint.tls.TlsFailures;
 import dev.imprint.topk.ProbeAnswer;
 import io.grpc.CallCredentials;
 import io.grpc.ManagedChannel;
@@ -71,6 +73,8 @@ public final class ImprintClient implements AutoCloseable {
     /** The deadline of each unary call, or null for none. */
     private final Duration callTimeout;
     private volatile int serverMessageLimit;
+    /** Whether {@link #connect} set the channel up for TLS; only sharpens the words of connection failures. */
+    private boolean tls;
 
     /**
      * A client over {@code channel}, which it owns and shuts down on {@link #close()}.
@@ -119,17 +123,26 @@ public final class ImprintClient implements AutoCloseable {
 
     /** Connects in plaintext to {@code target} ("host:port"); {@code callTimeout} as in the constructor. */
     public static ImprintClient connect(String target, Duration callTimeout) {
-        return connect(target, callTimeout, null);
+        return connect(target, callTimeout, null, null);
     }
 
     /**
-     * Connects in plaintext to {@code target} ("host:port"), sending {@code token} with every call
-     * (null: none); {@code callTimeout} as in the constructor.
+     * Connects to {@code target} ("host:port") over TLS as {@code tls} says, or in plaintext when it
+     * is null, sending {@code token} with every call (null: none); {@code callTimeout} as in the
+     * constructor.
+     *
+     * @throws dev.imprint.tls.TlsFileException naming a certificate or key file TLS cannot use
      */
-    public static ImprintClient connect(String target, Duration callTimeout, String token) {
-        return new ImprintClient(NettyChannelBuilder.forTarget(target).usePlaintext()
-                .maxInboundMessageSize(MAX_RESPONSE_BYTES).build(), DEFAULT_CHUNK_BYTES, callTimeout,
-                token == null ? null : new BearerToken(token));
+    public static ImprintClient connect(String target, Duration callTimeout, ClientTls tls, String token) {
+        NettyChannelBuilder builder = tls == null ? NettyChannelBuilder.forTarget(target).usePlaintext()
+                : NettyChannelBuilder.forTarget(target, tls.credentials());
+        if (tls != null && tls.serverName() != null) {
+            builder.overrideAuthority(tls.serverName());
+        }
+        ImprintClient client = new ImprintClient(builder.maxInboundMessageSize(MAX_RESPONSE_BYTES).build(),
+                DEFAULT_CHUNK_BYTES, callTimeout, token == null ? null : new BearerToken(token));
+        client.tls = tls != null;
+        return client;
     }
 
     /** Creates a probe set; an identical existing one is returned as is. */
@@ -409,12 +422,16 @@ public final class ImprintClient implements AutoCloseable {
                 // A server answered: the caller's token is the problem, not the address.
                 throw e;
             }
-            throw new ServerUnreachableException("cannot reach " + target + ": " + whyUnreachable(e, timeout), e);
+            throw new ServerUnreachableException("cannot reach " + target + ": " + whyUnreachable(e, timeout, tls), e);
         }
     }
 
-    /** The failure of a first call, as a person would say it. */
-    private static String whyUnreachable(StatusRuntimeException e, Duration timeout) {
+    /** The failure of a first call, as a person would say it; {@code tls}: whether the client spoke TLS. */
+    private static String whyUnreachable(StatusRuntimeException e, Duration timeout, boolean tls) {
+        String tlsProblem = TlsFailures.describe(e, tls);
+        if (tlsProblem != null) {
+            return tlsProblem;
+        }
         Throwable root = e.getCause();
         while (root != null && root.getCause() != null) {
             root = root.getCause();

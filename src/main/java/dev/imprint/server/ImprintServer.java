@@ -5,6 +5,7 @@ import dev.imprint.security.AuditLog;
 import dev.imprint.security.Authenticator;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerCredentials;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -139,9 +140,19 @@ public final class ImprintServer {
         return io.grpc.protobuf.services.ProtoReflectionService.newInstance();
     }
 
-    /** A Netty server builder bound to {@code host:port}; port 0 picks a free port (see {@link #port()}). */
+    /** A plaintext Netty server builder bound to {@code host:port}; port 0 picks a free port (see {@link #port()}). */
     public static NettyServerBuilder nettyBuilder(String host, int port) {
-        return NettyServerBuilder.forAddress(new InetSocketAddress(host, port));
+        return nettyBuilder(host, port, null);
+    }
+
+    /**
+     * A Netty server builder bound to {@code host:port} serving {@code credentials} (e.g.
+     * {@code TlsServerCredentials}); null serves plaintext.
+     */
+    public static NettyServerBuilder nettyBuilder(String host, int port, ServerCredentials credentials) {
+        InetSocketAddress address = new InetSocketAddress(host, port);
+        return credentials == null ? NettyServerBuilder.forAddress(address)
+                : NettyServerBuilder.forAddress(address, credentials);
     }
 
     /**
