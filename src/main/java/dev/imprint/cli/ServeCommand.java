@@ -1,8 +1,10 @@
 package dev.imprint.cli;
 
+import dev.imprint.core.ProbeSet;
 import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.ScoreBatching;
 import dev.imprint.server.ImprintServer;
+import dev.imprint.server.ResourceLimits;
 import java.io.IOException;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.file.Path;
@@ -67,6 +69,30 @@ final class ServeCommand implements Callable<Integer> {
                     + "for nothing (calls that arrive during a batch still form the next one). At most 1000000.")
     long batchMaxQueueDelayMicros;
 
+    @Option(names = "--max-concurrent-uploads", paramLabel = "N",
+            defaultValue = "" + ResourceLimits.DEFAULT_MAX_CONCURRENT_UPLOADS,
+            description = "Most PutReference calls past their header at once; more get RESOURCE_EXHAUSTED.")
+    int maxConcurrentUploads;
+
+    @Option(names = "--max-upload-bytes-in-flight", paramLabel = "BYTES", defaultValue = "0",
+            description = "Most bytes uploads in flight may hold, each counted as num_probes*dim*4 from its header; "
+                    + "0 means half the JVM's largest heap.")
+    long maxUploadBytesInFlight;
+
+    @Option(names = "--max-concurrent-calls", paramLabel = "N",
+            defaultValue = "" + ResourceLimits.DEFAULT_MAX_CONCURRENT_CALLS,
+            description = "Most Imprint calls in flight at once (a stream counts once); more get RESOURCE_EXHAUSTED.")
+    int maxConcurrentCalls;
+
+    @Option(names = "--max-queued-suspects", paramLabel = "N",
+            defaultValue = "" + ResourceLimits.DEFAULT_MAX_QUEUED_SUSPECTS,
+            description = "Most suspects waiting for or in a scoring batch, over all calls; more get RESOURCE_EXHAUSTED.")
+    int maxQueuedSuspects;
+
+    @Option(names = "--max-probe-set-values", paramLabel = "N", defaultValue = "" + ProbeSet.MAX_ELEMENTS,
+            description = "Largest num_probes*dim a CreateProbeSet may ask for (1.." + ProbeSet.MAX_ELEMENTS + ").")
+    long maxProbeSetValues;
+
     private volatile ImprintServer server;
 
     @Override
@@ -90,12 +116,13 @@ final class ServeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--batch-max-queue-delay-us=" + batchMaxQueueDelayMicros
                     + "; expected 0.." + ScoreBatching.MAX_QUEUE_DELAY_MICROS);
         }
+        ResourceLimits limits = limits();
         ImprintEngine engine = backendOptions.openEngine(dataDir,
                 new ScoreBatching(batchMaxSuspects, Duration.ofNanos(batchMaxQueueDelayMicros * 1000)));
         ImprintServer created;
         try {
             created = new ImprintServer(ImprintServer.nettyBuilder(host, port), engine,
-                    new ImprintServer.Options(maxMessageBytes, Duration.ofSeconds(shutdownGraceSeconds)));
+                    new ImprintServer.Options(maxMessageBytes, Duration.ofSeconds(shutdownGraceSeconds)), limits);
         } catch (RuntimeException e) {
             engine.close();
             throw e;
@@ -125,6 +152,27 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     private static final Signal TERM = new Signal("TERM");
+
+    /** The resource limits the flags ask for, or a command-line error naming the flag. */
+    private ResourceLimits limits() {
+        long uploadBytes = maxUploadBytesInFlight == 0 ? ResourceLimits.defaultMaxUploadBytesInFlight()
+                : maxUploadBytesInFlight;
+        String[] names = {"--max-concurrent-uploads", "--max-upload-bytes-in-flight", "--max-concurrent-calls",
+                "--max-queued-suspects"};
+        long[] values = {maxConcurrentUploads, maxUploadBytesInFlight, maxConcurrentCalls, maxQueuedSuspects};
+        for (int i = 0; i < names.length; i++) {
+            if (values[i] < (i == 1 ? 0 : 1)) {
+                throw new ParameterException(spec.commandLine(), names[i] + "=" + values[i] + "; expected "
+                        + (i == 1 ? "0 (half the heap) or more" : "at least 1"));
+            }
+        }
+        if (maxProbeSetValues < 1 || maxProbeSetValues > ProbeSet.MAX_ELEMENTS) {
+            throw new ParameterException(spec.commandLine(), "--max-probe-set-values=" + maxProbeSetValues
+                    + "; expected 1.." + ProbeSet.MAX_ELEMENTS);
+        }
+        return new ResourceLimits(maxConcurrentUploads, uploadBytes, maxConcurrentCalls, maxQueuedSuspects,
+                maxProbeSetValues);
+    }
 
     /** Runs {@code action} on SIGTERM instead of exiting; the previous handler, or null if none could be set. */
     private static SignalHandler onSigterm(Runnable action) {

@@ -3,6 +3,7 @@ package dev.imprint.server;
 import dev.imprint.engine.ImprintEngine;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -84,11 +85,17 @@ public final class ImprintServer {
      * {@code engine}, which it now owns.
      */
     public ImprintServer(ServerBuilder<?> builder, ImprintEngine engine, Options options) {
+        this(builder, engine, options, ResourceLimits.defaults());
+    }
+
+    /** As {@link #ImprintServer(ServerBuilder, ImprintEngine, Options)}, taking on at most what {@code limits} allow. */
+    public ImprintServer(ServerBuilder<?> builder, ImprintEngine engine, Options options, ResourceLimits limits) {
         this.engine = engine;
         this.options = options;
         this.server = builder
                 .maxInboundMessageSize(options.maxInboundMessageBytes())
-                .addService(new ImprintService(engine, version(), options.maxInboundMessageBytes(), streamWorkers))
+                .addService(ServerInterceptors.intercept(new ImprintService(engine, version(),
+                        options.maxInboundMessageBytes(), streamWorkers, limits), new CallLimit(limits.maxConcurrentCalls())))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .addService(reflectionV1Alpha())
