@@ -1,5 +1,6 @@
 package dev.imprint.cli;
 
+import dev.imprint.core.ProbeSet;
 import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.ScoreBatching;
 import dev.imprint.security.AuditLog;
@@ -9,6 +10,7 @@ import dev.imprint.server.ImprintServer;
 import dev.imprint.tls.ServerTls;
 import dev.imprint.tls.TlsFileException;
 import io.grpc.ServerCredentials;
+import dev.imprint.server.ResourceLimits;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.UnresolvedAddressException;
@@ -115,6 +117,30 @@ final class ServeCommand implements Callable<Integer> {
                     + "every call. Without TLS, --host must be loopback (127.0.0.0/8, ::1, localhost) otherwise.")
     boolean insecure;
 
+    @Option(names = "--max-concurrent-uploads", paramLabel = "N",
+            defaultValue = "" + ResourceLimits.DEFAULT_MAX_CONCURRENT_UPLOADS,
+            description = "Most PutReference calls past their header at once; more get RESOURCE_EXHAUSTED.")
+    int maxConcurrentUploads;
+
+    @Option(names = "--max-upload-bytes-in-flight", paramLabel = "BYTES", defaultValue = "0",
+            description = "Most bytes uploads in flight may hold, each counted as num_probes*dim*4 from its header; "
+                    + "0 means half the JVM's largest heap.")
+    long maxUploadBytesInFlight;
+
+    @Option(names = "--max-concurrent-calls", paramLabel = "N",
+            defaultValue = "" + ResourceLimits.DEFAULT_MAX_CONCURRENT_CALLS,
+            description = "Most Imprint calls in flight at once (a stream counts once); more get RESOURCE_EXHAUSTED.")
+    int maxConcurrentCalls;
+
+    @Option(names = "--max-queued-suspects", paramLabel = "N",
+            defaultValue = "" + ResourceLimits.DEFAULT_MAX_QUEUED_SUSPECTS,
+            description = "Most suspects waiting for or in a scoring batch, over all calls; more get RESOURCE_EXHAUSTED.")
+    int maxQueuedSuspects;
+
+    @Option(names = "--max-probe-set-values", paramLabel = "N", defaultValue = "" + ProbeSet.MAX_ELEMENTS,
+            description = "Largest num_probes*dim a CreateProbeSet may ask for (1.." + ProbeSet.MAX_ELEMENTS + ").")
+    long maxProbeSetValues;
+
     private volatile ImprintServer server;
 
     @Override
@@ -168,13 +194,14 @@ final class ServeCommand implements Callable<Integer> {
             LOG.warning("serving plaintext to the network on " + host + " (--insecure): anyone who reaches the port "
                     + "can make every call unencrypted; use --tls-cert and --tls-key");
         }
+        ResourceLimits limits = limits();
         ImprintEngine engine = backendOptions.openEngine(dataDir,
                 new ScoreBatching(batchMaxSuspects, Duration.ofNanos(batchMaxQueueDelayMicros * 1000)));
         ImprintServer created;
         try {
             created = new ImprintServer(ImprintServer.nettyBuilder(host, port, credentials), engine,
                     new ImprintServer.Options(maxMessageBytes, Duration.ofSeconds(shutdownGraceSeconds)),
-                    security(authMode));
+                    security(authMode), limits);
         } catch (RuntimeException | IOException e) {
             engine.close();
             throw e;
@@ -254,6 +281,27 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     private static final Signal TERM = new Signal("TERM");
+
+    /** The resource limits the flags ask for, or a command-line error naming the flag. */
+    private ResourceLimits limits() {
+        long uploadBytes = maxUploadBytesInFlight == 0 ? ResourceLimits.defaultMaxUploadBytesInFlight()
+                : maxUploadBytesInFlight;
+        String[] names = {"--max-concurrent-uploads", "--max-upload-bytes-in-flight", "--max-concurrent-calls",
+                "--max-queued-suspects"};
+        long[] values = {maxConcurrentUploads, maxUploadBytesInFlight, maxConcurrentCalls, maxQueuedSuspects};
+        for (int i = 0; i < names.length; i++) {
+            if (values[i] < (i == 1 ? 0 : 1)) {
+                throw new ParameterException(spec.commandLine(), names[i] + "=" + values[i] + "; expected "
+                        + (i == 1 ? "0 (half the heap) or more" : "at least 1"));
+            }
+        }
+        if (maxProbeSetValues < 1 || maxProbeSetValues > ProbeSet.MAX_ELEMENTS) {
+            throw new ParameterException(spec.commandLine(), "--max-probe-set-values=" + maxProbeSetValues
+                    + "; expected 1.." + ProbeSet.MAX_ELEMENTS);
+        }
+        return new ResourceLimits(maxConcurrentUploads, uploadBytes, maxConcurrentCalls, maxQueuedSuspects,
+                maxProbeSetValues);
+    }
 
     /** Runs {@code action} on SIGTERM instead of exiting; the previous handler, or null if none could be set. */
     private static SignalHandler onSigterm(Runnable action) {

@@ -17,6 +17,8 @@ public class ImprintException extends RuntimeException {
         RESOURCE_EXHAUSTED,
         /** The request's deadline passed before it was scored. */
         DEADLINE_EXCEEDED,
+        /** A dependency failed for now (an I/O error); the same call may succeed later. */
+        UNAVAILABLE,
         INTERNAL
     }
 

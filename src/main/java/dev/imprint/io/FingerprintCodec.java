@@ -107,7 +107,7 @@ final class FingerprintCodec {
      *     and the problem if it is unreadable, truncated, malformed or fails its checksum
      */
     static Decoded read(BufferAllocator parent, Path path, String displayName, String format, boolean withRows) {
-        return read(parent, path, displayName, format, withRows, true);
+        return read(parent, FileOps.SYSTEM, path, displayName, format, withRows, true);
     }
 
     /**
@@ -115,9 +115,9 @@ final class FingerprintCodec {
      * false a file without {@code imprint.checksum} (one a user wrote, say with pyarrow) is read
      * unverified, and one that has it is still verified.
      */
-    static Decoded read(BufferAllocator parent, Path path, String displayName, String format, boolean withRows,
-                        boolean requireChecksum) {
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+    static Decoded read(BufferAllocator parent, FileOps files, Path path, String displayName, String format,
+                        boolean withRows, boolean requireChecksum) {
+        try (FileChannel channel = files.openRead(path)) {
             long size = channel.size();
             // A corrupt length field must not make Arrow allocate more than the file could hold.
             try (BufferAllocator allocator = parent.newChildAllocator("read " + displayName, 0, 2 * size + (1 << 20));

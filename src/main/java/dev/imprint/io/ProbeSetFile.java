@@ -62,7 +62,13 @@ public final class ProbeSetFile {
      * @throws dev.imprint.core.ImprintException NOT_FOUND if absent; INVALID_ARGUMENT naming the file and the problem
      */
     public static ProbeSet read(BufferAllocator allocator, Path path, String displayName) {
-        FingerprintCodec.Decoded decoded = FingerprintCodec.read(allocator, path, displayName, FORMAT, false);
+        return read(allocator, FileOps.SYSTEM, path, displayName);
+    }
+
+    /** As {@link #read(BufferAllocator, Path, String)}, opening the file through {@code files}. */
+    public static ProbeSet read(BufferAllocator allocator, FileOps files, Path path, String displayName) {
+        FingerprintCodec.Decoded decoded = FingerprintCodec.read(allocator, files, path, displayName, FORMAT, false,
+                true);
         Map<String, String> metadata = decoded.metadata();
         String supports = metadata.get(KEY_SUPPORTS);
         ProbeSet set;

@@ -76,7 +76,7 @@ public final class ReferenceFile {
      * float32's range).
      */
     public static Contents readInput(BufferAllocator allocator, Path path) {
-        return read(allocator, path, path.toString(), false);
+        return read(allocator, FileOps.SYSTEM, path, path.toString(), false);
     }
 
     /**
@@ -86,11 +86,18 @@ public final class ReferenceFile {
      * @throws ImprintException NOT_FOUND if absent; INVALID_ARGUMENT naming the file and the problem
      */
     public static Contents read(BufferAllocator allocator, Path path, String displayName) {
-        return read(allocator, path, displayName, true);
+        return read(allocator, FileOps.SYSTEM, path, displayName, true);
     }
 
-    private static Contents read(BufferAllocator allocator, Path path, String displayName, boolean stored) {
-        FingerprintCodec.Decoded decoded = FingerprintCodec.read(allocator, path, displayName, FORMAT, true, stored);
+    /** As {@link #read(BufferAllocator, Path, String)}, opening the file through {@code files}. */
+    public static Contents read(BufferAllocator allocator, FileOps files, Path path, String displayName) {
+        return read(allocator, files, path, displayName, true);
+    }
+
+    private static Contents read(BufferAllocator allocator, FileOps files, Path path, String displayName,
+                                 boolean stored) {
+        FingerprintCodec.Decoded decoded = FingerprintCodec.read(allocator, files, path, displayName, FORMAT, true,
+                stored);
         Map<String, String> metadata = decoded.metadata();
         try {
             Map<String, String> labels = new TreeMap<>();

@@ -6,6 +6,7 @@ import dev.imprint.security.Authenticator;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -105,22 +106,35 @@ public final class ImprintServer {
      * {@code engine}, which it now owns; open to every caller ({@link Security#open()}).
      */
     public ImprintServer(ServerBuilder<?> builder, ImprintEngine engine, Options options) {
-        this(builder, engine, options, Security.open());
+        this(builder, engine, options, Security.open(), ResourceLimits.defaults());
     }
 
     /** As {@link #ImprintServer(ServerBuilder, ImprintEngine, Options)}, guarded as {@code security} says. */
     public ImprintServer(ServerBuilder<?> builder, ImprintEngine engine, Options options, Security security) {
+        this(builder, engine, options, security, ResourceLimits.defaults());
+    }
+
+    /** As {@link #ImprintServer(ServerBuilder, ImprintEngine, Options)}, taking on at most what {@code limits} allow. */
+    public ImprintServer(ServerBuilder<?> builder, ImprintEngine engine, Options options, ResourceLimits limits) {
+        this(builder, engine, options, Security.open(), limits);
+    }
+
+    /** Guarded as {@code security} says, and taking on at most what {@code limits} allow. */
+    public ImprintServer(ServerBuilder<?> builder, ImprintEngine engine, Options options, Security security,
+                         ResourceLimits limits) {
         this.engine = engine;
         this.options = options;
         this.audit = security.audit();
         builder.maxInboundMessageSize(options.maxInboundMessageBytes())
-                .addService(new ImprintService(engine, version(), options.maxInboundMessageBytes(), streamWorkers))
+                .addService(ServerInterceptors.intercept(new ImprintService(engine, version(),
+                        options.maxInboundMessageBytes(), streamWorkers, limits),
+                        new CallLimit(limits.maxConcurrentCalls())))
                 .addService(health.getHealthService());
         if (security.reflection()) {
             builder.addService(ProtoReflectionServiceV1.newInstance()).addService(reflectionV1Alpha());
         }
         // Interceptors run in the reverse order of adding: logging sees every call, the audit sees
-        // refusals too, and authentication runs last, just before the service.
+        // refusals too, and authentication runs last, just before the call limit and the service.
         if (security.authenticator() != null) {
             builder.intercept(new AuthInterceptor(security.authenticator()));
         }

@@ -48,23 +48,35 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
     private final String version;
     private final int maxInboundMessageBytes;
     private final Executor streamWorkers;
+    private final Admission admission;
+
+    /** As {@link #ImprintService(ImprintEngine, String, int, Executor, ResourceLimits)} with default limits. */
+    public ImprintService(ImprintEngine engine, String version, int maxInboundMessageBytes, Executor streamWorkers) {
+        this(engine, version, maxInboundMessageBytes, streamWorkers, ResourceLimits.defaults());
+    }
 
     /**
      * @param version                reported by GetServerInfo
      * @param maxInboundMessageBytes the server's message size limit, reported by GetServerInfo
      * @param streamWorkers          runs the scoring of ScoreStream batches off the gRPC threads
+     * @param limits                 uploads, queued suspects and probe-set size it takes on
+     *                               (concurrent calls are {@link CallLimit}'s)
      */
-    public ImprintService(ImprintEngine engine, String version, int maxInboundMessageBytes, Executor streamWorkers) {
+    public ImprintService(ImprintEngine engine, String version, int maxInboundMessageBytes, Executor streamWorkers,
+                          ResourceLimits limits) {
         this.engine = engine;
         this.version = version;
         this.maxInboundMessageBytes = maxInboundMessageBytes;
         this.streamWorkers = streamWorkers;
+        this.admission = new Admission(limits);
     }
 
     @Override
     public void createProbeSet(CreateProbeSetRequest req, StreamObserver<ProbeSet> out) {
         unary("CreateProbeSet", out, () -> {
-            dev.imprint.core.ProbeSet set = engine.createProbeSet(ProtoMapper.probeSet(req));
+            dev.imprint.core.ProbeSet requested = ProtoMapper.probeSet(req);
+            admission.checkProbeSet(requested);
+            dev.imprint.core.ProbeSet set = engine.createProbeSet(requested);
             return ProtoMapper.toProto(set, engine.referenceCount(set.id()));
         });
     }
@@ -94,7 +106,7 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
 
     @Override
     public StreamObserver<PutReferenceRequest> putReference(StreamObserver<Reference> out) {
-        return new ReferenceUpload(engine, out);
+        return new ReferenceUpload(engine, admission, out);
     }
 
     @Override
@@ -191,7 +203,7 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
             // The requests before a bad one are still answered, as the stream's error contract promises.
             if (!suspects.isEmpty()) {
                 List<ScoreResult> results;
-                try {
+                try (Admission.Ticket admitted = admission.suspects(suspects.size())) {
                     results = engine.scoreAll(set, suspects, query, deadline);
                 } catch (RuntimeException e) {
                     throw new ScoreStreamCall.FailedRequest(start, e);
@@ -220,8 +232,10 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
         dev.imprint.core.ProbeSet set = engine.getProbeSet(req.getProbeSetId());
         // Options before the suspect, in the order scoreBatch checks them, so both report the same error.
         ScoreQuery query = ProtoMapper.query(set, req);
-        return ProtoMapper.toProto(req.getRequestId(),
-                engine.score(set, ProtoMapper.suspect(set, req), query, callDeadline()));
+        Suspect suspect = ProtoMapper.suspect(set, req);
+        try (Admission.Ticket admitted = admission.suspects(1)) {
+            return ProtoMapper.toProto(req.getRequestId(), engine.score(set, suspect, query, callDeadline()));
+        }
     }
 
     /** The calling client's deadline, so work it no longer waits for is dropped unscored. */

@@ -31,7 +31,10 @@ final class ReferenceUpload implements StreamObserver<PutReferenceRequest> {
     private static final String METHOD = "PutReference";
 
     private final ImprintEngine engine;
+    private final Admission admission;
     private final StreamObserver<Reference> out;
+    /** This upload's share of the upload limits, from its header until it ends. */
+    private Admission.Ticket admitted;
     private ReferenceHeader header;
     private ReferenceRole role;
     private ProbeSet set;
@@ -42,8 +45,9 @@ final class ReferenceUpload implements StreamObserver<PutReferenceRequest> {
     /** Set once the call has been answered or abandoned; later messages are ignored. */
     private boolean finished;
 
-    ReferenceUpload(ImprintEngine engine, StreamObserver<Reference> out) {
+    ReferenceUpload(ImprintEngine engine, Admission admission, StreamObserver<Reference> out) {
         this.engine = engine;
+        this.admission = admission;
         this.out = out;
     }
 
@@ -109,6 +113,8 @@ final class ReferenceUpload implements StreamObserver<PutReferenceRequest> {
             throw ImprintException.alreadyExists("reference %s already exists in probe set %s; set replace to overwrite it",
                     h.getModelId(), h.getProbeSetId());
         }
+        // Counted before the P x D rows are allocated, so a flood of uploads is refused rather than run out of heap.
+        admitted = admission.upload((long) probeSet.elements() * Float.BYTES);
         header = h;
         role = parsedRole;
         set = probeSet;
@@ -164,6 +170,9 @@ final class ReferenceUpload implements StreamObserver<PutReferenceRequest> {
         finished = true;
         assembler = null;
         topKRows = null;
+        if (admitted != null) {
+            admitted.close();
+        }
     }
 
     private String describe() {

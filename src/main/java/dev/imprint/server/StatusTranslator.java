@@ -26,6 +26,7 @@ public final class StatusTranslator {
             ImprintException.Code.FAILED_PRECONDITION, Status.Code.FAILED_PRECONDITION,
             ImprintException.Code.RESOURCE_EXHAUSTED, Status.Code.RESOURCE_EXHAUSTED,
             ImprintException.Code.DEADLINE_EXCEEDED, Status.Code.DEADLINE_EXCEEDED,
+            ImprintException.Code.UNAVAILABLE, Status.Code.UNAVAILABLE,
             ImprintException.Code.INTERNAL, Status.Code.INTERNAL));
 
     private StatusTranslator() {}
@@ -62,10 +63,14 @@ public final class StatusTranslator {
     /**
      * The domain error a client call's status stands for: an {@link ImprintException} with the same
      * code and description where Imprint has that code, else {@code e} itself (UNAVAILABLE,
-     * CANCELLED...), which is a transport matter rather than a domain one.
+     * CANCELLED...), which is a transport matter rather than a domain one. UNAVAILABLE stays a
+     * status even when the server sent it for an I/O error: clients tell an unreachable server by it.
      */
     public static RuntimeException fromStatus(StatusRuntimeException e) {
         Status status = e.getStatus();
+        if (status.getCode() == Status.Code.UNAVAILABLE) {
+            return e;
+        }
         for (Map.Entry<ImprintException.Code, Status.Code> c : CODES.entrySet()) {
             if (c.getValue() == status.getCode()) {
                 String description = status.getDescription() == null ? status.getCode().name()

@@ -6,6 +6,7 @@ import dev.imprint.core.ProbeSet;
 import dev.imprint.core.Reference;
 import dev.imprint.core.ReferenceMeta;
 import dev.imprint.io.DurableFiles;
+import dev.imprint.io.FileOps;
 import dev.imprint.io.ProbeSetFile;
 import dev.imprint.io.ReferenceFile;
 import java.io.IOException;
@@ -46,14 +47,17 @@ public final class ArrowFingerprintStore implements FingerprintStore {
     static final String LOCK_FILE = "~lock";
 
     private final Path root;
+    /** Every file system call goes through here; tests plant faults in it. */
+    private final FileOps files;
     private final BufferAllocator allocator;
     private final FileChannel lockChannel;
     private final FileLock lock;
     private final ConcurrentHashMap<String, ProbeSet> probeSets = new ConcurrentHashMap<>();
     private boolean closed;
 
-    private ArrowFingerprintStore(Path root, FileChannel lockChannel, FileLock lock) {
+    private ArrowFingerprintStore(Path root, FileOps files, FileChannel lockChannel, FileLock lock) {
         this.root = root;
+        this.files = files;
         this.lockChannel = lockChannel;
         this.lock = lock;
         this.allocator = new RootAllocator();
@@ -63,14 +67,22 @@ public final class ArrowFingerprintStore implements FingerprintStore {
      * Opens the store in {@code dataDir}, creating the directory durably if needed, and locks it
      * against other stores (in this or another process).
      *
-     * @throws ImprintException FAILED_PRECONDITION if another store holds the directory; INTERNAL
-     *     if it cannot be created or locked
+     * @throws ImprintException FAILED_PRECONDITION if another store holds the directory;
+     *     RESOURCE_EXHAUSTED (disk full) or UNAVAILABLE if it cannot be created or locked
      */
     public static ArrowFingerprintStore open(Path dataDir) {
+        return open(dataDir, FileOps.SYSTEM);
+    }
+
+    /**
+     * As {@link #open(Path)}, with every later file operation of the store (writes, fsyncs, renames,
+     * deletes, reads and listings) going through {@code files}; the lock file is the real one.
+     */
+    public static ArrowFingerprintStore open(Path dataDir, FileOps files) {
         Path root = dataDir.toAbsolutePath().normalize();
         FileChannel channel = null;
         try {
-            DurableFiles.createDirectories(root);
+            DurableFiles.createDirectories(files, root);
             channel = FileChannel.open(root.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             FileLock lock;
             try {
@@ -81,7 +93,7 @@ public final class ArrowFingerprintStore implements FingerprintStore {
             if (lock == null) {
                 throw ImprintException.failedPrecondition("data directory %s is in use by another Imprint store", root);
             }
-            return new ArrowFingerprintStore(root, channel, lock);
+            return new ArrowFingerprintStore(root, files, channel, lock);
         } catch (IOException e) {
             closeQuietly(channel);
             throw failure("open data directory", root, e);
@@ -95,7 +107,7 @@ public final class ArrowFingerprintStore implements FingerprintStore {
     public LoadReport load(LoadVisitor visitor) {
         Loader loader = new Loader(visitor);
         try {
-            for (Path entry : DurableFiles.list(root)) {
+            for (Path entry : files.list(root)) {
                 loader.visitTopLevel(entry);
             }
         } catch (IOException e) {
@@ -107,10 +119,19 @@ public final class ArrowFingerprintStore implements FingerprintStore {
     @Override
     public void saveProbeSet(ProbeSet set) {
         Path dir = probeSetDir(set.id());
+        boolean fresh = !Files.exists(dir);
         try {
-            DurableFiles.createDirectories(dir.resolve(REFS_DIR));
-            DurableFiles.replace(dir.resolve(PROBE_SET_FILE), out -> ProbeSetFile.write(allocator, out, set));
+            DurableFiles.createDirectories(files, dir.resolve(REFS_DIR));
+            DurableFiles.replace(files, dir.resolve(PROBE_SET_FILE), out -> ProbeSetFile.write(allocator, out, set));
         } catch (IOException e) {
+            if (fresh) {
+                // A directory without its probe-set file would be removed at load anyway; leave nothing now.
+                try {
+                    DurableFiles.deleteRecursively(files, dir);
+                } catch (IOException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+            }
             throw failure("save probe set " + set.id() + " to", dir, e);
         }
         probeSets.put(set.id(), set);
@@ -121,7 +142,7 @@ public final class ArrowFingerprintStore implements FingerprintStore {
         Path dir = probeSetDir(probeSetId);
         try {
             if (Files.exists(dir)) {
-                DurableFiles.deleteTree(dir, root.resolve(probeSetId + DELETING_SUFFIX));
+                DurableFiles.deleteTree(files, dir, root.resolve(probeSetId + DELETING_SUFFIX));
             }
         } catch (IOException e) {
             throw failure("delete probe set " + probeSetId + " at", dir, e);
@@ -136,8 +157,8 @@ public final class ArrowFingerprintStore implements FingerprintStore {
         ProbeSet set = storedProbeSet(meta.probeSetId());
         Path file = referencePath(meta.probeSetId(), meta.modelId());
         try {
-            DurableFiles.createDirectories(file.getParent());
-            DurableFiles.replace(file, out -> ReferenceFile.write(allocator, out, set, reference));
+            DurableFiles.createDirectories(files, file.getParent());
+            DurableFiles.replace(files, file, out -> ReferenceFile.write(allocator, out, set, reference));
         } catch (IOException e) {
             throw failure("save reference " + meta.modelId() + " to", file, e);
         }
@@ -147,7 +168,7 @@ public final class ArrowFingerprintStore implements FingerprintStore {
     public void deleteReference(String probeSetId, String modelId) {
         Path file = referencePath(probeSetId, modelId);
         try {
-            DurableFiles.delete(file);
+            DurableFiles.delete(files, file);
         } catch (IOException e) {
             throw failure("delete reference " + modelId + " at", file, e);
         }
@@ -181,7 +202,7 @@ public final class ArrowFingerprintStore implements FingerprintStore {
             return cached;
         }
         Path file = probeSetDir(probeSetId).resolve(PROBE_SET_FILE);
-        ProbeSet set = ProbeSetFile.read(allocator, file, relative(file));
+        ProbeSet set = ProbeSetFile.read(allocator, files, file, relative(file));
         probeSets.put(probeSetId, set);
         return set;
     }
@@ -219,9 +240,17 @@ public final class ArrowFingerprintStore implements FingerprintStore {
         }
     }
 
+    /**
+     * The error for an I/O failure: RESOURCE_EXHAUSTED when the disk is full, UNAVAILABLE for any
+     * other I/O error (the operation may succeed later), each saying what could not be done.
+     */
     private static ImprintException failure(String action, Path path, IOException e) {
-        return new ImprintException(ImprintException.Code.INTERNAL,
-                "could not " + action + " " + path + ": " + e, e);
+        if (FileOps.isDiskFull(e)) {
+            return new ImprintException(ImprintException.Code.RESOURCE_EXHAUSTED,
+                    "could not " + action + " " + path + ": the disk is full (" + e + ")", e);
+        }
+        return new ImprintException(ImprintException.Code.UNAVAILABLE,
+                "could not " + action + " " + path + ": I/O error (" + e + ")", e);
     }
 
     private static void closeQuietly(FileChannel channel) {
@@ -253,8 +282,8 @@ public final class ArrowFingerprintStore implements FingerprintStore {
                 return;
             }
             if (name.endsWith(DELETING_SUFFIX) && Files.isDirectory(entry)) {
-                DurableFiles.deleteRecursively(entry);
-                DurableFiles.fsyncDirectory(root);
+                DurableFiles.deleteRecursively(files, entry);
+                DurableFiles.fsyncDirectory(files, root);
                 removed++;
                 return;
             }
@@ -267,10 +296,10 @@ public final class ArrowFingerprintStore implements FingerprintStore {
 
         private void visitProbeSet(Path dir, String id) throws IOException {
             Path refsDir = dir.resolve(REFS_DIR);
-            removed += DurableFiles.removeTemporaries(dir) + DurableFiles.removeTemporaries(refsDir);
+            removed += removeTemporaries(dir) + removeTemporaries(refsDir);
             List<Path> refFiles = new ArrayList<>();
             if (Files.isDirectory(refsDir)) {
-                for (Path p : DurableFiles.list(refsDir)) {
+                for (Path p : files.list(refsDir)) {
                     if (p.getFileName().toString().endsWith(REFERENCE_SUFFIX)) {
                         refFiles.add(p);
                     }
@@ -288,7 +317,7 @@ public final class ArrowFingerprintStore implements FingerprintStore {
             } else {
                 orphanReason = "its probe set file " + relative(setFile) + " is corrupt";
                 try {
-                    set = ProbeSetFile.read(allocator, setFile, relative(setFile));
+                    set = ProbeSetFile.read(allocator, files, setFile, relative(setFile));
                     if (!set.id().equals(id)) {
                         throw ImprintException.invalidArgument("%s: defines probe set %s but lives in directory %s",
                                 relative(setFile), set.id(), id);
@@ -316,11 +345,22 @@ public final class ArrowFingerprintStore implements FingerprintStore {
             }
         }
 
+        /** Removes leftover {@code *.tmp} files in {@code dir}; failing that, says so and goes on, as they are never loaded. */
+        private int removeTemporaries(Path dir) {
+            try {
+                return DurableFiles.removeTemporaries(files, dir);
+            } catch (IOException e) {
+                LOG.warning("could not remove the temporary files in " + dir + " (" + e + "); they are never loaded, "
+                        + "and the next start tries again");
+                return 0;
+            }
+        }
+
         /** The verified reference in {@code file}, or null after setting the file aside. */
         private Reference readReference(ProbeSet set, Path file) throws IOException {
             String name = relative(file);
             try {
-                ReferenceFile.Contents contents = ReferenceFile.read(allocator, file, name);
+                ReferenceFile.Contents contents = ReferenceFile.read(allocator, files, file, name);
                 ProbeSet written = contents.probeSet();
                 String modelId = contents.reference().meta().modelId();
                 if (!file.getFileName().toString().equals(modelId + REFERENCE_SUFFIX)) {
@@ -346,7 +386,7 @@ public final class ArrowFingerprintStore implements FingerprintStore {
         private void setAside(Path file, String reason) {
             String outcome;
             try {
-                outcome = "moved to " + relative(DurableFiles.setAside(file));
+                outcome = "moved to " + relative(DurableFiles.setAside(files, file));
             } catch (IOException e) {
                 outcome = "could not move it aside: " + e;
             }
@@ -358,12 +398,12 @@ public final class ArrowFingerprintStore implements FingerprintStore {
         /** Removes the remains of a probe set whose creation never completed, if nothing else lives there. */
         private void removeIfEmpty(Path dir) throws IOException {
             Path refsDir = dir.resolve(REFS_DIR);
-            if (Files.isDirectory(refsDir) && DurableFiles.list(refsDir).isEmpty()) {
-                Files.delete(refsDir);
+            if (Files.isDirectory(refsDir) && files.list(refsDir).isEmpty()) {
+                files.deleteIfExists(refsDir);
             }
-            if (DurableFiles.list(dir).isEmpty()) {
-                Files.delete(dir);
-                DurableFiles.fsyncDirectory(root);
+            if (files.list(dir).isEmpty()) {
+                files.deleteIfExists(dir);
+                DurableFiles.fsyncDirectory(files, root);
                 removed++;
             } else {
                 LOG.warning("ignoring " + dir + ": it has no " + PROBE_SET_FILE);

@@ -18,8 +18,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 class StatusTranslatorTest {
 
+    /** UNAVAILABLE goes out like the others but stays a transport status on the client (see below). */
     @ParameterizedTest
-    @EnumSource(ImprintException.Code.class)
+    @EnumSource(value = ImprintException.Code.class, mode = EnumSource.Mode.EXCLUDE, names = "UNAVAILABLE")
     void domainErrorsKeepTheirCodeAndMessageBothWays(ImprintException.Code code) {
         StatusRuntimeException wire = StatusTranslator.toStatus("M", new ImprintException(code, "dim=0; expected at least 1"));
         assertEquals(code.name(), wire.getStatus().getCode().name());
@@ -54,5 +55,14 @@ class StatusTranslatorTest {
     void transportStatusesStayAsTheyAreOnTheClient() {
         StatusRuntimeException unavailable = Status.UNAVAILABLE.withDescription("connection refused").asRuntimeException();
         assertSame(unavailable, StatusTranslator.fromStatus(unavailable));
+    }
+
+    @Test
+    void anIoErrorGoesOutAsUnavailableWithItsMessageAndStaysAStatusOnTheClient() {
+        StatusRuntimeException wire = StatusTranslator.toStatus("M", new ImprintException(
+                ImprintException.Code.UNAVAILABLE, "could not save reference m: I/O error"));
+        assertEquals(Status.Code.UNAVAILABLE, wire.getStatus().getCode());
+        assertEquals("could not save reference m: I/O error", wire.getStatus().getDescription());
+        assertSame(wire, StatusTranslator.fromStatus(wire));
     }
 }

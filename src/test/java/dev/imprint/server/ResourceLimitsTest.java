@@ -1,0 +1,211 @@
+package dev.imprint.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.imprint.api.v1.CreateProbeSetRequest;
+import dev.imprint.api.v1.GetServerInfoRequest;
+import dev.imprint.api.v1.ImprintGrpc;
+import dev.imprint.api.v1.PutReferenceRequest;
+import dev.imprint.api.v1.Reference;
+import dev.imprint.client.ImprintClient;
+import dev.imprint.client.ScoreOptions;
+import dev.imprint.core.ImprintException;
+import dev.imprint.core.ProbeSet;
+import dev.imprint.core.ProbeSetKind;
+import dev.imprint.engine.ImprintEngine;
+import dev.imprint.engine.SelectedBackend;
+import dev.imprint.engine.cpu.CpuBackend;
+import dev.imprint.store.ArrowFingerprintStore;
+import dev.imprint.testing.TestFingerprints;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Each limit of {@link ResourceLimits} through a real server on loopback: past it a call gets
+ * RESOURCE_EXHAUSTED with the numbers, and once the work in flight ends the server takes calls again.
+ */
+class ResourceLimitsTest {
+    private static final int P = 6;
+    private static final int D = 10;
+    private static final long UPLOAD_BYTES = (long) P * D * Float.BYTES;
+
+    @TempDir
+    Path dataDir;
+
+    private final TestFingerprints gen = new TestFingerprints(20261207L);
+    private ImprintServer server;
+    private ManagedChannel channel;
+
+    @Test
+    void aThirdConcurrentUploadIsRefusedAndTheNextOneAfterAFinishedUploadGoesThrough() throws IOException {
+        start(new ResourceLimits(2, 1 << 20, 100, 100, ProbeSet.MAX_ELEMENTS));
+        CallRecorder<PutReferenceRequest, Reference> first = new CallRecorder<>();
+        StreamObserver<PutReferenceRequest> one = open(first, "a");
+        StreamObserver<PutReferenceRequest> two = open(new CallRecorder<>(), "b");
+
+        Status refused = untilRefused(() -> Uploads.send(ImprintGrpc.newStub(channel), Uploads.header("s", "c")));
+        assertEquals("3 uploads in flight, the limit is 2 (serve --max-concurrent-uploads); retry once one has "
+                + "finished", refused.getDescription());
+
+        float[] rows = gen.rows(ProbeSetKind.DISTRIBUTION, P, D);
+        one.onNext(Uploads.chunk(0, rows, 0, (P - 1) * D));
+        one.onCompleted();
+        assertTrue(first.await().isOk());
+        assertTrue(Uploads.send(ImprintGrpc.newStub(channel), Uploads.header("s", "c"),
+                Uploads.chunk(0, rows, 0, rows.length)).isOk());
+        two.onError(new RuntimeException("the test gives up"));
+        assertServing("a", "c");
+    }
+
+    @Test
+    void anUploadPastTheBytesInFlightIsRefusedWithTheNumbers() throws IOException {
+        start(new ResourceLimits(10, UPLOAD_BYTES + UPLOAD_BYTES / 2, 100, 100, ProbeSet.MAX_ELEMENTS));
+        StreamObserver<PutReferenceRequest> held = open(new CallRecorder<>(), "a");
+
+        Status refused = untilRefused(() -> Uploads.send(ImprintGrpc.newStub(channel), Uploads.header("s", "b")));
+        assertEquals("uploads in flight would hold 480 bytes with this one's 240 (num_probes*dim*4), the limit is 360 "
+                + "(serve --max-upload-bytes-in-flight); retry once one has finished", refused.getDescription());
+
+        held.onError(new RuntimeException("the test gives up"));
+        float[] rows = gen.rows(ProbeSetKind.DISTRIBUTION, P, D);
+        Status later = untilNot(Status.Code.RESOURCE_EXHAUSTED, () -> Uploads.send(ImprintGrpc.newStub(channel),
+                Uploads.header("s", "b"), Uploads.chunk(0, rows, 0, rows.length)));
+        assertTrue(later.isOk(), later.toString());
+        assertServing("b");
+    }
+
+    @Test
+    void aCallPastTheConcurrentCallsIsRefusedAndServedOnceOthersEnd() throws IOException {
+        start(new ResourceLimits(10, 1 << 20, 2, 100, ProbeSet.MAX_ELEMENTS));
+        StreamObserver<PutReferenceRequest> one = open(new CallRecorder<>(), "a");
+        StreamObserver<PutReferenceRequest> two = open(new CallRecorder<>(), "b");
+
+        Status refused = untilRefused(() -> statusOf(() -> ImprintGrpc.newBlockingStub(channel)
+                .getServerInfo(GetServerInfoRequest.getDefaultInstance())));
+        assertEquals("3 calls in flight, the limit is 2 (serve --max-concurrent-calls)", refused.getDescription());
+
+        one.onError(new RuntimeException("the test gives up"));
+        two.onError(new RuntimeException("the test gives up"));
+        assertTrue(untilNot(Status.Code.RESOURCE_EXHAUSTED, () -> statusOf(() -> ImprintGrpc.newBlockingStub(channel)
+                .getServerInfo(GetServerInfoRequest.getDefaultInstance()))).isOk());
+        assertServing();
+    }
+
+    @Test
+    void aProbeSetLargerThanTheLimitIsRefusedWithItsSize() throws IOException {
+        start(new ResourceLimits(10, 1 << 20, 100, 100, (long) P * D - 1));
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> ImprintGrpc.newBlockingStub(channel)
+                .createProbeSet(CreateProbeSetRequest.newBuilder().setProbeSetId("big").setNumProbes(P).setDim(D)
+                        .setKind(dev.imprint.api.v1.ProbeSetKind.EMBEDDING).build()));
+        assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
+        assertEquals("probe set big has num_probes*dim=60 values, the limit is 59 (serve --max-probe-set-values)",
+                e.getStatus().getDescription());
+        assertServing();
+    }
+
+    @Test
+    void suspectsPastTheQueueLimitAreRefusedAndTheirShareComesBack() {
+        Admission admission = new Admission(new ResourceLimits(10, 1 << 20, 100, 3, ProbeSet.MAX_ELEMENTS));
+        Admission.Ticket two = admission.suspects(2);
+        ImprintException e = assertThrows(ImprintException.class, () -> admission.suspects(2));
+        assertEquals(ImprintException.Code.RESOURCE_EXHAUSTED, e.code());
+        assertEquals("4 suspects queued for scoring with this call's 2, the limit is 3 (serve --max-queued-suspects)",
+                e.getMessage());
+        two.close();
+        two.close();
+        admission.suspects(3).close();
+    }
+
+    @Test
+    void scoresWithinTheQueueLimitGoOnOneAfterAnother() throws IOException {
+        start(new ResourceLimits(10, 1 << 20, 100, 1, ProbeSet.MAX_ELEMENTS));
+        assertServing();
+        for (int i = 0; i < 3; i++) {
+            assertServing();
+        }
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        if (channel != null) {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        if (server != null) {
+            server.stop();
+        }
+    }
+
+    /** Creates probe set s (P x D) with reference "r" and holds it; then, scoring and listing still work. */
+    private void assertServing(String... alsoPut) {
+        ImprintClient client = new ImprintClient(channel);
+        assertEquals(1 + alsoPut.length, client.listReferences("s", Map.of()).size());
+        assertEquals(1 + alsoPut.length, client.score("s", gen.rows(ProbeSetKind.DISTRIBUTION, P, D), new int[0],
+                ScoreOptions.defaults()).referencesScored());
+    }
+
+    /** An upload of model {@code model} that has sent its header and holds its place. */
+    private StreamObserver<PutReferenceRequest> open(CallRecorder<PutReferenceRequest, Reference> recorder, String model) {
+        StreamObserver<PutReferenceRequest> requests = ImprintGrpc.newStub(channel).putReference(recorder);
+        requests.onNext(Uploads.header("s", model));
+        float[] rows = gen.rows(ProbeSetKind.DISTRIBUTION, P, D);
+        requests.onNext(Uploads.chunk(P - 1, rows, (P - 1) * D, D));
+        return requests;
+    }
+
+    /** The status of the first of repeated calls refused with RESOURCE_EXHAUSTED; held work reaches the server in its own time. */
+    private static Status untilRefused(Supplier<Status> call) {
+        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (true) {
+            Status s = call.get();
+            if (s.getCode() == Status.Code.RESOURCE_EXHAUSTED || System.nanoTime() > end) {
+                assertEquals(Status.Code.RESOURCE_EXHAUSTED, s.getCode(), s.toString());
+                return s;
+            }
+        }
+    }
+
+    /** The status of the first of repeated calls not answered with {@code code}. */
+    private static Status untilNot(Status.Code code, Supplier<Status> call) {
+        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        Status s;
+        do {
+            s = call.get();
+        } while (s.getCode() == code && System.nanoTime() < end);
+        return s;
+    }
+
+    private static Status statusOf(Runnable call) {
+        try {
+            call.run();
+            return Status.OK;
+        } catch (StatusRuntimeException e) {
+            return e.getStatus();
+        }
+    }
+
+    private void start(ResourceLimits limits) throws IOException {
+        ImprintEngine engine = ImprintEngine.open(ArrowFingerprintStore.open(dataDir),
+                new SelectedBackend(new CpuBackend(1), "cpu: chosen by the test"));
+        ProbeSet set = engine.createProbeSet(ProbeSet.fromRequest("s", P, D, ProbeSetKind.DISTRIBUTION, 0, ""));
+        engine.putReference(set.id(), "r", Map.of(), gen.rows(ProbeSetKind.DISTRIBUTION, P, D), false);
+        server = new ImprintServer(ImprintServer.nettyBuilder("127.0.0.1", 0), engine,
+                ImprintServer.Options.defaults(), limits).start();
+        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+        // Connected before a test holds calls open, so none of them waits for the connection behind later ones.
+        ImprintGrpc.newBlockingStub(channel).getServerInfo(GetServerInfoRequest.getDefaultInstance());
+    }
+}
