@@ -37,7 +37,8 @@ public final class Hardening {
                 + "go (default: a new directory under the system temp directory, kept).")
         Path workDir;
 
-        @Option(names = "--seed", defaultValue = "20261206", description = "Seed of every random choice (${DEFAULT-VALUE}).")
+        @Option(names = "--seed", defaultValue = "20261206",
+                description = "Seed of every random choice (${DEFAULT-VALUE}).")
         long seed;
 
         Path jar() throws URISyntaxException {

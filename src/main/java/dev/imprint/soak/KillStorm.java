@@ -87,6 +87,7 @@ public final class KillStorm {
      *                       that were checked against the files
      * @param inFlightLanded operations in flight at a kill whose outcome was found on disk
      * @param inFlightLost   operations in flight at a kill that left no trace (allowed: never acknowledged)
+     * @param killsMidWrite  kills that left a temporary file behind: they landed inside a write
      * @param lost           acknowledged states not found (must be 0)
      * @param halfVisible    files whose rows are not what was sent under their label, or that name no sent write
      * @param corrupt        files that failed to read, {@code *.corrupt} files, and files the server quarantined
@@ -94,8 +95,8 @@ public final class KillStorm {
      * @param problems       the first failures, in words
      */
     public record Report(int kills, long ackedPuts, long ackedDeletes, long scoreChecks, long checkedStates,
-                         long inFlightLanded, long inFlightLost, long lost, long halfVisible, long corrupt,
-                         List<Long> startupMillis, Duration maxStartup, List<String> problems) {
+                         long inFlightLanded, long inFlightLost, long killsMidWrite, long lost, long halfVisible,
+                         long corrupt, List<Long> startupMillis, Duration maxStartup, List<String> problems) {
         public boolean passed() {
             return lost == 0 && halfVisible == 0 && corrupt == 0 && problems.isEmpty()
                     && maxStartupMillis() <= maxStartup.toMillis();
@@ -113,12 +114,13 @@ public final class KillStorm {
         /** One line per figure, as the storm prints them. */
         public String summary() {
             return String.format("kills=%d acked_puts=%d acked_deletes=%d score_checks=%d checked_states=%d%n"
-                            + "in_flight_landed=%d in_flight_lost=%d lost=%d half_visible=%d corrupt=%d%n"
+                            + "in_flight_landed=%d in_flight_lost=%d kills_mid_write=%d%n"
+                            + "lost=%d half_visible=%d corrupt=%d%n"
                             + "starts=%d startup_ms_median=%d startup_ms_max=%d (bound %d)%n"
                             + "problems=%d%s%n%s",
-                    kills, ackedPuts, ackedDeletes, scoreChecks, checkedStates, inFlightLanded, inFlightLost, lost,
-                    halfVisible, corrupt, startupMillis.size(), medianStartupMillis(), maxStartupMillis(),
-                    maxStartup.toMillis(), problems.size(), problems.isEmpty() ? "" : ": " + problems,
+                    kills, ackedPuts, ackedDeletes, scoreChecks, checkedStates, inFlightLanded, inFlightLost,
+                    killsMidWrite, lost, halfVisible, corrupt, startupMillis.size(), medianStartupMillis(),
+                    maxStartupMillis(), maxStartup.toMillis(), problems.size(), problems.isEmpty() ? "" : ": " + problems,
                     passed() ? "storm passed" : "storm FAILED");
         }
     }
@@ -148,6 +150,7 @@ public final class KillStorm {
     private long checkedStates;
     private long inFlightLanded;
     private long inFlightLost;
+    private long killsMidWrite;
     private long lost;
     private long halfVisible;
     private long corrupt;
@@ -221,7 +224,7 @@ public final class KillStorm {
             }
         }
         return new Report(settings.kills(), ackedPuts.get(), ackedDeletes.get(), scoreChecks.get(), checkedStates,
-                inFlightLanded, inFlightLost, lost, halfVisible, corrupt, List.copyOf(startupMillis),
+                inFlightLanded, inFlightLost, killsMidWrite, lost, halfVisible, corrupt, List.copyOf(startupMillis),
                 settings.maxStartup(), List.copyOf(problems));
     }
 
@@ -326,6 +329,11 @@ public final class KillStorm {
             }
         }
         corrupt += countCorruptFiles(kill);
+        try (Stream<Path> walk = Files.walk(settings.dataDir())) {
+            if (walk.anyMatch(p -> p.getFileName().toString().endsWith(".tmp"))) {
+                killsMidWrite++;
+            }
+        }
         for (List<ModelState> own : models) {
             for (ModelState m : own) {
                 long observed = found.getOrDefault(m.modelId, ABSENT);

@@ -118,8 +118,9 @@ public final class LoadSoak {
         }
 
         public String summary() {
-            StringBuilder s = new StringBuilder(String.format("soak ran %.1f s with %d clients: %d calls, %.1f calls/s, "
-                    + "%d errors%n", ran.toMillis() / 1000.0, clients, calls(), callsPerSecond(), errors()));
+            StringBuilder s = new StringBuilder(String.format("soak ran %.1f s with %d clients: %d calls, "
+                    + "%.1f calls/s, %d errors%n", ran.toMillis() / 1000.0, clients, calls(), callsPerSecond(),
+                    errors()));
             for (MethodStats m : methods) {
                 s.append(String.format("  %-13s calls=%d (%.1f/s) errors=%d p50=%.2fms p99=%.2fms p99.9=%.2fms%n",
                         m.method(), m.calls(), m.calls() / (ran.toMillis() / 1000.0), m.errors(), m.p50Ms(), m.p99Ms(),

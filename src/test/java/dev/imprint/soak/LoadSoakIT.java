@@ -51,7 +51,8 @@ class LoadSoakIT {
             assertTrue(b.bystanderCalls() > 0, b.summary());
             assertEquals(0, b.bystanderErrors(), b.summary());
             assertTrue(b.bystanderMaxMs() < 5000, b.summary());
-            assertEquals(0, b.scoredWhileStalled(), "the server reads no more of a stream nobody reads: " + b.summary());
+            assertEquals(0, b.scoredWhileStalled(),
+                    "the server reads no more of a stream nobody reads: " + b.summary());
             assertTrue(b.rssAfter() - b.rssBefore() < 256L << 20, b.summary());
             assertTrue(b.rssAfter() - b.rssStalled() < 32L << 20, b.summary());
         }
