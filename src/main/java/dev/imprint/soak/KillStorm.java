@@ -120,8 +120,8 @@ public final class KillStorm {
                             + "problems=%d%s%n%s",
                     kills, ackedPuts, ackedDeletes, scoreChecks, checkedStates, inFlightLanded, inFlightLost,
                     killsMidWrite, lost, halfVisible, corrupt, startupMillis.size(), medianStartupMillis(),
-                    maxStartupMillis(), maxStartup.toMillis(), problems.size(), problems.isEmpty() ? "" : ": " + problems,
-                    passed() ? "storm passed" : "storm FAILED");
+                    maxStartupMillis(), maxStartup.toMillis(), problems.size(),
+                    problems.isEmpty() ? "" : ": " + problems, passed() ? "storm passed" : "storm FAILED");
         }
     }
 
