@@ -218,7 +218,10 @@ class DynamicBatcherTest {
         Future<List<String>> first = submitAsync(b, "k", List.of(-1), Deadline.none());
         assertTrue(entered.tryAcquire(10, TimeUnit.SECONDS));
         Future<List<String>> leader = submitAsync(b, "k", List.of(1), Deadline.none());
-        Future<List<String>> impatient = submitAsync(b, "k", List.of(2), Deadline.after(Duration.ofMillis(300)));
+        // Queued strictly after the leader, so the leader (oldest) leads the next batch; and with
+        // time to spare before its batch forms, even on a loaded machine.
+        awaitQueued(b, 1);
+        Future<List<String>> impatient = submitAsync(b, "k", List.of(2), Deadline.after(Duration.ofMillis(1500)));
         awaitQueued(b, 2);
         // The second batch (both queued calls, led by the first of them) runs into a closed gate.
         gate = new CountDownLatch(1);
