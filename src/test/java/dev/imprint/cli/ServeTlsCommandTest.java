@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.imprint.security.Role;
+import dev.imprint.security.TokenFile;
 import dev.imprint.testing.TestCertificates;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,6 +72,24 @@ class ServeTlsCommandTest {
             root.removeHandler(capture);
             thread.shutdownNow();
         }
+    }
+
+    @Test
+    void aTokenTravelsInsideTlsAndIsStillRequired() throws Exception {
+        String token = TokenFile.of(tmp.resolve("served")).create("analyst", Role.READER);
+        String address = serve("--tls-cert", certs.serverCert().toString(), "--tls-key", certs.serverKey().toString());
+        CliRun withToken = CliRun.run(Map.of("IMPRINT_TOKEN", token), "info", "--server", address, "--tls-ca",
+                certs.caCert().toString());
+        assertEquals(0, withToken.exit(), withToken.toString());
+        assertTrue(withToken.out().contains("backend"), withToken.out());
+        CliRun without = CliRun.run(Map.of(), "info", "--server", address, "--tls-ca", certs.caCert().toString());
+        assertEquals(1, without.exit(), without.toString());
+        assertEquals(1, without.errLines().length, without.toString());
+        assertTrue(without.err().contains("UNAUTHENTICATED"), without.err());
+        CliRun writer = CliRun.run(Map.of("IMPRINT_TOKEN", token), "delete", "--probe-set", "x", "--server", address,
+                "--tls-ca", certs.caCert().toString());
+        assertEquals(1, writer.exit(), writer.toString());
+        assertTrue(writer.err().contains("PERMISSION_DENIED"), writer.err());
     }
 
     @Test
