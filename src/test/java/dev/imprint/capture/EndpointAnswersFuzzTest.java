@@ -20,7 +20,7 @@ import java.time.Instant;
 class EndpointAnswersFuzzTest {
     private static final int MAX_EXECUTIONS = 1_000_000;
 
-    @FuzzTest(maxExecutions = MAX_EXECUTIONS)
+    @FuzzTest(maxDuration = "2h", maxExecutions = MAX_EXECUTIONS)
     void answerBody(FuzzedDataProvider data) {
         int requested = data.consumeInt(1, 20);
         String body = data.consumeRemainingAsString();
@@ -61,7 +61,7 @@ class EndpointAnswersFuzzTest {
         }
     }
 
-    @FuzzTest(maxExecutions = MAX_EXECUTIONS)
+    @FuzzTest(maxDuration = "2h", maxExecutions = MAX_EXECUTIONS)
     void retryAfter(String value) {
         if (value == null) {
             return; // Jazzer may pass null; a header value never is
@@ -72,7 +72,7 @@ class EndpointAnswersFuzzTest {
         }
     }
 
-    @FuzzTest(maxExecutions = MAX_EXECUTIONS)
+    @FuzzTest(maxDuration = "2h", maxExecutions = MAX_EXECUTIONS)
     void checkpoint(byte[] data) throws IOException {
         Path file = Files.createTempFile("fuzz", ".checkpoint");
         ObjectNode settings = OpenAiProtocol.JSON.createObjectNode().put("model", "m").put("temperature", 1.0);

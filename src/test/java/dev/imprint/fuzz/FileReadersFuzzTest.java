@@ -52,13 +52,13 @@ class FileReadersFuzzTest {
         void read(BufferAllocator allocator, Path file) throws IOException;
     }
 
-    @FuzzTest(maxExecutions = MAX_EXECUTIONS)
+    @FuzzTest(maxDuration = "2h", maxExecutions = MAX_EXECUTIONS)
     void referenceFile(byte[] data) throws IOException {
         refuseOrRead(data, (allocator, file) -> ReferenceFile.readInput(allocator, file));
         refuseOrRead(data, (allocator, file) -> ReferenceFile.read(allocator, file));
     }
 
-    @FuzzTest(maxExecutions = MAX_EXECUTIONS)
+    @FuzzTest(maxDuration = "2h", maxExecutions = MAX_EXECUTIONS)
     void suspectTable(byte[] data) throws IOException {
         refuseOrRead(data, (allocator, file) -> {
             try (SuspectTable.Reader reader = SuspectTable.open(allocator, file, 4096)) {
@@ -69,18 +69,18 @@ class FileReadersFuzzTest {
         });
     }
 
-    @FuzzTest(maxExecutions = MAX_EXECUTIONS)
+    @FuzzTest(maxDuration = "2h", maxExecutions = MAX_EXECUTIONS)
     void resultTable(byte[] data) throws IOException {
         refuseOrRead(data, ResultTable::readAll);
     }
 
-    @FuzzTest(maxExecutions = MAX_EXECUTIONS)
+    @FuzzTest(maxDuration = "2h", maxExecutions = MAX_EXECUTIONS)
     void probeSetFile(byte[] data) throws IOException {
         refuseOrRead(data, (allocator, file) -> ProbeSetFile.read(allocator, file, file.toString()));
     }
 
     /** A store whose one reference file holds the bytes: load starts, keeping it only if it is whole. */
-    @FuzzTest(maxExecutions = MAX_EXECUTIONS)
+    @FuzzTest(maxDuration = "2h", maxExecutions = MAX_EXECUTIONS)
     void storeLoad(byte[] data) throws IOException {
         Path dir = Files.createTempDirectory("fuzz-store");
         try {

@@ -33,17 +33,17 @@ class JsonLinesFuzzTest {
         }
     }
 
-    @FuzzTest(maxExecutions = MAX_EXECUTIONS)
+    @FuzzTest(maxDuration = "2h", maxExecutions = MAX_EXECUTIONS)
     void topKAnswers(byte[] data) throws IOException {
         refuseOrRead(data, TopKAnswers::read);
     }
 
-    @FuzzTest(maxExecutions = MAX_EXECUTIONS)
+    @FuzzTest(maxDuration = "2h", maxExecutions = MAX_EXECUTIONS)
     void probes(byte[] data) throws IOException {
         refuseOrRead(data, ProbesJson::readLines);
     }
 
-    @FuzzTest(maxExecutions = MAX_EXECUTIONS)
+    @FuzzTest(maxDuration = "2h", maxExecutions = MAX_EXECUTIONS)
     void supports(byte[] data) throws IOException {
         refuseOrRead(data, SupportsJson::read);
     }

@@ -106,7 +106,7 @@ class RequestsFuzzTest {
         }
     }
 
-    @FuzzTest(maxExecutions = MAX_EXECUTIONS)
+    @FuzzTest(maxDuration = "2h", maxExecutions = MAX_EXECUTIONS)
     void request(FuzzedDataProvider data) throws Exception {
         start();
         ensureFixture();
