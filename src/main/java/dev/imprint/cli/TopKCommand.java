@@ -101,15 +101,7 @@ final class TopKCommand implements Callable<Integer> {
             Built built = references != null ? build(readReferences()) : load(supports);
             List<TopKAnswers.Model> suspectAnswers = suspects == null ? List.of() : TopKAnswers.read(suspects);
             Path tmp = DurableFiles.temporaryFor(outDir);
-            // Ctrl-C skips finally blocks but runs shutdown hooks: a stopped build leaves no draft.
-            Thread removeDraft = new Thread(() -> {
-                try {
-                    DurableFiles.deleteRecursively(tmp);
-                } catch (IOException ignored) {
-                    // the JVM is going; nothing left to tell
-                }
-            });
-            Runtime.getRuntime().addShutdownHook(removeDraft);
+            DurableFiles.ShutdownDeletion removeDraft = DurableFiles.deleteAtShutdown(tmp);
             try {
                 Files.createDirectories(tmp.resolve("references"));
                 try (BufferAllocator allocator = new RootAllocator()) {
@@ -127,7 +119,7 @@ final class TopKCommand implements Callable<Integer> {
                 if (Files.exists(tmp)) {
                     DurableFiles.deleteRecursively(tmp);
                 }
-                Runtime.getRuntime().removeShutdownHook(removeDraft);
+                removeDraft.close();
             }
             PrintWriter out = spec.commandLine().getOut();
             out.printf("probe set %s: %d probes x %d (largest support), vocabulary %s; %d reference%s, %d suspect%s "

@@ -289,6 +289,34 @@ public final class DurableFiles {
         return FileOps.SYSTEM.list(dir);
     }
 
+    /**
+     * Deletes {@code path} (a draft file or a draft tree) when the JVM shuts down, as on Ctrl-C or
+     * SIGTERM, which skip finally blocks. Close the handle once the draft is committed or removed.
+     */
+    public static ShutdownDeletion deleteAtShutdown(Path path) {
+        Thread hook = new Thread(() -> {
+            try {
+                deleteRecursively(path);
+            } catch (IOException ignored) {
+                // the JVM is going; nothing is left to tell
+            }
+        }, "delete " + path.getFileName());
+        Runtime.getRuntime().addShutdownHook(hook);
+        return () -> {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs anyway, and the draft is gone or going
+            }
+        };
+    }
+
+    /** A pending {@link #deleteAtShutdown} deletion; closing it calls the deletion off. */
+    public interface ShutdownDeletion extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     /** Makes the entries of {@code dir} (creations, renames, deletions) durable. */
     public static void fsyncDirectory(Path dir) throws IOException {
         fsyncDirectory(FileOps.SYSTEM, dir);

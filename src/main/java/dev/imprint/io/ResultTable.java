@@ -110,6 +110,7 @@ public final class ResultTable {
         private final Path csv;
         private final String probeSetId;
         private final Path draftPath;
+        private final DurableFiles.ShutdownDeletion draftDeletion;
         private ArrowFileOutput draft;
         private final List<Row> pending = new ArrayList<>();
         /** Per suspect in input order: its rows, and the p-value its q-value comes from (NaN without attribution). */
@@ -126,8 +127,8 @@ public final class ResultTable {
             this.draftPath = DurableFiles.temporaryFor(arrow);
             this.draft = ArrowFileOutput.create(allocator, draftPath, schema(probeSetId));
             // A run stopped by Ctrl-C or SIGTERM never reaches commit or abort: the JVM's shutdown
-            // removes the draft then (after a commit it is already renamed away).
-            draftPath.toFile().deleteOnExit();
+            // removes the draft then.
+            this.draftDeletion = DurableFiles.deleteAtShutdown(draftPath);
         }
 
         /** Appends one row per match of {@code result}, in rank order. */
@@ -186,6 +187,7 @@ public final class ResultTable {
         @Override
         public void close() throws IOException {
             if (committed) {
+                draftDeletion.close();
                 return;
             }
             try {
@@ -195,6 +197,7 @@ public final class ResultTable {
                 }
             } finally {
                 Files.deleteIfExists(draftPath);
+                draftDeletion.close();
             }
         }
 
