@@ -5,10 +5,13 @@ import dev.imprint.engine.BackendProvider;
 import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.ScoreBatching;
 import dev.imprint.engine.SelectedBackend;
+import dev.imprint.engine.TenantEngines;
 import dev.imprint.engine.cuda.CudaOptions;
 import dev.imprint.store.ArrowFingerprintStore;
 import dev.imprint.store.FingerprintStore;
+import dev.imprint.store.TenantDirectories;
 import java.nio.file.Path;
+import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -72,5 +75,24 @@ final class BackendOptions {
             throw e;
         }
         return ImprintEngine.open(store, selected, batching);
+    }
+
+    /**
+     * An engine per tenant over {@code dataDir} ({@link TenantDirectories}): the default tenant's
+     * and every existing tenant's opened now, all on one backend.
+     */
+    TenantEngines openTenants(Path dataDir, ScoreBatching batching) {
+        TenantDirectories directories = new TenantDirectories(dataDir);
+        return TenantEngines.open(new TenantEngines.Stores() {
+            @Override
+            public FingerprintStore open(String tenant) {
+                return directories.open(tenant);
+            }
+
+            @Override
+            public List<String> existing() {
+                return directories.existing();
+            }
+        }, select(), batching);
     }
 }

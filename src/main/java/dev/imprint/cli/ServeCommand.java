@@ -2,6 +2,7 @@ package dev.imprint.cli;
 
 import dev.imprint.core.ProbeSet;
 import dev.imprint.engine.ImprintEngine;
+import dev.imprint.engine.TenantEngines;
 import dev.imprint.engine.ScoreBatching;
 import dev.imprint.security.AuditLog;
 import dev.imprint.security.TokenAuthenticator;
@@ -137,6 +138,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "Most suspects waiting for or in a scoring batch, over all calls; more get RESOURCE_EXHAUSTED.")
     int maxQueuedSuspects;
 
+    @Option(names = "--token-rate", paramLabel = "CALLS", defaultValue = "0",
+            description = "Calls per second each token may make, in bursts of up to a second's worth; more get "
+                    + "RESOURCE_EXHAUSTED. 0 (the default) for no limit.")
+    double tokenRate;
+
     @Option(names = "--max-probe-set-values", paramLabel = "N", defaultValue = "" + ProbeSet.MAX_ELEMENTS,
             description = "Largest num_probes*dim a CreateProbeSet may ask for (1.." + ProbeSet.MAX_ELEMENTS + ").")
     long maxProbeSetValues;
@@ -195,15 +201,15 @@ final class ServeCommand implements Callable<Integer> {
                     + "can make every call unencrypted; use --tls-cert and --tls-key");
         }
         ResourceLimits limits = limits();
-        ImprintEngine engine = backendOptions.openEngine(dataDir,
+        TenantEngines engines = backendOptions.openTenants(dataDir,
                 new ScoreBatching(batchMaxSuspects, Duration.ofNanos(batchMaxQueueDelayMicros * 1000)));
         ImprintServer created;
         try {
-            created = new ImprintServer(ImprintServer.nettyBuilder(host, port, credentials), engine,
+            created = new ImprintServer(ImprintServer.nettyBuilder(host, port, credentials), engines,
                     new ImprintServer.Options(maxMessageBytes, Duration.ofSeconds(shutdownGraceSeconds)),
                     security(authMode), limits);
         } catch (RuntimeException | IOException e) {
-            engine.close();
+            engines.close();
             throw e;
         }
         server = created;
@@ -234,7 +240,8 @@ final class ServeCommand implements Callable<Integer> {
     private ImprintServer.Security security(TokenAuthenticator.Mode mode) throws IOException {
         TokenAuthenticator authenticator = null;
         if (mode == TokenAuthenticator.Mode.OFF) {
-            LOG.warning("authentication is off (--auth off): any caller may read, score and delete everything");
+            LOG.warning("authentication is off (--auth off): any caller may read, score and delete everything"
+                    + (tokenRate > 0 ? "; --token-rate limits nothing without tokens" : ""));
         } else {
             authenticator = new TokenAuthenticator(TokenFile.of(dataDir), mode);
             LOG.info(authenticator.describe());
@@ -299,8 +306,12 @@ final class ServeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--max-probe-set-values=" + maxProbeSetValues
                     + "; expected 1.." + ProbeSet.MAX_ELEMENTS);
         }
+        if (!(tokenRate >= 0) || Double.isInfinite(tokenRate)) {
+            throw new ParameterException(spec.commandLine(), "--token-rate=" + tokenRate
+                    + "; expected 0 (no limit) or a positive number of calls per second");
+        }
         return new ResourceLimits(maxConcurrentUploads, uploadBytes, maxConcurrentCalls, maxQueuedSuspects,
-                maxProbeSetValues);
+                maxProbeSetValues, tokenRate);
     }
 
     /** Runs {@code action} on SIGTERM instead of exiting; the previous handler, or null if none could be set. */

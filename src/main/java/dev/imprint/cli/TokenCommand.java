@@ -67,6 +67,12 @@ final class TokenCommand implements Callable<Integer> {
                 description = "admin, writer, scorer or reader.")
         String role;
 
+        @Option(names = "--tenant", paramLabel = "TENANT",
+                description = "Confine the token to this tenant: it sees, writes and scores only the tenant's probe "
+                        + "sets, kept in <data-dir>/~tenants/TENANT. Without it, the default tenant (the top of "
+                        + "the data directory).")
+        String tenant;
+
         @Override
         public Integer call() throws IOException {
             Role parsed;
@@ -77,7 +83,7 @@ final class TokenCommand implements Callable<Integer> {
             }
             String token;
             try {
-                token = dir.tokens(true).create(name, parsed);
+                token = dir.tokens(true).create(name, parsed, tenant);
             } catch (IllegalArgumentException e) {
                 throw new CliException(e.getMessage());
             }
@@ -85,7 +91,8 @@ final class TokenCommand implements Callable<Integer> {
             out.println(token);
             out.flush();
             PrintWriter err = spec.commandLine().getErr();
-            err.println("created token '" + name + "' (" + parsed.wireName() + ") in " + dir.dataDir
+            err.println("created token '" + name + "' (" + parsed.wireName()
+                    + (tenant == null ? "" : ", tenant " + tenant) + ") in " + dir.dataDir
                     + "; it is shown only this once");
             err.flush();
             return ImprintCli.EXIT_OK;
@@ -94,7 +101,8 @@ final class TokenCommand implements Callable<Integer> {
 
     /** {@code imprint token list}. */
     @Command(name = "list", mixinStandardHelpOptions = true,
-            description = "List the tokens: name, role and when each was created (never the token or its hash).")
+            description = "List the tokens: name, role, tenant and when each was created (never the token or its "
+                    + "hash); '-' is the default tenant.")
     static final class ListTokens implements Callable<Integer> {
         @Spec
         private CommandSpec spec;
@@ -105,9 +113,10 @@ final class TokenCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
-            out.printf("%-24s %-8s %s%n", "NAME", "ROLE", "CREATED");
+            out.printf("%-24s %-8s %-16s %s%n", "NAME", "ROLE", "TENANT", "CREATED");
             for (TokenRecord r : dir.tokens(false).read().records()) {
-                out.printf("%-24s %-8s %s%n", r.name(), r.role().wireName(), r.created());
+                out.printf("%-24s %-8s %-16s %s%n", r.name(), r.role().wireName(),
+                        r.tenant() == null ? "-" : r.tenant(), r.created());
             }
             out.flush();
             return ImprintCli.EXIT_OK;

@@ -1,5 +1,6 @@
 package dev.imprint.security;
 
+import dev.imprint.core.TenantNames;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -30,7 +31,8 @@ import java.util.logging.Logger;
  * {"version": 1, "tokens": [{"name": "ci", "role": "scorer", "sha256": "&lt;64 hex&gt;",
  *                            "created": "2026-01-31T12:00:00Z"}, ...]}
  * </pre>
- * An optional {@code "tenant"} per token is kept for later. The file holds hashes only; a token
+ * A token with a {@code "tenant"} sees only that tenant's probe sets; one without belongs to the
+ * default tenant. The file holds hashes only; a token
  * itself is printed once by {@link #create} and never stored. Every change rewrites the file
  * through {@link DurableFiles#replace} under an exclusive lock on {@code ~auth/tokens.lock}, so
  * concurrent {@code imprint token} commands never lose each other's changes, and a reader (the
@@ -121,12 +123,25 @@ public final class TokenFile {
     }
 
     /**
-     * Creates a token named {@code name} with {@code role} and returns it; only its hash is stored.
+     * Creates a token named {@code name} with {@code role} in the default tenant and returns it.
      *
      * @throws IllegalArgumentException for a bad or taken name; nothing changes then
      */
     public String create(String name, Role role) throws IOException {
+        return create(name, role, null);
+    }
+
+    /**
+     * Creates a token named {@code name} with {@code role}, confined to {@code tenant} (null: the
+     * default tenant), and returns it; only its hash is stored.
+     *
+     * @throws IllegalArgumentException for a bad or taken name or a bad tenant; nothing changes then
+     */
+    public String create(String name, Role role, String tenant) throws IOException {
         Tokens.checkName(name);
+        if (tenant != null) {
+            TenantNames.requireValid(tenant);
+        }
         String token = Tokens.generate();
         update(records -> {
             for (TokenRecord r : records) {
@@ -135,7 +150,7 @@ public final class TokenFile {
                             + "first or pick another name");
                 }
             }
-            records.add(new TokenRecord(name, role, Tokens.sha256(token), Instant.now(), null));
+            records.add(new TokenRecord(name, role, Tokens.sha256(token), Instant.now(), tenant));
         });
         return token;
     }

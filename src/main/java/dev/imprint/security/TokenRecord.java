@@ -1,5 +1,6 @@
 package dev.imprint.security;
 
+import dev.imprint.core.TenantNames;
 import java.time.Instant;
 
 /**
@@ -9,11 +10,15 @@ import java.time.Instant;
  * @param role    what it may do
  * @param sha256  the token's SHA-256, 32 bytes
  * @param created when it was made
- * @param tenant  the tenant it is confined to; null for none (tenants are not enforced yet)
+ * @param tenant  the tenant whose probe sets it alone sees ({@link TenantNames}); null for the
+ *                default tenant, whose data lies at the top of the data directory
  */
 public record TokenRecord(String name, Role role, byte[] sha256, Instant created, String tenant) {
     public TokenRecord {
         Tokens.checkName(name);
+        if (tenant != null) {
+            TenantNames.requireValid(tenant);
+        }
         if (sha256.length != 32) {
             throw new IllegalArgumentException("token '" + name + "': sha256 has " + sha256.length
                     + " bytes; expected 32");

@@ -3,6 +3,8 @@ package dev.imprint.server;
 import dev.imprint.security.Authenticator;
 import dev.imprint.security.Role;
 import dev.imprint.security.TokenRecord;
+import io.grpc.Context;
+import io.grpc.Contexts;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -10,22 +12,28 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Demands {@code authorization: Bearer <token>} on every call but those of
  * {@link MethodRoles#OPEN_SERVICES}, and the role {@link MethodRoles} maps the method to. A call
  * without a token, or with an unknown or revoked one, ends UNAUTHENTICATED; a known token whose
- * role may not call the method ends PERMISSION_DENIED naming the roles that may. The token is
- * never echoed. While the authenticator does not enforce, every call passes.
+ * role may not call the method ends PERMISSION_DENIED naming the roles that may, and one over its
+ * call rate ({@link TokenRates}) RESOURCE_EXHAUSTED. An admitted call runs with the token's tenant
+ * in its context ({@link CallerTenant}). The token is never echoed. While the authenticator does
+ * not enforce, every call passes, in the default tenant.
  */
 final class AuthInterceptor implements ServerInterceptor {
     static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
     private static final String BEARER = "Bearer ";
 
     private final Authenticator authenticator;
+    private final TokenRates rates;
 
-    AuthInterceptor(Authenticator authenticator) {
+    /** @param rates each token's call rate; null for no limit */
+    AuthInterceptor(Authenticator authenticator, TokenRates rates) {
         this.authenticator = authenticator;
+        this.rates = rates;
     }
 
     @Override
@@ -58,7 +66,18 @@ final class AuthInterceptor implements ServerInterceptor {
                     : method + " needs role " + MethodRoles.describe(allowed) + "; token '" + token.name()
                             + "' has role " + token.role().wireName()));
         }
-        return next.startCall(call, headers);
+        long wait = rates == null ? 0 : rates.admit(token.name());
+        if (wait > 0) {
+            return refuse(call, Status.RESOURCE_EXHAUSTED.withDescription(String.format(
+                    "token '%s' is over its rate of %s calls per second (serve --token-rate); retry in %d ms",
+                    token.name(), rate(rates.perSecond()), Math.max(1, TimeUnit.NANOSECONDS.toMillis(wait)))));
+        }
+        return Contexts.interceptCall(Context.current().withValue(CallerTenant.KEY, token.tenant()), call, headers,
+                next);
+    }
+
+    private static String rate(double perSecond) {
+        return perSecond == Math.rint(perSecond) ? String.valueOf((long) perSecond) : String.valueOf(perSecond);
     }
 
     private static <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, Status status) {

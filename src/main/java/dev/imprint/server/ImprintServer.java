@@ -1,6 +1,7 @@
 package dev.imprint.server;
 
 import dev.imprint.engine.ImprintEngine;
+import dev.imprint.engine.TenantEngines;
 import dev.imprint.security.AuditLog;
 import dev.imprint.security.Authenticator;
 import io.grpc.Server;
@@ -28,13 +29,14 @@ import java.util.logging.Logger;
 
 /**
  * The Imprint gRPC server: the {@code imprint.v1.Imprint} service, {@code grpc.health.v1.Health}
- * and server reflection (v1), over an {@link ImprintEngine} that it owns and closes on stop.
- * {@link Security} says whether calls need a token and role ({@link MethodRoles}) and where they
- * are audited; health (and reflection, when served) need no token.
+ * and server reflection (v1), over one {@link ImprintEngine} per tenant ({@link TenantEngines}),
+ * which it owns and closes on stop. {@link Security} says whether calls need a token and role
+ * ({@link MethodRoles}) and where they are audited; a token's tenant picks the engine that serves
+ * its calls. Health (and reflection, when served) need no token.
  *
  * <p>Lifecycle: {@link #start()} binds and marks health SERVING; {@link #stop()} runs the fixed
  * order health NOT_SERVING, {@code shutdown()}, {@code awaitTermination(grace)},
- * {@code shutdownNow()}, then closes the engine, so in-flight calls finish (or are cut after the
+ * {@code shutdownNow()}, then closes the engines, so in-flight calls finish (or are cut after the
  * grace period) before the store closes. {@link #blockUntilShutdown()} returns once all of that is
  * done.
  *
@@ -55,7 +57,7 @@ public final class ImprintServer {
     public static final String SERVICE_NAME = "imprint.v1.Imprint";
 
     private final Server server;
-    private final ImprintEngine engine;
+    private final TenantEngines engines;
     private final HealthStatusManager health = new HealthStatusManager();
     private final ExecutorService streamWorkers = Executors.newCachedThreadPool(daemonThreads("imprint-stream-"));
     private final Options options;
@@ -119,14 +121,23 @@ public final class ImprintServer {
         this(builder, engine, options, Security.open(), limits);
     }
 
-    /** Guarded as {@code security} says, and taking on at most what {@code limits} allow. */
+    /** One engine for the default tenant, guarded as {@code security} says, taking on at most what {@code limits} allow. */
     public ImprintServer(ServerBuilder<?> builder, ImprintEngine engine, Options options, Security security,
                          ResourceLimits limits) {
-        this.engine = engine;
+        this(builder, TenantEngines.single(engine), options, security, limits);
+    }
+
+    /**
+     * Serves each token's tenant from its own engine in {@code engines}, which the server now owns;
+     * guarded as {@code security} says, taking on at most what {@code limits} allow.
+     */
+    public ImprintServer(ServerBuilder<?> builder, TenantEngines engines, Options options, Security security,
+                         ResourceLimits limits) {
+        this.engines = engines;
         this.options = options;
         this.audit = security.audit();
         builder.maxInboundMessageSize(options.maxInboundMessageBytes())
-                .addService(ServerInterceptors.intercept(new ImprintService(engine, version(),
+                .addService(ServerInterceptors.intercept(new ImprintService(engines, version(),
                         options.maxInboundMessageBytes(), streamWorkers, limits),
                         new CallLimit(limits.maxConcurrentCalls())))
                 .addService(health.getHealthService());
@@ -136,7 +147,8 @@ public final class ImprintServer {
         // Interceptors run in the reverse order of adding: logging sees every call, the audit sees
         // refusals too, and authentication runs last, just before the call limit and the service.
         if (security.authenticator() != null) {
-            builder.intercept(new AuthInterceptor(security.authenticator()));
+            builder.intercept(new AuthInterceptor(security.authenticator(),
+                    limits.tokenCallsPerSecond() > 0 ? new TokenRates(limits.tokenCallsPerSecond()) : null));
         }
         if (security.audit() != null) {
             builder.intercept(new AuditInterceptor(security.audit()));
@@ -227,7 +239,7 @@ public final class ImprintServer {
             throw e;
         } finally {
             streamWorkers.shutdownNow();
-            engine.close();
+            engines.close();
             closeAudit();
             stopped.countDown();
             LOG.info("stopped");

@@ -28,6 +28,7 @@ import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Suspect;
 import dev.imprint.engine.EngineInfo;
 import dev.imprint.engine.ImprintEngine;
+import dev.imprint.engine.TenantEngines;
 import io.grpc.Context;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -40,31 +41,32 @@ import java.util.function.Supplier;
 
 /**
  * The {@code imprint.v1.Imprint} service: decodes each request with {@link ProtoMapper}, calls
- * the {@link ImprintEngine}, and encodes the answer. Every failure goes through
+ * the caller's tenant's {@link ImprintEngine} ({@link CallerTenant}), and encodes the answer. Every failure goes through
  * {@link StatusTranslator}; this class holds no math and touches no files.
  */
 public final class ImprintService extends ImprintGrpc.ImprintImplBase {
-    private final ImprintEngine engine;
+    private final TenantEngines engines;
     private final String version;
     private final int maxInboundMessageBytes;
     private final Executor streamWorkers;
     private final Admission admission;
 
-    /** As {@link #ImprintService(ImprintEngine, String, int, Executor, ResourceLimits)} with default limits. */
+    /** One engine serving the default tenant only, with default limits. */
     public ImprintService(ImprintEngine engine, String version, int maxInboundMessageBytes, Executor streamWorkers) {
-        this(engine, version, maxInboundMessageBytes, streamWorkers, ResourceLimits.defaults());
+        this(TenantEngines.single(engine), version, maxInboundMessageBytes, streamWorkers, ResourceLimits.defaults());
     }
 
     /**
+     * @param engines                the engine of each tenant
      * @param version                reported by GetServerInfo
      * @param maxInboundMessageBytes the server's message size limit, reported by GetServerInfo
      * @param streamWorkers          runs the scoring of ScoreStream batches off the gRPC threads
      * @param limits                 uploads, queued suspects and probe-set size it takes on
      *                               (concurrent calls are {@link CallLimit}'s)
      */
-    public ImprintService(ImprintEngine engine, String version, int maxInboundMessageBytes, Executor streamWorkers,
+    public ImprintService(TenantEngines engines, String version, int maxInboundMessageBytes, Executor streamWorkers,
                           ResourceLimits limits) {
-        this.engine = engine;
+        this.engines = engines;
         this.version = version;
         this.maxInboundMessageBytes = maxInboundMessageBytes;
         this.streamWorkers = streamWorkers;
@@ -76,23 +78,23 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
         unary("CreateProbeSet", out, () -> {
             dev.imprint.core.ProbeSet requested = ProtoMapper.probeSet(req);
             admission.checkProbeSet(requested);
-            dev.imprint.core.ProbeSet set = engine.createProbeSet(requested);
-            return ProtoMapper.toProto(set, engine.referenceCount(set.id()));
+            dev.imprint.core.ProbeSet set = engine().createProbeSet(requested);
+            return ProtoMapper.toProto(set, engine().referenceCount(set.id()));
         });
     }
 
     @Override
     public void getProbeSet(GetProbeSetRequest req, StreamObserver<ProbeSet> out) {
-        unary("GetProbeSet", out, () -> ProtoMapper.toProto(engine.getProbeSet(req.getProbeSetId()),
-                engine.referenceCount(req.getProbeSetId()), req.getIncludeTexts(), req.getIncludeSupports()));
+        unary("GetProbeSet", out, () -> ProtoMapper.toProto(engine().getProbeSet(req.getProbeSetId()),
+                engine().referenceCount(req.getProbeSetId()), req.getIncludeTexts(), req.getIncludeSupports()));
     }
 
     @Override
     public void listProbeSets(ListProbeSetsRequest req, StreamObserver<ListProbeSetsResponse> out) {
         unary("ListProbeSets", out, () -> {
             ListProbeSetsResponse.Builder b = ListProbeSetsResponse.newBuilder();
-            for (dev.imprint.core.ProbeSet set : engine.listProbeSets()) {
-                b.addProbeSets(ProtoMapper.toProto(set, engine.referenceCount(set.id())));
+            for (dev.imprint.core.ProbeSet set : engine().listProbeSets()) {
+                b.addProbeSets(ProtoMapper.toProto(set, engine().referenceCount(set.id())));
             }
             return b.build();
         });
@@ -101,17 +103,23 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
     @Override
     public void deleteProbeSet(DeleteProbeSetRequest req, StreamObserver<DeleteProbeSetResponse> out) {
         unary("DeleteProbeSet", out, () -> DeleteProbeSetResponse.newBuilder()
-                .setReferencesDeleted(engine.deleteProbeSet(req.getProbeSetId(), req.getForce())).build());
+                .setReferencesDeleted(engine().deleteProbeSet(req.getProbeSetId(), req.getForce())).build());
     }
 
     @Override
     public StreamObserver<PutReferenceRequest> putReference(StreamObserver<Reference> out) {
+        ImprintEngine engine;
+        try {
+            engine = engine();
+        } catch (RuntimeException e) {
+            return refused("PutReference", out, e);
+        }
         return new ReferenceUpload(engine, admission, out);
     }
 
     @Override
     public void getReference(GetReferenceRequest req, StreamObserver<Reference> out) {
-        unary("GetReference", out, () -> ProtoMapper.toProto(engine.getReference(req.getProbeSetId(),
+        unary("GetReference", out, () -> ProtoMapper.toProto(engine().getReference(req.getProbeSetId(),
                 Ids.requireValid("model_id", req.getModelId()))));
     }
 
@@ -120,7 +128,7 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
         unary("ListReferences", out, () -> {
             ListReferencesResponse.Builder b = ListReferencesResponse.newBuilder();
             ReferenceRole role = ProtoMapper.role("role", req.getRoleValue(), null);
-            for (ReferenceMeta meta : engine.listReferences(req.getProbeSetId(), req.getLabelSelectorMap())) {
+            for (ReferenceMeta meta : engine().listReferences(req.getProbeSetId(), req.getLabelSelectorMap())) {
                 if (role == null || meta.role() == role) {
                     b.addReferences(ProtoMapper.toProto(meta));
                 }
@@ -132,7 +140,7 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
     @Override
     public void deleteReference(DeleteReferenceRequest req, StreamObserver<DeleteReferenceResponse> out) {
         unary("DeleteReference", out, () -> {
-            engine.deleteReference(req.getProbeSetId(), Ids.requireValid("model_id", req.getModelId()));
+            engine().deleteReference(req.getProbeSetId(), Ids.requireValid("model_id", req.getModelId()));
             return DeleteReferenceResponse.getDefaultInstance();
         });
     }
@@ -145,15 +153,21 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
     @Override
     public StreamObserver<ScoreRequest> scoreStream(StreamObserver<ScoreResponse> out) {
         Deadline deadline = callDeadline();
+        ImprintEngine engine;
+        try {
+            engine = engine();
+        } catch (RuntimeException e) {
+            return refused("ScoreStream", out, e);
+        }
         return ScoreStreamCall.start((ServerCallStreamObserver<ScoreResponse>) out,
-                (requests, emit) -> scoreBatch(requests, emit, deadline), streamWorkers,
+                (requests, emit) -> scoreBatch(engine, requests, emit, deadline), streamWorkers,
                 dev.imprint.core.ProbeSet.MAX_ELEMENTS * Float.BYTES);
     }
 
     @Override
     public void getServerInfo(GetServerInfoRequest req, StreamObserver<ServerInfo> out) {
         unary("GetServerInfo", out, () -> {
-            EngineInfo info = engine.info();
+            EngineInfo info = engine().info();
             ServerInfo.Builder reply = ServerInfo.newBuilder();
             if (info.device() != null) {
                 reply.setDevice(ProtoMapper.toProto(info.device()));
@@ -173,9 +187,10 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
      * Scores {@code requests} in order. Each run of consecutive requests on the same probe set with
      * the same options (everything but suspect, probe_indices and request_id) is one engine call,
      * which batches suspects that answered the same probes and may share a batch with concurrent
-     * Score calls; {@code deadline} is the stream's.
+     * Score calls; {@code engine} is the caller's tenant's and {@code deadline} the stream's.
      */
-    private void scoreBatch(List<ScoreRequest> requests, Consumer<ScoreResponse> emit, Deadline deadline) {
+    private void scoreBatch(ImprintEngine engine, List<ScoreRequest> requests, Consumer<ScoreResponse> emit,
+                            Deadline deadline) {
         int start = 0;
         while (start < requests.size()) {
             ScoreRequest options = optionsOf(requests.get(start));
@@ -229,13 +244,36 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
             throw dev.imprint.core.ImprintException.invalidArgument("continued is for suspects sent in parts on ScoreStream; a Score "
                     + "request holds its whole suspect");
         }
-        dev.imprint.core.ProbeSet set = engine.getProbeSet(req.getProbeSetId());
+        dev.imprint.core.ProbeSet set = engine().getProbeSet(req.getProbeSetId());
         // Options before the suspect, in the order scoreBatch checks them, so both report the same error.
         ScoreQuery query = ProtoMapper.query(set, req);
         Suspect suspect = ProtoMapper.suspect(set, req);
         try (Admission.Ticket admitted = admission.suspects(1)) {
-            return ProtoMapper.toProto(req.getRequestId(), engine.score(set, suspect, query, callDeadline()));
+            return ProtoMapper.toProto(req.getRequestId(), engine().score(set, suspect, query, callDeadline()));
         }
+    }
+
+    /** The engine of the calling token's tenant. */
+    private ImprintEngine engine() {
+        return engines.engine(CallerTenant.KEY.get());
+    }
+
+    /** Ends a streaming call that cannot start with {@code e}'s status, and ignores what the client still sends. */
+    private static <Q> StreamObserver<Q> refused(String method, StreamObserver<?> out, RuntimeException e) {
+        out.onError(StatusTranslator.toStatus(method, e));
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(Q ignored) {
+            }
+
+            @Override
+            public void onError(Throwable t) {
+            }
+
+            @Override
+            public void onCompleted() {
+            }
+        };
     }
 
     /** The calling client's deadline, so work it no longer waits for is dropped unscored. */

@@ -11,9 +11,11 @@ import dev.imprint.core.ProbeSet;
  * @param maxConcurrentCalls      calls of {@code imprint.v1.Imprint} in flight at once (a stream counts once)
  * @param maxQueuedSuspects       suspects waiting for or in a scoring batch, over all calls
  * @param maxProbeSetValues       largest num_probes × dim a CreateProbeSet may ask for
+ * @param tokenCallsPerSecond     calls each token may make per second, in bursts of up to a second's
+ *                                worth ({@link TokenRates}); 0 for no limit
  */
 public record ResourceLimits(int maxConcurrentUploads, long maxUploadBytesInFlight, int maxConcurrentCalls,
-                             int maxQueuedSuspects, long maxProbeSetValues) {
+                             int maxQueuedSuspects, long maxProbeSetValues, double tokenCallsPerSecond) {
     public static final int DEFAULT_MAX_CONCURRENT_UPLOADS = 64;
     public static final int DEFAULT_MAX_CONCURRENT_CALLS = 1024;
     public static final int DEFAULT_MAX_QUEUED_SUSPECTS = 8192;
@@ -27,6 +29,16 @@ public record ResourceLimits(int maxConcurrentUploads, long maxUploadBytesInFlig
             throw new IllegalArgumentException("maxProbeSetValues=" + maxProbeSetValues + "; expected 1.."
                     + ProbeSet.MAX_ELEMENTS);
         }
+        if (!(tokenCallsPerSecond >= 0) || Double.isInfinite(tokenCallsPerSecond)) {
+            throw new IllegalArgumentException("tokenCallsPerSecond=" + tokenCallsPerSecond
+                    + "; expected 0 (no limit) or a positive number of calls per second");
+        }
+    }
+
+    /** As the canonical constructor, with no per-token rate. */
+    public ResourceLimits(int maxConcurrentUploads, long maxUploadBytesInFlight, int maxConcurrentCalls,
+                          int maxQueuedSuspects, long maxProbeSetValues) {
+        this(maxConcurrentUploads, maxUploadBytesInFlight, maxConcurrentCalls, maxQueuedSuspects, maxProbeSetValues, 0);
     }
 
     /** Half the JVM's largest heap: what uploads may hold by default. */

@@ -244,6 +244,57 @@ class ServeCommandTest {
     }
 
     @Test
+    void eachTenantsTokenSeesOnlyItsTenantAndTheDataLiesInTheTenantsDirectory() throws Exception {
+        Path data = tmp.resolve("tenants");
+        String labA = CliRun.run("token", "create", "a-admin", "--role", "admin", "--tenant", "lab-a", "--data-dir",
+                data.toString()).out().strip();
+        String labB = CliRun.run("token", "create", "b-admin", "--role", "admin", "--tenant", "lab-b", "--data-dir",
+                data.toString()).out().strip();
+        CliRun listed = CliRun.run("token", "list", "--data-dir", data.toString());
+        assertTrue(listed.out().lines().anyMatch(l -> l.matches("a-admin +admin +lab-a +\\d{4}-.*Z")), listed.out());
+        Path scenario = tmp.resolve("tenant-scenario");
+        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString())).exit());
+        String reference;
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(scenario.resolve("references"))) {
+            reference = files.sorted().findFirst().orElseThrow().toString();
+        }
+        CommandLine cli = ImprintCli.commandLine(Map.of());
+        ServeCommand serve = cli.getSubcommands().get("serve").getCommand();
+        Future<CliRun> running = thread.submit(() -> CliRun.run(cli, "serve", "--port", "0", "--data-dir",
+                data.toString()));
+        String address = awaitListening(running);
+        try {
+            CliRun put = CliRun.run(Map.of("IMPRINT_TOKEN", labA), "put", "--server", address, reference);
+            assertEquals(0, put.exit(), put.toString());
+            CliRun ownList = CliRun.run(Map.of("IMPRINT_TOKEN", labA), "list", "--server", address);
+            assertEquals(0, ownList.exit(), ownList.toString());
+            assertTrue(ownList.out().contains("ps1"), ownList.out());
+            CliRun otherList = CliRun.run(Map.of("IMPRINT_TOKEN", labB), "list", "--server", address);
+            assertEquals(0, otherList.exit(), otherList.toString());
+            assertFalse(otherList.out().contains("ps1"), otherList.out());
+            CliRun otherDelete = CliRun.run(Map.of("IMPRINT_TOKEN", labB), "delete", "--server", address,
+                    "--probe-set", "ps1", "--force");
+            assertEquals(ImprintCli.EXIT_FAILURE, otherDelete.exit(), otherDelete.toString());
+            assertTrue(otherDelete.err().contains("NOT_FOUND"), otherDelete.toString());
+        } finally {
+            serve.stop();
+        }
+        assertEquals(0, running.get(30, TimeUnit.SECONDS).exit());
+        assertFalse(java.nio.file.Files.exists(data.resolve("ps1")), "lab-a's set landed in the default tenant");
+        CliRun local = CliRun.run("list", "--data-dir", data.resolve("~tenants").resolve("lab-a").toString());
+        assertEquals(0, local.exit(), local.toString());
+        assertTrue(local.out().contains("ps1"), local.out());
+    }
+
+    @Test
+    void aNegativeTokenRateIsAUsageError() {
+        CliRun run = CliRun.run("serve", "--token-rate", "-1", "--data-dir", tmp.resolve("rate").toString());
+        assertEquals(ImprintCli.EXIT_USAGE, run.exit(), run.toString());
+        assertTrue(run.err().contains("--token-rate=-1.0; expected 0 (no limit) or a positive number"), run.toString());
+        assertFalse(java.nio.file.Files.exists(tmp.resolve("rate")), "a refused serve created its data directory");
+    }
+
+    @Test
     void serveWithAuthOffWarnsThatAnyCallerMayDoAnything() throws Exception {
         CommandLine cli = ImprintCli.commandLine(Map.of());
         ServeCommand serve = cli.getSubcommands().get("serve").getCommand();

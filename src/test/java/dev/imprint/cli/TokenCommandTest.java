@@ -28,7 +28,7 @@ class TokenCommandTest {
 
         CliRun listed = CliRun.run("token", "list", "--data-dir", dataDir.toString());
         assertEquals(0, listed.exit(), listed.toString());
-        assertTrue(listed.out().lines().anyMatch(l -> l.matches("ci +scorer +\\d{4}-.*Z")), listed.out());
+        assertTrue(listed.out().lines().anyMatch(l -> l.matches("ci +scorer +- +\\d{4}-.*Z")), listed.out());
         assertFalse(listed.out().contains(token.substring(4)), listed.out());
 
         CliRun revoked = CliRun.run("token", "revoke", "ci", "--data-dir", dataDir.toString());
@@ -60,11 +60,17 @@ class TokenCommandTest {
         assertEquals(ImprintCli.EXIT_FAILURE, name.exit(), name.toString());
         assertTrue(name.err().contains("token name 'no spaces' is not valid"), name.toString());
 
+        CliRun tenant = CliRun.run("token", "create", "dave", "--role", "reader", "--tenant", "..", "--data-dir",
+                dataDir.toString());
+        assertEquals(ImprintCli.EXIT_FAILURE, tenant.exit(), tenant.toString());
+        assertEquals(1, tenant.errLines().length, tenant.toString());
+        assertTrue(tenant.err().contains("tenant '..' is not valid"), tenant.toString());
+
         CliRun unknown = CliRun.run("token", "revoke", "carol", "--data-dir", dataDir.toString());
         assertEquals(ImprintCli.EXIT_FAILURE, unknown.exit(), unknown.toString());
         assertTrue(unknown.err().contains("no token named 'carol'"), unknown.toString());
 
-        assertEquals("", String.join("", role.out(), duplicate.out(), name.out()));
+        assertEquals("", String.join("", role.out(), duplicate.out(), name.out(), tenant.out()));
         assertArrayEquals(before, Files.readAllBytes(file));
     }
 
