@@ -43,6 +43,11 @@ public final class CallRecorder<Q, R> implements ClientResponseObserver<Q, R> {
         return List.copyOf(responses);
     }
 
+    /** Whether the call has ended. */
+    public boolean isDone() {
+        return status.isDone();
+    }
+
     /** Waits for the call to end and returns its status (OK when it completed). */
     public Status await() {
         try {

@@ -27,6 +27,8 @@ import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -53,13 +55,13 @@ class ResourceLimitsTest {
     @Test
     void aThirdConcurrentUploadIsRefusedAndTheNextOneAfterAFinishedUploadGoesThrough() throws IOException {
         start(new ResourceLimits(2, 1 << 20, 100, 100, ProbeSet.MAX_ELEMENTS));
-        CallRecorder<PutReferenceRequest, Reference> first = new CallRecorder<>();
-        StreamObserver<PutReferenceRequest> one = open(first, "a");
-        StreamObserver<PutReferenceRequest> two = open(new CallRecorder<>(), "b");
-
-        Status refused = untilRefused(() -> Uploads.send(ImprintGrpc.newStub(channel), Uploads.header("s", "c")));
+        Held held = holdThenRefuse(() -> Uploads.send(ImprintGrpc.newStub(channel), Uploads.header("s", "c")),
+                "a", "b");
         assertEquals("3 uploads in flight, the limit is 2 (serve --max-concurrent-uploads); retry once one has "
-                + "finished", refused.getDescription());
+                + "finished", held.refused().getDescription());
+        CallRecorder<PutReferenceRequest, Reference> first = held.recorders().get(0);
+        StreamObserver<PutReferenceRequest> one = held.uploads().get(0);
+        StreamObserver<PutReferenceRequest> two = held.uploads().get(1);
 
         float[] rows = gen.rows(ProbeSetKind.DISTRIBUTION, P, D);
         one.onNext(Uploads.chunk(0, rows, 0, (P - 1) * D));
@@ -91,12 +93,12 @@ class ResourceLimitsTest {
     @Test
     void aCallPastTheConcurrentCallsIsRefusedAndServedOnceOthersEnd() throws IOException {
         start(new ResourceLimits(10, 1 << 20, 2, 100, ProbeSet.MAX_ELEMENTS));
-        StreamObserver<PutReferenceRequest> one = open(new CallRecorder<>(), "a");
-        StreamObserver<PutReferenceRequest> two = open(new CallRecorder<>(), "b");
-
-        Status refused = untilRefused(() -> statusOf(() -> ImprintGrpc.newBlockingStub(channel)
-                .getServerInfo(GetServerInfoRequest.getDefaultInstance())));
-        assertEquals("3 calls in flight, the limit is 2 (serve --max-concurrent-calls)", refused.getDescription());
+        Held held = holdThenRefuse(() -> statusOf(() -> ImprintGrpc.newBlockingStub(channel)
+                .getServerInfo(GetServerInfoRequest.getDefaultInstance())), "a", "b");
+        assertEquals("3 calls in flight, the limit is 2 (serve --max-concurrent-calls)",
+                held.refused().getDescription());
+        StreamObserver<PutReferenceRequest> one = held.uploads().get(0);
+        StreamObserver<PutReferenceRequest> two = held.uploads().get(1);
 
         one.onError(new RuntimeException("the test gives up"));
         two.onError(new RuntimeException("the test gives up"));
@@ -164,6 +166,39 @@ class ResourceLimitsTest {
         float[] rows = gen.rows(ProbeSetKind.DISTRIBUTION, P, D);
         requests.onNext(Uploads.chunk(P - 1, rows, (P - 1) * D, D));
         return requests;
+    }
+
+    /** Uploads held past their header, and the status of the call they made the server refuse. */
+    private record Held(List<CallRecorder<PutReferenceRequest, Reference>> recorders,
+                        List<StreamObserver<PutReferenceRequest>> uploads, Status refused) {}
+
+    /**
+     * Holds an upload of each of {@code models} past its header, then repeats {@code call} until
+     * the server refuses it with RESOURCE_EXHAUSTED. Separate streams race to the server, so a held
+     * upload may reach it after a call and be the one refused: then every held upload is given up
+     * and they are held again.
+     */
+    private Held holdThenRefuse(Supplier<Status> call, String... models) {
+        for (int attempt = 0; attempt < 20; attempt++) {
+            List<CallRecorder<PutReferenceRequest, Reference>> recorders = new ArrayList<>();
+            List<StreamObserver<PutReferenceRequest>> uploads = new ArrayList<>();
+            for (String model : models) {
+                CallRecorder<PutReferenceRequest, Reference> recorder = new CallRecorder<>();
+                recorders.add(recorder);
+                uploads.add(open(recorder, model));
+            }
+            long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (recorders.stream().noneMatch(CallRecorder::isDone) && System.nanoTime() < end) {
+                Status s = call.get();
+                if (s.getCode() == Status.Code.RESOURCE_EXHAUSTED) {
+                    return new Held(recorders, uploads, s);
+                }
+            }
+            uploads.forEach(u -> u.onError(new RuntimeException("a held upload was refused; hold them again")));
+            untilNot(Status.Code.RESOURCE_EXHAUSTED, call);
+        }
+        throw new AssertionError("the server never refused the call while " + String.join(", ", models)
+                + " were held");
     }
 
     /** The status of the first of repeated calls refused with RESOURCE_EXHAUSTED; held work reaches the server in its own time. */
