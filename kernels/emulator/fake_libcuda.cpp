@@ -15,6 +15,11 @@
 // kernel is about to run and its first line is that kernel's name, the kernel does not run and the
 // context takes the sticky error 700 (illegal address), which every later synchronizing call
 // returns until the primary context is released as often as it was retained.
+//
+// Devices: IMPRINT_EMULATOR_DEVICES (default 1, at most 8) devices, each with its own memory,
+// streams, primary context and sticky error. A thread works on the device whose context it made
+// current (cuCtxSetCurrent), a stream's thread on its stream's device. Kernels still run one at a
+// time across all of them, as they share the emulation's globals.
 #include <chrono>
 #include "cuda_emulation.h"
 
@@ -203,6 +208,7 @@ struct Op {
 
 struct Stream {
     uint64_t id;
+    int device;  // the ordinal of the device it belongs to
     bool blocking;
     uint64_t issued = 0;  // operations queued so far
     uint64_t done = 0;    // operations finished, the running one not yet
@@ -248,13 +254,34 @@ struct Device {
     size_t allocated = 0;
     std::map<uintptr_t, Block> blocks;
     std::vector<Retired> quarantine;
-    std::mutex kernel;  // held while a kernel runs
 };
 
-Device& device() {
-    static Device* d = new Device;
-    return *d;
+constexpr int MAX_DEVICES = 8;
+
+int device_count() {
+    static const int count = [] {
+        const char* v = std::getenv("IMPRINT_EMULATOR_DEVICES");
+        int n = v ? std::atoi(v) : 1;
+        return n < 1 ? 1 : n > MAX_DEVICES ? MAX_DEVICES : n;
+    }();
+    return count;
 }
+
+/** The device this thread works on: the one whose context it made current, or its stream's. */
+thread_local int current_device = 0;
+
+Device& device(int ordinal) {
+    static Device* devices[MAX_DEVICES] = {new Device, new Device, new Device, new Device,
+                                           new Device, new Device, new Device, new Device};
+    return *devices[ordinal];
+}
+
+Device& device() {
+    return device(current_device);
+}
+
+/** Kernels share the emulation's globals, so one runs at a time on every device together. */
+std::mutex kernel_mutex;
 
 unsigned stream_delay_us() {
     static const unsigned us = [] {
@@ -365,6 +392,7 @@ bool pinned_range(const void* p, size_t n) {
 
 /** A stream's thread: runs its operations in order, each once the legacy operations before it finished. */
 void serve(Stream* s) {
+    current_device = s->device;
     Device& d = device();
     std::minstd_rand random(static_cast<unsigned>(s->id));
     std::uniform_int_distribution<unsigned> delay(0, stream_delay_us());
@@ -485,7 +513,7 @@ struct Launch {
 
 void run_kernel(const Launch& launch) {
     Device& d = device();
-    std::lock_guard guard(d.kernel);
+    std::lock_guard guard(kernel_mutex);
     if (d.sticky) {
         return;  // a GPU runs nothing more once the context has faulted
     }
@@ -526,12 +554,12 @@ void record_done(Event* e) {
 extern "C" {
 CUresult cuInit(unsigned) { return 0; }
 CUresult cuDeviceGetCount(int* count) {
-    *count = 1;
+    *count = device_count();
     return 0;
 }
 CUresult cuDeviceGet(CUdevice* d, int ordinal) {
     *d = ordinal;
-    return ordinal == 0 ? 0 : 101;
+    return ordinal >= 0 && ordinal < device_count() ? 0 : 101;
 }
 CUresult cuDeviceGetName(char* name, int len, CUdevice) {
     std::snprintf(name, len, "Emulated GPU (kernels on the CPU)");
@@ -546,17 +574,17 @@ CUresult cuDriverGetVersion(int* v) {
     *v = 13000;
     return 0;
 }
-CUresult cuDevicePrimaryCtxRetain(void** ctx, CUdevice) {
-    Device& d = device();
+CUresult cuDevicePrimaryCtxRetain(void** ctx, CUdevice dev) {
+    Device& d = device(dev);
     std::lock_guard lock(d.mutex);
     ++d.retained;
-    *ctx = reinterpret_cast<void*>(0x1);
+    *ctx = reinterpret_cast<void*>(static_cast<uintptr_t>(dev) + 1);
     return 0;
 }
 // The last release ends the context: its streams finish their work and its sticky error goes,
 // so the next retain starts a fresh one.
-CUresult cuDevicePrimaryCtxRelease_v2(CUdevice) {
-    Device& d = device();
+CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev) {
+    Device& d = device(dev);
     std::unique_lock lock(d.mutex);
     if (d.retained > 0 && --d.retained == 0) {
         wait_for(d, lock, busy_streams(d, false));
@@ -564,7 +592,10 @@ CUresult cuDevicePrimaryCtxRelease_v2(CUdevice) {
     }
     return 0;
 }
-CUresult cuCtxSetCurrent(void*) { return 0; }
+CUresult cuCtxSetCurrent(void* ctx) {
+    current_device = ctx ? static_cast<int>(reinterpret_cast<uintptr_t>(ctx) - 1) : 0;
+    return 0;
+}
 CUresult cuCtxSynchronize() {
     Device& d = device();
     std::unique_lock lock(d.mutex);
@@ -579,6 +610,7 @@ CUresult cuStreamCreate(void** stream, unsigned flags) {
     std::lock_guard lock(d.mutex);
     auto* s = new Stream;
     s->id = ++d.stream_ids;
+    s->device = current_device;
     s->blocking = flags == 0;
     d.streams.push_back(s);
     s->thread = std::thread(serve, s);

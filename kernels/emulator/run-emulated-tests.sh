@@ -10,6 +10,7 @@
 #
 # IMPRINT_EMULATOR_STREAM_DELAY_US (default 200 here): each operation on a stream first sleeps a
 # pseudo-random 0..this many microseconds, so that work the host forgot to wait for shows up.
+# IMPRINT_EMULATOR_DEVICES (default 2 here): how many devices the fake driver shows.
 # IMPRINT_EMULATOR_FAULT_FILE is set to a file under the build folder: a test that writes a
 # kernel's name there makes that kernel fault (sticky CUDA_ERROR_ILLEGAL_ADDRESS) when it runs.
 set -euo pipefail
@@ -25,6 +26,8 @@ g++ -std=c++20 -O2 -g -shared -fPIC -Wl,--version-script=kernels/emulator/libcub
 g++ -std=c++20 -O2 -g -pthread -o "$tmp/stream_selftest" kernels/emulator/stream_selftest.cpp \
   -L"$tmp" -l:libcuda.so.1 -l:libcublas.so.12
 export IMPRINT_EMULATOR_STREAM_DELAY_US="${IMPRINT_EMULATOR_STREAM_DELAY_US:-200}"
+# Two emulated devices, so CudaShardedTest spreads references over both; the other tests use device 0.
+export IMPRINT_EMULATOR_DEVICES="${IMPRINT_EMULATOR_DEVICES:-2}"
 export LD_LIBRARY_PATH="$tmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # A broken emulator tends to deadlock the self-test rather than fail it, hence the timeout.
 IMPRINT_EMULATOR_FAULT_FILE="$tmp/selftest-fault" timeout 120 "$tmp/stream_selftest"

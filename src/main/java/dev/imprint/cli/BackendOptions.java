@@ -39,6 +39,33 @@ final class BackendOptions {
                     + "it (default: off).")
     boolean cudaBf16Cosine;
 
+    @Option(names = "--devices", paramLabel = "all|N,N,...", defaultValue = "all",
+            description = "CUDA devices to score on: all visible ones (default), or ordinals such as 0,1. With "
+                    + "several, each probe set's references are spread over them and every score asks all at once; "
+                    + "--cuda-memory-budget is per device.")
+    String devices;
+
+    /** The ordinals {@code --devices} names; empty for every visible device. */
+    List<Integer> devices() {
+        if (devices.strip().equalsIgnoreCase("all")) {
+            return List.of();
+        }
+        java.util.LinkedHashSet<Integer> ordinals = new java.util.LinkedHashSet<>();
+        for (String part : devices.split(",", -1)) {
+            int ordinal;
+            try {
+                ordinal = Integer.parseInt(part.strip());
+            } catch (NumberFormatException e) {
+                ordinal = -1;
+            }
+            if (ordinal < 0 || !ordinals.add(ordinal)) {
+                throw new ParameterException(mixee.commandLine(), "--devices=" + devices
+                        + "; expected all or distinct device ordinals such as 0,1");
+            }
+        }
+        return List.copyOf(ordinals);
+    }
+
     /** Selects the backend once; FAILED_PRECONDITION when cuda was asked for and none is usable. */
     SelectedBackend select() {
         BackendProvider.Choice choice;
@@ -56,7 +83,7 @@ final class BackendOptions {
             cuda = cuda.withReferenceBudget(cudaMemoryBudget);
         }
         cuda = cuda.withBf16Cosine(cudaBf16Cosine);
-        return BackendProvider.select(choice, cuda);
+        return BackendProvider.select(choice, cuda, devices());
     }
 
     /** Opens the data directory and loads it into an engine on the selected backend. */

@@ -5,6 +5,7 @@ import dev.imprint.engine.cpu.CpuBackend;
 import dev.imprint.engine.cuda.CudaOptions;
 import dev.imprint.engine.cuda.CudaProbe;
 import dev.imprint.engine.cuda.CudaUnavailableException;
+import java.util.List;
 import java.util.Locale;
 import java.util.logging.Logger;
 
@@ -49,6 +50,14 @@ public final class BackendProvider {
      */
     public static SelectedBackend select(Choice choice, CudaOptions options) {
         return select(choice, CudaProbe.of(options));
+    }
+
+    /**
+     * As {@link #select(Choice, CudaOptions)}, on each of {@code devices} (empty: every visible
+     * device); several devices share every probe set's references ({@link ShardedBackend}).
+     */
+    public static SelectedBackend select(Choice choice, CudaOptions options, List<Integer> devices) {
+        return select(choice, CudaProbe.of(options, devices));
     }
 
     /** As {@link #select(Choice, CudaOptions)}, with {@code probe} looking for the device. */

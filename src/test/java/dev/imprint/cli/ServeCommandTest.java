@@ -287,6 +287,17 @@ class ServeCommandTest {
     }
 
     @Test
+    void aRepeatedOrNegativeDeviceIsAUsageError() {
+        for (String devices : new String[] {"0,0", "-1", "0,x", ""}) {
+            CliRun run = CliRun.run("serve", "--devices", devices, "--data-dir", tmp.resolve("devices").toString());
+            assertEquals(ImprintCli.EXIT_USAGE, run.exit(), run.toString());
+            assertTrue(run.err().contains("--devices=" + devices + "; expected all or distinct device ordinals"),
+                    run.toString());
+        }
+        assertFalse(java.nio.file.Files.exists(tmp.resolve("devices")), "a refused serve created its data directory");
+    }
+
+    @Test
     void aNegativeTokenRateIsAUsageError() {
         CliRun run = CliRun.run("serve", "--token-rate", "-1", "--data-dir", tmp.resolve("rate").toString());
         assertEquals(ImprintCli.EXIT_USAGE, run.exit(), run.toString());

@@ -162,6 +162,22 @@ final class CudaDevice implements AutoCloseable {
         return nativesFailure;
     }
 
+    /**
+     * How many CUDA devices the driver shows this process (after CUDA_VISIBLE_DEVICES).
+     *
+     * @throws CudaUnavailableException when the natives or the driver cannot be loaded
+     */
+    static int visibleDevices() {
+        String natives = loadNatives();
+        if (!natives.isEmpty()) {
+            throw new CudaUnavailableException(natives);
+        }
+        probe("cuInit", JCudaDriver.cuInit(0));
+        int[] count = new int[1];
+        probe("cuDeviceGetCount", JCudaDriver.cuDeviceGetCount(count));
+        return count[0];
+    }
+
     private void start(int ordinal) {
         String natives = loadNatives();
         if (!natives.isEmpty()) {

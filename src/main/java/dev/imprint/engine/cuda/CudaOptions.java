@@ -81,4 +81,9 @@ public record CudaOptions(int deviceOrdinal, long referenceBudget, long scratchB
     public CudaOptions withBf16Cosine(boolean on) {
         return new CudaOptions(deviceOrdinal, referenceBudget, scratchBytes, cublas, on, laneBufferBytes);
     }
+
+    /** These options on CUDA device {@code ordinal}. */
+    public CudaOptions withDevice(int ordinal) {
+        return new CudaOptions(ordinal, referenceBudget, scratchBytes, cublas, bf16Cosine, laneBufferBytes);
+    }
 }
