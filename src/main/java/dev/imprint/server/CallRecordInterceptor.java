@@ -51,7 +51,7 @@ final class CallRecordInterceptor implements ServerInterceptor {
                                                        ServerCallHandler<Q, R> next) {
         Recording recording = new Recording(call.getMethodDescriptor().getFullMethodName());
         ServerCall<Q, R> recorded = new SimpleForwardingServerCall<>(call) {
-            private boolean headersSent;
+            private volatile boolean headersSent;
 
             @Override
             public void sendHeaders(Metadata responseHeaders) {

@@ -21,6 +21,7 @@ import dev.imprint.security.Role;
 import dev.imprint.security.TokenAuthenticator;
 import dev.imprint.security.TokenFile;
 import dev.imprint.server.ImprintServer;
+import dev.imprint.server.LogCapture;
 import dev.imprint.server.ProtoMapper;
 import dev.imprint.store.ArrowFingerprintStore;
 import io.grpc.ManagedChannel;
@@ -38,6 +39,8 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -165,6 +168,21 @@ class ServerMetricsTest {
         metrics.close();
 
         assertThrows(IOException.class, () -> PrometheusText.scrape(url));
+    }
+
+    @Test
+    void metricsServedBeyondLoopbackLogAWarningThatTheyAreUnauthenticated() throws Exception {
+        try (LogCapture capture = new LogCapture(ServerMetrics.class, Level.INFO);
+             ServerMetrics open = new ServerMetrics().serve("0.0.0.0", 0)) {
+            assertTrue(capture.records().stream().anyMatch(r -> r.getLevel() == Level.WARNING
+                    && r.getMessage().startsWith("metrics are served unauthenticated to the network on 0.0.0.0")),
+                    capture.records().stream().map(LogRecord::getMessage).toList().toString());
+            assertTrue(PrometheusText.scrape("http://127.0.0.1:" + open.port() + "/metrics").has("jvm_threads_current"));
+        }
+        try (LogCapture capture = new LogCapture(ServerMetrics.class, Level.INFO)) {
+            new ServerMetrics().serve("127.0.0.1", 0).close();
+            assertTrue(capture.records().stream().noneMatch(r -> r.getLevel() == Level.WARNING));
+        }
     }
 
     private ImprintGrpc.ImprintBlockingStub stub(Role role) {
