@@ -195,6 +195,18 @@ public final class ImprintCli implements Callable<Integer> {
     }
 
     /**
+     * Logs go to stderr as one JSON object per line ({@link JsonLogFormatter}) from now on, until
+     * the next command line resets them to text.
+     */
+    static void logJson() {
+        for (Handler h : Logger.getLogger("").getHandlers()) {
+            if (h instanceof ConsoleHandler) {
+                h.setFormatter(JsonLogFormatter.INSTANCE);
+            }
+        }
+    }
+
+    /**
      * Loggers of libraries whose INFO lines are noise for users; shown only at FINE and below.
      * Held here because java.util.logging keeps loggers only weakly. A holder class, so that
      * merely loading ImprintCli does not start java.util.logging before main picks its manager.

@@ -4,9 +4,11 @@ import dev.imprint.core.ProbeSet;
 import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.TenantEngines;
 import dev.imprint.engine.ScoreBatching;
+import dev.imprint.metrics.ServerMetrics;
 import dev.imprint.security.AuditLog;
 import dev.imprint.security.TokenAuthenticator;
 import dev.imprint.security.TokenFile;
+import dev.imprint.server.CallLog;
 import dev.imprint.server.ImprintServer;
 import dev.imprint.tls.ServerTls;
 import dev.imprint.tls.TlsFileException;
@@ -17,6 +19,7 @@ import java.net.InetSocketAddress;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -147,6 +150,26 @@ final class ServeCommand implements Callable<Integer> {
             description = "Largest num_probes*dim a CreateProbeSet may ask for (1.." + ProbeSet.MAX_ELEMENTS + ").")
     long maxProbeSetValues;
 
+    @Option(names = "--log-format", paramLabel = "text|json", defaultValue = "text",
+            description = "How the server logs on stderr: text (time, level, message) or json (one JSON object "
+                    + "per line, every line). Default: ${DEFAULT-VALUE}.")
+    String logFormat;
+
+    @Option(names = "--log-calls", paramLabel = "all|failures|off", defaultValue = "all",
+            description = "Which calls get a log line (method, probe set, status, duration, request id, token "
+                    + "name): all, failures (any status but OK) or off. Default: all.")
+    CallLog.Mode logCalls;
+
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (HOST: --metrics-host); 0 picks a "
+                    + "free port (logged). Off unless given. The endpoint has no authentication.")
+    Integer metricsPort;
+
+    @Option(names = "--metrics-host", paramLabel = "HOST", defaultValue = "127.0.0.1",
+            description = "Address the metrics port listens on; one other than loopback logs a WARNING, as anyone "
+                    + "who reaches it can read the metrics. Default: ${DEFAULT-VALUE}.")
+    String metricsHost;
+
     private volatile ImprintServer server;
 
     @Override
@@ -186,6 +209,15 @@ final class ServeCommand implements Callable<Integer> {
         if (auditKeep < 0) {
             throw new ParameterException(spec.commandLine(), "--audit-keep=" + auditKeep + "; expected 0 or more");
         }
+        if (!logFormat.equalsIgnoreCase("text") && !logFormat.equalsIgnoreCase("json")) {
+            throw new ParameterException(spec.commandLine(), "--log-format=" + logFormat + "; expected text or json");
+        }
+        if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+            throw new ParameterException(spec.commandLine(), "--metrics-port=" + metricsPort + "; expected 0..65535");
+        }
+        if (logFormat.equalsIgnoreCase("json")) {
+            ImprintCli.logJson();
+        }
         ServerTls tls = serverTls();
         // The files are read and checked before the data directory is locked or the port bound.
         ServerCredentials credentials;
@@ -201,13 +233,31 @@ final class ServeCommand implements Callable<Integer> {
                     + "can make every call unencrypted; use --tls-cert and --tls-key");
         }
         ResourceLimits limits = limits();
+        ServerMetrics metrics = serveMetrics();
+        try {
+            return serve(credentials, authMode, limits, metrics);
+        } finally {
+            if (metrics != null) {
+                metrics.close();
+            }
+        }
+    }
+
+    /** Opens the tenants' engines and serves until stopped, each call logged and, when {@code metrics} is not null, counted. */
+    private int serve(ServerCredentials credentials, TokenAuthenticator.Mode authMode, ResourceLimits limits,
+                      ServerMetrics metrics) throws IOException, InterruptedException {
         TenantEngines engines = backendOptions.openTenants(dataDir,
                 new ScoreBatching(batchMaxSuspects, Duration.ofNanos(batchMaxQueueDelayMicros * 1000)));
         ImprintServer created;
         try {
             created = new ImprintServer(ImprintServer.nettyBuilder(host, port, credentials), engines,
                     new ImprintServer.Options(maxMessageBytes, Duration.ofSeconds(shutdownGraceSeconds)),
-                    security(authMode), limits);
+                    security(authMode), limits).recordCallsTo(new CallLog(logCalls));
+            if (metrics != null) {
+                metrics.watch(() -> engines.all().stream().map(ImprintEngine::info).toList());
+                engines.addBatchListener(metrics);
+                created.recordCallsTo(metrics);
+            }
         } catch (RuntimeException | IOException e) {
             engines.close();
             throw e;
@@ -233,6 +283,23 @@ final class ServeCommand implements Callable<Integer> {
             if (previous != null) {
                 Signal.handle(TERM, previous);
             }
+        }
+    }
+
+    /**
+     * The metrics {@code --metrics-port} asks for, serving already, or null when it is not given.
+     * They bind before the data directory opens, so a port in use is a usage error and nothing started.
+     */
+    private ServerMetrics serveMetrics() {
+        if (metricsPort == null) {
+            return null;
+        }
+        ServerMetrics metrics = new ServerMetrics();
+        try {
+            return metrics.serve(metricsHost, metricsPort);
+        } catch (IOException | RuntimeException e) {
+            throw new ParameterException(spec.commandLine(), "--metrics-port=" + metricsPort + ": cannot listen on "
+                    + metricsHost + ":" + metricsPort + ": " + rootMessage(e));
         }
     }
 

@@ -6,8 +6,11 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * Merges concurrent calls with equal keys into one call of a {@link Runner}, in the manner of
@@ -32,6 +35,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * @param <O> the runner's output for one item
  */
 final class DynamicBatcher<K, I, O> {
+    private static final Logger LOG = Logger.getLogger(DynamicBatcher.class.getName());
 
     /** Computes a batch: one output per item, in order. */
     @FunctionalInterface
@@ -50,18 +54,34 @@ final class DynamicBatcher<K, I, O> {
     }
 
     /**
-     * Running totals that batchers add each batch to; thread-safe. Several batchers may share one
-     * (an engine's probe sets do), so totals outlive any one of them.
+     * Running totals that batchers add each batch to, and that tell their {@link BatchListener}s of
+     * it; thread-safe. Several batchers may share one (an engine's probe sets do), so totals
+     * outlive any one of them.
      */
     static final class Totals {
+        private final List<BatchListener> listeners = new CopyOnWriteArrayList<>();
         private long batches;
         private long requests;
         private long items;
 
-        synchronized void add(int batchRequests, int batchItems) {
-            batches++;
-            requests += batchRequests;
-            items += batchItems;
+        void add(int batchRequests, int batchItems) {
+            synchronized (this) {
+                batches++;
+                requests += batchRequests;
+                items += batchItems;
+            }
+            for (BatchListener listener : listeners) {
+                try {
+                    listener.batchScored(batchRequests, batchItems);
+                } catch (RuntimeException e) {
+                    // The batch's callers are answered only after this returns: a listener must not strand them.
+                    LOG.log(Level.WARNING, "a batch listener failed: " + e, e);
+                }
+            }
+        }
+
+        void listen(BatchListener listener) {
+            listeners.add(listener);
         }
 
         synchronized Stats snapshot() {
@@ -152,6 +172,20 @@ final class DynamicBatcher<K, I, O> {
         lock.lock();
         try {
             return queue.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Items of the requests waiting for a batch now, not counting those being scored. */
+    int queuedItems() {
+        lock.lock();
+        try {
+            int n = 0;
+            for (Job j : queue) {
+                n += j.work.size();
+            }
+            return n;
         } finally {
             lock.unlock();
         }

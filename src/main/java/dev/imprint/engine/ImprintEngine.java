@@ -258,15 +258,22 @@ public final class ImprintEngine implements AutoCloseable {
         long bytes = 0;
         int refs = 0;
         int queued = 0;
+        int queuedSuspects = 0;
         for (ProbeSetState state : probeSets.values()) {
             bytes += state.bytesHeld();
             refs += state.referenceCount();
             queued += state.queuedScoring();
+            queuedSuspects += state.queuedSuspects();
         }
         DynamicBatcher.Stats stats = scoringTotals.snapshot();
         return new EngineInfo(backendName(), selected.reason(), bytes, probeSets.size(), refs,
-                store.location(), quarantined, stats.batches(), stats.items(), queued, batching,
+                store.location(), quarantined, stats.batches(), stats.items(), queued, queuedSuspects, batching,
                 selected.backend().deviceInfo());
+    }
+
+    /** Tells {@code listener} of every scoring batch from now on, on any probe set. */
+    public void addBatchListener(BatchListener listener) {
+        scoringTotals.listen(listener);
     }
 
     @Override

@@ -230,6 +230,11 @@ final class ProbeSetState implements AutoCloseable {
         return batcher.queued();
     }
 
+    /** Suspects of the scoring calls waiting for a batch now. */
+    int queuedSuspects() {
+        return batcher.queuedItems();
+    }
+
     /**
      * Scores a batch now: suspects that answered the same probes go to the backend together, in
      * chunks of up to {@value ImprintEngine#MAX_BATCH}.

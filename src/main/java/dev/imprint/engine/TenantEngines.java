@@ -30,6 +30,7 @@ public final class TenantEngines implements AutoCloseable {
     private final ScoreBatching batching;
     private final ImprintEngine defaultEngine;
     private final Map<String, ImprintEngine> named = new ConcurrentHashMap<>();
+    private final List<BatchListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Object lifecycle = new Object();
     private boolean closed;
 
@@ -90,7 +91,19 @@ public final class TenantEngines implements AutoCloseable {
             if (closed) {
                 throw new ImprintException(ImprintException.Code.UNAVAILABLE, "the server is stopping");
             }
-            return named.computeIfAbsent(tenant, t -> openEngine(stores, t, selected, batching));
+            return named.computeIfAbsent(tenant, t -> {
+                ImprintEngine opened = openEngine(stores, t, selected, batching);
+                listeners.forEach(opened::addBatchListener);
+                return opened;
+            });
+        }
+    }
+
+    /** Has {@code listener} hear of every scoring batch of every tenant's engine, those opened later included. */
+    public void addBatchListener(BatchListener listener) {
+        synchronized (lifecycle) {
+            listeners.add(listener);
+            all().forEach(engine -> engine.addBatchListener(listener));
         }
     }
 

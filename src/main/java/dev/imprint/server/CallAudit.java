@@ -5,7 +5,7 @@ import io.grpc.Context;
 
 /**
  * What the audit learns about one call from the interceptors inside it: who called. Set by
- * {@link AuthInterceptor} on the record {@link AuditInterceptor} put in the call's context.
+ * {@link AuthInterceptor} on the record {@link CallRecordInterceptor} put in the call's context.
  */
 final class CallAudit {
     static final Context.Key<CallAudit> KEY = Context.key("imprint-call-audit");

@@ -62,6 +62,7 @@ public final class ImprintServer {
     private final ExecutorService streamWorkers = Executors.newCachedThreadPool(daemonThreads("imprint-stream-"));
     private final Options options;
     private final AuditLog audit;
+    private final CallRecordInterceptor calls = new CallRecordInterceptor();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Object lifecycle = new Object();
     private boolean stopping;
@@ -93,7 +94,7 @@ public final class ImprintServer {
      *
      * @param reflection    whether server reflection is served (it needs no token: it shows the public schema)
      * @param authenticator checks tokens and roles ({@link AuthInterceptor}); null lets every call through
-     * @param audit         where each call is written down ({@link AuditInterceptor}), which the server then
+     * @param audit         where each call is written down ({@link AuditSink}), which the server then
      *                      owns and closes on stop; null for no audit
      */
     public record Security(boolean reflection, Authenticator authenticator, AuditLog audit) {
@@ -144,16 +145,25 @@ public final class ImprintServer {
         if (security.reflection()) {
             builder.addService(ProtoReflectionServiceV1.newInstance()).addService(reflectionV1Alpha());
         }
-        // Interceptors run in the reverse order of adding: logging sees every call, the audit sees
-        // refusals too, and authentication runs last, just before the call limit and the service.
+        // Interceptors run in the reverse order of adding: the call records see every call, refusals
+        // included, and authentication runs last, just before the call limit and the service.
         if (security.authenticator() != null) {
             builder.intercept(new AuthInterceptor(security.authenticator(),
                     limits.tokenCallsPerSecond() > 0 ? new TokenRates(limits.tokenCallsPerSecond()) : null));
         }
         if (security.audit() != null) {
-            builder.intercept(new AuditInterceptor(security.audit()));
+            calls.add(new AuditSink(security.audit()));
         }
-        this.server = builder.intercept(new LoggingInterceptor()).build();
+        this.server = builder.intercept(calls).build();
+    }
+
+    /**
+     * Hands the {@link CallRecord} of every call that ends from now on to {@code sink} as well as
+     * to the audit: the call log, metrics. Returns this server.
+     */
+    public ImprintServer recordCallsTo(CallSink sink) {
+        calls.add(sink);
+        return this;
     }
 
     /**

@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.imprint.metrics.PrometheusText;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -83,6 +86,41 @@ class LauncherIT {
         assertTrue(lines.get(lines.size() - 1).endsWith(" INFO stopped"), String.join("\n", lines));
         // A clean stop on SIGTERM is a success, as service managers expect (not 128 + 15).
         assertEquals(0, p.exitValue(), String.join("\n", lines));
+    }
+
+    @Test
+    void serveFromTheJarLogsJsonLinesAndServesPrometheusMetrics() throws Exception {
+        Process p = new ProcessBuilder(LAUNCHER.toString(), "serve", "--port", "0", "--data-dir",
+                tmp.resolve("data").toString(), "--metrics-port", "0", "--log-format", "json")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        ObjectMapper json = new ObjectMapper();
+        List<String> lines = new ArrayList<>();
+        PrometheusText scrape = null;
+        try (BufferedReader err = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
+            String url = null;
+            String line;
+            while ((line = err.readLine()) != null) {
+                lines.add(line);
+                String message = json.readTree(line).path("message").asText();
+                if (message.startsWith("metrics on ")) {
+                    url = message.substring("metrics on ".length());
+                }
+                if (message.startsWith("listening on ")) {
+                    scrape = PrometheusText.scrape(url);
+                    p.toHandle().destroy();
+                }
+            }
+        } finally {
+            p.destroyForcibly();
+        }
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), String.join("\n", lines));
+        for (String line : lines) {
+            JsonNode node = json.readTree(line);
+            assertTrue(node.has("time") && node.has("level") && node.has("message"), line);
+        }
+        assertTrue(scrape != null && scrape.has("jvm_memory_used_bytes") && scrape.has("imprint_references"),
+                String.join("\n", lines) + "\n" + scrape);
     }
 
     @Test

@@ -6,14 +6,23 @@ import static dev.imprint.cli.TestScenario.regenerate;
 import static dev.imprint.cli.TestScenario.withShape;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.imprint.core.Metric;
 import dev.imprint.core.ProbeSetKind;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.io.ResultTable;
+import dev.imprint.metrics.PrometheusText;
 import dev.imprint.synth.SynthScenario;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -21,6 +30,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Formatter;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
@@ -37,15 +48,18 @@ import picocli.CommandLine;
 /** {@code serve} in a thread over a real loopback port, and the commands that talk to it with --server. */
 class ServeCommandTest {
     private static final Pattern LISTENING = Pattern.compile("listening on (127\\.0\\.0\\.1:(\\d+))");
+    private static final Pattern METRICS = Pattern.compile("metrics on (http://127\\.0\\.0\\.1:\\d+/metrics)");
 
     @TempDir
     Path tmp;
 
     private final List<String> logged = new CopyOnWriteArrayList<>();
+    private final List<LogRecord> records = new CopyOnWriteArrayList<>();
     private final Handler capture = new Handler() {
         @Override
         public void publish(LogRecord record) {
             logged.add(record.getMessage());
+            records.add(record);
         }
 
         @Override
@@ -315,6 +329,109 @@ class ServeCommandTest {
         serve.stop();
         assertEquals(0, running.get(30, TimeUnit.SECONDS).exit());
         assertTrue(logged.stream().anyMatch(m -> m.startsWith("authentication is off (--auth off)")), logged.toString());
+    }
+
+    @Test
+    void serveWithMetricsPortZeroServesPrometheusMetricsOnAFreePortAndLogsEachCall() throws Exception {
+        CommandLine cli = ImprintCli.commandLine(Map.of());
+        ServeCommand serve = cli.getSubcommands().get("serve").getCommand();
+        Future<CliRun> running = thread.submit(() -> CliRun.run(cli, "serve", "--port", "0", "--data-dir",
+                tmp.resolve("metered").toString(), "--metrics-port", "0"));
+        String address = awaitListening(running);
+        String url = logged.stream().map(METRICS::matcher).filter(Matcher::find).map(m -> m.group(1)).findFirst()
+                .orElseThrow(() -> new AssertionError("no metrics URL logged: " + logged));
+        try {
+            CliRun info = CliRun.run(Map.of("IMPRINT_SERVER", address), "info");
+            assertEquals(0, info.exit(), info.toString());
+
+            PrometheusText scrape = PrometheusText.scrape(url);
+            assertTrue(scrape.value("imprint_rpc_requests_total", "method", "imprint.v1.Imprint/GetServerInfo", "code",
+                    "OK") >= 1, scrape.toString());
+            assertEquals(0, scrape.value("imprint_references"), scrape.toString());
+            assertEquals(1, scrape.find("imprint_references").size(), "the engine is watched");
+            assertTrue(scrape.has("jvm_memory_used_bytes"), scrape.toString());
+            assertTrue(logged.stream().anyMatch(m -> m.startsWith("call method=imprint.v1.Imprint/GetServerInfo ")
+                    && m.contains(" status=OK ")), logged.toString());
+        } finally {
+            serve.stop();
+        }
+        assertEquals(0, running.get(30, TimeUnit.SECONDS).exit());
+        assertThrows(IOException.class, () -> PrometheusText.scrape(url), "the metrics port is closed on stop");
+    }
+
+    @Test
+    void aMetricsPortOutOfRangeOrInUseIsAOneLineUsageErrorAndNothingStarts() throws Exception {
+        Path data = tmp.resolve("never");
+        CliRun negative = CliRun.run("serve", "--port", "0", "--metrics-port=-1", "--data-dir", data.toString());
+        assertEquals(ImprintCli.EXIT_USAGE, negative.exit(), negative.toString());
+        assertEquals(1, negative.errLines().length, negative.toString());
+        assertTrue(negative.err().contains("--metrics-port=-1; expected 0..65535"), negative.toString());
+
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            int port = taken.getLocalPort();
+            CliRun clash = CliRun.run("serve", "--port", "0", "--metrics-port", Integer.toString(port), "--data-dir",
+                    data.toString());
+            assertEquals(ImprintCli.EXIT_USAGE, clash.exit(), clash.toString());
+            assertEquals(1, clash.errLines().length, clash.toString());
+            assertTrue(clash.err().contains("--metrics-port=" + port + ": cannot listen on 127.0.0.1:" + port),
+                    clash.toString());
+        }
+        assertFalse(Files.exists(data), "the data directory was opened");
+        assertTrue(logged.stream().noneMatch(m -> m.startsWith("listening on") || m.startsWith("metrics on")),
+                logged.toString());
+    }
+
+    @Test
+    void logFormatJsonMakesEveryLineServeLogsOneJsonObjectUntilTheNextCommandLine() throws Exception {
+        CommandLine cli = ImprintCli.commandLine(Map.of("IMPRINT_LOG_FORMAT", "json"));
+        ServeCommand serve = cli.getSubcommands().get("serve").getCommand();
+        Future<CliRun> running = thread.submit(() -> CliRun.run(cli, "serve", "--port", "0", "--data-dir",
+                tmp.resolve("json").toString(), "--log-calls", "failures"));
+        String address = awaitListening(running);
+        Formatter console = consoleFormatter();
+        try {
+            assertEquals(0, CliRun.run(Map.of("IMPRINT_SERVER", address), "info").exit());
+            CliRun missing = CliRun.run(Map.of("IMPRINT_SERVER", address), "list", "--probe-set", "ghost");
+            assertEquals(ImprintCli.EXIT_FAILURE, missing.exit(), missing.toString());
+        } finally {
+            serve.stop();
+        }
+        assertEquals(0, running.get(30, TimeUnit.SECONDS).exit());
+
+        ObjectMapper json = new ObjectMapper();
+        List<JsonNode> lines = new ArrayList<>();
+        for (LogRecord r : records) {
+            String line = console.format(r);
+            assertEquals(1, line.lines().count(), line);
+            lines.add(json.readTree(line));
+        }
+        assertTrue(lines.stream().anyMatch(l -> l.path("message").asText().startsWith("listening on")), lines.toString());
+        List<JsonNode> calls = lines.stream().filter(l -> l.has("method")).toList();
+        assertEquals(1, calls.size(), "--log-calls failures logs the failed call only: " + calls);
+        assertEquals("NOT_FOUND", calls.get(0).get("status").asText());
+        assertTrue(calls.get(0).get("request_id").asText().matches("[0-9a-f]{16}"), calls.toString());
+
+        CliRun.run("serve", "--log-format", "xml", "--data-dir", tmp.toString());
+        assertFalse(consoleFormatter() instanceof JsonLogFormatter, "the next command line logs text again");
+    }
+
+    @Test
+    void anUnknownLogFormatOrCallSelectionIsAUsageError() {
+        CliRun format = CliRun.run("serve", "--log-format", "xml", "--data-dir", tmp.toString());
+        assertEquals(ImprintCli.EXIT_USAGE, format.exit(), format.toString());
+        assertTrue(format.err().contains("--log-format=xml; expected text or json"), format.toString());
+        CliRun calls = CliRun.run("serve", "--log-calls", "some", "--data-dir", tmp.toString());
+        assertEquals(ImprintCli.EXIT_USAGE, calls.exit(), calls.toString());
+        assertTrue(calls.err().contains("--log-calls"), calls.toString());
+    }
+
+    private static Formatter consoleFormatter() {
+        for (Handler h : Logger.getLogger("").getHandlers()) {
+            if (h instanceof ConsoleHandler) {
+                return h.getFormatter();
+            }
+        }
+        throw new AssertionError("no console handler on the root logger");
     }
 
     /** Waits for the server's "listening on" log line and returns its HOST:PORT. */

@@ -124,6 +124,30 @@ class ImprintEngineBatchingTest {
     }
 
     @Test
+    void aBatchListenerHearsEveryBatchAndTheInfoCountsTheSuspectsWaiting() throws Exception {
+        List<List<Integer>> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+        engine.addBatchListener((calls, suspects) -> heard.add(List.of(calls, suspects)));
+        ScoreQuery query = ScoreQuery.defaults(set);
+        Future<ScoreResult> first = occupy(query);
+        List<Future<List<ScoreResult>>> answers = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            List<Suspect> two = List.of(suspect(), suspect());
+            answers.add(callers.submit(() -> engine.scoreAll(set, two, query)));
+        }
+        awaitQueued(3);
+        assertEquals(6, engine.info().scoringQueuedSuspects());
+
+        gated.openGate();
+
+        first.get();
+        for (Future<List<ScoreResult>> answer : answers) {
+            assertEquals(2, answer.get().size());
+        }
+        assertEquals(List.of(List.of(1, 1), List.of(3, 6)), heard);
+        assertEquals(0, engine.info().scoringQueuedSuspects());
+    }
+
+    @Test
     void callsWithDifferentQueriesAreScoredInSeparateBatches() throws Exception {
         ScoreQuery all = ScoreQuery.defaults(set);
         ScoreQuery topTwo = ScoreQuery.resolve(set, EnumSet.of(Metric.COSINE), Metric.COSINE, 2, List.of(), Map.of(),
