@@ -26,7 +26,7 @@ import java.util.logging.Logger;
  * loss may lose the last lines. A failure to write is logged at SEVERE and does not fail calls.
  *
  * <p>Fields ({@link Entry}): {@code time}, {@code token} (the token's name, never the token),
- * {@code role}, {@code method}, {@code probe_set_id}, {@code model_id}, {@code request_id},
+ * {@code role}, {@code tenant} (for a tenant's token), {@code method}, {@code probe_set_id}, {@code model_id}, {@code request_id},
  * {@code outcome} (the gRPC status code), {@code duration_ms}, and for scoring
  * {@code references_scored} (a count summed over the call; scores themselves are never logged).
  * Fields that do not apply are left out.
@@ -51,7 +51,7 @@ public final class AuditLog implements AutoCloseable {
      *
      * @param referencesScored references scored over the call (Score, ScoreStream), else null
      */
-    public record Entry(Instant time, String token, Role role, String method, String probeSetId, String modelId,
+    public record Entry(Instant time, String token, Role role, String tenant, String method, String probeSetId, String modelId,
                         String requestId, String outcome, double durationMs, Long referencesScored) {
     }
 
@@ -100,6 +100,7 @@ public final class AuditLog implements AutoCloseable {
         line.put("time", entry.time().toString());
         putIfSet(line, "token", entry.token());
         putIfSet(line, "role", entry.role() == null ? null : entry.role().wireName());
+        putIfSet(line, "tenant", entry.tenant());
         putIfSet(line, "method", entry.method());
         putIfSet(line, "probe_set_id", entry.probeSetId());
         putIfSet(line, "model_id", entry.modelId());

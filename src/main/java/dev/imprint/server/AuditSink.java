@@ -19,7 +19,7 @@ final class AuditSink implements CallSink {
         if (MethodRoles.open(call.method())) {
             return;
         }
-        log.append(new AuditLog.Entry(call.time(), call.token(), call.role(), call.method(), call.probeSetId(),
+        log.append(new AuditLog.Entry(call.time(), call.token(), call.role(), call.tenant(), call.method(), call.probeSetId(),
                 call.modelId(), call.requestIdAssigned() ? null : call.requestId(), call.outcome().name(),
                 call.durationMillis(), call.referencesScored()));
     }

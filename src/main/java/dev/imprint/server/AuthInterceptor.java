@@ -58,6 +58,7 @@ final class AuthInterceptor implements ServerInterceptor {
         if (audit != null) {
             audit.token = token.name();
             audit.role = token.role();
+            audit.tenant = token.tenant();
         }
         Set<Role> allowed = MethodRoles.allowed(method);
         if (!allowed.contains(token.role())) {

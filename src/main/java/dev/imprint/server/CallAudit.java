@@ -12,4 +12,6 @@ final class CallAudit {
 
     volatile String token;
     volatile Role role;
+    /** The token's tenant; null for the default tenant. */
+    volatile String tenant;
 }

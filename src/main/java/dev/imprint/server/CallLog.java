@@ -64,6 +64,7 @@ public final class CallLog implements CallSink {
         f.put("request_id", call.requestId());
         putIfSet(f, "token", call.token());
         putIfSet(f, "role", call.role() == null ? null : call.role().wireName());
+        putIfSet(f, "tenant", call.tenant());
         putIfSet(f, "scored", call.referencesScored());
         if (call.outcome() != Status.Code.OK) {
             putIfSet(f, "error", call.description());

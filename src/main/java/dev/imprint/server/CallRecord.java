@@ -13,6 +13,7 @@ import java.time.Instant;
  * @param method            the full method name, e.g. {@code imprint.v1.Imprint/Score}
  * @param token             the name of the caller's token; null when no token was checked or it was unknown
  * @param role              that token's role; null likewise
+ * @param tenant            that token's tenant; null for the default tenant
  * @param probeSetId        the probe set the first request names (a PutReference's from its header); else null
  * @param modelId           the model the first request names; else null
  * @param requestId         the request's own {@code request_id} or, when it has none, one the server assigned
@@ -22,8 +23,8 @@ import java.time.Instant;
  * @param durationNanos     from the call's start to its end
  * @param referencesScored  references scored over the call (Score, ScoreStream); else null
  */
-public record CallRecord(Instant time, String method, String token, Role role, String probeSetId, String modelId,
-                         String requestId, boolean requestIdAssigned, Status.Code outcome, String description,
+public record CallRecord(Instant time, String method, String token, Role role, String tenant, String probeSetId,
+                         String modelId, String requestId, boolean requestIdAssigned, Status.Code outcome, String description,
                          long durationNanos, Long referencesScored) {
 
     public double durationSeconds() {

@@ -159,7 +159,7 @@ final class CallRecordInterceptor implements ServerInterceptor {
             String id = requestId();
             CallRecord record;
             synchronized (this) {
-                record = new CallRecord(time, method, who.token, who.role, probeSetId, modelId, id, assigned, outcome,
+                record = new CallRecord(time, method, who.token, who.role, who.tenant, probeSetId, modelId, id, assigned, outcome,
                         description, System.nanoTime() - start, n < 0 ? null : n);
             }
             for (CallSink sink : sinks) {

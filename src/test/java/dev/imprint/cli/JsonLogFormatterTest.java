@@ -26,7 +26,7 @@ class JsonLogFormatterTest {
         LogRecord record;
         try (LogCapture capture = new LogCapture(CallLog.class, Level.INFO)) {
             new CallLog(CallLog.Mode.ALL).accept(new CallRecord(Instant.now(), "imprint.v1.Imprint/Score", "alice",
-                    Role.SCORER, "ps1", null, "ab12", false, Status.Code.OK, null, 1_234_567, 8L));
+                    Role.SCORER, null, "ps1", null, "ab12", false, Status.Code.OK, null, 1_234_567, 8L));
             record = capture.records().get(0);
         }
 

@@ -65,6 +65,6 @@ class AuditLogTest {
 
     private static AuditLog.Entry entry(int i) {
         return new AuditLog.Entry(Instant.parse("2026-01-31T12:00:00Z").plusSeconds(i), "scorer-1", Role.SCORER,
-                "imprint.v1.Imprint/Score", "ps1", null, "req-" + i, "OK", 1.25, 3L);
+                null, "imprint.v1.Imprint/Score", "ps1", null, "req-" + i, "OK", 1.25, 3L);
     }
 }

@@ -204,7 +204,7 @@ class CallLogTest {
 
     @Test
     void aValueWithSpacesQuotesOrNewlinesIsOneQuotedJsonStringSoTheLineStaysOneLine() {
-        CallRecord call = new CallRecord(Instant.now(), "imprint.v1.Imprint/Score", null, null, "ps1", null,
+        CallRecord call = new CallRecord(Instant.now(), "imprint.v1.Imprint/Score", null, null, null, "ps1", null,
                 "a b\n\"c\"", false, Status.Code.INVALID_ARGUMENT, "suspect.rows=3 but probe_indices has 4 entries",
                 1_234_567, null);
 
@@ -215,7 +215,7 @@ class CallLogTest {
     }
 
     private static CallRecord record(Status.Code code, String requestId) {
-        return new CallRecord(Instant.now(), "imprint.v1.Imprint/GetProbeSet", "t", Role.READER, "ps1", null,
+        return new CallRecord(Instant.now(), "imprint.v1.Imprint/GetProbeSet", "t", Role.READER, null, "ps1", null,
                 requestId, false, code, code == Status.Code.OK ? null : "why", 1_000_000, null);
     }
 

@@ -32,6 +32,7 @@ import dev.imprint.engine.SelectedBackend;
 import dev.imprint.engine.TenantEngines;
 import dev.imprint.engine.cpu.CpuBackend;
 import dev.imprint.io.ReferenceFile;
+import dev.imprint.security.AuditLog;
 import dev.imprint.security.Role;
 import dev.imprint.security.TokenAuthenticator;
 import dev.imprint.security.TokenFile;
@@ -120,7 +121,7 @@ class TenantIsolationTest {
         server = new ImprintServer(ImprintServer.nettyBuilder("127.0.0.1", 0), engines,
                 new ImprintServer.Options(ServerHarness.TEST_MESSAGE_LIMIT, Duration.ofSeconds(5)),
                 new ImprintServer.Security(true, new TokenAuthenticator(TokenFile.of(dataDir),
-                        TokenAuthenticator.Mode.AUTO), null), limits).start();
+                        TokenAuthenticator.Mode.AUTO), AuditLog.open(dataDir, 1 << 20, 2)), limits).start();
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
     }
 
@@ -222,6 +223,15 @@ class TenantIsolationTest {
             b.deleteProbeSet(SET, true);
             assertEquals(1, a.referenceCount(SET), "deleting lab-b's set touched lab-a's");
         }
+        // The audit names each call's tenant beside its token.
+        stop();
+        List<com.fasterxml.jackson.databind.JsonNode> audit = AuthInterceptorTest.readAudit(dataDir);
+        assertTrue(audit.stream().anyMatch(l -> l.path("token").asText().equals("lab-b-admin")
+                && l.path("tenant").asText().equals("lab-b") && l.path("method").asText().endsWith("/DeleteProbeSet")),
+                audit.toString());
+        assertTrue(audit.stream().filter(l -> l.path("token").asText().equals("root-admin"))
+                .noneMatch(l -> l.has("tenant")), audit.toString());
+        open(ResourceLimits.defaults());
     }
 
     @Test
