@@ -110,16 +110,7 @@ final class BackendOptions {
      */
     TenantEngines openTenants(Path dataDir, ScoreBatching batching) {
         TenantDirectories directories = new TenantDirectories(dataDir);
-        return TenantEngines.open(new TenantEngines.Stores() {
-            @Override
-            public FingerprintStore open(String tenant) {
-                return directories.open(tenant);
-            }
-
-            @Override
-            public List<String> existing() {
-                return directories.existing();
-            }
-        }, select(), batching);
+        return TenantEngines.open(TenantEngines.Stores.of(directories::open, directories::existing), select(),
+                batching);
     }
 }

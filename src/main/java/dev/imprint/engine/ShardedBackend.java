@@ -85,10 +85,15 @@ public final class ShardedBackend implements ScoringBackend {
     @Override
     public void close() {
         scoring.shutdownNow();
+        closeEach(shards, ScoringBackend::close);
+    }
+
+    /** Closes every one of {@code parts}, even after one fails; then throws the first failure, the others suppressed. */
+    static <T> void closeEach(List<T> parts, java.util.function.Consumer<T> close) {
         RuntimeException failure = null;
-        for (ScoringBackend shard : shards) {
+        for (T part : parts) {
             try {
-                shard.close();
+                close.accept(part);
             } catch (RuntimeException e) {
                 if (failure == null) {
                     failure = e;

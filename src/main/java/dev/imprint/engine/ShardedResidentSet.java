@@ -278,20 +278,6 @@ final class ShardedResidentSet implements ResidentReferences {
 
     @Override
     public void close() {
-        RuntimeException failure = null;
-        for (ResidentReferences shard : shards) {
-            try {
-                shard.close();
-            } catch (RuntimeException e) {
-                if (failure == null) {
-                    failure = e;
-                } else {
-                    failure.addSuppressed(e);
-                }
-            }
-        }
-        if (failure != null) {
-            throw failure;
-        }
+        ShardedBackend.closeEach(shards, ResidentReferences::close);
     }
 }

@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * One {@link ImprintEngine} per tenant, all scoring on one shared backend: a tenant's probe sets
@@ -23,6 +25,21 @@ public final class TenantEngines implements AutoCloseable {
 
         /** The named tenants that have a store already. */
         List<String> existing();
+
+        /** The stores {@code open} opens, of the tenants {@code existing} lists. */
+        static Stores of(Function<String, FingerprintStore> open, Supplier<List<String>> existing) {
+            return new Stores() {
+                @Override
+                public FingerprintStore open(String tenant) {
+                    return open.apply(tenant);
+                }
+
+                @Override
+                public List<String> existing() {
+                    return existing.get();
+                }
+            };
+        }
     }
 
     private final Stores stores;

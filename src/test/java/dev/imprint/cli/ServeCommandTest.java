@@ -223,6 +223,15 @@ class ServeCommandTest {
         assertFalse(audit.contains(token), audit);
     }
 
+    /** The first reference file of a small synthetic scenario written to {@code name} under the temp dir. */
+    private String firstSynthReference(String name) throws java.io.IOException {
+        Path scenario = tmp.resolve(name);
+        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString())).exit());
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(scenario.resolve("references"))) {
+            return files.sorted().findFirst().orElseThrow().toString();
+        }
+    }
+
     @Test
     void aWriterPutsOntoAProbeSetAnAdminCreatedButCannotCreateOne() throws Exception {
         Path data = tmp.resolve("roles");
@@ -230,12 +239,7 @@ class ServeCommandTest {
                 .out().strip();
         String writer = CliRun.run("token", "create", "pipeline", "--role", "writer", "--data-dir", data.toString())
                 .out().strip();
-        Path scenario = tmp.resolve("scenario");
-        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString())).exit());
-        String reference;
-        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(scenario.resolve("references"))) {
-            reference = files.sorted().findFirst().orElseThrow().toString();
-        }
+        String reference = firstSynthReference("scenario");
         CommandLine cli = ImprintCli.commandLine(Map.of());
         ServeCommand serve = cli.getSubcommands().get("serve").getCommand();
         Future<CliRun> running = thread.submit(() -> CliRun.run(cli, "serve", "--port", "0", "--data-dir",
@@ -266,12 +270,7 @@ class ServeCommandTest {
                 data.toString()).out().strip();
         CliRun listed = CliRun.run("token", "list", "--data-dir", data.toString());
         assertTrue(listed.out().lines().anyMatch(l -> l.matches("a-admin +admin +lab-a +\\d{4}-.*Z")), listed.out());
-        Path scenario = tmp.resolve("tenant-scenario");
-        assertEquals(0, CliRun.run(withShape("synth", "--out", scenario.toString())).exit());
-        String reference;
-        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(scenario.resolve("references"))) {
-            reference = files.sorted().findFirst().orElseThrow().toString();
-        }
+        String reference = firstSynthReference("tenant-scenario");
         CommandLine cli = ImprintCli.commandLine(Map.of());
         ServeCommand serve = cli.getSubcommands().get("serve").getCommand();
         Future<CliRun> running = thread.submit(() -> CliRun.run(cli, "serve", "--port", "0", "--data-dir",

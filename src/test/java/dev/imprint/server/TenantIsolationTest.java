@@ -36,7 +36,6 @@ import dev.imprint.security.AuditLog;
 import dev.imprint.security.Role;
 import dev.imprint.security.TokenAuthenticator;
 import dev.imprint.security.TokenFile;
-import dev.imprint.store.FingerprintStore;
 import dev.imprint.store.TenantDirectories;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
@@ -107,17 +106,8 @@ class TenantIsolationTest {
 
     private void open(ResourceLimits limits) throws IOException {
         TenantDirectories dirs = new TenantDirectories(dataDir);
-        TenantEngines engines = TenantEngines.open(new TenantEngines.Stores() {
-            @Override
-            public FingerprintStore open(String tenant) {
-                return dirs.open(tenant);
-            }
-
-            @Override
-            public List<String> existing() {
-                return dirs.existing();
-            }
-        }, new SelectedBackend(new CpuBackend(1), "cpu"), ScoreBatching.defaults());
+        TenantEngines engines = TenantEngines.open(TenantEngines.Stores.of(dirs::open, dirs::existing),
+                new SelectedBackend(new CpuBackend(1), "cpu"), ScoreBatching.defaults());
         server = new ImprintServer(ImprintServer.nettyBuilder("127.0.0.1", 0), engines,
                 new ImprintServer.Options(ServerHarness.TEST_MESSAGE_LIMIT, Duration.ofSeconds(5)),
                 new ImprintServer.Security(true, new TokenAuthenticator(TokenFile.of(dataDir),

@@ -179,19 +179,14 @@ final class CudaDevice implements AutoCloseable {
     }
 
     private void start(int ordinal) {
-        String natives = loadNatives();
-        if (!natives.isEmpty()) {
-            throw new CudaUnavailableException(natives);
-        }
-        probe("cuInit", JCudaDriver.cuInit(0));
-        int[] value = new int[1];
-        probe("cuDeviceGetCount", JCudaDriver.cuDeviceGetCount(value));
-        if (value[0] == 0) {
+        int visible = visibleDevices();
+        if (visible == 0) {
             throw new CudaUnavailableException(CudaFailures.describeResult("cuDeviceGetCount", CUresult.CUDA_ERROR_NO_DEVICE));
         }
-        if (ordinal >= value[0]) {
-            throw new CudaUnavailableException("CUDA device " + ordinal + " asked for, but only " + value[0] + " visible");
+        if (ordinal >= visible) {
+            throw new CudaUnavailableException("CUDA device " + ordinal + " asked for, but only " + visible + " visible");
         }
+        int[] value = new int[1];
         probe("cuDeviceGet", JCudaDriver.cuDeviceGet(device, ordinal));
         byte[] raw = new byte[256];
         probe("cuDeviceGetName", JCudaDriver.cuDeviceGetName(raw, raw.length, device));
