@@ -132,7 +132,10 @@ final class BulkScenario {
         }
     }
 
-    /** The suspect table as Parquet in three files, the schema pyarrow gives the Arrow one (int32 probe, float values). */
+    /**
+     * The suspect table as Parquet in files of 7000 rows, so suspects straddle files, with the schema
+     * pyarrow gives the Arrow one (int32 probe, float values).
+     */
     static void writeParquet(SparkSession spark, Path dir, List<Suspect> suspects) {
         List<Row> rows = new ArrayList<>();
         for (Suspect s : suspects) {
@@ -149,6 +152,7 @@ final class BulkScenario {
                 .add("model_id", DataTypes.StringType, false)
                 .add("probe", DataTypes.IntegerType, false)
                 .add("values", DataTypes.createArrayType(DataTypes.FloatType, false), false);
-        spark.createDataFrame(rows, schema).coalesce(3).write().parquet(dir.toString());
+        spark.createDataFrame(rows, schema).coalesce(1).write().option("maxRecordsPerFile", 7000)
+                .parquet(dir.toString());
     }
 }

@@ -86,6 +86,10 @@ class RescoreJobTest {
     void parquetFromTheDataDirectoryScoredAloneEqualsTheServerBitForBit() throws Exception {
         BulkScenario s = distribution;
         Path out = root.resolve("out-dist-parquet-alone");
+        long straddling = spark.read().parquet(s.parquetDir.toString())
+                .selectExpr("model_id", "_metadata.file_path AS file").distinct()
+                .groupBy("model_id").count().filter("count > 1").count();
+        assertTrue(straddling > 0, "some suspect's rows are in two files");
         BulkRescore.Summary summary = BulkRescore.run(spark, settings(s.parquetDir, s.dataDir, null, out, 1));
         assertEquals(SUSPECTS, summary.suspects());
         assertEquals(SUSPECTS * 12L, summary.rows());
@@ -113,7 +117,34 @@ class RescoreJobTest {
             BulkRescore.run(spark, settings(s.parquetDir, s.dataDir, null, parquetOut, 64));
             assertEqualBitForBit(byKey(arrow), read(parquetOut));
             outputs.put(s.set.id(), arrow);
+            report(s, serverAnswersAlone(s), arrow);
         }
+    }
+
+    /** Prints how far batched values are from lone ones, the float rounding README "Bulk jobs" states. */
+    private static void report(BulkScenario s, Map<String, Row> alone, List<Row> batched) {
+        double metric = 0;
+        double metricRelative = 0;
+        double p = 0;
+        int verdicts = 0;
+        for (Row b : batched) {
+            Row a = alone.get(key(b.getString(0), b.getString(1)));
+            for (int c = 4; c < 9; c++) {
+                if (!b.isNullAt(c)) {
+                    double d = Math.abs(b.getDouble(c) - a.getDouble(c));
+                    metric = Math.max(metric, d);
+                    metricRelative = Math.max(metricRelative, d / Math.max(1e-300, Math.abs(a.getDouble(c))));
+                }
+            }
+            if (!b.isNullAt(11)) {
+                p = Math.max(p, Math.abs(b.getDouble(11) - a.getDouble(11)));
+            }
+            if (!java.util.Objects.equals(b.get(9), a.get(9))) {
+                verdicts++;
+            }
+        }
+        System.out.printf("%s batch 64 vs alone: max |metric difference| %.3g (relative %.3g), max |p difference| %.3g, "
+                + "%d rows with another verdict%n", s.set.id(), metric, metricRelative, p, verdicts);
     }
 
     @Test
@@ -211,6 +242,46 @@ class RescoreJobTest {
         assertEquals(ImprintException.Code.NOT_FOUND, e.code());
         assertEquals("probe set no-such-set does not exist in data directory " + distribution.dataDir, e.getMessage());
         assertNoOutput(out);
+    }
+
+    @Test
+    void theCommandLineScoresPrintsTheVerdictsAndRefusesBadInputInOneLine() throws IOException {
+        BulkScenario s = distribution;
+        Path table = root.resolve("cli.arrow");
+        try (var allocator = new org.apache.arrow.memory.RootAllocator()) {
+            BulkScenario.writeArrow(allocator, table, s.set, s.suspects.subList(0, 40));
+        }
+        Path out = root.resolve("out-cli");
+        java.io.StringWriter stdout = new java.io.StringWriter();
+        java.io.StringWriter stderr = new java.io.StringWriter();
+        int code = RescoreJob.execute(new String[] {"--suspects", table.toString(), "--data-dir", s.dataDir.toString(),
+                "--out", out.toString(), "--partitions", "2", "--backend", "cpu"}, new java.io.PrintWriter(stdout, true),
+                new java.io.PrintWriter(stderr, true));
+        assertEquals(0, code, stderr.toString());
+        assertTrue(stdout.toString().startsWith("scored 40 suspects against 12 references (data directory "
+                + s.dataDir + " (probe set bulk-distribution), version "), stdout.toString());
+        assertTrue(stdout.toString().contains("480 result rows written to " + out), stdout.toString());
+        assertTrue(stdout.toString().contains("verdicts at alpha 0.01: "), stdout.toString());
+        assertEquals(480, read(out).size());
+
+        stdout.getBuffer().setLength(0);
+        code = RescoreJob.execute(new String[] {"--suspects", table.toString(), "--data-dir", s.dataDir.toString(),
+                "--out", out.toString()}, new java.io.PrintWriter(stdout, true), new java.io.PrintWriter(stderr, true));
+        assertEquals(1, code);
+        assertEquals("imprint-spark: " + out + " already exists; pass --overwrite to replace it once the run succeeds",
+                stderr.toString().trim());
+
+        stderr.getBuffer().setLength(0);
+        code = RescoreJob.execute(new String[] {"--suspects", table.toString(), "--out", out.toString()},
+                new java.io.PrintWriter(stdout, true), new java.io.PrintWriter(stderr, true));
+        assertEquals(1, code);
+        assertEquals("imprint-spark: give either --data-dir (a shared data directory) or --references (reference files "
+                + "to broadcast), not neither", stderr.toString().trim());
+
+        stderr.getBuffer().setLength(0);
+        code = RescoreJob.execute(new String[] {"--suspects", table.toString(), "--batch", "many"},
+                new java.io.PrintWriter(stdout, true), new java.io.PrintWriter(stderr, true));
+        assertEquals(2, code, "a command-line mistake");
     }
 
     /**
