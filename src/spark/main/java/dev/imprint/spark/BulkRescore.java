@@ -140,7 +140,7 @@ public final class BulkRescore {
     }
 
     /** The suspect ids of each partition of {@link #plan}, in the order they are scored. */
-    static List<List<String>> plannedSuspects(SparkSession spark, Dataset<SuspectRow> rows, int partitions) {
+    static List<List<String>> plannedSuspects(Dataset<SuspectRow> rows, int partitions) {
         List<List<String>> out = new ArrayList<>(plan(rows, partitions).javaRDD()
                 .mapPartitions(it -> {
                     List<String> ids = new ArrayList<>();

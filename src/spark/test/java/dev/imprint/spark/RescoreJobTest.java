@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.imprint.client.ScoreOptions;
 import dev.imprint.core.ImprintException;
@@ -13,9 +14,12 @@ import dev.imprint.core.ProbeSetKind;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.ScoreResult;
 import dev.imprint.core.Suspect;
+import dev.imprint.engine.BackendProvider;
 import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.ScoreBatching;
+import dev.imprint.engine.SelectedBackend;
 import dev.imprint.engine.cpu.CpuBackend;
+import dev.imprint.engine.cuda.CudaOptions;
 import dev.imprint.io.ResultTable;
 import dev.imprint.server.ServerHarness;
 import java.io.IOException;
@@ -233,6 +237,23 @@ class RescoreJobTest {
     }
 
     @Test
+    void backendCudaOnAnExecutorWithoutAGpuFailsTheJobInOneLine() throws IOException {
+        SelectedBackend probe = BackendProvider.select(BackendProvider.Choice.AUTO, CudaOptions.defaults());
+        probe.backend().close();
+        assumeTrue(probe.backend().name().equals("cpu"), "this host has a usable GPU: " + probe.reason());
+        BulkScenario s = embedding;
+        Path out = root.resolve("out-cuda");
+        RescoreSettings settings = new RescoreSettings(s.arrowDir.toString(), RescoreSettings.InputFormat.AUTO,
+                s.dataDir.toString(), List.of(), null, out.toString(), false, 64, PARTITIONS, List.of(), null, 0.01, true,
+                new RescoreSettings.EngineSettings(BackendProvider.Choice.CUDA, null, false, 0));
+        ImprintException e = assertThrows(ImprintException.class, () -> BulkRescore.run(spark, settings));
+        assertEquals(ImprintException.Code.FAILED_PRECONDITION, e.code());
+        assertTrue(e.getMessage().startsWith("--backend cuda, but no usable CUDA device: ")
+                && !e.getMessage().contains("\n"), e.getMessage());
+        assertNoOutput(out);
+    }
+
+    @Test
     void anUnknownProbeSetIsRefusedNamingTheDataDirectory() throws IOException {
         Path out = root.resolve("out-unknown");
         RescoreSettings settings = new RescoreSettings(distribution.parquetDir.toString(),
@@ -323,7 +344,7 @@ class RescoreJobTest {
     static Map<String, Row> serverEngineInJobBatches(BulkScenario s, int batch) throws Exception {
         Map<String, BulkScenario.Suspect> byId = s.suspects.stream()
                 .collect(Collectors.toMap(BulkScenario.Suspect::id, x -> x));
-        List<List<String>> partitions = BulkRescore.plannedSuspects(spark,
+        List<List<String>> partitions = BulkRescore.plannedSuspects(
                 SuspectInput.of(s.arrowDir.toString(), RescoreSettings.InputFormat.AUTO).rows(spark, s.set), PARTITIONS);
         Map<String, ScoreResult> results = new HashMap<>();
         try (ServerHarness server = ServerHarness.start(s.dataDir, CpuBackend::new, ScoreBatching.off())) {
