@@ -60,10 +60,25 @@ public final class BackendProvider {
         return select(choice, CudaProbe.of(options, devices));
     }
 
+    /**
+     * As {@link #select(Choice, CudaOptions)}, a CPU backend (chosen or fallen back to) scoring with
+     * {@code cpuThreads} workers; 0 means one per available core, as everywhere else.
+     */
+    public static SelectedBackend select(Choice choice, CudaOptions options, int cpuThreads) {
+        if (cpuThreads < 0) {
+            throw ImprintException.invalidArgument("cpu_threads=%d; expected 0 (one per core) or more", cpuThreads);
+        }
+        return select(choice, CudaProbe.of(options), cpuThreads);
+    }
+
     /** As {@link #select(Choice, CudaOptions)}, with {@code probe} looking for the device. */
     static SelectedBackend select(Choice choice, CudaProbe probe) {
+        return select(choice, probe, 0);
+    }
+
+    private static SelectedBackend select(Choice choice, CudaProbe probe, int cpuThreads) {
         SelectedBackend selected = switch (choice) {
-            case CPU -> cpu("requested with --backend cpu");
+            case CPU -> cpu("requested with --backend cpu", cpuThreads);
             case CUDA -> {
                 try {
                     yield probe.open();
@@ -76,7 +91,7 @@ public final class BackendProvider {
                 try {
                     yield probe.open();
                 } catch (CudaUnavailableException e) {
-                    yield cpu("CUDA unavailable (" + e.getMessage() + ")");
+                    yield cpu("CUDA unavailable (" + e.getMessage() + ")", cpuThreads);
                 }
             }
         };
@@ -84,8 +99,8 @@ public final class BackendProvider {
         return selected;
     }
 
-    private static SelectedBackend cpu(String why) {
-        return new SelectedBackend(new CpuBackend(), String.format(Locale.ROOT,
+    private static SelectedBackend cpu(String why, int threads) {
+        return new SelectedBackend(threads == 0 ? new CpuBackend() : new CpuBackend(threads), String.format(Locale.ROOT,
                 "cpu: %s; the CPU backend (native BLAS via netlib: %s)", why, CpuBackend.blasImplementation()));
     }
 }

@@ -133,17 +133,8 @@ public final class ResultTable {
 
         /** Appends one row per match of {@code result}, in rank order. */
         public void write(String suspectId, ScoreResult result) throws IOException {
-            Attribution a = result.attribution();
-            String verdict = a == null ? null : a.verdict().name();
-            String named = a == null || a.modelId().isEmpty() || !namesModel(a) ? null : a.modelId();
-            double smallest = a == null ? Double.NaN : 1;
-            for (Match m : result.matches()) {
-                Double p = Double.isNaN(m.pValue()) ? null : m.pValue();
-                if (p != null) {
-                    smallest = Math.min(smallest, p);
-                }
-                pending.add(new Row(suspectId, m.modelId(), m.rank(), result.probesUsed(), m.values(), verdict,
-                        named, p, null));
+            for (Row row : rows(suspectId, result)) {
+                pending.add(row);
                 if (pending.size() == BATCH_ROWS) {
                     flush(draft, pending);
                 }
@@ -153,7 +144,7 @@ public final class ResultTable {
                 suspectP = Arrays.copyOf(suspectP, 2 * suspects);
             }
             rowsOf[suspects] = result.matches().size();
-            suspectP[suspects++] = smallest;
+            suspectP[suspects++] = suspectPValue(result);
         }
 
         /**
@@ -201,23 +192,8 @@ public final class ResultTable {
             }
         }
 
-        /** Per suspect, its q-value, or NaN without attribution; BH runs over the suspects that have one. */
         private double[] qValues() {
-            double[] q = new double[suspects];
-            Arrays.fill(q, Double.NaN);
-            int[] tested = java.util.stream.IntStream.range(0, suspects).filter(i -> !Double.isNaN(suspectP[i]))
-                    .toArray();
-            if (tested.length > 0) {
-                double[] p = new double[tested.length];
-                for (int i = 0; i < p.length; i++) {
-                    p[i] = suspectP[tested[i]];
-                }
-                double[] adjusted = MultipleTesting.benjaminiHochberg(p);
-                for (int i = 0; i < tested.length; i++) {
-                    q[tested[i]] = adjusted[i];
-                }
-            }
-            return q;
+            return ResultTable.qValues(Arrays.copyOf(suspectP, suspects));
         }
 
         private void copyWithQValues(double[] q, Path arrowTmp, Path csvTmp) throws IOException {
@@ -246,6 +222,63 @@ public final class ResultTable {
                 flush(out, batch);
             }
         }
+    }
+
+    /**
+     * The rows of one scored suspect, one per match in rank order, with the verdict's columns and
+     * each reference's p-value; {@code qValue} is null (it needs every suspect, see {@link #qValues}).
+     */
+    public static List<Row> rows(String suspectId, ScoreResult result) {
+        Attribution a = result.attribution();
+        String verdict = a == null ? null : a.verdict().name();
+        String named = a == null || a.modelId().isEmpty() || !namesModel(a) ? null : a.modelId();
+        List<Row> rows = new ArrayList<>(result.matches().size());
+        for (Match m : result.matches()) {
+            Double p = Double.isNaN(m.pValue()) ? null : m.pValue();
+            rows.add(new Row(suspectId, m.modelId(), m.rank(), result.probesUsed(), m.values(), verdict, named, p,
+                    null));
+        }
+        return rows;
+    }
+
+    /**
+     * The p-value a suspect's q-value comes from: the smallest {@code p_value} of its matches, 1
+     * when none has one, and NaN without attribution (the suspect is then not tested).
+     */
+    public static double suspectPValue(ScoreResult result) {
+        if (result.attribution() == null) {
+            return Double.NaN;
+        }
+        double smallest = 1;
+        for (Match m : result.matches()) {
+            if (!Double.isNaN(m.pValue())) {
+                smallest = Math.min(smallest, m.pValue());
+            }
+        }
+        return smallest;
+    }
+
+    /**
+     * The {@code q_value} of every suspect of a run from their {@link #suspectPValue}s, in the same
+     * order: Benjamini–Hochberg over the suspects that were tested, NaN for those that were not.
+     * A suspect's q-value depends on the multiset of p-values only, not on their order.
+     */
+    public static double[] qValues(double[] suspectP) {
+        double[] q = new double[suspectP.length];
+        Arrays.fill(q, Double.NaN);
+        int[] tested = java.util.stream.IntStream.range(0, suspectP.length).filter(i -> !Double.isNaN(suspectP[i]))
+                .toArray();
+        if (tested.length > 0) {
+            double[] p = new double[tested.length];
+            for (int i = 0; i < p.length; i++) {
+                p[i] = suspectP[tested[i]];
+            }
+            double[] adjusted = MultipleTesting.benjaminiHochberg(p);
+            for (int i = 0; i < tested.length; i++) {
+                q[tested[i]] = adjusted[i];
+            }
+        }
+        return q;
     }
 
     /** Whether the verdict names a model (a teacher) rather than giving it as context. */

@@ -196,6 +196,78 @@ public final class ArrowFingerprintStore implements FingerprintStore {
         }
     }
 
+    /**
+     * Reads probe set {@code probeSetId} of the data directory {@code dataDir} and then each of its
+     * references, in the order {@link #load} visits them, without locking, repairing or changing
+     * anything there: for a process that only reads a directory that another may own, such as a
+     * Spark executor reading a shared one. A file that does not verify is an error here rather
+     * than set aside; leftover temporary files are skipped.
+     *
+     * @throws ImprintException NOT_FOUND if the directory or the probe set is absent; INVALID_ARGUMENT
+     *     naming the file that does not verify; UNAVAILABLE on an I/O error
+     */
+    public static LoadReport readOnly(Path dataDir, String probeSetId, LoadVisitor visitor) {
+        Ids.requireValid("probe_set_id", probeSetId);
+        Path root = dataDir.toAbsolutePath().normalize();
+        Path dir = inside(root, probeSetId);
+        Path setFile = dir.resolve(PROBE_SET_FILE);
+        if (!Files.isDirectory(root)) {
+            throw ImprintException.notFound("data directory %s does not exist", root);
+        }
+        if (!Files.exists(setFile)) {
+            throw ImprintException.notFound("probe set %s does not exist in data directory %s", probeSetId, root);
+        }
+        FileOps files = FileOps.SYSTEM;
+        try (BufferAllocator allocator = new RootAllocator()) {
+            ProbeSet set = ProbeSetFile.read(allocator, files, setFile, setFile.toString());
+            if (!set.id().equals(probeSetId)) {
+                throw ImprintException.invalidArgument("%s: defines probe set %s but lives in directory %s", setFile,
+                        set.id(), probeSetId);
+            }
+            visitor.probeSet(set);
+            int references = 0;
+            Path refsDir = dir.resolve(REFS_DIR);
+            if (Files.isDirectory(refsDir)) {
+                for (Path file : files.list(refsDir)) {
+                    if (file.getFileName().toString().endsWith(REFERENCE_SUFFIX)) {
+                        visitor.reference(verifiedReference(allocator, files, set, file, file.toString()));
+                        references++;
+                    }
+                }
+            }
+            return new LoadReport(1, references, List.of(), 0);
+        } catch (IOException e) {
+            throw failure("read probe set " + probeSetId + " from", dir, e);
+        }
+    }
+
+    /**
+     * The reference in {@code file}, verified: its checksum, that it holds the model its name says
+     * and that it was written for {@code set}.
+     *
+     * @throws ImprintException INVALID_ARGUMENT naming the file ({@code name}) when it does not verify
+     */
+    private static Reference verifiedReference(BufferAllocator allocator, FileOps files, ProbeSet set, Path file,
+                                               String name) {
+        ReferenceFile.Contents contents = ReferenceFile.read(allocator, files, file, name);
+        ProbeSet written = contents.probeSet();
+        String modelId = contents.reference().meta().modelId();
+        if (!file.getFileName().toString().equals(modelId + REFERENCE_SUFFIX)) {
+            throw ImprintException.invalidArgument("%s: holds model %s, not the one its name says", name, modelId);
+        }
+        if (!written.id().equals(set.id()) || written.numProbes() != set.numProbes()
+                || written.dim() != set.dim() || written.kind() != set.kind()
+                || Double.compare(written.smoothingEpsilon(), set.smoothingEpsilon()) != 0) {
+            throw ImprintException.invalidArgument(
+                    "%s: written for probe set %s (num_probes=%d, dim=%d, kind=%s, smoothing_epsilon=%s) "
+                            + "but the stored probe set is %s (num_probes=%d, dim=%d, kind=%s, smoothing_epsilon=%s)",
+                    name, written.id(), written.numProbes(), written.dim(), written.kind(),
+                    written.smoothingEpsilon(), set.id(), set.numProbes(), set.dim(), set.kind(),
+                    set.smoothingEpsilon());
+        }
+        return contents.reference();
+    }
+
     private ProbeSet storedProbeSet(String probeSetId) {
         ProbeSet cached = probeSets.get(probeSetId);
         if (cached != null) {
@@ -360,23 +432,7 @@ public final class ArrowFingerprintStore implements FingerprintStore {
         private Reference readReference(ProbeSet set, Path file) throws IOException {
             String name = relative(file);
             try {
-                ReferenceFile.Contents contents = ReferenceFile.read(allocator, files, file, name);
-                ProbeSet written = contents.probeSet();
-                String modelId = contents.reference().meta().modelId();
-                if (!file.getFileName().toString().equals(modelId + REFERENCE_SUFFIX)) {
-                    throw ImprintException.invalidArgument("%s: holds model %s, not the one its name says", name, modelId);
-                }
-                if (!written.id().equals(set.id()) || written.numProbes() != set.numProbes()
-                        || written.dim() != set.dim() || written.kind() != set.kind()
-                        || Double.compare(written.smoothingEpsilon(), set.smoothingEpsilon()) != 0) {
-                    throw ImprintException.invalidArgument(
-                            "%s: written for probe set %s (num_probes=%d, dim=%d, kind=%s, smoothing_epsilon=%s) "
-                                    + "but the stored probe set is %s (num_probes=%d, dim=%d, kind=%s, smoothing_epsilon=%s)",
-                            name, written.id(), written.numProbes(), written.dim(), written.kind(),
-                            written.smoothingEpsilon(), set.id(), set.numProbes(), set.dim(), set.kind(),
-                            set.smoothingEpsilon());
-                }
-                return contents.reference();
+                return verifiedReference(allocator, files, set, file, name);
             } catch (ImprintException e) {
                 setAside(file, e.getMessage());
                 return null;

@@ -126,6 +126,38 @@ class ResultTableTest extends ArrowFileTestBase {
     }
 
     @Test
+    void qValuesDependOnTheSuspectsPValuesNotOnTheirOrder() {
+        SplittableRandom random = new SplittableRandom(17);
+        double[] p = new double[2000];
+        for (int i = 0; i < p.length; i++) {
+            // Ties, exact zeros and ones, and untested suspects (NaN) among them.
+            p[i] = switch (i % 7) {
+                case 0 -> 0;
+                case 1 -> 1;
+                case 2 -> Double.NaN;
+                case 3 -> 0.001 * random.nextInt(5);
+                default -> random.nextDouble();
+            };
+        }
+        double[] q = ResultTable.qValues(p);
+        int[] order = random.ints(0, Integer.MAX_VALUE).limit(p.length).toArray();
+        Integer[] permutation = new Integer[p.length];
+        for (int i = 0; i < p.length; i++) {
+            permutation[i] = i;
+        }
+        java.util.Arrays.sort(permutation, java.util.Comparator.comparingInt(i -> order[i]));
+        double[] shuffled = new double[p.length];
+        for (int i = 0; i < p.length; i++) {
+            shuffled[i] = p[permutation[i]];
+        }
+        double[] qShuffled = ResultTable.qValues(shuffled);
+        for (int i = 0; i < p.length; i++) {
+            assertEquals(0, Double.compare(q[permutation[i]], qShuffled[i]), "suspect " + permutation[i]);
+        }
+        assertTrue(Double.isNaN(q[2]), "an untested suspect has no q-value");
+    }
+
+    @Test
     void aWriterClosedWithoutCommitLeavesTheExistingOutputsAsTheyWere() throws IOException {
         Path arrow = dir.resolve("results.arrow");
         Path csv = dir.resolve("results.csv");

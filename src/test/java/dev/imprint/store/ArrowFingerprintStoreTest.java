@@ -62,6 +62,46 @@ class ArrowFingerprintStoreTest {
     }
 
     @Test
+    void readOnlyLoadsOneProbeSetWhileAnotherStoreHoldsTheDirectoryAndChangesNothing() throws IOException {
+        ProbeSet set = Fingerprints.distributionSet("ps", 3, 5);
+        ProbeSet other = Fingerprints.embeddingSet("other", 2, 3);
+        try (ArrowFingerprintStore store = ArrowFingerprintStore.open(dataDir)) {
+            store.saveProbeSet(set);
+            store.saveProbeSet(other);
+            store.saveReference(Fingerprints.reference(set, "b", Map.of(), 1));
+            store.saveReference(Fingerprints.reference(set, "a", Map.of("family", "f"), 2));
+            store.saveReference(Fingerprints.reference(other, "x", Map.of(), 3));
+            Path leftover = Files.writeString(dataDir.resolve("ps/refs/c.arrow.0123abcd.tmp"), "half");
+            List<String> before = listing();
+
+            Recorder loaded = new Recorder();
+            LoadReport report = ArrowFingerprintStore.readOnly(dataDir, "ps", loaded);
+            assertEquals(2, report.references());
+            assertEquals(List.of(set), List.copyOf(loaded.sets.values()));
+            assertEquals(List.of("ps/a", "ps/b"), List.copyOf(loaded.refs.keySet()), "the order load visits them in");
+            assertEquals(before, listing(), "nothing is removed, locked anew or set aside");
+            assertTrue(Files.exists(leftover));
+
+            Files.write(dataDir.resolve("ps/refs/b.arrow"), new byte[] {1, 2, 3});
+            ImprintException damaged = assertThrows(ImprintException.class,
+                    () -> ArrowFingerprintStore.readOnly(dataDir, "ps", new Recorder()));
+            assertEquals(ImprintException.Code.INVALID_ARGUMENT, damaged.code());
+            assertTrue(damaged.getMessage().startsWith(dataDir.resolve("ps/refs/b.arrow").toString()),
+                    damaged.getMessage());
+            assertTrue(Files.exists(dataDir.resolve("ps/refs/b.arrow")), "a damaged file is not set aside");
+            ImprintException missing = assertThrows(ImprintException.class,
+                    () -> ArrowFingerprintStore.readOnly(dataDir, "nope", new Recorder()));
+            assertEquals(ImprintException.Code.NOT_FOUND, missing.code());
+        }
+    }
+
+    private List<String> listing() throws IOException {
+        try (Stream<Path> files = Files.walk(dataDir)) {
+            return files.map(p -> dataDir.relativize(p).toString()).sorted().toList();
+        }
+    }
+
+    @Test
     void tokensAndTheAuditLogBesideTheProbeSetsAreLeftAlone() throws IOException {
         ProbeSet set = Fingerprints.embeddingSet("ps", 2, 3);
         try (ArrowFingerprintStore store = ArrowFingerprintStore.open(dataDir)) {
