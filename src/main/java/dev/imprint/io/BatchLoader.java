@@ -11,19 +11,23 @@ import org.apache.arrow.flatbuf.MessageHeader;
 import org.apache.arrow.flatbuf.RecordBatch;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorLoader;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.message.ArrowBlock;
 import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 import org.apache.arrow.vector.ipc.message.MessageSerializer;
+import org.apache.arrow.vector.util.ValueVectorUtility;
+import org.apache.arrow.vector.validate.ValidateUtil;
 
 /**
  * Loads one record batch of an Arrow IPC file into a root, for files that may be damaged.
  *
  * <p>Arrow's own {@code ArrowFileReader.loadRecordBatch} reads the message into an off-heap buffer
  * and leaks it when the message does not parse, and trusts the lengths it reads. Here every length
- * is checked against the file size first, the message is parsed on the heap, and the body buffer is
- * released on every failure, so a damaged file costs an exception and nothing else.
+ * is checked against the file size first, the message is parsed on the heap, the body buffer is
+ * released on every failure, and the loaded columns are checked before the row count is set (see
+ * {@link CheckedRoot}), so a damaged file costs an exception and nothing else.
  */
 final class BatchLoader {
     private static final int CONTINUATION = -1;
@@ -42,7 +46,9 @@ final class BatchLoader {
         long offset = block.getOffset();
         int metadataLength = block.getMetadataLength();
         long bodyLength = block.getBodyLength();
-        if (offset < 0 || metadataLength < 8 || bodyLength < 0 || offset + metadataLength + bodyLength > fileSize) {
+        // Compared without adding them up: damaged lengths can sum past Long.MAX_VALUE to a negative.
+        if (offset < 0 || metadataLength < 8 || bodyLength < 0 || metadataLength > fileSize
+                || bodyLength > fileSize - metadataLength || offset > fileSize - metadataLength - bodyLength) {
             throw ImprintException.invalidArgument("record batch block (offset %d, metadata %d bytes, body %d bytes) "
                     + "does not fit in the %d-byte file", offset, metadataLength, bodyLength, fileSize);
         }
@@ -79,7 +85,40 @@ final class BatchLoader {
             throw e;
         }
         try (batch) {
-            new VectorLoader(root).load(batch);
+            new VectorLoader(new CheckedRoot(root)).load(batch);
+        }
+    }
+
+    /**
+     * The root the batch is loaded through: once the columns hold their buffers, and before the
+     * row count is set on them, it checks that every column has exactly the batch's rows and buffers
+     * large enough for them. Arrow's {@code setValueCount} otherwise grows a column that is short of
+     * the row count, and on damaged buffers the copy into the grown ones fails after allocating
+     * them, which leaks them.
+     */
+    private static final class CheckedRoot extends VectorSchemaRoot {
+        private final VectorSchemaRoot target;
+
+        CheckedRoot(VectorSchemaRoot target) {
+            super(target.getSchema(), target.getFieldVectors(), target.getRowCount());
+            this.target = target;
+        }
+
+        @Override
+        public void setRowCount(int rowCount) {
+            for (FieldVector column : getFieldVectors()) {
+                if (column.getValueCount() != rowCount) {
+                    throw ImprintException.invalidArgument("a record batch of %d rows has %d values in column %s",
+                            rowCount, column.getValueCount(), column.getName());
+                }
+                try {
+                    ValueVectorUtility.validate(column);
+                } catch (ValidateUtil.ValidateException | IndexOutOfBoundsException e) {
+                    throw ImprintException.invalidArgument("a record batch has a malformed column %s: %s",
+                            column.getName(), e.getMessage());
+                }
+            }
+            target.setRowCount(rowCount);
         }
     }
 

@@ -1,0 +1,88 @@
+package dev.imprint.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.imprint.core.ImprintException;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowFileReader;
+import org.apache.arrow.vector.ipc.ArrowFileWriter;
+import org.apache.arrow.vector.ipc.message.ArrowBlock;
+import org.junit.jupiter.api.Test;
+
+/** Damaged record batches found by FileReadersFuzzTest; each is refused and leaks nothing (see ArrowFileTestBase). */
+class BatchLoaderTest extends ArrowFileTestBase {
+    /** One batch of {@code rows} rows whose column model_id holds two values, the second null. */
+    private Path writeBatch(int rows) throws IOException {
+        Path file = dir.resolve("batch.arrow");
+        try (VarCharVector ids = new VarCharVector("model_id", allocator)) {
+            ids.allocateNew();
+            ids.setSafe(0, "a".getBytes(StandardCharsets.UTF_8));
+            ids.setNull(1);
+            ids.setValueCount(2);
+            try (FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                 ArrowFileWriter writer = new ArrowFileWriter(
+                         new VectorSchemaRoot(List.of(ids.getField()), List.<FieldVector>of(ids), rows), null, out)) {
+                writer.start();
+                writer.writeBatch();
+                writer.end();
+            }
+        }
+        return file;
+    }
+
+    private void load(Path file, ArrowBlockChooser chooser) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+             ArrowFileReader reader = new ArrowFileReader(channel, allocator)) {
+            ArrowBlock block = chooser.choose(reader.getRecordBlocks().get(0));
+            BatchLoader.load(channel, channel.size(), block, reader.getVectorSchemaRoot(), allocator);
+        }
+    }
+
+    private interface ArrowBlockChooser {
+        ArrowBlock choose(ArrowBlock written);
+    }
+
+    @Test
+    void loadsAWholeBatch() throws IOException {
+        Path file = writeBatch(2);
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+             ArrowFileReader reader = new ArrowFileReader(channel, allocator)) {
+            BatchLoader.load(channel, channel.size(), reader.getRecordBlocks().get(0), reader.getVectorSchemaRoot(),
+                    allocator);
+            VarCharVector ids = (VarCharVector) reader.getVectorSchemaRoot().getVector("model_id");
+            assertEquals(2, reader.getVectorSchemaRoot().getRowCount());
+            assertEquals("a", new String(ids.get(0), StandardCharsets.UTF_8));
+            assertTrue(ids.isNull(1));
+        }
+    }
+
+    /** Arrow would grow the short column to the batch's row count, and on damaged buffers leak what it grew. */
+    @Test
+    void refusesABatchWithMoreRowsThanItsColumnsHold() throws IOException {
+        Path file = writeBatch(40);
+        ImprintException e = assertThrows(ImprintException.class, () -> load(file, written -> written));
+        assertEquals(ImprintException.Code.INVALID_ARGUMENT, e.code());
+        assertTrue(e.getMessage().contains("a record batch of 40 rows has 2 values in column model_id"),
+                e.getMessage());
+    }
+
+    /** Such lengths once passed the check by overflowing it: the metadata buffer was allocated at its declared size, then the read hit the end of the file. */
+    @Test
+    void refusesABlockWhoseOffsetAndLengthsAddUpPastLongMaxValue() throws IOException {
+        Path file = writeBatch(2);
+        ImprintException e = assertThrows(ImprintException.class, () -> load(file,
+                written -> new ArrowBlock(Long.MAX_VALUE - 16, 64, written.getBodyLength())));
+        assertEquals(ImprintException.Code.INVALID_ARGUMENT, e.code());
+        assertTrue(e.getMessage().contains("does not fit in the"), e.getMessage());
+    }
+}
