@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import org.apache.arrow.flatbuf.Buffer;
 import org.apache.arrow.flatbuf.Message;
 import org.apache.arrow.flatbuf.MessageHeader;
 import org.apache.arrow.flatbuf.RecordBatch;
@@ -69,6 +70,14 @@ final class BatchLoader {
         RecordBatch header = (RecordBatch) message.header(new RecordBatch());
         if (header == null) {
             throw ImprintException.invalidArgument("record batch at offset %d has no header", offset);
+        }
+        // Arrow slices these from the body unchecked, and a batch it then fails to build keeps the slices' references.
+        for (int i = 0; i < header.buffersLength(); i++) {
+            Buffer buffer = header.buffers(i);
+            if (buffer.offset() < 0 || buffer.length() < 0 || buffer.offset() > bodyLength - buffer.length()) {
+                throw ImprintException.invalidArgument("record batch at offset %d has buffer %d (offset %d, %d bytes) "
+                        + "outside its %d-byte body", offset, i, buffer.offset(), buffer.length(), bodyLength);
+            }
         }
         ArrowBuf body = allocator.buffer(bodyLength);
         ArrowRecordBatch batch;
