@@ -12,6 +12,8 @@ import org.apache.arrow.flatbuf.MessageHeader;
 import org.apache.arrow.flatbuf.RecordBatch;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.BaseLargeVariableWidthVector;
+import org.apache.arrow.vector.BaseVariableWidthVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorLoader;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -100,10 +102,12 @@ final class BatchLoader {
 
     /**
      * The root the batch is loaded through: once the columns hold their buffers, and before the
-     * row count is set on them, it checks that every column has exactly the batch's rows and buffers
-     * large enough for them. Arrow's {@code setValueCount} otherwise grows a column that is short of
-     * the row count, and on damaged buffers the copy into the grown ones fails after allocating
-     * them, which leaks them.
+     * row count is set on them, it checks that every column has exactly the batch's rows, buffers
+     * large enough for them and, for strings and binaries, offsets that rise within the data. Arrow's
+     * {@code setValueCount} otherwise grows a column that is short of the row count, and on damaged
+     * buffers the copy into the grown ones fails after allocating them, which leaks them; and a
+     * string whose offsets are damaged made {@code VarCharVector.get} allocate a heap array of the
+     * damaged length (over a GiB) before it failed.
      */
     private static final class CheckedRoot extends VectorSchemaRoot {
         private final VectorSchemaRoot target;
@@ -121,7 +125,12 @@ final class BatchLoader {
                             rowCount, column.getValueCount(), column.getName());
                 }
                 try {
-                    ValueVectorUtility.validate(column);
+                    if (column instanceof BaseVariableWidthVector || column instanceof BaseLargeVariableWidthVector) {
+                        ValueVectorUtility.validateFull(column);
+                    } else {
+                        // validateFull of a fixed_size_list throws UnsupportedOperationException (Arrow 18).
+                        ValueVectorUtility.validate(column);
+                    }
                 } catch (ValidateUtil.ValidateException | IndexOutOfBoundsException e) {
                     throw ImprintException.invalidArgument("a record batch has a malformed column %s: %s",
                             column.getName(), e.getMessage());

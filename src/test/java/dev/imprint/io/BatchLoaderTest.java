@@ -120,10 +120,37 @@ class BatchLoaderTest extends ArrowFileTestBase {
     }
 
     /**
+     * Arrow checks only the last offset of a string column against its data; {@code get} of a row
+     * whose offsets were damaged allocated a byte array of the damaged length (over a GiB, found in
+     * the result tables FileReadersFuzzTest wrote) before it failed.
+     */
+    @Test
+    void refusesAStringColumnWhoseOffsetsDoNotRise() throws IOException {
+        ByteBuffer body = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN);
+        body.putInt(0, 0).putInt(4, 1_000_000_000).putInt(8, 2);
+        Path file = dir.resolve("message.arrow");
+        ArrowBlock block = writeMessage(file, 2, body, 0, 0, 0, 12, 16, 8);
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+             VectorSchemaRoot root = VectorSchemaRoot.create(
+                     new Schema(List.of(Field.nullable("model_id", ArrowType.Utf8.INSTANCE))), allocator)) {
+            ImprintException e = assertThrows(ImprintException.class,
+                    () -> BatchLoader.load(channel, channel.size(), block, root, allocator));
+            assertTrue(e.getMessage().contains("malformed column model_id")
+                    && e.getMessage().contains("offset buffer are decreasing"), e.getMessage());
+        }
+    }
+
+    /**
      * Writes one record batch message of {@code rows} rows for a single utf8 column, with the
      * buffers given as (offset, length) pairs, followed by a zeroed body, and returns its block.
      */
     private static ArrowBlock writeMessage(Path file, int rows, int bodyLength, long... buffers) throws IOException {
+        return writeMessage(file, rows, ByteBuffer.allocate(bodyLength), buffers);
+    }
+
+    /** As {@link #writeMessage(Path, int, int, long...)}, with {@code body} (its whole capacity) as the body. */
+    private static ArrowBlock writeMessage(Path file, int rows, ByteBuffer body, long... buffers) throws IOException {
+        int bodyLength = body.capacity();
         FlatBufferBuilder builder = new FlatBufferBuilder();
         RecordBatch.startNodesVector(builder, 1);
         FieldNode.createFieldNode(builder, rows, 0);
@@ -139,7 +166,8 @@ class BatchLoaderTest extends ArrowFileTestBase {
         byte[] message = builder.sizedByteArray();
         int metadataLength = 8 + (message.length + 7) / 8 * 8;
         ByteBuffer out = ByteBuffer.allocate(metadataLength + bodyLength).order(ByteOrder.LITTLE_ENDIAN);
-        out.putInt(-1).putInt(metadataLength - 8).put(message);
+        out.putInt(-1).putInt(metadataLength - 8).put(message).position(metadataLength);
+        out.put(body.clear());
         Files.write(file, out.array());
         return new ArrowBlock(0, metadataLength, bodyLength);
     }
