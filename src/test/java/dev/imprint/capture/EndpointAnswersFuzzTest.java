@@ -28,7 +28,7 @@ class EndpointAnswersFuzzTest {
         OpenAiProtocol.errorMessage(body);
         JsonNode answer;
         try {
-            answer = OpenAiProtocol.JSON.readTree(body);
+            answer = OpenAiProtocol.readTree(body);
         } catch (JsonProcessingException notJson) {
             return;
         }
