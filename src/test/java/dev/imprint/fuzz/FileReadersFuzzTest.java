@@ -54,7 +54,7 @@ class FileReadersFuzzTest {
         return FuzzScratch.write("input.arrow", data);
     }
 
-    /** Runs {@code read} on the bytes, accepting an ImprintException as the refusal it should be. */
+    /** Runs {@code read} on the file, accepting an ImprintException as the refusal it should be. */
     private static void refuseOrRead(Path file, FileRead read) throws IOException {
         try {
             read.read(sharedAllocator, file);
