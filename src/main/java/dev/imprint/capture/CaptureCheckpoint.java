@@ -100,7 +100,7 @@ public final class CaptureCheckpoint implements AutoCloseable {
 
     private static JsonNode parse(Path file, int number, String line) {
         try {
-            return OpenAiProtocol.JSON.readTree(line);
+            return OpenAiProtocol.readTree(line);
         } catch (JsonProcessingException e) {
             throw ImprintException.invalidArgument("checkpoint %s line %d is not JSON; delete the file to start "
                     + "afresh", file, number);

@@ -64,7 +64,7 @@ final class HttpCaller {
         int status = response.statusCode();
         if (status / 100 == 2) {
             try {
-                return OpenAiProtocol.JSON.readTree(response.body());
+                return OpenAiProtocol.readTree(response.body());
             } catch (JsonProcessingException e) {
                 throw new CallFailure(CallFailure.Kind.RETRYABLE, "the answer is not JSON: "
                         + OpenAiProtocol.abbreviate(response.body()), null);

@@ -1,5 +1,7 @@
 package dev.imprint.capture;
 
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -23,6 +25,19 @@ final class OpenAiProtocol {
     static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
 
     private OpenAiProtocol() {}
+
+    /**
+     * {@code text} read with {@link #JSON}. Jackson reports a decimal whose exponent BigDecimal
+     * cannot hold (such as {@code 1e9999999999}) as a NumberFormatException rather than a
+     * JsonProcessingException; here it is one, so that such text is "not JSON" like any other.
+     */
+    static JsonNode readTree(String text) throws JsonProcessingException {
+        try {
+            return JSON.readTree(text);
+        } catch (NumberFormatException e) {
+            throw new JsonParseException(null, "a number BigDecimal cannot hold", e);
+        }
+    }
 
     /**
      * A chat completion asking for the first token's {@code topLogprobs} alternatives (0: none). A

@@ -6,24 +6,31 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import org.apache.arrow.flatbuf.Buffer;
 import org.apache.arrow.flatbuf.Message;
 import org.apache.arrow.flatbuf.MessageHeader;
 import org.apache.arrow.flatbuf.RecordBatch;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.BaseLargeVariableWidthVector;
+import org.apache.arrow.vector.BaseVariableWidthVector;
+import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorLoader;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.message.ArrowBlock;
 import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 import org.apache.arrow.vector.ipc.message.MessageSerializer;
+import org.apache.arrow.vector.util.ValueVectorUtility;
+import org.apache.arrow.vector.validate.ValidateUtil;
 
 /**
  * Loads one record batch of an Arrow IPC file into a root, for files that may be damaged.
  *
  * <p>Arrow's own {@code ArrowFileReader.loadRecordBatch} reads the message into an off-heap buffer
  * and leaks it when the message does not parse, and trusts the lengths it reads. Here every length
- * is checked against the file size first, the message is parsed on the heap, and the body buffer is
- * released on every failure, so a damaged file costs an exception and nothing else.
+ * is checked against the file size first, the message is parsed on the heap, the body buffer is
+ * released on every failure, and the loaded columns are checked before the row count is set (see
+ * {@link CheckedRoot}), so a damaged file costs an exception and nothing else.
  */
 final class BatchLoader {
     private static final int CONTINUATION = -1;
@@ -42,7 +49,9 @@ final class BatchLoader {
         long offset = block.getOffset();
         int metadataLength = block.getMetadataLength();
         long bodyLength = block.getBodyLength();
-        if (offset < 0 || metadataLength < 8 || bodyLength < 0 || offset + metadataLength + bodyLength > fileSize) {
+        // Compared without adding them up: damaged lengths can sum past Long.MAX_VALUE to a negative.
+        if (offset < 0 || metadataLength < 8 || bodyLength < 0 || metadataLength > fileSize
+                || bodyLength > fileSize - metadataLength || offset > fileSize - metadataLength - bodyLength) {
             throw ImprintException.invalidArgument("record batch block (offset %d, metadata %d bytes, body %d bytes) "
                     + "does not fit in the %d-byte file", offset, metadataLength, bodyLength, fileSize);
         }
@@ -64,6 +73,14 @@ final class BatchLoader {
         if (header == null) {
             throw ImprintException.invalidArgument("record batch at offset %d has no header", offset);
         }
+        // Arrow slices these from the body unchecked, and a batch it then fails to build keeps the slices' references.
+        for (int i = 0; i < header.buffersLength(); i++) {
+            Buffer buffer = header.buffers(i);
+            if (buffer.offset() < 0 || buffer.length() < 0 || buffer.offset() > bodyLength - buffer.length()) {
+                throw ImprintException.invalidArgument("record batch at offset %d has buffer %d (offset %d, %d bytes) "
+                        + "outside its %d-byte body", offset, i, buffer.offset(), buffer.length(), bodyLength);
+            }
+        }
         ArrowBuf body = allocator.buffer(bodyLength);
         ArrowRecordBatch batch;
         try {
@@ -79,7 +96,47 @@ final class BatchLoader {
             throw e;
         }
         try (batch) {
-            new VectorLoader(root).load(batch);
+            new VectorLoader(new CheckedRoot(root)).load(batch);
+        }
+    }
+
+    /**
+     * The root the batch is loaded through: once the columns hold their buffers, and before the
+     * row count is set on them, it checks that every column has exactly the batch's rows, buffers
+     * large enough for them and, for strings and binaries, offsets that rise within the data. Arrow's
+     * {@code setValueCount} otherwise grows a column that is short of the row count, and on damaged
+     * buffers the copy into the grown ones fails after allocating them, which leaks them; and a
+     * string whose offsets are damaged made {@code VarCharVector.get} allocate a heap array of the
+     * damaged length (over a GiB) before it failed.
+     */
+    private static final class CheckedRoot extends VectorSchemaRoot {
+        private final VectorSchemaRoot target;
+
+        CheckedRoot(VectorSchemaRoot target) {
+            super(target.getSchema(), target.getFieldVectors(), target.getRowCount());
+            this.target = target;
+        }
+
+        @Override
+        public void setRowCount(int rowCount) {
+            for (FieldVector column : getFieldVectors()) {
+                if (column.getValueCount() != rowCount) {
+                    throw ImprintException.invalidArgument("a record batch of %d rows has %d values in column %s",
+                            rowCount, column.getValueCount(), column.getName());
+                }
+                try {
+                    if (column instanceof BaseVariableWidthVector || column instanceof BaseLargeVariableWidthVector) {
+                        ValueVectorUtility.validateFull(column);
+                    } else {
+                        // validateFull of a fixed_size_list throws UnsupportedOperationException (Arrow 18).
+                        ValueVectorUtility.validate(column);
+                    }
+                } catch (ValidateUtil.ValidateException | IndexOutOfBoundsException e) {
+                    throw ImprintException.invalidArgument("a record batch has a malformed column %s: %s",
+                            column.getName(), e.getMessage());
+                }
+            }
+            target.setRowCount(rowCount);
         }
     }
 

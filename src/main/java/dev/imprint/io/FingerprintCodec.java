@@ -124,7 +124,7 @@ final class FingerprintCodec {
                  ArrowFileReader reader = new ArrowFileReader(channel, allocator)) {
                 return decode(reader, channel, size, allocator, format, withRows, requireChecksum);
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | StackOverflowError e) {
             throw readFailure(displayName, "file", e);
         }
     }
@@ -132,14 +132,20 @@ final class FingerprintCodec {
     /**
      * The error to report for {@code failure} while reading {@code displayName}: NOT_FOUND for a
      * missing file, a domain error with the file name in front, anything else INVALID_ARGUMENT
-     * "not a readable Arrow IPC {@code what}".
+     * "not a readable Arrow IPC {@code what}". A StackOverflowError is Arrow recursing through a
+     * schema whose fields nest without end (a damaged file can make a field its own child); the
+     * readers catch it where they hand the file to Arrow, and it is reported as such.
      */
-    static ImprintException readFailure(String displayName, String what, Exception failure) {
+    static ImprintException readFailure(String displayName, String what, Throwable failure) {
         if (failure instanceof NoSuchFileException) {
             return ImprintException.notFound("file %s does not exist", displayName);
         }
         if (failure instanceof ImprintException e) {
             return new ImprintException(e.code(), displayName + ": " + e.getMessage(), e);
+        }
+        if (failure instanceof StackOverflowError) {
+            return new ImprintException(ImprintException.Code.INVALID_ARGUMENT, displayName
+                    + ": not a readable Arrow IPC " + what + " (its schema nests too deeply or refers to itself)", failure);
         }
         return new ImprintException(ImprintException.Code.INVALID_ARGUMENT,
                 displayName + ": not a readable Arrow IPC " + what + " (" + failure + ")", failure);

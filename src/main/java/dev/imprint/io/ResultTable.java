@@ -345,7 +345,7 @@ public final class ResultTable {
                             q.isNull(i) ? null : q.get(i)));
                 }
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError e) {
             throw FingerprintCodec.readFailure(name, "result table", e);
         }
     }

@@ -113,7 +113,7 @@ public final class SuspectTable {
                     FingerprintSchema.requireFormat(metadata, FORMAT);
                 }
                 this.probeSetId = Optional.ofNullable(metadata.get(FingerprintSchema.KEY_PROBE_SET_ID));
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException | StackOverflowError e) {
                 closeAll(reader, ch, child);
                 throw FingerprintCodec.readFailure(name, "suspect table", e);
             }
@@ -181,7 +181,7 @@ public final class SuspectTable {
                     row = end;
                 }
                 return new SuspectRows(modelId, Arrays.copyOf(probes, count), Arrays.copyOf(rows, count * dim));
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException | StackOverflowError e) {
                 throw FingerprintCodec.readFailure(name, "suspect table", e);
             }
         }

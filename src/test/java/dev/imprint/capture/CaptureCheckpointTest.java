@@ -92,6 +92,14 @@ class CaptureCheckpointTest {
         Files.writeString(file, "garbage\n{\"probe\":3}\n", StandardOpenOption.APPEND);
         assertTrue(assertThrows(ImprintException.class, () -> CaptureCheckpoint.open(file, settings("m"), 10))
                 .getMessage().contains("line 3 is not JSON"));
+        Path hugeExponent = dir.resolve("e");
+        try (CaptureCheckpoint cp = CaptureCheckpoint.open(hugeExponent, settings("m"), 10)) {
+            cp.record(answer(2));
+        }
+        // Found by EndpointAnswersFuzzTest: Jackson threw a bare NumberFormatException for this.
+        Files.writeString(hugeExponent, "{\"probe\":3,\"embedding\":[1e9999999999]}\n", StandardOpenOption.APPEND);
+        assertTrue(assertThrows(ImprintException.class, () -> CaptureCheckpoint.open(hugeExponent, settings("m"), 10))
+                .getMessage().contains("line 3 is not JSON"));
         Path outOfRange = dir.resolve("r");
         try (CaptureCheckpoint cp = CaptureCheckpoint.open(outOfRange, settings("m"), 10)) {
             cp.record(answer(9));

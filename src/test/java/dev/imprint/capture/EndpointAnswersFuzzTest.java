@@ -6,8 +6,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imprint.core.ImprintException;
+import dev.imprint.testing.FuzzScratch;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 
@@ -15,7 +15,8 @@ import java.time.Instant;
  * What an endpoint sends back, on arbitrary bytes: answer bodies, error bodies, Retry-After
  * values, and a checkpoint file a crash or a person left behind. Each is read or refused the
  * documented way (BadAnswer, null, ImprintException), never anything else. Inputs under
- * {@code EndpointAnswersFuzzTestInputs/} replay as ordinary tests.
+ * {@code EndpointAnswersFuzzTestInputs/} replay as ordinary tests. A checkpoint is opened by path:
+ * each input is written to one reused file in memory ({@link FuzzScratch}).
  */
 class EndpointAnswersFuzzTest {
     private static final int MAX_EXECUTIONS = 1_000_000;
@@ -27,7 +28,7 @@ class EndpointAnswersFuzzTest {
         OpenAiProtocol.errorMessage(body);
         JsonNode answer;
         try {
-            answer = OpenAiProtocol.JSON.readTree(body);
+            answer = OpenAiProtocol.readTree(body);
         } catch (JsonProcessingException notJson) {
             return;
         }
@@ -74,21 +75,16 @@ class EndpointAnswersFuzzTest {
 
     @FuzzTest(maxDuration = "2h", maxExecutions = MAX_EXECUTIONS)
     void checkpoint(byte[] data) throws IOException {
-        Path file = Files.createTempFile("fuzz", ".checkpoint");
+        Path file = FuzzScratch.write("input.checkpoint", data);
         ObjectNode settings = OpenAiProtocol.JSON.createObjectNode().put("model", "m").put("temperature", 1.0);
-        try {
-            Files.write(file, data);
-            try (CaptureCheckpoint cp = CaptureCheckpoint.open(file, settings, 8)) {
-                cp.answered().keySet().forEach(p -> {
-                    if (p < 0 || p >= 8) {
-                        throw new AssertionError("resumed probe " + p + " of 8");
-                    }
-                });
-            } catch (ImprintException expected) {
-                // a clear refusal
-            }
-        } finally {
-            Files.deleteIfExists(file);
+        try (CaptureCheckpoint cp = CaptureCheckpoint.open(file, settings, 8)) {
+            cp.answered().keySet().forEach(p -> {
+                if (p < 0 || p >= 8) {
+                    throw new AssertionError("resumed probe " + p + " of 8");
+                }
+            });
+        } catch (ImprintException expected) {
+            // a clear refusal
         }
     }
 }

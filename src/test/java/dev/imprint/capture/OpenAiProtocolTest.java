@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imprint.core.ChatMessage;
@@ -78,6 +79,18 @@ class OpenAiProtocolTest {
         assertEquals(-2.5f, row[1]);
         assertThrows(BadAnswer.class, () -> OpenAiProtocol.embedding(json("{\"data\":[]}")));
         assertThrows(BadAnswer.class, () -> OpenAiProtocol.embedding(json("{\"data\":[{\"embedding\":[1e39]}]}")));
+    }
+
+    /**
+     * Found by EndpointAnswersFuzzTest: with decimals read as BigDecimal, Jackson threw a bare
+     * NumberFormatException for an exponent beyond int, past HttpCaller's catch of "not JSON".
+     */
+    @Test
+    void aNumberBigDecimalCannotHoldIsNotJson() throws Exception {
+        assertThrows(JsonProcessingException.class,
+                () -> OpenAiProtocol.readTree("{\"data\":[{\"embedding\":[0.1,1e9999999999]}]}"));
+        assertEquals(new java.math.BigDecimal("1e999"), OpenAiProtocol.readTree("[1e999]").get(0).decimalValue());
+        assertTrue(OpenAiProtocol.errorMessage("{\"error\":{\"message\":1e9999999999}}").startsWith("{\"error\""));
     }
 
     @Test

@@ -4,15 +4,16 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.imprint.core.ImprintException;
 import dev.imprint.io.ProbesJson;
 import dev.imprint.io.SupportsJson;
+import dev.imprint.testing.FuzzScratch;
 import dev.imprint.topk.TopKAnswers;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
  * The JSON input files users write or tools hand over (top-k answers, probes, supports.json) on
  * arbitrary bytes: each is read or refused with an ImprintException naming the file and line,
- * never anything else. Inputs under {@code JsonLinesFuzzTestInputs/} replay as ordinary tests.
+ * never anything else. Inputs under {@code JsonLinesFuzzTestInputs/} replay as ordinary tests. The
+ * readers take a path: each input is written to one reused file in memory ({@link FuzzScratch}).
  */
 class JsonLinesFuzzTest {
     private static final int MAX_EXECUTIONS = 1_000_000;
@@ -22,14 +23,11 @@ class JsonLinesFuzzTest {
     }
 
     private static void refuseOrRead(byte[] data, FileRead read) throws IOException {
-        Path file = Files.createTempFile("fuzz", ".jsonl");
+        Path file = FuzzScratch.write("input.jsonl", data);
         try {
-            Files.write(file, data);
             read.read(file);
         } catch (ImprintException expected) {
             // a clear refusal
-        } finally {
-            Files.deleteIfExists(file);
         }
     }
 

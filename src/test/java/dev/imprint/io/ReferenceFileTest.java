@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
@@ -164,6 +165,36 @@ class ReferenceFileTest extends ArrowFileTestBase {
         ImprintException e = assertThrows(ImprintException.class, () -> ReferenceFile.read(allocator, file));
         assertEquals(ImprintException.Code.INVALID_ARGUMENT, e.code());
         assertTrue(e.getMessage().startsWith(file + ": not a readable Arrow IPC file"), e.getMessage());
+    }
+
+    /**
+     * Found by FileReadersFuzzTest (probeSetFile): a damaged offset in the footer's schema makes a
+     * field its own descendant, and Arrow's schema parsing recursed until the stack overflowed, an
+     * Error that no reader caught. Every reader refuses it now, leaking nothing.
+     */
+    @Test
+    void everyReaderRefusesASchemaWhoseFieldsNestInALoop() throws Exception {
+        Path file = dir.resolve("loop.arrow");
+        try (var in = getClass().getResourceAsStream(
+                "/dev/imprint/fuzz/FileReadersFuzzTestInputs/probeSetFile/schema-fields-nest-in-a-loop")) {
+            Files.write(file, in.readAllBytes());
+        }
+        List<org.junit.jupiter.api.function.Executable> reads = List.of(
+                () -> ProbeSetFile.read(allocator, file, file.toString()),
+                () -> ReferenceFile.read(allocator, file),
+                () -> ReferenceFile.readInput(allocator, file),
+                () -> ResultTable.readAll(allocator, file),
+                () -> {
+                    try (SuspectTable.Reader reader = SuspectTable.open(allocator, file, 10)) {
+                        reader.next();
+                    }
+                });
+        for (var read : reads) {
+            ImprintException e = assertThrows(ImprintException.class, read);
+            assertEquals(ImprintException.Code.INVALID_ARGUMENT, e.code());
+            assertTrue(e.getMessage().startsWith(file + ": not a readable Arrow IPC "), e.getMessage());
+            assertTrue(e.getMessage().endsWith("(its schema nests too deeply or refers to itself)"), e.getMessage());
+        }
     }
 
     @Test
