@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
-# Runs `imprint bench` and the numpy/OpenBLAS baseline (scripts/bench_numpy.py) on the same
-# workloads in the same run and prints a table of both medians (seconds per batch of S suspects)
-# and the ratio numpy/imprint (above 1: Imprint is faster).
+# Runs `imprint bench` and its CPU peers (scripts/bench_peers.py: numpy/OpenBLAS, PyTorch, FAISS) on
+# the same workloads in the same run and prints a table of the medians (seconds per batch of S
+# suspects) and each peer's ratio peer/imprint (above 1: Imprint is faster).
 #
-# The two alternate, workload by workload, for several rounds, so both see the same machine load;
+# All sides alternate, workload by workload, for several rounds, so they see the same machine load;
 # each side's figure is the median of its per-round medians. Every run's own line goes to stderr.
+# FAISS runs the EMBEDDING workloads (W3, W4) only; a peer that is not installed shows "-".
 #
 # Usage: scripts/bench-compare.sh [W1,W2,W3,W4]
-# Both sides warm up with the same number of untimed batches, enough for the JVM's optimising
+# Every side warms up with the same number of untimed batches, enough for the JVM's optimising
 # compiler to finish with the per-probe code (it is invoked P*S times a batch, and compiled after
-# ~10k invocations), so both are measured in their steady state, as a running server is.
+# ~10k invocations), so all are measured in their steady state, as a running server is.
+#
+# The peers run in a venv of their own, .bench-venv, filled on first use from pip's configured
+# index (on the development machine its local wheel mirror): numpy, faiss-cpu and the CPU build of
+# torch. IMPRINT_BENCH_PYTHON names another Python to use instead.
 #
 # Environment: IMPRINT_BENCH_ROUNDS (default 3), IMPRINT_BENCH_REPS (default 7),
 #              IMPRINT_BENCH_WARMUP (default 30), IMPRINT_BENCH_SCALE (default 1),
-#              IMPRINT_LAUNCHER (default scripts/imprint).
+#              IMPRINT_BENCH_PEERS (default numpy,torch,faiss), IMPRINT_LAUNCHER (default scripts/imprint).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,29 +27,69 @@ rounds=${IMPRINT_BENCH_ROUNDS:-3}
 reps=${IMPRINT_BENCH_REPS:-7}
 warmup=${IMPRINT_BENCH_WARMUP:-30}
 scale=${IMPRINT_BENCH_SCALE:-1}
+peers=${IMPRINT_BENCH_PEERS:-numpy,torch,faiss}
 launcher=${IMPRINT_LAUNCHER:-$root/scripts/imprint}
+
+python=${IMPRINT_BENCH_PYTHON:-}
+if [ -z "$python" ]; then
+  venv="$root/.bench-venv"
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+  fi
+  if ! "$venv/bin/python" -c 'import numpy, torch, faiss' 2>/dev/null; then
+    index=$(python3 -m pip config get global.index-url 2>/dev/null || true)
+    echo "installing numpy, torch (CPU) and faiss-cpu into $venv ..." >&2
+    "$venv/bin/pip" install -q ${index:+--index-url "$index"} numpy faiss-cpu 'torch==2.13.0+cpu' >&2 \
+      || echo "warning: could not install every peer into $venv; those missing show '-'" >&2
+  fi
+  python="$venv/bin/python"
+fi
 
 median_s() { sed -n 's/.*median_s=\([0-9.]*\).*/\1/p' | tail -n 1; }
 median_of() { python3 -c 'import statistics, sys; print(f"{statistics.median(map(float, sys.argv[1:])):.6f}")' "$@"; }
 
-printf '%-8s %14s %14s %14s\n' workload imprint_s numpy_s numpy/imprint
+# Whether peer $1 runs workload $2 here: FAISS scores EMBEDDING only, and a peer must import.
+runs() {
+  case "$1:$2" in
+    faiss:W1 | faiss:W2) return 1 ;;
+  esac
+  "$python" -c "import $1" 2>/dev/null
+}
+
+header=$(printf '%-8s %12s' workload imprint_s)
+for peer in ${peers//,/ }; do
+  header+=$(printf ' %12s %10s' "${peer}_s" "${peer}/imp")
+done
+echo "$header"
 for w in ${workloads//,/ }; do
-  imprint=()
-  numpy=()
+  declare -A seconds=()
   for ((round = 1; round <= rounds; round++)); do
     # The CPU backend parallelises across probes itself; OpenBLAS threads on top would oversubscribe.
     line=$(OPENBLAS_NUM_THREADS=1 "$launcher" bench --workload "$w" --reps "$reps" --warmup "$warmup" \
       --scale "$scale" 2>/dev/null | grep 'median_s=')
     echo "round=$round $line" >&2
-    imprint+=("$(median_s <<<"$line")")
-    # This machine pins OpenBLAS's core type and L2 size for Java; numpy's own OpenBLAS runs best unpinned.
-    line=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 "$root/scripts/bench_numpy.py" \
-      --workload "$w" --reps "$reps" --warmup "$warmup" --scale "$scale" | grep 'median_s=')
-    echo "round=$round $line" >&2
-    numpy+=("$(median_s <<<"$line")")
+    seconds[imprint]+=" $(median_s <<<"$line")"
+    for peer in ${peers//,/ }; do
+      runs "$peer" "$w" || continue
+      # This machine pins OpenBLAS's core type and L2 size for Java; the peers' own builds run best unpinned.
+      line=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$root/scripts/bench_peers.py" \
+        --peer "$peer" --workload "$w" --reps "$reps" --warmup "$warmup" --scale "$scale" | grep 'median_s=')
+      echo "round=$round $line" >&2
+      seconds[$peer]+=" $(median_s <<<"$line")"
+    done
   done
-  imprint_s=$(median_of "${imprint[@]}")
-  numpy_s=$(median_of "${numpy[@]}")
-  ratio=$(python3 -c "print(f'{$numpy_s / $imprint_s:.2f}')")
-  printf '%-8s %14s %14s %14s\n' "$w" "$imprint_s" "$numpy_s" "$ratio"
+  # shellcheck disable=SC2086 # the per-round medians are words on purpose
+  imprint_s=$(median_of ${seconds[imprint]})
+  row=$(printf '%-8s %12s' "$w" "$imprint_s")
+  for peer in ${peers//,/ }; do
+    if [ -n "${seconds[$peer]:-}" ]; then
+      # shellcheck disable=SC2086
+      peer_s=$(median_of ${seconds[$peer]})
+      row+=$(printf ' %12s %10s' "$peer_s" "$(python3 -c "print(f'{$peer_s / $imprint_s:.2f}')")")
+    else
+      row+=$(printf ' %12s %10s' - -)
+    fi
+  done
+  echo "$row"
+  unset seconds
 done
