@@ -30,6 +30,19 @@ scale=${IMPRINT_BENCH_SCALE:-1}
 peers=${IMPRINT_BENCH_PEERS:-numpy,torch,faiss}
 launcher=${IMPRINT_LAUNCHER:-$root/scripts/imprint}
 
+for w in ${workloads//,/ }; do
+  case "$w" in
+    W1 | W2 | W3 | W4) ;;
+    *) echo "bench-compare: workload '$w'; expected W1, W2, W3 or W4 (comma-separated)" >&2; exit 2 ;;
+  esac
+done
+for peer in ${peers//,/ }; do
+  case "$peer" in
+    numpy | torch | faiss) ;;
+    *) echo "bench-compare: IMPRINT_BENCH_PEERS names '$peer'; expected numpy, torch or faiss" >&2; exit 2 ;;
+  esac
+done
+
 python=${IMPRINT_BENCH_PYTHON:-}
 if [ -z "$python" ]; then
   venv="$root/.bench-venv"
@@ -37,7 +50,9 @@ if [ -z "$python" ]; then
     python3 -m venv "$venv"
   fi
   if ! "$venv/bin/python" -c 'import numpy, torch, faiss' 2>/dev/null; then
-    index=$(python3 -m pip config get global.index-url 2>/dev/null || true)
+    # The configured index (on the development machine, its local wheel mirror), as .ci/run finds it.
+    index=$(python3 -m pip config get global.index-url 2>/dev/null \
+      || python3 -m pip config get global.extra-index-url 2>/dev/null | awk '{print $1}' || true)
     echo "installing numpy, torch (CPU) and faiss-cpu into $venv ..." >&2
     "$venv/bin/pip" install -q ${index:+--index-url "$index"} numpy faiss-cpu 'torch==2.13.0+cpu' >&2 \
       || echo "warning: could not install every peer into $venv; those missing show '-'" >&2

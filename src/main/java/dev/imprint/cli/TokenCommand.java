@@ -113,8 +113,10 @@ final class TokenCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
+            // Read before the header is printed, so a missing directory is the one line it says.
+            java.util.List<TokenRecord> records = dir.tokens(false).read().records();
             out.printf("%-24s %-8s %-16s %s%n", "NAME", "ROLE", "TENANT", "CREATED");
-            for (TokenRecord r : dir.tokens(false).read().records()) {
+            for (TokenRecord r : records) {
                 out.printf("%-24s %-8s %-16s %s%n", r.name(), r.role().wireName(),
                         r.tenant() == null ? "-" : r.tenant(), r.created());
             }
