@@ -41,8 +41,9 @@ import java.util.function.Supplier;
 
 /**
  * The {@code imprint.v1.Imprint} service: decodes each request with {@link ProtoMapper}, calls
- * the caller's tenant's {@link ImprintEngine} ({@link CallerTenant}), and encodes the answer. Every failure goes through
- * {@link StatusTranslator}; this class holds no math and touches no files.
+ * the caller's tenant's {@link ImprintEngine} ({@link CallerTenant}, looked up once per call), and
+ * encodes the answer. Every failure goes through {@link StatusTranslator}; this class holds no math
+ * and touches no files.
  */
 public final class ImprintService extends ImprintGrpc.ImprintImplBase {
     private final TenantEngines engines;
@@ -78,23 +79,28 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
         unary("CreateProbeSet", out, () -> {
             dev.imprint.core.ProbeSet requested = ProtoMapper.probeSet(req);
             admission.checkProbeSet(requested);
-            dev.imprint.core.ProbeSet set = engine().createProbeSet(requested);
-            return ProtoMapper.toProto(set, engine().referenceCount(set.id()));
+            ImprintEngine engine = engine();
+            dev.imprint.core.ProbeSet set = engine.createProbeSet(requested);
+            return ProtoMapper.toProto(set, engine.referenceCount(set.id()));
         });
     }
 
     @Override
     public void getProbeSet(GetProbeSetRequest req, StreamObserver<ProbeSet> out) {
-        unary("GetProbeSet", out, () -> ProtoMapper.toProto(engine().getProbeSet(req.getProbeSetId()),
-                engine().referenceCount(req.getProbeSetId()), req.getIncludeTexts(), req.getIncludeSupports()));
+        unary("GetProbeSet", out, () -> {
+            ImprintEngine engine = engine();
+            return ProtoMapper.toProto(engine.getProbeSet(req.getProbeSetId()),
+                    engine.referenceCount(req.getProbeSetId()), req.getIncludeTexts(), req.getIncludeSupports());
+        });
     }
 
     @Override
     public void listProbeSets(ListProbeSetsRequest req, StreamObserver<ListProbeSetsResponse> out) {
         unary("ListProbeSets", out, () -> {
             ListProbeSetsResponse.Builder b = ListProbeSetsResponse.newBuilder();
-            for (dev.imprint.core.ProbeSet set : engine().listProbeSets()) {
-                b.addProbeSets(ProtoMapper.toProto(set, engine().referenceCount(set.id())));
+            ImprintEngine engine = engine();
+            for (dev.imprint.core.ProbeSet set : engine.listProbeSets()) {
+                b.addProbeSets(ProtoMapper.toProto(set, engine.referenceCount(set.id())));
             }
             return b.build();
         });
@@ -244,12 +250,13 @@ public final class ImprintService extends ImprintGrpc.ImprintImplBase {
             throw dev.imprint.core.ImprintException.invalidArgument("continued is for suspects sent in parts on ScoreStream; a Score "
                     + "request holds its whole suspect");
         }
-        dev.imprint.core.ProbeSet set = engine().getProbeSet(req.getProbeSetId());
+        ImprintEngine engine = engine();
+        dev.imprint.core.ProbeSet set = engine.getProbeSet(req.getProbeSetId());
         // Options before the suspect, in the order scoreBatch checks them, so both report the same error.
         ScoreQuery query = ProtoMapper.query(set, req);
         Suspect suspect = ProtoMapper.suspect(set, req);
         try (Admission.Ticket admitted = admission.suspects(1)) {
-            return ProtoMapper.toProto(req.getRequestId(), engine().score(set, suspect, query, callDeadline()));
+            return ProtoMapper.toProto(req.getRequestId(), engine.score(set, suspect, query, callDeadline()));
         }
     }
 
