@@ -18,24 +18,43 @@ import java.util.logging.Logger;
  *
  * <p>The backend owns one worker pool, sized to the machine's cores, that every probe set's
  * scoring shares; {@link #close()} stops it.
+ *
+ * <p>Batches of a few suspects, which are memory-bound, go through {@link VectorProduct} instead of
+ * BLAS where the JVM runs with {@code --add-modules jdk.incubator.vector} (scripts/imprint passes
+ * it): it reads each reference value once for every column, where BLAS reads it once per column.
  */
 public final class CpuBackend implements ScoringBackend {
     private static final Logger LOG = Logger.getLogger(CpuBackend.class.getName());
     private static final String NATIVE_BLAS = "dev.ludovic.netlib.blas.JNIBLAS";
     private static final AtomicBoolean HINTED = new AtomicBoolean();
+    private static final String VECTOR_MODULE = "jdk.incubator.vector";
     private final BLAS blas = BLAS.getInstance();
     private final ForkJoinPool workers;
+    private final boolean vectorProducts;
 
     /** A backend using every available core. */
     public CpuBackend() {
         this(Runtime.getRuntime().availableProcessors());
     }
 
-    /** A backend scoring with {@code threads} worker threads (at least 1). */
+    /** A backend scoring with {@code threads} worker threads (at least 1), on the Vector API where it is loaded. */
     public CpuBackend(int threads) {
+        this(threads, vectorApiLoaded());
+    }
+
+    /**
+     * A backend scoring with {@code threads} worker threads (at least 1); skinny batches go through
+     * the Vector API when {@code vectorProducts}, which needs {@link #vectorApiLoaded()}, else through BLAS.
+     */
+    public CpuBackend(int threads, boolean vectorProducts) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads=" + threads + "; expected at least 1");
         }
+        if (vectorProducts && !vectorApiLoaded()) {
+            throw new IllegalStateException("the Vector API is not loaded: run the JVM with --add-modules "
+                    + VECTOR_MODULE);
+        }
+        this.vectorProducts = vectorProducts;
         AtomicInteger counter = new AtomicInteger();
         this.workers = new ForkJoinPool(threads, pool -> {
             ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
@@ -59,6 +78,21 @@ public final class CpuBackend implements ScoringBackend {
                     + " workers, and OpenBLAS threads on top of them oversubscribe the cores; "
                     + "set OPENBLAS_NUM_THREADS=1 (scripts/imprint does) for the best throughput");
         }
+        if (!vectorApiLoaded()) {
+            LOG.info("the Vector API is not loaded, so batches of a few suspects are scored through BLAS, "
+                    + "which reads the references once per column: run the JVM with --add-modules " + VECTOR_MODULE
+                    + " (scripts/imprint does)");
+        }
+    }
+
+    /** Whether the JVM runs with the incubating Vector API module, which {@link VectorProduct} needs. */
+    public static boolean vectorApiLoaded() {
+        return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent();
+    }
+
+    /** Whether skinny batches are scored on the Vector API rather than through BLAS. */
+    public boolean vectorProducts() {
+        return vectorProducts;
     }
 
     /** The class name of the BLAS implementation netlib picked, e.g. "dev.ludovic.netlib.blas.JNIBLAS". */
@@ -73,7 +107,7 @@ public final class CpuBackend implements ScoringBackend {
 
     @Override
     public ResidentReferences createResidentSet(ProbeSet set) {
-        return new CpuResidentSet(set, blas, workers);
+        return new CpuResidentSet(set, blas, workers, vectorProducts);
     }
 
     @Override

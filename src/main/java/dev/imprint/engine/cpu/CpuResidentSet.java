@@ -64,6 +64,8 @@ final class CpuResidentSet implements ResidentReferences {
     private final double scale;
     private final BLAS blas;
     private final ForkJoinPool workers;
+    /** Skinny products on {@link VectorProduct} rather than BLAS's matrix-vector products. */
+    private final boolean vectorProducts;
 
     private final Map<String, Integer> slotOf = new HashMap<>();
     private String[] idAt = new String[0];
@@ -75,7 +77,7 @@ final class CpuResidentSet implements ResidentReferences {
     private double[] negEntropy = new double[0];
     private int[] argmax = new int[0];
 
-    CpuResidentSet(ProbeSet set, BLAS blas, ForkJoinPool workers) {
+    CpuResidentSet(ProbeSet set, BLAS blas, ForkJoinPool workers, boolean vectorProducts) {
         this.set = set;
         this.probes = set.numProbes();
         this.dim = set.dim();
@@ -84,6 +86,7 @@ final class CpuResidentSet implements ResidentReferences {
         this.scale = 1.0 / (1.0 + dim * eps);
         this.blas = blas;
         this.workers = workers;
+        this.vectorProducts = vectorProducts;
         this.unit = emptyPerProbe();
         this.logs = distribution ? emptyPerProbe() : null;
     }
@@ -446,15 +449,18 @@ final class CpuResidentSet implements ResidentReferences {
         /**
          * {@code c = a^T x} (or {@code c += a^T x} when {@code accumulate}) for the first {@code held}
          * slots of a per-probe matrix {@code a} and {@code columns} suspect columns of {@code x}.
-         * Few columns go through matrix-vector products: the reference block stays in cache between
-         * them, and it avoids the packing a matrix product does, which costs more than the arithmetic
-         * when only a few columns share each reference value.
+         * Few columns go through {@link VectorProduct}, which reads each reference value once for all
+         * of them, or else through BLAS's matrix-vector products, one per column: either avoids the
+         * packing a matrix product does, which costs more than the arithmetic when only a few columns
+         * share each reference value.
          */
         private void product(float[] a, float[] x, int columns, float[] c, boolean accumulate) {
             for (int k0 = 0; k0 < dim; k0 += K_BLOCK) {
                 int k = Math.min(K_BLOCK, dim - k0);
                 float beta = accumulate || k0 > 0 ? 1f : 0f;
-                if (columns <= SKINNY_COLUMNS) {
+                if (columns <= SKINNY_COLUMNS && vectorProducts) {
+                    VectorProduct.multiply(a, dim, held, k0, k, x, columns, c, beta != 0f);
+                } else if (columns <= SKINNY_COLUMNS) {
                     for (int col = 0; col < columns; col++) {
                         blas.sgemv("T", k, held, 1f, a, k0, dim, x, col * dim + k0, 1, beta, c, col * held, 1);
                     }

@@ -47,35 +47,45 @@ class CpuBackendTest {
         List<Arguments> cases = new ArrayList<>();
         int[][] shapes = { // probes, dim, references
             {1, 1, 3}, {7, 3, 5}, {7, 31, 4}, {7, 32, 4}, {7, 33, 4}, {3, 1000, 3}, {2, 4097, 2},
-            {1, 32768, 2}, {256, 8, 3}, {1000, 5, 2}};
+            {1, 32768, 2}, {256, 8, 3}, {1000, 5, 2}, {5, 77, 9}};
         for (ProbeSetKind kind : ProbeSetKind.values()) {
             for (int[] s : shapes) {
-                cases.add(Arguments.of(kind, s[0], s[1], s[2]));
+                // Skinny batches on the Vector API, and through BLAS as a JVM without the module scores them.
+                cases.add(Arguments.of(kind, s[0], s[1], s[2], true));
+                cases.add(Arguments.of(kind, s[0], s[1], s[2], false));
             }
         }
         return cases.stream();
     }
 
-    @ParameterizedTest(name = "{0} P={1} D={2} M={3}")
+    @ParameterizedTest(name = "{0} P={1} D={2} M={3} vector={4}")
     @MethodSource("awkwardSizes")
-    void matchesFloat64OracleOnEveryMetricForAllAndMaskedProbes(ProbeSetKind kind, int probes, int dim, int refs) {
+    void matchesFloat64OracleOnEveryMetricForAllAndMaskedProbes(ProbeSetKind kind, int probes, int dim, int refs,
+                                                               boolean vectorProducts) {
+        assertTrue(CpuBackend.vectorApiLoaded(), "the tests run with --add-modules=jdk.incubator.vector (pom.xml)");
         ProbeSet set = probeSet(kind, probes, dim);
         TestFingerprints gen = new TestFingerprints(31L * probes + dim + kind.ordinal());
-        Fixture f = new Fixture(set, gen, refs);
-        Set<Metric> metrics = supported(kind);
+        try (CpuBackend products = new CpuBackend(2, vectorProducts)) {
+            Fixture f = new Fixture(set, gen, refs, products);
+            Set<Metric> metrics = supported(kind);
 
-        List<float[]> all = List.of(
-                gen.near(kind, f.rows.get("m0"), dim, 0.02),
-                gen.near(kind, f.rows.get(f.ids.get(refs - 1)), dim, 0.3),
-                gen.rows(kind, probes, dim));
-        SuspectBatch full = new SuspectBatch(allProbes(probes), all);
-        assertMatchesOracle(set, f.rows, f.ids, full, metrics, true, f.resident.score(full, f.ids, metrics, true));
+            List<float[]> all = List.of(
+                    gen.near(kind, f.rows.get("m0"), dim, 0.02),
+                    gen.near(kind, f.rows.get(f.ids.get(refs - 1)), dim, 0.3),
+                    gen.rows(kind, probes, dim));
+            SuspectBatch full = new SuspectBatch(allProbes(probes), all);
+            assertMatchesOracle(set, f.rows, f.ids, full, metrics, true, f.resident.score(full, f.ids, metrics, true));
+            // One suspect: the skinny product of every kind (at S=3 a DISTRIBUTION set's is a matrix product).
+            SuspectBatch one = new SuspectBatch(allProbes(probes), all.subList(0, 1));
+            assertMatchesOracle(set, f.rows, f.ids, one, metrics, false, f.resident.score(one, f.ids, metrics, false));
 
-        int[] masked = gen.shuffledSubset(probes, Math.max(1, probes / 2));
-        List<float[]> subset = all.stream().map(rows -> TestFingerprints.selectRows(rows, dim, masked)).toList();
-        SuspectBatch part = new SuspectBatch(masked, subset);
-        assertMatchesOracle(set, f.rows, f.ids, part, metrics, false, f.resident.score(part, f.ids, metrics, false));
-        f.resident.close();
+            int[] masked = gen.shuffledSubset(probes, Math.max(1, probes / 2));
+            List<float[]> subset = all.stream().map(rows -> TestFingerprints.selectRows(rows, dim, masked)).toList();
+            SuspectBatch part = new SuspectBatch(masked, subset);
+            assertMatchesOracle(set, f.rows, f.ids, part, metrics, false,
+                    f.resident.score(part, f.ids, metrics, false));
+            f.resident.close();
+        }
     }
 
     @Test
@@ -255,9 +265,13 @@ class CpuBackendTest {
         }
 
         Fixture(ProbeSet set, TestFingerprints gen, int count) {
+            this(set, gen, count, backend);
+        }
+
+        Fixture(ProbeSet set, TestFingerprints gen, int count, CpuBackend holder) {
             this.set = set;
             this.gen = gen;
-            resident = backend.createResidentSet(set);
+            resident = holder.createResidentSet(set);
             for (int i = 0; i < count; i++) {
                 String id = "m" + i;
                 float[] r = gen.rows(set.kind(), set.numProbes(), set.dim());

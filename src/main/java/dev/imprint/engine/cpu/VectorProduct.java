@@ -1,0 +1,172 @@
+package dev.imprint.engine.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Products of a per-probe reference block with one or two suspect columns on the Vector API, for
+ * the skinny batches (S of 1 to a few) whose scoring is memory-bound: every reference value is
+ * loaded once for all the columns it meets, four references stream side by side (four prefetch
+ * streams, each column value loaded once for the four), and nothing is packed or copied.
+ *
+ * <p>BLAS's matrix-vector product reads the block once per column: at S=1 a DISTRIBUTION set's
+ * unit rows meet two columns (the suspect's unit row and its smoothed logs), so they were read
+ * twice. This class is loaded only where {@code jdk.incubator.vector} is in the boot layer (see
+ * {@link SkinnyProducts}); the JVM compiles its loops to the CPU's widest vectors.
+ *
+ * <p>Sums are float, as BLAS's are: each lane of each accumulator sums at most {@code k / lanes}
+ * products, so a segment of 1024 (the caller's block, {@code K_BLOCK}) rounds like a sum of 64 at most.
+ */
+final class VectorProduct {
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = SPECIES.length();
+    /** References that stream side by side. */
+    private static final int REFS = 4;
+
+    private VectorProduct() {}
+
+    /**
+     * {@code c[col*held + m] = (accumulate ? c[col*held + m] : 0) + sum_{j<k} a[m*dim + k0 + j] * x[col*dim + k0 + j]}
+     * for every slot {@code m < held} and column {@code col < columns}.
+     */
+    static void multiply(float[] a, int dim, int held, int k0, int k, float[] x, int columns, float[] c,
+                         boolean accumulate) {
+        int col = 0;
+        for (; col + 1 < columns; col += 2) {
+            twoColumns(a, dim, held, k0, k, x, col * dim + k0, (col + 1) * dim + k0, c, col * held,
+                    (col + 1) * held, accumulate);
+        }
+        if (col < columns) {
+            oneColumn(a, dim, held, k0, k, x, col * dim + k0, c, col * held, accumulate);
+        }
+    }
+
+    private static void oneColumn(float[] a, int dim, int held, int k0, int k, float[] x, int xOff, float[] c,
+                                  int cOff, boolean accumulate) {
+        // Two accumulators per reference over alternate vectors: eight independent chains of fused
+        // multiply-adds keep both FMA units busy while four streams of loads are in flight.
+        int pairs = k / (2 * LANES) * (2 * LANES);
+        int bound = SPECIES.loopBound(k);
+        int m = 0;
+        for (; m + REFS <= held; m += REFS) {
+            int a0 = m * dim + k0;
+            int a1 = a0 + dim;
+            int a2 = a1 + dim;
+            int a3 = a2 + dim;
+            FloatVector s0 = FloatVector.zero(SPECIES);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            FloatVector t0 = s0;
+            FloatVector t1 = s0;
+            FloatVector t2 = s0;
+            FloatVector t3 = s0;
+            int j = 0;
+            for (; j < pairs; j += 2 * LANES) {
+                FloatVector xv = FloatVector.fromArray(SPECIES, x, xOff + j);
+                FloatVector xw = FloatVector.fromArray(SPECIES, x, xOff + j + LANES);
+                s0 = FloatVector.fromArray(SPECIES, a, a0 + j).fma(xv, s0);
+                s1 = FloatVector.fromArray(SPECIES, a, a1 + j).fma(xv, s1);
+                s2 = FloatVector.fromArray(SPECIES, a, a2 + j).fma(xv, s2);
+                s3 = FloatVector.fromArray(SPECIES, a, a3 + j).fma(xv, s3);
+                t0 = FloatVector.fromArray(SPECIES, a, a0 + j + LANES).fma(xw, t0);
+                t1 = FloatVector.fromArray(SPECIES, a, a1 + j + LANES).fma(xw, t1);
+                t2 = FloatVector.fromArray(SPECIES, a, a2 + j + LANES).fma(xw, t2);
+                t3 = FloatVector.fromArray(SPECIES, a, a3 + j + LANES).fma(xw, t3);
+            }
+            for (; j < bound; j += LANES) {
+                FloatVector xv = FloatVector.fromArray(SPECIES, x, xOff + j);
+                s0 = FloatVector.fromArray(SPECIES, a, a0 + j).fma(xv, s0);
+                s1 = FloatVector.fromArray(SPECIES, a, a1 + j).fma(xv, s1);
+                s2 = FloatVector.fromArray(SPECIES, a, a2 + j).fma(xv, s2);
+                s3 = FloatVector.fromArray(SPECIES, a, a3 + j).fma(xv, s3);
+            }
+            store(c, cOff + m, s0.add(t0).reduceLanes(VectorOperators.ADD) + tail(a, a0, x, xOff, bound, k),
+                    accumulate);
+            store(c, cOff + m + 1, s1.add(t1).reduceLanes(VectorOperators.ADD) + tail(a, a1, x, xOff, bound, k),
+                    accumulate);
+            store(c, cOff + m + 2, s2.add(t2).reduceLanes(VectorOperators.ADD) + tail(a, a2, x, xOff, bound, k),
+                    accumulate);
+            store(c, cOff + m + 3, s3.add(t3).reduceLanes(VectorOperators.ADD) + tail(a, a3, x, xOff, bound, k),
+                    accumulate);
+        }
+        for (; m < held; m++) {
+            int a0 = m * dim + k0;
+            FloatVector s0 = FloatVector.zero(SPECIES);
+            for (int j = 0; j < bound; j += LANES) {
+                s0 = FloatVector.fromArray(SPECIES, a, a0 + j).fma(FloatVector.fromArray(SPECIES, x, xOff + j), s0);
+            }
+            store(c, cOff + m, s0.reduceLanes(VectorOperators.ADD) + tail(a, a0, x, xOff, bound, k), accumulate);
+        }
+    }
+
+    private static void twoColumns(float[] a, int dim, int held, int k0, int k, float[] x, int xOff, int yOff,
+                                   float[] c, int cOff, int dOff, boolean accumulate) {
+        int bound = SPECIES.loopBound(k);
+        int m = 0;
+        for (; m + REFS <= held; m += REFS) {
+            int a0 = m * dim + k0;
+            int a1 = a0 + dim;
+            int a2 = a1 + dim;
+            int a3 = a2 + dim;
+            FloatVector s0 = FloatVector.zero(SPECIES);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            FloatVector t0 = s0;
+            FloatVector t1 = s0;
+            FloatVector t2 = s0;
+            FloatVector t3 = s0;
+            for (int j = 0; j < bound; j += LANES) {
+                FloatVector xv = FloatVector.fromArray(SPECIES, x, xOff + j);
+                FloatVector yv = FloatVector.fromArray(SPECIES, x, yOff + j);
+                FloatVector v0 = FloatVector.fromArray(SPECIES, a, a0 + j);
+                FloatVector v1 = FloatVector.fromArray(SPECIES, a, a1 + j);
+                FloatVector v2 = FloatVector.fromArray(SPECIES, a, a2 + j);
+                FloatVector v3 = FloatVector.fromArray(SPECIES, a, a3 + j);
+                s0 = v0.fma(xv, s0);
+                s1 = v1.fma(xv, s1);
+                s2 = v2.fma(xv, s2);
+                s3 = v3.fma(xv, s3);
+                t0 = v0.fma(yv, t0);
+                t1 = v1.fma(yv, t1);
+                t2 = v2.fma(yv, t2);
+                t3 = v3.fma(yv, t3);
+            }
+            store(c, cOff + m, s0.reduceLanes(VectorOperators.ADD) + tail(a, a0, x, xOff, bound, k), accumulate);
+            store(c, cOff + m + 1, s1.reduceLanes(VectorOperators.ADD) + tail(a, a1, x, xOff, bound, k), accumulate);
+            store(c, cOff + m + 2, s2.reduceLanes(VectorOperators.ADD) + tail(a, a2, x, xOff, bound, k), accumulate);
+            store(c, cOff + m + 3, s3.reduceLanes(VectorOperators.ADD) + tail(a, a3, x, xOff, bound, k), accumulate);
+            store(c, dOff + m, t0.reduceLanes(VectorOperators.ADD) + tail(a, a0, x, yOff, bound, k), accumulate);
+            store(c, dOff + m + 1, t1.reduceLanes(VectorOperators.ADD) + tail(a, a1, x, yOff, bound, k), accumulate);
+            store(c, dOff + m + 2, t2.reduceLanes(VectorOperators.ADD) + tail(a, a2, x, yOff, bound, k), accumulate);
+            store(c, dOff + m + 3, t3.reduceLanes(VectorOperators.ADD) + tail(a, a3, x, yOff, bound, k), accumulate);
+        }
+        for (; m < held; m++) {
+            int a0 = m * dim + k0;
+            FloatVector s0 = FloatVector.zero(SPECIES);
+            FloatVector t0 = s0;
+            for (int j = 0; j < bound; j += LANES) {
+                FloatVector v0 = FloatVector.fromArray(SPECIES, a, a0 + j);
+                s0 = v0.fma(FloatVector.fromArray(SPECIES, x, xOff + j), s0);
+                t0 = v0.fma(FloatVector.fromArray(SPECIES, x, yOff + j), t0);
+            }
+            store(c, cOff + m, s0.reduceLanes(VectorOperators.ADD) + tail(a, a0, x, xOff, bound, k), accumulate);
+            store(c, dOff + m, t0.reduceLanes(VectorOperators.ADD) + tail(a, a0, x, yOff, bound, k), accumulate);
+        }
+    }
+
+    /** The products past the last whole vector, {@code from..k-1}. */
+    private static float tail(float[] a, int aOff, float[] x, int xOff, int from, int k) {
+        float sum = 0;
+        for (int j = from; j < k; j++) {
+            sum += a[aOff + j] * x[xOff + j];
+        }
+        return sum;
+    }
+
+    private static void store(float[] c, int at, float value, boolean accumulate) {
+        c[at] = accumulate ? c[at] + value : value;
+    }
+}
