@@ -312,7 +312,7 @@ public final class Bench {
     }
 
     /** {@code (1-w)*base + w*other}: a suspect that is part copy of {@code base}. */
-    private static float[] near(float[] base, float[] other, double w) {
+    static float[] near(float[] base, float[] other, double w) {
         float[] out = new float[base.length];
         for (int i = 0; i < out.length; i++) {
             out[i] = (float) ((1 - w) * base[i] + w * other[i]);

@@ -2,6 +2,8 @@ package dev.imprint.cli;
 
 import dev.imprint.bench.Bench;
 import dev.imprint.bench.ConcurrentBench;
+import dev.imprint.bench.MachineLimits;
+import dev.imprint.bench.Sweep;
 import dev.imprint.bench.Workload;
 import dev.imprint.engine.ScoreBatching;
 import java.util.ArrayList;
@@ -26,7 +28,10 @@ import picocli.CommandLine.Spec;
                 + "then as the same distributions over a vocabulary (D=32000): two lines, the dense one with "
                 + "dense_over_compact=<ratio of the medians>; W6: same, S=64. The dense form of 20 references (with the "
                 + "attribution forms the engine keeps beside it) needs about 14 GiB of heap (IMPRINT_JAVA_OPTS=-Xmx14g), "
-                + "so W5 and W6 run only when named, not with all."})
+                + "so W5 and W6 run only when named, not with all.",
+            "With --sweep, measures cost curves instead: the machine's limits (memory read rate, SGEMM rate), then "
+                + "per family and axis one 'sweep' line per point and 'fit' lines with the exponent and the knee "
+                + "(see README, Performance)."})
 public final class BenchCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
@@ -68,8 +73,27 @@ public final class BenchCommand implements Callable<Integer> {
                     + "defined (default: ${DEFAULT-VALUE}).")
     private int topK;
 
+    @Option(names = "--sweep", split = ",", paramLabel = "AXIS",
+            description = "Measure cost curves along these axes instead of the workloads: M, P, D, S, or all; "
+                    + "comma-separated. Each point scores --reps calls after --warmup (capped at 5).")
+    private List<String> sweepAxes = new ArrayList<>();
+
+    @Option(names = "--sweep-family", split = ",", paramLabel = "F", defaultValue = "all",
+            description = "With --sweep, the base shapes: embedding (M=1000 P=32 D=256, M up to 100000), distribution "
+                    + "(M=200 P=32 D=1024, M up to 10000), topk (M=200 P=256 and a support of D=64, M up to 10000), "
+                    + "or all (default: ${DEFAULT-VALUE}).")
+    private List<String> sweepFamilies = new ArrayList<>();
+
+    @Option(names = "--sweep-max-m", paramLabel = "N", defaultValue = "100000",
+            description = "With --sweep, the largest M measured (default: ${DEFAULT-VALUE}); points whose forms would "
+                    + "not fit the heap are skipped and say so.")
+    private int sweepMaxM;
+
     @Override
     public Integer call() {
+        if (!sweepAxes.isEmpty()) {
+            return sweep();
+        }
         if (reps < 5) {
             throw new ParameterException(spec.commandLine(), "--reps=" + reps + "; expected at least 5");
         }
@@ -112,6 +136,51 @@ public final class BenchCommand implements Callable<Integer> {
             System.out.flush();
         }
         return 0;
+    }
+
+    /** Prints the machine's limits, then every chosen curve's points and fits. */
+    private int sweep() {
+        if (reps < 5) {
+            throw new ParameterException(spec.commandLine(), "--reps=" + reps + "; expected at least 5");
+        }
+        if (sweepMaxM < 10) {
+            throw new ParameterException(spec.commandLine(), "--sweep-max-m=" + sweepMaxM + "; expected at least 10");
+        }
+        List<Sweep.Axis> axes = choices(sweepAxes, Sweep.Axis.class, "--sweep", "M, P, D, S or all");
+        List<Sweep.Family> families = choices(sweepFamilies, Sweep.Family.class, "--sweep-family",
+                "embedding, distribution, topk or all");
+        System.out.println(MachineLimits.measure(Runtime.getRuntime().availableProcessors()).line());
+        System.out.flush();
+        for (Sweep.Family family : families) {
+            for (Sweep.Axis axis : axes) {
+                Sweep.Curve curve = Sweep.run(family, axis, sweepMaxM, Math.min(warmup, 5), reps,
+                        backendOptions.select(), line -> {
+                            System.out.println(line);
+                            System.out.flush();
+                        });
+                curve.fitLines().forEach(System.out::println);
+                System.out.flush();
+            }
+        }
+        return 0;
+    }
+
+    /** The constants {@code names} picks ("all": every one), in declaration order. */
+    private <E extends Enum<E>> List<E> choices(List<String> names, Class<E> type, String option, String expected) {
+        EnumSet<E> chosen = EnumSet.noneOf(type);
+        for (String name : names) {
+            String n = name.trim().toUpperCase(Locale.ROOT);
+            if (n.equals("ALL")) {
+                chosen.addAll(EnumSet.allOf(type));
+                continue;
+            }
+            try {
+                chosen.add(Enum.valueOf(type, n));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), option + "=" + name + "; expected " + expected);
+            }
+        }
+        return List.copyOf(chosen);
     }
 
     private EnumSet<Workload> selected() {

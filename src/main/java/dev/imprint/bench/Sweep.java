@@ -1,0 +1,329 @@
+package dev.imprint.bench;
+
+import dev.imprint.core.ProbeSet;
+import dev.imprint.core.ProbeSetKind;
+import dev.imprint.core.ScoreQuery;
+import dev.imprint.core.Suspect;
+import dev.imprint.engine.ImprintEngine;
+import dev.imprint.engine.SelectedBackend;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import java.util.stream.IntStream;
+
+/**
+ * Cost curves: time per suspect and memory per reference as one dimension of a scoring shape
+ * grows, the others held at the family's base, through the product path
+ * ({@link ImprintEngine#scoreAll}) as {@link Bench} times it.
+ *
+ * <p>Each point scores the family's default metrics and ranks every reference; along M it is also
+ * timed with a verdict ({@link ScoreQuery#withAttribution}) for the best {@value #VERDICT_MATCHES}
+ * matches, whose cost per suspect must not grow faster than M. Each point reports what it reads and multiplies, so that its rate can be set
+ * against the machine's {@link MachineLimits}.
+ */
+public final class Sweep {
+    private static final double WARMUP_SECONDS = 0.5;
+    private static final int MAX_WARMUP_CALLS = 300;
+    /** Matches a verdict's call keeps (with their p-values). */
+    static final int VERDICT_MATCHES = 10;
+
+    private Sweep() {}
+
+    /** The dimension a curve varies. */
+    public enum Axis {
+        /** References in the probe set. */
+        M,
+        /** Probes. */
+        P,
+        /** Values per row: embedding width, vocabulary, or a top-k row's support. */
+        D,
+        /** Suspects scored per call. */
+        S
+    }
+
+    /**
+     * A scoring shape a curve starts from. Bases are small enough that the largest M of each
+     * (100,000 embeddings; 10,000 distributions) fits a few GiB of heap with the attribution forms.
+     */
+    public enum Family {
+        /** Answer embeddings, scored by COSINE. */
+        EMBEDDING(ProbeSetKind.EMBEDDING, 1000, 32, 256, 100_000, new int[] {16, 4096}),
+        /** Next-token distributions over a vocabulary: COSINE, both KLs and TOP1. */
+        DISTRIBUTION(ProbeSetKind.DISTRIBUTION, 200, 32, 1024, 10_000, new int[] {16, 8192}),
+        /** Top-k answers as compact rows over each probe's support of D keys (what `topk build` makes). */
+        TOPK(ProbeSetKind.DISTRIBUTION, 200, 256, 64, 10_000, new int[] {8, 512});
+
+        private final ProbeSetKind kind;
+        private final int m;
+        private final int p;
+        private final int d;
+        private final int maxM;
+        private final int[] dRange;
+
+        Family(ProbeSetKind kind, int m, int p, int d, int maxM, int[] dRange) {
+            this.kind = kind;
+            this.m = m;
+            this.p = p;
+            this.d = d;
+            this.maxM = maxM;
+            this.dRange = dRange;
+        }
+
+        public ProbeSetKind kind() {
+            return kind;
+        }
+
+        /** The shape with every dimension at its base, S=1. */
+        public Shape base() {
+            return new Shape(m, p, d, 1);
+        }
+
+        /** The values {@code axis} takes, at most {@code mCap} for M: powers of about √10 for M, of 2 elsewhere. */
+        public int[] values(Axis axis, int mCap) {
+            return switch (axis) {
+                case M -> IntStream.of(10, 30, 100, 300, 1000, 3000, 10_000, 30_000, 100_000)
+                        .filter(v -> v <= Math.min(maxM, mCap)).toArray();
+                case P -> powersOfTwo(4, 512);
+                case D -> powersOfTwo(dRange[0], dRange[1]);
+                case S -> powersOfTwo(1, 256);
+            };
+        }
+
+        private static int[] powersOfTwo(int from, int to) {
+            return IntStream.iterate(from, v -> v <= to, v -> v * 2).toArray();
+        }
+    }
+
+    /** M references of P probes × D, scored S suspects a call. */
+    public record Shape(int m, int p, int d, int s) {
+        Shape with(Axis axis, int value) {
+            return switch (axis) {
+                case M -> new Shape(value, p, d, s);
+                case P -> new Shape(m, value, d, s);
+                case D -> new Shape(m, p, value, s);
+                case S -> new Shape(m, p, d, value);
+            };
+        }
+
+        int get(Axis axis) {
+            return switch (axis) {
+                case M -> m;
+                case P -> p;
+                case D -> d;
+                case S -> s;
+            };
+        }
+    }
+
+    /**
+     * One measured point.
+     *
+     * @param batchSeconds            median seconds of one call scoring S suspects
+     * @param bytesPerReference       what the engine holds per reference, every form together
+     * @param attributionBatchSeconds median seconds of the same call with a verdict; NaN off the M axis
+     * @param verdictTooLarge         the panel was too large to attribute, so the verdict was
+     *                                INCONCLUSIVE without its regression (see ScoreResult's reason)
+     */
+    public record Point(Family family, Axis axis, Shape shape, double batchSeconds, double bytesPerReference,
+                        double attributionBatchSeconds, boolean verdictTooLarge) {
+
+        public double secondsPerSuspect() {
+            return batchSeconds / shape.s();
+        }
+
+        /** Bytes of reference forms one call reads: the unit rows, and for distributions their logs too. */
+        public double bytesRead() {
+            return (double) shape.m() * shape.p() * shape.d() * Float.BYTES * (distribution() ? 2 : 1);
+        }
+
+        /**
+         * Floating-point operations of one call's products: 2·M·P·D per column, one column per
+         * suspect for embeddings, three (cosine, and each KL's cross term) for distributions.
+         */
+        public double flops() {
+            return 2.0 * shape.m() * shape.p() * shape.d() * shape.s() * (distribution() ? 3 : 1);
+        }
+
+        private boolean distribution() {
+            return family.kind() == ProbeSetKind.DISTRIBUTION;
+        }
+
+        /** One line; the read and compute rates are per call, against {@link MachineLimits}'s. */
+        public String line() {
+            return String.format(Locale.ROOT,
+                    "sweep family=%s axis=%s M=%d P=%d D=%d S=%d s_per_suspect=%.3e bytes_per_reference=%.0f "
+                            + "read_gbps=%.2f gflops=%.2f%s",
+                    family, axis, shape.m(), shape.p(), shape.d(), shape.s(), secondsPerSuspect(), bytesPerReference,
+                    bytesRead() / batchSeconds / 1e9, flops() / batchSeconds / 1e9,
+                    Double.isNaN(attributionBatchSeconds) ? ""
+                            : String.format(Locale.ROOT, " with_verdict_s_per_suspect=%.3e verdict=%s",
+                                    attributionBatchSeconds / shape.s(), verdictTooLarge ? "panel_too_large"
+                                            : "regressed"));
+        }
+    }
+
+    /** A curve: its points, the fits of time per suspect (and along M, with a verdict), and what was skipped. */
+    public record Curve(Family family, Axis axis, List<Point> points, CostFit time, CostFit withVerdict,
+                        List<String> skipped) {
+
+        /** The fit lines, after the points' own. */
+        public List<String> fitLines() {
+            List<String> out = new ArrayList<>();
+            skipped.forEach(s -> out.add(String.format(Locale.ROOT, "skipped family=%s axis=%s %s", family, axis, s)));
+            if (time != null) {
+                out.add(fitLine("s_per_suspect", time, points.size()));
+            }
+            if (withVerdict != null) {
+                out.add(fitLine("with_verdict_s_per_suspect", withVerdict,
+                        (int) points.stream().filter(p -> !p.verdictTooLarge()).count()));
+            }
+            return out;
+        }
+
+        private String fitLine(String measure, CostFit fit, int fitted) {
+            return String.format(Locale.ROOT, "fit family=%s axis=%s measure=%s points=%d exponent=%.2f "
+                    + "tail_exponent=%.2f knee=%s", family, axis, measure, fitted, fit.exponent(),
+                    fit.tailExponent(), Double.isNaN(fit.knee()) ? "none" : String.format(Locale.ROOT, "%.3g",
+                            fit.knee()));
+        }
+    }
+
+    /**
+     * Measures one curve: every value of {@code axis} up to {@code mCap} references, each timed
+     * as {@code reps} calls after {@code warmup}, on backends from {@code backends} (one engine per
+     * curve). Each point's line goes to {@code progress} as it is measured. A point whose forms
+     * would not fit the heap left is skipped, and so is every larger one.
+     */
+    public static Curve run(Family family, Axis axis, int mCap, int warmup, int reps, SelectedBackend backend,
+                            Consumer<String> progress) {
+        List<Point> points = new ArrayList<>();
+        List<String> skipped = new ArrayList<>();
+        SplittableRandom rng = new SplittableRandom(20261206L + 31L * family.ordinal() + axis.ordinal());
+        try (ImprintEngine engine = ImprintEngine.open(Bench.discardingStore(), backend)) {
+            double bytesPerElement = Double.NaN;
+            Population held = null;
+            for (int value : family.values(axis, mCap)) {
+                Shape shape = family.base().with(axis, value);
+                long needed = Double.isNaN(bytesPerElement) ? 0
+                        : (long) (bytesPerElement * shape.m() * shape.p() * shape.d());
+                if (needed > 0.7 * freeHeap()) {
+                    skipped.add(String.format(Locale.ROOT, "%s=%d and larger: the forms need about %.1f GiB, "
+                            + "more than 70%% of the %.1f GiB of heap left (raise -Xmx through IMPRINT_JAVA_OPTS)",
+                            axis, value, needed / 1073741824.0, freeHeap() / 1073741824.0));
+                    break;
+                }
+                // Along M the references accumulate; along the others each point is a probe set of its own.
+                if (held == null || axis != Axis.M) {
+                    if (held != null) {
+                        engine.deleteProbeSet(held.set.id(), true);
+                    }
+                    held = new Population(engine, family, shape, rng);
+                }
+                held.growTo(shape.m());
+                List<Suspect> suspects = held.suspects(shape.s());
+                double plain = medianSeconds(engine, held.set, suspects, Bench.query(held.set, 0), warmup, reps);
+                double verdict = Double.NaN;
+                boolean tooLarge = false;
+                if (axis == Axis.M) {
+                    // A verdict's p-values for the best VERDICT_MATCHES matches, as a caller asks for them: each
+                    // match's p tests it against every control, so p-values for all M would cost M² by design.
+                    ScoreQuery withVerdict = Bench.query(held.set, VERDICT_MATCHES).withAttribution(0.01);
+                    verdict = medianSeconds(engine, held.set, suspects, withVerdict, warmup, reps);
+                    String reason = engine.scoreAll(held.set, suspects.subList(0, 1), withVerdict).get(0)
+                            .attribution().reason();
+                    tooLarge = reason != null && reason.contains("too large to attribute");
+                }
+                double bytes = (double) engine.info().referenceBytes() / shape.m();
+                bytesPerElement = bytes / ((double) shape.p() * shape.d());
+                Point point = new Point(family, axis, shape, plain, bytes, verdict, tooLarge);
+                points.add(point);
+                progress.accept(point.line());
+            }
+        }
+        return new Curve(family, axis, points, fit(points, axis, false), axis == Axis.M ? fit(points, axis, true) : null,
+                skipped);
+    }
+
+    /** The fit of time per suspect along {@code axis}; with a verdict, over the points whose panel was regressed. */
+    private static CostFit fit(List<Point> all, Axis axis, boolean withVerdict) {
+        List<Point> points = withVerdict ? all.stream().filter(p -> !p.verdictTooLarge()).toList() : all;
+        if (points.size() < 2) {
+            return null;
+        }
+        double[] x = points.stream().mapToDouble(p -> p.shape().get(axis)).toArray();
+        double[] t = points.stream().mapToDouble(p -> (withVerdict ? p.attributionBatchSeconds() : p.batchSeconds())
+                / p.shape().s()).toArray();
+        return CostFit.of(x, t);
+    }
+
+    private static double freeHeap() {
+        Runtime rt = Runtime.getRuntime();
+        return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    }
+
+    /**
+     * The median of {@code reps} timed calls, after {@code warmup} untimed ones and, past those,
+     * more until {@value #WARMUP_SECONDS} s have gone by (at most {@value #MAX_WARMUP_CALLS}): the
+     * first points of a curve would otherwise time the JIT compiler, not the code.
+     */
+    private static double medianSeconds(ImprintEngine engine, ProbeSet set, List<Suspect> suspects, ScoreQuery query,
+                                        int warmup, int reps) {
+        long warmStart = System.nanoTime();
+        for (int i = 0; i < MAX_WARMUP_CALLS
+                && (i < warmup || System.nanoTime() - warmStart < WARMUP_SECONDS * 1e9); i++) {
+            engine.scoreAll(set, suspects, query);
+        }
+        double[] seconds = new double[reps];
+        for (int i = 0; i < reps; i++) {
+            long start = System.nanoTime();
+            engine.scoreAll(set, suspects, query);
+            seconds[i] = (System.nanoTime() - start) / 1e9;
+        }
+        Arrays.sort(seconds);
+        return reps % 2 == 1 ? seconds[reps / 2] : (seconds[reps / 2 - 1] + seconds[reps / 2]) / 2;
+    }
+
+    /** One probe set of a curve's shape and its references, grown as M grows, and the suspects that score against it. */
+    private static final class Population {
+        private final ImprintEngine engine;
+        private final ProbeSet set;
+        private final SplittableRandom rng;
+        private float[] first;
+        private int size;
+
+        Population(ImprintEngine engine, Family family, Shape shape, SplittableRandom rng) {
+            this.engine = engine;
+            this.rng = rng;
+            this.set = ProbeSet.fromRequest(String.format(Locale.ROOT, "sweep-%s-p%d-d%d",
+                    family.name().toLowerCase(Locale.ROOT), shape.p(), shape.d()), shape.p(), shape.d(),
+                    family.kind(), 0, "cost sweep " + family);
+            engine.createProbeSet(set);
+        }
+
+        void growTo(int m) {
+            for (; size < m; size++) {
+                float[] rows = Bench.rows(set.kind(), set.numProbes(), set.dim(), rng);
+                if (first == null) {
+                    first = rows;
+                }
+                engine.putReference(set.id(), String.format(Locale.ROOT, "ref-%06d", size),
+                        Map.of("family", "f" + (size % 8)), rows, false);
+            }
+        }
+
+        /** S suspects, each part copy of the first reference, from near to far. */
+        List<Suspect> suspects(int s) {
+            List<Suspect> out = new ArrayList<>(s);
+            for (int i = 0; i < s; i++) {
+                float[] rows = Bench.near(first, Bench.rows(set.kind(), set.numProbes(), set.dim(), rng),
+                        0.1 + 0.8 * i / s);
+                out.add(Suspect.of(set, set.numProbes(), set.dim(), rows, null));
+            }
+            return out;
+        }
+    }
+}
