@@ -7,7 +7,9 @@
 # each side's figure is the median of its per-round medians. Every run's own line goes to stderr.
 # FAISS runs the EMBEDDING workloads (W3, W4) only; a peer that is not installed shows "-".
 #
-# Usage: scripts/bench-compare.sh [W1,W2,W3,W4]
+# Usage: scripts/bench-compare.sh [W1,W2,W3,W4,W5,W6] (default W1-W4)
+# W5 and W6 (top-k answers) compare Imprint's compact form (`bench --compact-only`) with the peers on
+# the same compact rows.
 # Every side warms up with the same number of untimed batches, enough for the JVM's optimising
 # compiler to finish with the per-probe code (it is invoked P*S times a batch, and compiled after
 # ~10k invocations), so all are measured in their steady state, as a running server is.
@@ -15,6 +17,11 @@
 # The peers run in a venv of their own, .bench-venv, filled on first use from pip's configured
 # index (on the development machine its local wheel mirror): numpy, faiss-cpu and the CPU build of
 # torch. IMPRINT_BENCH_PYTHON names another Python to use instead.
+#
+# Imprint runs through scripts/imprint with JAVA_HOME's Java (its Vector API kernels run best on
+# 21 or newer) and, on a CPU with AVX-512, OPENBLAS_CORETYPE=SkylakeX for its BLAS products: the
+# system OpenBLAS picks its AVX-512 kernels only when told (IMPRINT_BENCH_CORETYPE overrides; "keep"
+# leaves the environment's), as the peers' newer builds do by themselves.
 #
 # Environment: IMPRINT_BENCH_ROUNDS (default 3), IMPRINT_BENCH_REPS (default 7),
 #              IMPRINT_BENCH_WARMUP (default 30), IMPRINT_BENCH_SCALE (default 1),
@@ -32,8 +39,8 @@ launcher=${IMPRINT_LAUNCHER:-$root/scripts/imprint}
 
 for w in ${workloads//,/ }; do
   case "$w" in
-    W1 | W2 | W3 | W4) ;;
-    *) echo "bench-compare: workload '$w'; expected W1, W2, W3 or W4 (comma-separated)" >&2; exit 2 ;;
+    W1 | W2 | W3 | W4 | W5 | W6) ;;
+    *) echo "bench-compare: workload '$w'; expected W1 to W6 (comma-separated)" >&2; exit 2 ;;
   esac
 done
 for peer in ${peers//,/ }; do
@@ -60,13 +67,29 @@ if [ -z "$python" ]; then
   python="$venv/bin/python"
 fi
 
+coretype=${IMPRINT_BENCH_CORETYPE:-}
+if [ -z "$coretype" ]; then
+  if grep -q -w avx512f /proc/cpuinfo 2>/dev/null && grep -q -w avx512bw /proc/cpuinfo \
+    && grep -q -w avx512vl /proc/cpuinfo && grep -q -w avx512dq /proc/cpuinfo; then
+    coretype=SkylakeX
+  else
+    coretype=keep
+  fi
+fi
+imprint_env=(OPENBLAS_NUM_THREADS=1)
+if [ "$coretype" != keep ]; then
+  imprint_env+=("OPENBLAS_CORETYPE=$coretype")
+fi
+java_version=$("${JAVA_HOME:+$JAVA_HOME/bin/}java" -version 2>&1 | head -n 1)
+echo "imprint: $java_version; ${imprint_env[*]}" >&2
+
 median_s() { sed -n 's/.*median_s=\([0-9.]*\).*/\1/p' | tail -n 1; }
 median_of() { python3 -c 'import statistics, sys; print(f"{statistics.median(map(float, sys.argv[1:])):.6f}")' "$@"; }
 
 # Whether peer $1 runs workload $2 here: FAISS scores EMBEDDING only, and a peer must import.
 runs() {
   case "$1:$2" in
-    faiss:W1 | faiss:W2) return 1 ;;
+    faiss:W1 | faiss:W2 | faiss:W5 | faiss:W6) return 1 ;;
   esac
   "$python" -c "import $1" 2>/dev/null
 }
@@ -80,8 +103,10 @@ for w in ${workloads//,/ }; do
   declare -A seconds=()
   for ((round = 1; round <= rounds; round++)); do
     # The CPU backend parallelises across probes itself; OpenBLAS threads on top would oversubscribe.
-    line=$(OPENBLAS_NUM_THREADS=1 "$launcher" bench --workload "$w" --reps "$reps" --warmup "$warmup" \
-      --scale "$scale" 2>/dev/null | grep 'median_s=')
+    compact=()
+    case "$w" in W5 | W6) compact=(--compact-only) ;; esac
+    line=$(env "${imprint_env[@]}" "$launcher" bench --workload "$w" --reps "$reps" --warmup "$warmup" \
+      --scale "$scale" "${compact[@]}" 2>/dev/null | grep 'median_s=')
     echo "round=$round $line" >&2
     seconds[imprint]+=" $(median_s <<<"$line")"
     for peer in ${peers//,/ }; do

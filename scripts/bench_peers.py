@@ -13,7 +13,10 @@ smoothed probabilities and their logs, per-row negative entropies, argmax indice
   all M ranks them.
 Prints one line per workload ending in median_s=<seconds per batch of S suspects>.
 
-Usage: bench_peers.py [--peer numpy|torch|faiss] [--workload W1,W2,W3,W4|all] [--reps 7] [--warmup 2]
+W5 and W6 are top-k answers as compact rows over each probe's support (D=64), as Imprint's W5/W6
+score them in their compact form (`imprint bench --compact-only`).
+
+Usage: bench_peers.py [--peer numpy|torch|faiss] [--workload W1,...,W6|all] [--reps 7] [--warmup 2]
                       [--scale 1]
 """
 import argparse
@@ -28,6 +31,9 @@ WORKLOADS = {
     "W2": ("DISTRIBUTION", 200, 256, 1024, 64),
     "W3": ("EMBEDDING", 1000, 128, 768, 1),
     "W4": ("EMBEDDING", 1000, 128, 768, 64),
+    # Top-k answers as compact rows over each probe's support of 64 keys (Imprint's W5/W6 compact form).
+    "W5": ("DISTRIBUTION", 20, 256, 64, 1),
+    "W6": ("DISTRIBUTION", 20, 256, 64, 64),
 }
 EPS = 1e-6
 DEFAULT_METRICS = {
@@ -205,7 +211,7 @@ def main():
     ap.add_argument("--peer", choices=["numpy", "torch", "faiss"], default="numpy",
                     help="which library scores (default: numpy); faiss runs the EMBEDDING workloads only")
     ap.add_argument("--workload", action="append", default=None,
-                    help="W1, W2, W3, W4 or all; repeatable or comma-separated (default: all)")
+                    help="W1 to W6 or all (W1 to W4); repeatable or comma-separated (default: all)")
     ap.add_argument("--reps", type=int, default=7, help="timed repetitions, at least 5 (default: 7)")
     ap.add_argument("--warmup", type=int, default=2, help="untimed batches first (default: 2)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies M (default: 1)")
@@ -217,11 +223,11 @@ def main():
         for w in item.split(","):
             w = w.strip().upper()
             if w == "ALL":
-                names.extend(WORKLOADS)
+                names.extend(["W1", "W2", "W3", "W4"])
             elif w in WORKLOADS:
                 names.append(w)
             else:
-                ap.error(f"--workload={w}; expected W1, W2, W3, W4 or all")
+                ap.error(f"--workload={w}; expected W1 to W6 or all")
     for name in dict.fromkeys(names):
         if args.peer == "faiss" and WORKLOADS[name][0] != "EMBEDDING":
             ap.error(f"--peer faiss scores EMBEDDING workloads only (W3, W4), not {name}")

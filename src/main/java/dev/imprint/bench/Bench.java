@@ -39,6 +39,9 @@ import java.util.stream.Collectors;
  * scoring, not disk. Data are seeded, so every run scores the same numbers.
  */
 public final class Bench {
+    private static final long MIN_WARMUP_NANOS = 1_000_000_000L;
+    private static final int MAX_WARMUP_CALLS = 5000;
+
     private Bench() {}
 
     /**
@@ -68,21 +71,23 @@ public final class Bench {
         }
     }
 
-    /** The two runs of a top-k workload on the same distributions: compact rows, then dense ones. */
+    /** The two runs of a top-k workload on the same distributions: compact rows, then dense ones (null if not run). */
     public record TopKResult(Result compact, Result dense) {
         /** The compact run's line and profile, then the dense run's, whose line carries the ratio of the medians. */
         public List<String> lines() {
             List<String> out = new ArrayList<>();
             out.add(compact.line());
             out.addAll(compact.profile());
-            out.add(dense.line());
-            out.addAll(dense.profile());
+            if (dense != null) {
+                out.add(dense.line());
+                out.addAll(dense.profile());
+            }
             return out;
         }
     }
 
     /**
-     * Builds {@code workload} at {@code scale} (which multiplies M), scores {@code warmup} batches
+     * Builds {@code workload} at {@code scale} (which multiplies M), scores {@code warmup} batches (and, when that is not 0, more until a second has passed)
      * untimed, then times {@code reps} batches.
      */
     public static Result run(Workload workload, double scale, int warmup, int reps) {
@@ -132,6 +137,15 @@ public final class Bench {
      */
     public static TopKResult runTopK(Workload workload, double scale, int warmup, int reps, SelectedBackend selected,
                                      boolean profile, int topK) {
+        return runTopK(workload, scale, warmup, reps, selected, profile, topK, true);
+    }
+
+    /**
+     * As {@link #runTopK(Workload, double, int, int, SelectedBackend, boolean, int)}, the dense run only
+     * when {@code alsoDense}: without it the result's dense run is null, and the run needs little heap.
+     */
+    public static TopKResult runTopK(Workload workload, double scale, int warmup, int reps, SelectedBackend selected,
+                                     boolean profile, int topK, boolean alsoDense) {
         if (!workload.topK()) {
             throw new IllegalArgumentException(workload + " is not a top-k workload");
         }
@@ -146,6 +160,9 @@ public final class Bench {
             List<Suspect> suspects = populate(engine, compactSet, data, m, data::compact);
             Result compact = time(engine, timed, workload, "compact", compactSet, m, suspects, warmup, reps, profile,
                     topK, null);
+            if (!alsoDense) {
+                return new TopKResult(compact, null);
+            }
             engine.deleteProbeSet(compactSet.id(), true);
 
             ProbeSet denseSet = ProbeSet.fromRequest(name + "-dense", workload.probes(), workload.denseDim(),
@@ -183,7 +200,11 @@ public final class Bench {
                                ProbeSet set, int m, List<Suspect> suspects, int warmup, int reps, boolean profile,
                                int topK, Result compact) {
         ScoreQuery query = query(set, topK);
-        for (int i = 0; i < warmup; i++) {
+        // At least a second of warm-up too: a small workload's thirty calls end before the JIT has
+        // compiled its per-probe code, and would time the interpreter.
+        long warmStart = System.nanoTime();
+        for (int i = 0; i < warmup || (warmup > 0 && System.nanoTime() - warmStart < MIN_WARMUP_NANOS
+                && i < MAX_WARMUP_CALLS); i++) {
             engine.scoreAll(set, suspects, query);
         }
         double[] seconds = new double[reps];

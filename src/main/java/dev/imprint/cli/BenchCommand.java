@@ -46,7 +46,8 @@ public final class BenchCommand implements Callable<Integer> {
     private int reps;
 
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "30",
-            description = "Untimed batches scored first (default: ${DEFAULT-VALUE}).")
+            description = "Untimed batches scored first, and unless 0, more until a second has passed, so the JIT has "
+                    + "compiled a small workload's code (default: ${DEFAULT-VALUE}).")
     private int warmup;
 
     @Mixin
@@ -72,6 +73,11 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Matches kept per suspect; 0 keeps (and ranks) every reference, as the workloads are "
                     + "defined (default: ${DEFAULT-VALUE}).")
     private int topK;
+
+    @Option(names = "--compact-only",
+            description = "W5 and W6: time the compact rows only, not also the dense form, which needs about 14 GiB "
+                    + "of heap (default: off).")
+    private boolean compactOnly;
 
     @Option(names = "--sweep", split = ",", paramLabel = "AXIS",
             description = "Measure cost curves along these axes instead of the workloads: M, P, D, S, or all; "
@@ -119,7 +125,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         for (Workload w : chosen) {
             if (w.topK()) {
-                Bench.runTopK(w, scale, warmup, reps, backendOptions.select(), profile, topK).lines()
+                Bench.runTopK(w, scale, warmup, reps, backendOptions.select(), profile, topK, !compactOnly).lines()
                         .forEach(System.out::println);
                 System.out.flush();
                 continue;
