@@ -5,18 +5,22 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Products of a per-probe reference block with one or two suspect columns on the Vector API, for
- * the skinny batches (S of 1 to a few) whose scoring is memory-bound: every reference value is
- * loaded once for all the columns it meets, four references stream side by side (four prefetch
+ * Products of a per-probe reference block with a few suspect columns on the Vector API, for the
+ * skinny batches (S of 1 to a few) whose scoring is memory-bound: each reference value is loaded
+ * once per pair of columns (so once at S=1), four references stream side by side (four prefetch
  * streams, each column value loaded once for the four), and nothing is packed or copied.
  *
  * <p>BLAS's matrix-vector product reads the block once per column: at S=1 a DISTRIBUTION set's
  * unit rows meet two columns (the suspect's unit row and its smoothed logs), so they were read
  * twice. This class is loaded only where {@code jdk.incubator.vector} is in the boot layer (see
- * {@link SkinnyProducts}); the JVM compiles its loops to the CPU's widest vectors.
+ * {@link CpuBackend#vectorApiLoaded()}); the JVM compiles its loops to the CPU's widest vectors.
  *
- * <p>Sums are float, as BLAS's are: each lane of each accumulator sums at most {@code k / lanes}
- * products, so a segment of 1024 (the caller's block, {@code K_BLOCK}) rounds like a sum of 64 at most.
+ * <p>One accumulator per reference and column: in the engine, on the development machine, two per
+ * reference (eight chains of fused multiply-adds) made W3 some 30% slower, and eight references
+ * side by side slower still.
+ *
+ * <p>Sums are float, as BLAS's are: each lane of each accumulator sums {@code k / lanes} products,
+ * so a segment of 1024 (the caller's block, {@code K_BLOCK}) rounds like a sum of 64 at most.
  */
 final class VectorProduct {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -44,9 +48,6 @@ final class VectorProduct {
 
     private static void oneColumn(float[] a, int dim, int held, int k0, int k, float[] x, int xOff, float[] c,
                                   int cOff, boolean accumulate) {
-        // Two accumulators per reference over alternate vectors: eight independent chains of fused
-        // multiply-adds keep both FMA units busy while four streams of loads are in flight.
-        int pairs = k / (2 * LANES) * (2 * LANES);
         int bound = SPECIES.loopBound(k);
         int m = 0;
         for (; m + REFS <= held; m += REFS) {
@@ -58,38 +59,17 @@ final class VectorProduct {
             FloatVector s1 = s0;
             FloatVector s2 = s0;
             FloatVector s3 = s0;
-            FloatVector t0 = s0;
-            FloatVector t1 = s0;
-            FloatVector t2 = s0;
-            FloatVector t3 = s0;
-            int j = 0;
-            for (; j < pairs; j += 2 * LANES) {
-                FloatVector xv = FloatVector.fromArray(SPECIES, x, xOff + j);
-                FloatVector xw = FloatVector.fromArray(SPECIES, x, xOff + j + LANES);
-                s0 = FloatVector.fromArray(SPECIES, a, a0 + j).fma(xv, s0);
-                s1 = FloatVector.fromArray(SPECIES, a, a1 + j).fma(xv, s1);
-                s2 = FloatVector.fromArray(SPECIES, a, a2 + j).fma(xv, s2);
-                s3 = FloatVector.fromArray(SPECIES, a, a3 + j).fma(xv, s3);
-                t0 = FloatVector.fromArray(SPECIES, a, a0 + j + LANES).fma(xw, t0);
-                t1 = FloatVector.fromArray(SPECIES, a, a1 + j + LANES).fma(xw, t1);
-                t2 = FloatVector.fromArray(SPECIES, a, a2 + j + LANES).fma(xw, t2);
-                t3 = FloatVector.fromArray(SPECIES, a, a3 + j + LANES).fma(xw, t3);
-            }
-            for (; j < bound; j += LANES) {
+            for (int j = 0; j < bound; j += LANES) {
                 FloatVector xv = FloatVector.fromArray(SPECIES, x, xOff + j);
                 s0 = FloatVector.fromArray(SPECIES, a, a0 + j).fma(xv, s0);
                 s1 = FloatVector.fromArray(SPECIES, a, a1 + j).fma(xv, s1);
                 s2 = FloatVector.fromArray(SPECIES, a, a2 + j).fma(xv, s2);
                 s3 = FloatVector.fromArray(SPECIES, a, a3 + j).fma(xv, s3);
             }
-            store(c, cOff + m, s0.add(t0).reduceLanes(VectorOperators.ADD) + tail(a, a0, x, xOff, bound, k),
-                    accumulate);
-            store(c, cOff + m + 1, s1.add(t1).reduceLanes(VectorOperators.ADD) + tail(a, a1, x, xOff, bound, k),
-                    accumulate);
-            store(c, cOff + m + 2, s2.add(t2).reduceLanes(VectorOperators.ADD) + tail(a, a2, x, xOff, bound, k),
-                    accumulate);
-            store(c, cOff + m + 3, s3.add(t3).reduceLanes(VectorOperators.ADD) + tail(a, a3, x, xOff, bound, k),
-                    accumulate);
+            store(c, cOff + m, s0.reduceLanes(VectorOperators.ADD) + tail(a, a0, x, xOff, bound, k), accumulate);
+            store(c, cOff + m + 1, s1.reduceLanes(VectorOperators.ADD) + tail(a, a1, x, xOff, bound, k), accumulate);
+            store(c, cOff + m + 2, s2.reduceLanes(VectorOperators.ADD) + tail(a, a2, x, xOff, bound, k), accumulate);
+            store(c, cOff + m + 3, s3.reduceLanes(VectorOperators.ADD) + tail(a, a3, x, xOff, bound, k), accumulate);
         }
         for (; m < held; m++) {
             int a0 = m * dim + k0;
