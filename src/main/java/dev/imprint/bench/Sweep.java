@@ -2,10 +2,14 @@ package dev.imprint.bench;
 
 import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ProbeSetKind;
+import dev.imprint.core.Reference;
+import dev.imprint.core.ReferenceMeta;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.Suspect;
 import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.SelectedBackend;
+import dev.imprint.store.FingerprintStore;
+import dev.imprint.store.LoadReport;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -13,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.stream.IntStream;
 
 /**
@@ -194,55 +199,53 @@ public final class Sweep {
 
     /**
      * Measures one curve: every value of {@code axis} up to {@code mCap} references, each timed
-     * as {@code reps} calls after {@code warmup}, on backends from {@code backends} (one engine per
-     * curve). Each point's line goes to {@code progress} as it is measured. A point whose forms
-     * would not fit the heap left is skipped, and so is every larger one.
+     * as {@code reps} calls after {@code warmup}, each on an engine of its own with a backend from
+     * {@code backends}. Each point's line goes to {@code progress} as it is measured. A point
+     * whose forms would not fit the heap left is skipped, and so is every larger one.
+     *
+     * <p>Each engine finds its references in its store at start, as a server restarting on a data
+     * directory does, so their attribution forms are derived once; a put derives them again for
+     * every reference held, which would make building M references cost M² (README, Performance).
      */
-    public static Curve run(Family family, Axis axis, int mCap, int warmup, int reps, SelectedBackend backend,
-                            Consumer<String> progress) {
+    public static Curve run(Family family, Axis axis, int mCap, int warmup, int reps,
+                            Supplier<SelectedBackend> backends, Consumer<String> progress) {
         List<Point> points = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
-        SplittableRandom rng = new SplittableRandom(20261206L + 31L * family.ordinal() + axis.ordinal());
-        try (ImprintEngine engine = ImprintEngine.open(Bench.discardingStore(), backend)) {
-            double bytesPerElement = Double.NaN;
-            Population held = null;
-            for (int value : family.values(axis, mCap)) {
-                Shape shape = family.base().with(axis, value);
-                long needed = Double.isNaN(bytesPerElement) ? 0
-                        : (long) (bytesPerElement * shape.m() * shape.p() * shape.d());
-                if (needed > 0.7 * freeHeap()) {
-                    skipped.add(String.format(Locale.ROOT, "%s=%d and larger: the forms need about %.1f GiB, "
-                            + "more than 70%% of the %.1f GiB of heap left (raise -Xmx through IMPRINT_JAVA_OPTS)",
-                            axis, value, needed / 1073741824.0, freeHeap() / 1073741824.0));
-                    break;
-                }
-                // Along M the references accumulate; along the others each point is a probe set of its own.
-                if (held == null || axis != Axis.M) {
-                    if (held != null) {
-                        engine.deleteProbeSet(held.set.id(), true);
-                    }
-                    held = new Population(engine, family, shape, rng);
-                }
-                held.growTo(shape.m());
-                List<Suspect> suspects = held.suspects(shape.s());
-                double plain = medianSeconds(engine, held.set, suspects, Bench.query(held.set, 0), warmup, reps);
+        long seed = 20261206L + 31L * family.ordinal() + axis.ordinal();
+        double bytesPerElement = Double.NaN;
+        for (int value : family.values(axis, mCap)) {
+            Shape shape = family.base().with(axis, value);
+            long needed = Double.isNaN(bytesPerElement) ? 0
+                    : (long) (bytesPerElement * shape.m() * shape.p() * shape.d());
+            if (needed > 0.7 * freeHeap()) {
+                skipped.add(String.format(Locale.ROOT, "%s=%d and larger: the forms need about %.1f GiB, "
+                        + "more than 70%% of the %.1f GiB of heap left (raise -Xmx through IMPRINT_JAVA_OPTS)",
+                        axis, value, needed / 1073741824.0, freeHeap() / 1073741824.0));
+                break;
+            }
+            GeneratedReferences generated = new GeneratedReferences(family, shape, seed);
+            Point point;
+            try (ImprintEngine engine = ImprintEngine.open(generated, backends.get())) {
+                List<Suspect> suspects = generated.suspects(shape.s());
+                ProbeSet set = generated.set;
+                double plain = medianSeconds(engine, set, suspects, Bench.query(set, 0), warmup, reps);
                 double verdict = Double.NaN;
                 boolean tooLarge = false;
                 if (axis == Axis.M) {
                     // A verdict's p-values for the best VERDICT_MATCHES matches, as a caller asks for them: each
                     // match's p tests it against every control, so p-values for all M would cost M² by design.
-                    ScoreQuery withVerdict = Bench.query(held.set, VERDICT_MATCHES).withAttribution(0.01);
-                    verdict = medianSeconds(engine, held.set, suspects, withVerdict, warmup, reps);
-                    String reason = engine.scoreAll(held.set, suspects.subList(0, 1), withVerdict).get(0)
+                    ScoreQuery withVerdict = Bench.query(set, VERDICT_MATCHES).withAttribution(0.01);
+                    verdict = medianSeconds(engine, set, suspects, withVerdict, warmup, reps);
+                    String reason = engine.scoreAll(set, suspects.subList(0, 1), withVerdict).get(0)
                             .attribution().reason();
                     tooLarge = reason != null && reason.contains("too large to attribute");
                 }
                 double bytes = (double) engine.info().referenceBytes() / shape.m();
                 bytesPerElement = bytes / ((double) shape.p() * shape.d());
-                Point point = new Point(family, axis, shape, plain, bytes, verdict, tooLarge);
-                points.add(point);
-                progress.accept(point.line());
+                point = new Point(family, axis, shape, plain, bytes, verdict, tooLarge);
             }
+            points.add(point);
+            progress.accept(point.line());
         }
         return new Curve(family, axis, points, fit(points, axis, false), axis == Axis.M ? fit(points, axis, true) : null,
                 skipped);
@@ -287,35 +290,42 @@ public final class Sweep {
         return reps % 2 == 1 ? seconds[reps / 2] : (seconds[reps / 2 - 1] + seconds[reps / 2]) / 2;
     }
 
-    /** One probe set of a curve's shape and its references, grown as M grows, and the suspects that score against it. */
-    private static final class Population {
-        private final ImprintEngine engine;
+    /**
+     * A store that holds one probe set of a point's shape and its M references, generated from a
+     * seed as the engine loads them (so the first M of a larger M are the same), and keeps nothing
+     * written to it.
+     */
+    private static final class GeneratedReferences implements FingerprintStore {
         private final ProbeSet set;
+        private final int m;
         private final SplittableRandom rng;
         private float[] first;
-        private int size;
 
-        Population(ImprintEngine engine, Family family, Shape shape, SplittableRandom rng) {
-            this.engine = engine;
-            this.rng = rng;
+        GeneratedReferences(Family family, Shape shape, long seed) {
             this.set = ProbeSet.fromRequest(String.format(Locale.ROOT, "sweep-%s-p%d-d%d",
                     family.name().toLowerCase(Locale.ROOT), shape.p(), shape.d()), shape.p(), shape.d(),
                     family.kind(), 0, "cost sweep " + family);
-            engine.createProbeSet(set);
+            this.m = shape.m();
+            this.rng = new SplittableRandom(seed);
         }
 
-        void growTo(int m) {
-            for (; size < m; size++) {
+        @Override
+        public LoadReport load(LoadVisitor visitor) {
+            visitor.probeSet(set);
+            long created = System.currentTimeMillis();
+            for (int i = 0; i < m; i++) {
                 float[] rows = Bench.rows(set.kind(), set.numProbes(), set.dim(), rng);
                 if (first == null) {
                     first = rows;
                 }
-                engine.putReference(set.id(), String.format(Locale.ROOT, "ref-%06d", size),
-                        Map.of("family", "f" + (size % 8)), rows, false);
+                ReferenceMeta meta = new ReferenceMeta(set.id(), String.format(Locale.ROOT, "ref-%06d", i),
+                        Map.of("family", "f" + (i % 8)), set.numProbes(), set.dim(), created);
+                visitor.reference(new Reference(meta, rows));
             }
+            return new LoadReport(1, m, List.of(), 0);
         }
 
-        /** S suspects, each part copy of the first reference, from near to far. */
+        /** S suspects, each part copy of the first reference, from near to far; after {@link #load}. */
         List<Suspect> suspects(int s) {
             List<Suspect> out = new ArrayList<>(s);
             for (int i = 0; i < s; i++) {
@@ -324,6 +334,31 @@ public final class Sweep {
                 out.add(Suspect.of(set, set.numProbes(), set.dim(), rows, null));
             }
             return out;
+        }
+
+        @Override
+        public void saveProbeSet(ProbeSet probeSet) {
+        }
+
+        @Override
+        public void deleteProbeSet(String probeSetId) {
+        }
+
+        @Override
+        public void saveReference(Reference reference) {
+        }
+
+        @Override
+        public void deleteReference(String probeSetId, String modelId) {
+        }
+
+        @Override
+        public String location() {
+            return "(generated for the cost sweep)";
+        }
+
+        @Override
+        public void close() {
         }
     }
 }

@@ -160,7 +160,7 @@ public final class BenchCommand implements Callable<Integer> {
         for (Sweep.Family family : families) {
             for (Sweep.Axis axis : axes) {
                 Sweep.Curve curve = Sweep.run(family, axis, sweepMaxM, Math.min(warmup, 5), reps,
-                        backendOptions.select(), line -> {
+                        backendOptions::select, line -> {
                             System.out.println(line);
                             System.out.flush();
                         });

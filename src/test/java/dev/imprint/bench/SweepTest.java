@@ -15,7 +15,7 @@ class SweepTest {
     @Test
     void aCurveAlongMTimesEveryPointWithAndWithoutAVerdictAndFitsBoth() {
         List<String> lines = new ArrayList<>();
-        Sweep.Curve curve = Sweep.run(Sweep.Family.EMBEDDING, Sweep.Axis.M, 300, 1, 5, cpu(), lines::add);
+        Sweep.Curve curve = Sweep.run(Sweep.Family.EMBEDDING, Sweep.Axis.M, 300, 1, 5, SweepTest::cpu, lines::add);
         assertEquals(List.of(10, 30, 100, 300), curve.points().stream().map(p -> p.shape().m()).toList());
         assertEquals(4, lines.size(), String.join("\n", lines));
         for (Sweep.Point p : curve.points()) {
@@ -35,7 +35,7 @@ class SweepTest {
     @Test
     void aCurveAlongSScoresThatManySuspectsAtOnceWithoutAVerdict() {
         List<String> lines = new ArrayList<>();
-        Sweep.Curve curve = Sweep.run(Sweep.Family.TOPK, Sweep.Axis.S, 10, 1, 5, cpu(), lines::add);
+        Sweep.Curve curve = Sweep.run(Sweep.Family.TOPK, Sweep.Axis.S, 10, 1, 5, SweepTest::cpu, lines::add);
         assertEquals(List.of(1, 2, 4, 8, 16, 32, 64, 128, 256),
                 curve.points().stream().map(p -> p.shape().s()).toList());
         curve.points().forEach(p -> assertEquals(200, p.shape().m()));
