@@ -180,7 +180,7 @@ public final class Sweep {
             List<String> out = new ArrayList<>();
             skipped.forEach(s -> out.add(String.format(Locale.ROOT, "skipped family=%s axis=%s %s", family, axis, s)));
             if (time != null) {
-                out.add(fitLine("s_per_suspect", time, points.size()));
+                out.add(fitLine(axis == Axis.S ? "s_per_call" : "s_per_suspect", time, points.size()));
             }
             if (withVerdict != null) {
                 out.add(fitLine("with_verdict_s_per_suspect", withVerdict,
@@ -228,6 +228,9 @@ public final class Sweep {
             try (ImprintEngine engine = ImprintEngine.open(generated, backends.get())) {
                 List<Suspect> suspects = generated.suspects(shape.s());
                 ProbeSet set = generated.set;
+                // The last point's engine and this one's generated rows are garbage now: collected here,
+                // not by collector threads that would take a core from the timed calls.
+                System.gc();
                 double plain = medianSeconds(engine, set, suspects, Bench.query(set, 0), warmup, reps);
                 double verdict = Double.NaN;
                 boolean tooLarge = false;
@@ -251,7 +254,11 @@ public final class Sweep {
                 skipped);
     }
 
-    /** The fit of time per suspect along {@code axis}; with a verdict, over the points whose panel was regressed. */
+    /**
+     * The fit along {@code axis} of the time per suspect, or along S of the time per call (whose
+     * knee is where the suspects' own work equals the read of the references they share); with a
+     * verdict, over the points whose panel was regressed.
+     */
     private static CostFit fit(List<Point> all, Axis axis, boolean withVerdict) {
         List<Point> points = withVerdict ? all.stream().filter(p -> !p.verdictTooLarge()).toList() : all;
         if (points.size() < 2) {
@@ -259,7 +266,7 @@ public final class Sweep {
         }
         double[] x = points.stream().mapToDouble(p -> p.shape().get(axis)).toArray();
         double[] t = points.stream().mapToDouble(p -> (withVerdict ? p.attributionBatchSeconds() : p.batchSeconds())
-                / p.shape().s()).toArray();
+                / (axis == Axis.S ? 1 : p.shape().s())).toArray();
         return CostFit.of(x, t);
     }
 

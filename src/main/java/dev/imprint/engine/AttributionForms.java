@@ -18,37 +18,44 @@ import java.util.stream.IntStream;
  * and the per-probe scalars kept here.
  *
  * <p><b>Update cost.</b> A put or delete adds or subtracts one reference's form to the population
- * sum (O(P·D)) and recomputes every reference's dot product with the new μ (O(M·P·D), on all
- * cores). Host memory: one float copy of every form.
+ * sum (O(P·D)) and copies the map of rows (O(M)). Every reference's dot product with the new μ
+ * (O(M·P·D), on all cores) is computed when a snapshot is first read, once: a burst of puts costs
+ * one such pass, at the first score after it, not one per put, which made building M references
+ * O(M²·P·D). Host memory: one float copy of every form.
  */
 final class AttributionForms {
     /** Per reference: its form, and per probe its squared norm and its dot product with μ. */
     record Row(float[] form, double[] norm2, double[] dotMu) {
     }
 
+    /**
+     * What depends on μ, computed once per snapshot at its first read.
+     *
+     * @param mu      μ, the mean form, P×D: kept so scoring reads it without dividing per element
+     * @param muNorm2 |μ_p|², per probe
+     * @param rows    every reference's row with its dot products with μ
+     */
+    private record Derived(double[] mu, double[] muNorm2, Map<String, Row> rows) {
+    }
+
     private final ProbeSet set;
     private final FormKind kind;
+    /** Every reference's form and norms, without the dot products with μ. */
     private final Map<String, Row> rows;
     /** Sum of every reference's form, P×D. */
     private final double[] populationSum;
-    /** μ, the mean form, P×D: kept so scoring reads it without dividing per element. */
-    private final double[] mu;
-    /** |μ_p|², per probe. */
-    private final double[] muNorm2;
+    /** Null until first read; then fixed, as the snapshot is. */
+    private volatile Derived derived;
 
-    private AttributionForms(ProbeSet set, FormKind kind, Map<String, Row> rows, double[] populationSum,
-                             double[] mu, double[] muNorm2) {
+    private AttributionForms(ProbeSet set, FormKind kind, Map<String, Row> rows, double[] populationSum) {
         this.set = set;
         this.kind = kind;
         this.rows = rows;
         this.populationSum = populationSum;
-        this.mu = mu;
-        this.muNorm2 = muNorm2;
     }
 
     static AttributionForms empty(ProbeSet set, FormKind kind) {
-        return new AttributionForms(set, kind, Map.of(), new double[set.elements()], new double[set.elements()],
-                new double[set.numProbes()]);
+        return new AttributionForms(set, kind, Map.of(), new double[set.elements()]);
     }
 
     ProbeSet set() {
@@ -69,7 +76,7 @@ final class AttributionForms {
     }
 
     Row row(String modelId) {
-        return rows.get(modelId);
+        return derived().rows().get(modelId);
     }
 
     /** The model ids of every reference held. */
@@ -79,11 +86,11 @@ final class AttributionForms {
 
     /** μ at element {@code at} (probe-major, p·D + k). */
     double mu(int at) {
-        return mu[at];
+        return derived().mu()[at];
     }
 
     double muNorm2(int probe) {
-        return muNorm2[probe];
+        return derived().muNorm2()[probe];
     }
 
     /** z_r·z_t on probe {@code p}: the product of two references' residuals. */
@@ -94,14 +101,15 @@ final class AttributionForms {
         for (int k = 0; k < dim; k++) {
             s += r.form()[base + k] * t.form()[base + k];
         }
-        return muNorm2[p] > 0 ? s - r.dotMu()[p] * t.dotMu()[p] / muNorm2[p] : s;
+        double muNorm2 = muNorm2(p);
+        return muNorm2 > 0 ? s - r.dotMu()[p] * t.dotMu()[p] / muNorm2 : s;
     }
 
     /** One reference's form as {@link #of} takes it. */
     record Input(String modelId, float[] form) {
     }
 
-    /** The snapshot holding exactly {@code inputs}, derived once (what loading a data directory needs). */
+    /** The snapshot holding exactly {@code inputs} (what loading a data directory needs). */
     static AttributionForms of(ProbeSet set, FormKind kind, java.util.List<Input> inputs) {
         Map<String, Row> rows = new HashMap<>();
         double[] sum = new double[set.elements()];
@@ -110,7 +118,7 @@ final class AttributionForms {
             rows.put(in.modelId(), new Row(in.form(), empty.norms(in.form()), null));
             add(sum, in.form());
         }
-        return empty.derive(rows, sum);
+        return new AttributionForms(set, kind, Map.copyOf(rows), sum);
     }
 
     /**
@@ -143,7 +151,7 @@ final class AttributionForms {
         }
         add(sum, form);
         next.put(modelId, new Row(form, norms(form), null));
-        return derive(next, sum);
+        return new AttributionForms(set, kind, Map.copyOf(next), sum);
     }
 
     /** This snapshot without {@code modelId}; itself if absent. */
@@ -156,11 +164,26 @@ final class AttributionForms {
         double[] sum = populationSum.clone();
         next.remove(modelId);
         subtract(sum, old.form());
-        return derive(next, sum);
+        return new AttributionForms(set, kind, Map.copyOf(next), sum);
     }
 
-    /** Recomputes every scalar that depends on the means. */
-    private AttributionForms derive(Map<String, Row> next, double[] sum) {
+    /** This snapshot's μ and dot products with it, computed by the first reader. */
+    private Derived derived() {
+        Derived d = derived;
+        if (d == null) {
+            synchronized (this) {
+                d = derived;
+                if (d == null) {
+                    d = derive(rows, populationSum);
+                    derived = d;
+                }
+            }
+        }
+        return d;
+    }
+
+    /** Computes every scalar that depends on the means. */
+    private Derived derive(Map<String, Row> next, double[] sum) {
         int probes = set.numProbes();
         int dim = set.dim();
         int count = next.size();
@@ -174,7 +197,7 @@ final class AttributionForms {
         for (int p = 0; p < probes; p++) {
             muNorm[p] = dot(mu, mu, p * dim, dim);
         }
-        Map<String, Row> derived = new HashMap<>();
+        Map<String, Row> withDotMu = new HashMap<>();
         String[] ids = next.keySet().toArray(new String[0]);
         Row[] built = new Row[ids.length];
         IntStream.range(0, ids.length).parallel().forEach(i -> {
@@ -191,9 +214,9 @@ final class AttributionForms {
             built[i] = new Row(r.form(), r.norm2(), dotMu);
         });
         for (int i = 0; i < ids.length; i++) {
-            derived.put(ids[i], built[i]);
+            withDotMu.put(ids[i], built[i]);
         }
-        return new AttributionForms(set, kind, Map.copyOf(derived), sum, mu, muNorm);
+        return new Derived(mu, muNorm, Map.copyOf(withDotMu));
     }
 
     private double[] norms(float[] form) {

@@ -59,13 +59,16 @@ final class AttributionView implements AutoCloseable {
         pending.add(new AttributionForms.Input(modelId, form));
     }
 
-    /** Derives the forms of everything {@link #install} added, once. */
+    /** Makes the forms of everything {@link #install} added one snapshot (derived at its first read). */
     void finishLoad() {
         forms = AttributionForms.of(forms.set(), kind, pending);
         pending = null;
     }
 
-    /** A write derived ahead of the switch, so scoring waits only for {@link #swap}. */
+    /**
+     * A write prepared ahead of the switch (the form, and the next snapshot, whose dot products with
+     * the new mean its first reader computes once), so the switch itself is only {@link #swap}.
+     */
     record Change(String modelId, float[] form, AttributionForms next) {
     }
 
