@@ -25,16 +25,20 @@ import java.util.stream.IntStream;
  * grows, the others held at the family's base, through the product path
  * ({@link ImprintEngine#scoreAll}) as {@link Bench} times it.
  *
- * <p>Each point scores the family's default metrics and ranks every reference; along M it is also
- * timed with a verdict ({@link ScoreQuery#withAttribution}) for the best {@value #VERDICT_MATCHES}
- * matches, whose cost per suspect must not grow faster than M. Each point reports what it reads and multiplies, so that its rate can be set
+ * <p>Each point scores the family's default metrics and keeps the best {@value #MATCHES} matches of
+ * each suspect; along M it is also timed with a verdict ({@link ScoreQuery#withAttribution}), whose
+ * cost per suspect must not grow faster than M. Each point reports what it reads and multiplies, so that its rate can be set
  * against the machine's {@link MachineLimits}.
  */
 public final class Sweep {
     private static final double WARMUP_SECONDS = 0.5;
     private static final int MAX_WARMUP_CALLS = 300;
-    /** Matches a verdict's call keeps (with their p-values). */
-    static final int VERDICT_MATCHES = 10;
+    /**
+     * Matches each call keeps, as a search asks for them: ranking and returning all M (what the
+     * workloads W1-W6 do) would add a sort and M results per suspect, and a verdict's p-values for
+     * all M matches cost M² by design (each tests its match against every control).
+     */
+    static final int MATCHES = 10;
 
     private Sweep() {}
 
@@ -215,6 +219,7 @@ public final class Sweep {
         double bytesPerElement = Double.NaN;
         for (int value : family.values(axis, mCap)) {
             Shape shape = family.base().with(axis, value);
+            System.gc(); // so that the heap left counts the last point's engine as free
             long needed = Double.isNaN(bytesPerElement) ? 0
                     : (long) (bytesPerElement * shape.m() * shape.p() * shape.d());
             if (needed > 0.7 * freeHeap()) {
@@ -231,13 +236,11 @@ public final class Sweep {
                 // The last point's engine and this one's generated rows are garbage now: collected here,
                 // not by collector threads that would take a core from the timed calls.
                 System.gc();
-                double plain = medianSeconds(engine, set, suspects, Bench.query(set, 0), warmup, reps);
+                double plain = medianSeconds(engine, set, suspects, Bench.query(set, MATCHES), warmup, reps);
                 double verdict = Double.NaN;
                 boolean tooLarge = false;
                 if (axis == Axis.M) {
-                    // A verdict's p-values for the best VERDICT_MATCHES matches, as a caller asks for them: each
-                    // match's p tests it against every control, so p-values for all M would cost M² by design.
-                    ScoreQuery withVerdict = Bench.query(set, VERDICT_MATCHES).withAttribution(0.01);
+                    ScoreQuery withVerdict = Bench.query(set, MATCHES).withAttribution(0.01);
                     verdict = medianSeconds(engine, set, suspects, withVerdict, warmup, reps);
                     String reason = engine.scoreAll(set, suspects.subList(0, 1), withVerdict).get(0)
                             .attribution().reason();
