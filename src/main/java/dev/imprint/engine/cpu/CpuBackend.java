@@ -21,7 +21,7 @@ import java.util.logging.Logger;
  *
  * <p>Batches of a few suspects, which are memory-bound, go through {@link VectorProduct} instead of
  * BLAS where the JVM runs with {@code --add-modules jdk.incubator.vector} (scripts/imprint passes
- * it): it reads each reference value once for every column, where BLAS reads it once per column.
+ * it): it reads each reference value once per pair of columns, where BLAS reads it once per column.
  */
 public final class CpuBackend implements ScoringBackend {
     private static final Logger LOG = Logger.getLogger(CpuBackend.class.getName());

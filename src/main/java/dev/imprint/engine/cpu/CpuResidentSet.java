@@ -449,7 +449,7 @@ final class CpuResidentSet implements ResidentReferences {
         /**
          * {@code c = a^T x} (or {@code c += a^T x} when {@code accumulate}) for the first {@code held}
          * slots of a per-probe matrix {@code a} and {@code columns} suspect columns of {@code x}.
-         * Few columns go through {@link VectorProduct}, which reads each reference value once for all
+         * Few columns go through {@link VectorProduct}, which reads each reference value once per pair
          * of them, or else through BLAS's matrix-vector products, one per column: either avoids the
          * packing a matrix product does, which costs more than the arithmetic when only a few columns
          * share each reference value.
