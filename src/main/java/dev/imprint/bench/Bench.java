@@ -386,8 +386,11 @@ public final class Bench {
         }
     }
 
-    /** A store that keeps nothing: the benchmark measures scoring, and its references are regenerated each run. */
-    private static final class DiscardingStore implements FingerprintStore {
+    /**
+     * A store that loads nothing and keeps nothing: the benchmark measures scoring, and its
+     * references are regenerated each run. The sweep's store extends it to load generated ones.
+     */
+    static class DiscardingStore implements FingerprintStore {
         @Override
         public LoadReport load(LoadVisitor visitor) {
             return new LoadReport(0, 0, List.of(), 0);

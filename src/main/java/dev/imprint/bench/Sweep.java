@@ -8,7 +8,6 @@ import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.Suspect;
 import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.SelectedBackend;
-import dev.imprint.store.FingerprintStore;
 import dev.imprint.store.LoadReport;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -305,7 +304,7 @@ public final class Sweep {
      * seed as the engine loads them (so the first M of a larger M are the same), and keeps nothing
      * written to it.
      */
-    private static final class GeneratedReferences implements FingerprintStore {
+    private static final class GeneratedReferences extends Bench.DiscardingStore {
         private final ProbeSet set;
         private final int m;
         private final SplittableRandom rng;
@@ -347,28 +346,8 @@ public final class Sweep {
         }
 
         @Override
-        public void saveProbeSet(ProbeSet probeSet) {
-        }
-
-        @Override
-        public void deleteProbeSet(String probeSetId) {
-        }
-
-        @Override
-        public void saveReference(Reference reference) {
-        }
-
-        @Override
-        public void deleteReference(String probeSetId, String modelId) {
-        }
-
-        @Override
         public String location() {
             return "(generated for the cost sweep)";
-        }
-
-        @Override
-        public void close() {
         }
     }
 }
