@@ -202,18 +202,7 @@ public final class Bench {
         ScoreQuery query = query(set, topK);
         // At least a second of warm-up too: a small workload's thirty calls end before the JIT has
         // compiled its per-probe code, and would time the interpreter.
-        long warmStart = System.nanoTime();
-        for (int i = 0; i < warmup || (warmup > 0 && System.nanoTime() - warmStart < MIN_WARMUP_NANOS
-                && i < MAX_WARMUP_CALLS); i++) {
-            engine.scoreAll(set, suspects, query);
-        }
-        double[] seconds = new double[reps];
-        for (int i = 0; i < reps; i++) {
-            long start = System.nanoTime();
-            engine.scoreAll(set, suspects, query);
-            seconds[i] = (System.nanoTime() - start) / 1e9;
-        }
-        Arrays.sort(seconds);
+        double[] seconds = timedCalls(engine, set, suspects, query, warmup, warmup > 0 ? MIN_WARMUP_NANOS : 0, reps);
         double median = CudaStages.median(seconds);
         List<String> lines = List.of();
         if (profile) {
@@ -229,6 +218,27 @@ public final class Bench {
         return new Result(workload, form, engine.backendName(), m, set.dim(), query.metrics(), topK, reps, seconds[0],
                 median, seconds[reps - 1], compact == null ? Double.NaN : median / compact.medianS(),
                 lines.stream().map(l -> prefix + l).toList());
+    }
+
+    /**
+     * Seconds of {@code reps} calls, sorted, after {@code warmup} untimed calls and more until
+     * {@code minWarmupNanos} have passed (at most {@value #MAX_WARMUP_CALLS} in all).
+     */
+    static double[] timedCalls(ImprintEngine engine, ProbeSet set, List<Suspect> suspects, ScoreQuery query,
+                               int warmup, long minWarmupNanos, int reps) {
+        long warmStart = System.nanoTime();
+        for (int i = 0; i < warmup || (System.nanoTime() - warmStart < minWarmupNanos && i < MAX_WARMUP_CALLS);
+             i++) {
+            engine.scoreAll(set, suspects, query);
+        }
+        double[] seconds = new double[reps];
+        for (int i = 0; i < reps; i++) {
+            long start = System.nanoTime();
+            engine.scoreAll(set, suspects, query);
+            seconds[i] = (System.nanoTime() - start) / 1e9;
+        }
+        Arrays.sort(seconds);
+        return seconds;
     }
 
     /** The workload's query: the kind's default metrics and order, the best {@code topK} matches (0: all). */

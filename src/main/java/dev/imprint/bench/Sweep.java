@@ -8,9 +8,9 @@ import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.Suspect;
 import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.SelectedBackend;
+import dev.imprint.engine.cuda.CudaStages;
 import dev.imprint.store.LoadReport;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -30,8 +30,7 @@ import java.util.stream.IntStream;
  * against the machine's {@link MachineLimits}.
  */
 public final class Sweep {
-    private static final double WARMUP_SECONDS = 0.5;
-    private static final int MAX_WARMUP_CALLS = 300;
+    private static final long WARMUP_NANOS = 500_000_000L;
     /**
      * Matches each call keeps, as a search asks for them: ranking and returning all M (what the
      * workloads W1-W6 do) would add a sort and M results per suspect, and a verdict's p-values for
@@ -278,25 +277,13 @@ public final class Sweep {
     }
 
     /**
-     * The median of {@code reps} timed calls, after {@code warmup} untimed ones and, past those,
-     * more until {@value #WARMUP_SECONDS} s have gone by (at most {@value #MAX_WARMUP_CALLS}): the
-     * first points of a curve would otherwise time the JIT compiler, not the code.
+     * The median of {@code reps} timed calls, after {@code warmup} untimed ones and more until
+     * {@value #WARMUP_NANOS} ns have gone by: the first points of a curve would otherwise time the
+     * JIT compiler, not the code.
      */
     private static double medianSeconds(ImprintEngine engine, ProbeSet set, List<Suspect> suspects, ScoreQuery query,
                                         int warmup, int reps) {
-        long warmStart = System.nanoTime();
-        for (int i = 0; i < MAX_WARMUP_CALLS
-                && (i < warmup || System.nanoTime() - warmStart < WARMUP_SECONDS * 1e9); i++) {
-            engine.scoreAll(set, suspects, query);
-        }
-        double[] seconds = new double[reps];
-        for (int i = 0; i < reps; i++) {
-            long start = System.nanoTime();
-            engine.scoreAll(set, suspects, query);
-            seconds[i] = (System.nanoTime() - start) / 1e9;
-        }
-        Arrays.sort(seconds);
-        return reps % 2 == 1 ? seconds[reps / 2] : (seconds[reps / 2 - 1] + seconds[reps / 2]) / 2;
+        return CudaStages.median(Bench.timedCalls(engine, set, suspects, query, warmup, WARMUP_NANOS, reps));
     }
 
     /**
