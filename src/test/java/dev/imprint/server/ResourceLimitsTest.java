@@ -76,13 +76,13 @@ class ResourceLimitsTest {
     @Test
     void anUploadPastTheBytesInFlightIsRefusedWithTheNumbers() throws IOException {
         start(new ResourceLimits(10, UPLOAD_BYTES + UPLOAD_BYTES / 2, 100, 100, ProbeSet.MAX_ELEMENTS));
-        StreamObserver<PutReferenceRequest> held = open(new CallRecorder<>(), "a");
-
-        Status refused = untilRefused(() -> Uploads.send(ImprintGrpc.newStub(channel), Uploads.header("s", "b")));
+        // The held upload can itself be the one refused, when it reaches the server while a probing
+        // one is in flight: then it is held again.
+        Held held = holdThenRefuse(() -> Uploads.send(ImprintGrpc.newStub(channel), Uploads.header("s", "b")), "a");
         assertEquals("uploads in flight would hold 480 bytes with this one's 240 (num_probes*dim*4), the limit is 360 "
-                + "(serve --max-upload-bytes-in-flight); retry once one has finished", refused.getDescription());
+                + "(serve --max-upload-bytes-in-flight); retry once one has finished", held.refused().getDescription());
 
-        held.onError(new RuntimeException("the test gives up"));
+        held.uploads().get(0).onError(new RuntimeException("the test gives up"));
         float[] rows = gen.rows(ProbeSetKind.DISTRIBUTION, P, D);
         Status later = untilNot(Status.Code.RESOURCE_EXHAUSTED, () -> Uploads.send(ImprintGrpc.newStub(channel),
                 Uploads.header("s", "b"), Uploads.chunk(0, rows, 0, rows.length)));
@@ -199,18 +199,6 @@ class ResourceLimitsTest {
         }
         throw new AssertionError("the server never refused the call while " + String.join(", ", models)
                 + " were held");
-    }
-
-    /** The status of the first of repeated calls refused with RESOURCE_EXHAUSTED; held work reaches the server in its own time. */
-    private static Status untilRefused(Supplier<Status> call) {
-        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (true) {
-            Status s = call.get();
-            if (s.getCode() == Status.Code.RESOURCE_EXHAUSTED || System.nanoTime() > end) {
-                assertEquals(Status.Code.RESOURCE_EXHAUSTED, s.getCode(), s.toString());
-                return s;
-            }
-        }
     }
 
     /** The status of the first of repeated calls not answered with {@code code}. */
