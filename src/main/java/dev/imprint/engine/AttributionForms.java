@@ -44,8 +44,12 @@ final class AttributionForms {
     private final Map<String, Row> rows;
     /** Sum of every reference's form, P×D. */
     private final double[] populationSum;
-    /** Null until first read; then fixed, as the snapshot is. */
-    private volatile Derived derived;
+    /**
+     * Null until first read; then fixed, as the snapshot is. Not volatile, so the scoring loops
+     * that read μ per element keep it in a register: a Derived's fields are final, so a thread that
+     * sees the reference sees it whole (JLS 17.5), and one that sees null takes the lock.
+     */
+    private Derived derived;
 
     private AttributionForms(ProbeSet set, FormKind kind, Map<String, Row> rows, double[] populationSum) {
         this.set = set;

@@ -90,11 +90,6 @@ public final class CpuBackend implements ScoringBackend {
         return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent();
     }
 
-    /** Whether skinny batches are scored on the Vector API rather than through BLAS. */
-    public boolean vectorProducts() {
-        return vectorProducts;
-    }
-
     /** The class name of the BLAS implementation netlib picked, e.g. "dev.ludovic.netlib.blas.JNIBLAS". */
     public static String blasImplementation() {
         return BLAS.getInstance().getClass().getName();
