@@ -31,10 +31,7 @@ public final class TlsFailures {
             return null;
         }
         if (!clientTls) {
-            // A TLS server drops a plaintext HTTP/2 preface without a word, and nothing else does so
-            // before the first frame: a refused or reset connection reads differently.
-            String description = failure.getStatus().getDescription();
-            return failure.getCause() == null && description != null && description.startsWith("Network closed")
+            return closedWithoutAnswering(failure)
                     ? "the server closed the connection without answering; it probably serves TLS "
                             + "(connect with --tls-ca FILE, or --tls for a publicly trusted certificate)"
                     : null;
@@ -80,6 +77,25 @@ public final class TlsFailures {
     }
 
     /** Why the client did not accept the server's certificate. */
+    /**
+     * Whether a plaintext connection was accepted and then dropped before the first frame, as a TLS
+     * server drops a plaintext HTTP/2 preface: closed ("Network closed"), or reset when the client's
+     * next frames were still unread as it closed (the kernel resets a socket closed with data
+     * unread). A refused connection reads differently.
+     */
+    private static boolean closedWithoutAnswering(StatusRuntimeException failure) {
+        String description = failure.getStatus().getDescription();
+        if (failure.getCause() == null) {
+            return description != null && description.startsWith("Network closed");
+        }
+        for (Throwable t = failure.getCause(); t != null; t = t.getCause()) {
+            if (String.valueOf(t.getMessage()).contains("Connection reset by peer")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static String serverCertificate(Throwable problem) {
         if (problem instanceof CertificateExpiredException || problem instanceof CertificateNotYetValidException) {
             return "the server's certificate is not valid now (" + problem.getMessage() + ")";
