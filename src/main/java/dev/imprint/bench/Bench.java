@@ -39,8 +39,8 @@ import java.util.stream.Collectors;
  * scoring, not disk. Data are seeded, so every run scores the same numbers.
  */
 public final class Bench {
-    private static final long MIN_WARMUP_NANOS = 1_000_000_000L;
-    private static final int MAX_WARMUP_CALLS = 5000;
+    private static final long MIN_WARMUP_NANOS = 3_000_000_000L;
+    private static final int MAX_WARMUP_CALLS = 20_000;
 
     private Bench() {}
 
@@ -200,8 +200,9 @@ public final class Bench {
                                ProbeSet set, int m, List<Suspect> suspects, int warmup, int reps, boolean profile,
                                int topK, Result compact) {
         ScoreQuery query = query(set, topK);
-        // At least a second of warm-up too: a small workload's thirty calls end before the JIT has
-        // compiled its per-probe code, and would time the interpreter.
+        // At least three seconds of warm-up too: a small workload's thirty calls end before the JIT
+        // has compiled its per-probe code, and would time the interpreter; W5 reaches its steady
+        // speed after some 8000 calls (2 s), a second in it still ran 1.5x slower.
         double[] seconds = timedCalls(engine, set, suspects, query, warmup, warmup > 0 ? MIN_WARMUP_NANOS : 0, reps);
         double median = CudaStages.median(seconds);
         List<String> lines = List.of();

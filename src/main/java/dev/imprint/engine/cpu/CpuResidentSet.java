@@ -66,6 +66,8 @@ final class CpuResidentSet implements ResidentReferences {
     private final ForkJoinPool workers;
     /** Skinny products on {@link VectorProduct} rather than BLAS's matrix-vector products. */
     private final boolean vectorProducts;
+    /** The suspect rows' terms: on the Vector API where the products are too. */
+    private final RowTerms rowTerms;
 
     private final Map<String, Integer> slotOf = new HashMap<>();
     private String[] idAt = new String[0];
@@ -87,6 +89,7 @@ final class CpuResidentSet implements ResidentReferences {
         this.blas = blas;
         this.workers = workers;
         this.vectorProducts = vectorProducts;
+        this.rowTerms = vectorProducts ? VectorRowTerms.INSTANCE : ScalarRowTerms.INSTANCE;
         this.unit = emptyPerProbe();
         this.logs = distribution ? emptyPerProbe() : null;
     }
@@ -484,7 +487,7 @@ final class CpuResidentSet implements ResidentReferences {
             float[] rows = batch.suspects().get(s);
             int base = i * dim;
             if (cosine) {
-                double inv = 1 / Math.sqrt(sumOfSquares(rows, base));
+                double inv = 1 / Math.sqrt(rowTerms.sumOfSquares(rows, base, dim));
                 int off = s * dim;
                 // In float, which vectorises: one more rounding, ~1e-7 of each unit value.
                 float invf = (float) inv;
@@ -502,50 +505,9 @@ final class CpuResidentSet implements ResidentReferences {
                 sArgmax[s] = best;
             }
             if (smoothedSuspect) {
-                int logOff = (logColumn + s) * dim;
-                int smoothOff = s * dim;
-                double negH = 0;
-                double logSum = 0;
-                for (int k = 0; k < dim; k++) {
-                    double t = (rows[base + k] + eps) * scale;
-                    double lt = FastLog.ln(t);
-                    negH += t * lt;
-                    logSum += lt;
-                    if (klRefSuspect) {
-                        x[logOff + k] = (float) lt;
-                    }
-                    if (klSuspectRef) {
-                        y[smoothOff + k] = (float) t;
-                    }
-                }
-                sNegEntropy[s] = negH;
-                sLogSum[s] = logSum;
+                rowTerms.smoothedLogs(rows, base, dim, eps, scale, klRefSuspect ? x : null, (logColumn + s) * dim,
+                        klSuspectRef ? y : null, s * dim, sNegEntropy, sLogSum, s);
             }
-        }
-
-        /** The sum of squares of {@code dim} values from {@code base}, in double. */
-        private double sumOfSquares(float[] rows, int base) {
-            // Four independent sums: one would wait on the latency of every add.
-            double s0 = 0;
-            double s1 = 0;
-            double s2 = 0;
-            double s3 = 0;
-            int k = 0;
-            for (; k + 3 < dim; k += 4) {
-                double v0 = rows[base + k];
-                double v1 = rows[base + k + 1];
-                double v2 = rows[base + k + 2];
-                double v3 = rows[base + k + 3];
-                s0 += v0 * v0;
-                s1 += v1 * v1;
-                s2 += v2 * v2;
-                s3 += v3 * v3;
-            }
-            for (; k < dim; k++) {
-                double v = rows[base + k];
-                s0 += v * v;
-            }
-            return (s0 + s1) + (s2 + s3);
         }
 
         /**

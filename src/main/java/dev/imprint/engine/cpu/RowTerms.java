@@ -1,0 +1,23 @@
+package dev.imprint.engine.cpu;
+
+/**
+ * The terms of one suspect row that scoring needs besides the products: its sum of squares (for
+ * the unit row) and its smoothed values, their logs and the sums over them (for KL and JS).
+ * Scoring takes these once per (suspect, probe), and at small D they cost as much as the products.
+ *
+ * <p>Two implementations, which agree to rounding: {@link ScalarRowTerms} on plain Java, and
+ * {@link VectorRowTerms} on the Vector API where {@code jdk.incubator.vector} is loaded.
+ */
+interface RowTerms {
+    /** The sum of squares of {@code row[base..base+dim-1]}, in double. */
+    double sumOfSquares(float[] row, int base, int dim);
+
+    /**
+     * Smooths {@code row[base..base+dim-1]} as {@code t = (x + eps) * scale} and takes {@code ln t},
+     * both in double; writes each {@code ln t} as float to {@code logs} from {@code logOff} and each
+     * {@code t} to {@code smooth} from {@code smoothOff} (either array null: not written), and the
+     * sums {@code Σ t ln t} to {@code negEntropy[at]} and {@code Σ ln t} to {@code logSum[at]}.
+     */
+    void smoothedLogs(float[] row, int base, int dim, double eps, double scale, float[] logs, int logOff,
+                      float[] smooth, int smoothOff, double[] negEntropy, double[] logSum, int at);
+}

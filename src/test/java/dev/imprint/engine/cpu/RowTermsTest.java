@@ -1,0 +1,98 @@
+package dev.imprint.engine.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Both implementations of {@link RowTerms} against plain float64 loops with {@link Math#log}. */
+class RowTermsTest {
+    private static final double EPS = 1e-6;
+
+    static Stream<RowTerms> implementations() {
+        assertTrue(CpuBackend.vectorApiLoaded(), "the tests run with --add-modules=jdk.incubator.vector (pom.xml)");
+        return Stream.of(ScalarRowTerms.INSTANCE, VectorRowTerms.INSTANCE);
+    }
+
+    @ParameterizedTest
+    @MethodSource("implementations")
+    void matchFloat64AtEveryLengthAroundTheVectorWidth(RowTerms terms) {
+        checkAgainstFloat64(terms, new int[] {1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 64, 65, 1000, 32768});
+    }
+
+    /**
+     * Once the JIT has compiled them: the interpreter runs the Vector API's lanewise LOG through
+     * {@link Math#log}, and only compiled code uses the vector math library.
+     */
+    @ParameterizedTest
+    @MethodSource("implementations")
+    void matchFloat64OnceCompiled(RowTerms terms) {
+        float[] row = new float[67];
+        java.util.Arrays.fill(row, 1f / 67);
+        double[] sink = new double[2];
+        for (int i = 0; i < 30_000; i++) {
+            terms.smoothedLogs(row, 0, 67, EPS, 1, null, 0, null, 0, sink, sink, i & 1);
+            sink[0] += terms.sumOfSquares(row, 0, 67);
+        }
+        checkAgainstFloat64(terms, new int[] {8, 64, 67, 4096});
+    }
+
+    private static void checkAgainstFloat64(RowTerms terms, int[] dims) {
+        SplittableRandom rng = new SplittableRandom(11);
+        for (int dim : dims) {
+            // A row after some other values, so offsets that are not vector-aligned are exercised.
+            int base = 5;
+            float[] row = new float[base + dim];
+            double total = 0;
+            for (int k = 0; k < dim; k++) {
+                // Probabilities over 12 orders of magnitude, some exactly zero.
+                row[base + k] = k % 13 == 0 ? 0f : (float) Math.exp(-28 * rng.nextDouble());
+                total += row[base + k];
+            }
+            for (int k = 0; k < dim; k++) {
+                row[base + k] = (float) (row[base + k] / Math.max(total, 1e-30));
+            }
+            double scale = 1 / (1 + dim * EPS);
+
+            double sumSq = 0;
+            double negH = 0;
+            double lnSum = 0;
+            for (int k = 0; k < dim; k++) {
+                double v = row[base + k];
+                double t = (v + EPS) * scale;
+                sumSq += v * v;
+                negH += t * Math.log(t);
+                lnSum += Math.log(t);
+            }
+            assertEquals(sumSq, terms.sumOfSquares(row, base, dim), 1e-13 * sumSq, "sum of squares, dim=" + dim);
+
+            int logOff = 2;
+            int smoothOff = 3;
+            float[] logs = new float[logOff + dim + 1];
+            float[] smooth = new float[smoothOff + dim + 1];
+            double[] negEntropy = new double[2];
+            double[] logSum = new double[2];
+            terms.smoothedLogs(row, base, dim, EPS, scale, logs, logOff, smooth, smoothOff, negEntropy, logSum, 1);
+            assertEquals(negH, negEntropy[1], 1e-12 * Math.abs(negH), "sum t ln t, dim=" + dim);
+            assertEquals(lnSum, logSum[1], 1e-12 * Math.abs(lnSum), "sum ln t, dim=" + dim);
+            assertEquals(0, negEntropy[0], "nothing else written");
+            for (int k = 0; k < dim; k++) {
+                double t = (row[base + k] + EPS) * scale;
+                assertEquals((float) Math.log(t), logs[logOff + k], Math.ulp((float) Math.log(t)), "ln t, k=" + k);
+                assertEquals((float) t, smooth[smoothOff + k], Math.ulp((float) t), "t, k=" + k);
+            }
+            assertEquals(0f, logs[logOff + dim], "nothing past the row");
+            assertEquals(0f, smooth[smoothOff + dim], "nothing past the row");
+
+            // Either output may be left out.
+            double[] again = new double[1];
+            double[] againLn = new double[1];
+            terms.smoothedLogs(row, base, dim, EPS, scale, null, 0, null, 0, again, againLn, 0);
+            assertEquals(negEntropy[1], again[0], "the sums do not depend on what is written");
+            assertEquals(logSum[1], againLn[0], "the sums do not depend on what is written");
+        }
+    }
+}
