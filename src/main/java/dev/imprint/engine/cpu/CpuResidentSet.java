@@ -8,15 +8,12 @@ import dev.imprint.engine.BatchScores;
 import dev.imprint.engine.ResidentReferences;
 import dev.imprint.engine.SuspectBatch;
 import dev.ludovic.netlib.blas.BLAS;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.Future;
 
 /**
  * The references of one probe set in the CPU backend's probe-major layout.
@@ -33,7 +30,7 @@ import java.util.concurrent.Future;
  * smoothed logs side by side (cosine and the cross term of KL(r~||s~), which is affine in
  * {@code r = |r| u}), and one of the reference logs with the smoothed suspects (KL(s~||r~)), each
  * only if a requested metric needs it; the rest is combined per (suspect, reference, probe) in
- * double. Probes are split across the backend's workers.
+ * double. Probes are split across the calling thread and the backend's workers ({@link SharedChunks}).
  */
 final class CpuResidentSet implements ResidentReferences {
     private static final int INITIAL_CAPACITY = 4;
@@ -263,18 +260,13 @@ final class CpuResidentSet implements ResidentReferences {
             }
         }
         Pass pass = new Pass(batch, slots, metrics, perProbeOut, perProbe);
-        // Several chunks per worker, taken as workers free up: a worker slowed by other load on
+        // Several chunks per worker, taken as threads free up: a worker slowed by other load on
         // the machine holds back the call by one small chunk, not by half of it.
         int chunks = Math.min(count, workers.getParallelism() * CHUNKS_PER_WORKER);
-        List<Future<double[][]>> futures = new ArrayList<>(chunks);
-        for (int c = 0; c < chunks; c++) {
-            int from = (int) ((long) count * c / chunks);
-            int to = (int) ((long) count * (c + 1) / chunks);
-            futures.add(workers.submit(() -> pass.run(from, to)));
-        }
+        List<double[][]> parts = SharedChunks.run(workers, chunks,
+                c -> pass.run((int) ((long) count * c / chunks), (int) ((long) count * (c + 1) / chunks)));
         double[][] sums = new double[METRICS.length][];
-        for (Future<double[][]> f : futures) {
-            double[][] part = join(f);
+        for (double[][] part : parts) {
             for (Metric m : metrics) {
                 int o = m.ordinal();
                 if (sums[o] == null) {
@@ -294,20 +286,6 @@ final class CpuResidentSet implements ResidentReferences {
             }
         }
         return out;
-    }
-
-    private static double[][] join(Future<double[][]> f) {
-        try {
-            return f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ImprintException(ImprintException.Code.INTERNAL, "interrupted while scoring", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new ImprintException(ImprintException.Code.INTERNAL, "scoring failed: " + e.getCause(), e.getCause());
-        }
     }
 
     @Override
@@ -391,26 +369,46 @@ final class CpuResidentSet implements ResidentReferences {
                 if (y != null) {
                     product(logs[p], y, suspects, h, sumLogProducts && accumulate);
                 }
-                for (int r = 0; perPair && r < refs; r++) {
-                    int m = slots[r];
-                    int meta = m * probes + p;
-                    for (int s = 0; s < suspects; s++) {
-                        int j = s * refs + r;
-                        if (cosine && !sumUnitProducts) {
-                            record(cos, Metric.COSINE, j, i, count, g[m + s * held]);
+                // Suspect by suspect, each metric's sums for every reference in a row: consecutive
+                // writes, and the products read along one column.
+                for (int s = 0; perPair && s < suspects; s++) {
+                    int row = s * refs;
+                    if (cosine && !sumUnitProducts) {
+                        double[] pp = perProbeOut[Metric.COSINE.ordinal()];
+                        int at = s * held;
+                        for (int r = 0; r < refs; r++) {
+                            record(cos, pp, row + r, i, count, g[at + slots[r]]);
                         }
-                        if (klRefSuspect) {
-                            double cross = (norm[meta] * g[m + (logColumn + s) * held] + eps * sLogSum[s]) * scale;
-                            record(klrs, Metric.KL_REF_SUSPECT, j, i, count, negEntropy[meta] - cross);
+                    }
+                    if (klRefSuspect) {
+                        double[] pp = perProbeOut[Metric.KL_REF_SUSPECT.ordinal()];
+                        int at = (logColumn + s) * held;
+                        double suspectTerm = eps * sLogSum[s];
+                        for (int r = 0; r < refs; r++) {
+                            int m = slots[r];
+                            int meta = m * probes + p;
+                            double cross = (norm[meta] * g[at + m] + suspectTerm) * scale;
+                            record(klrs, pp, row + r, i, count, negEntropy[meta] - cross);
                         }
-                        if (klSuspectRef && !sumLogProducts) {
-                            record(klsr, Metric.KL_SUSPECT_REF, j, i, count, sNegEntropy[s] - h[m + s * held]);
+                    }
+                    if (klSuspectRef && !sumLogProducts) {
+                        double[] pp = perProbeOut[Metric.KL_SUSPECT_REF.ordinal()];
+                        int at = s * held;
+                        for (int r = 0; r < refs; r++) {
+                            record(klsr, pp, row + r, i, count, sNegEntropy[s] - h[at + slots[r]]);
                         }
-                        if (js) {
-                            record(jsv, Metric.JS, j, i, count, jensenShannon(m, p, s, i, sNegEntropy[s]));
+                    }
+                    if (js) {
+                        double[] pp = perProbeOut[Metric.JS.ordinal()];
+                        for (int r = 0; r < refs; r++) {
+                            record(jsv, pp, row + r, i, count, jensenShannon(slots[r], p, s, i, sNegEntropy[s]));
                         }
-                        if (top1) {
-                            record(agree, Metric.TOP1_AGREEMENT, j, i, count, argmax[meta] == sArgmax[s] ? 1 : 0);
+                    }
+                    if (top1) {
+                        double[] pp = perProbeOut[Metric.TOP1_AGREEMENT.ordinal()];
+                        int best = sArgmax[s];
+                        for (int r = 0; r < refs; r++) {
+                            record(agree, pp, row + r, i, count, argmax[slots[r] * probes + p] == best ? 1 : 0);
                         }
                     }
                 }
@@ -473,11 +471,11 @@ final class CpuResidentSet implements ResidentReferences {
             }
         }
 
-        private void record(double[] sum, Metric metric, int j, int i, int count, double value) {
+        /** Adds {@code value} to pair j's sum, and keeps it as its probe-i value when {@code perProbe} is asked. */
+        private static void record(double[] sum, double[] perProbe, int j, int i, int count, double value) {
             sum[j] += value;
-            double[] pp = perProbeOut[metric.ordinal()];
-            if (pp != null) {
-                pp[j * count + i] = value;
+            if (perProbe != null) {
+                perProbe[j * count + i] = value;
             }
         }
 
@@ -487,22 +485,12 @@ final class CpuResidentSet implements ResidentReferences {
             float[] rows = batch.suspects().get(s);
             int base = i * dim;
             if (cosine) {
-                double inv = 1 / Math.sqrt(rowTerms.sumOfSquares(rows, base, dim));
-                int off = s * dim;
-                // In float, which vectorises: one more rounding, ~1e-7 of each unit value.
-                float invf = (float) inv;
-                for (int k = 0; k < dim; k++) {
-                    x[off + k] = rows[base + k] * invf;
-                }
+                // The unit row in float: one more rounding, ~1e-7 of each unit value.
+                float inv = (float) (1 / Math.sqrt(rowTerms.sumOfSquares(rows, base, dim)));
+                rowTerms.scale(rows, base, dim, inv, x, s * dim);
             }
             if (top1) {
-                int best = 0;
-                for (int k = 1; k < dim; k++) {
-                    if (rows[base + k] > rows[base + best]) {
-                        best = k;
-                    }
-                }
-                sArgmax[s] = best;
+                sArgmax[s] = rowTerms.argmax(rows, base, dim);
             }
             if (smoothedSuspect) {
                 rowTerms.smoothedLogs(rows, base, dim, eps, scale, klRefSuspect ? x : null, (logColumn + s) * dim,

@@ -1,9 +1,10 @@
 package dev.imprint.engine.cpu;
 
 /**
- * The terms of one suspect row that scoring needs besides the products: its sum of squares (for
- * the unit row) and its smoothed values, their logs and the sums over them (for KL and JS).
- * Scoring takes these once per (suspect, probe), and at small D they cost as much as the products.
+ * The terms of one suspect row that scoring needs besides the products: its unit row, its argmax,
+ * and its smoothed values, their logs and the sums over them (for KL and JS). Scoring takes these
+ * once per (suspect, probe), and at small D they cost as much as the products. (C2 in JDK 25 does
+ * not vectorise a loop from one float array into another itself: they might be the same array.)
  *
  * <p>Two implementations, which agree to rounding: {@link ScalarRowTerms} on plain Java, and
  * {@link VectorRowTerms} on the Vector API where {@code jdk.incubator.vector} is loaded.
@@ -11,6 +12,12 @@ package dev.imprint.engine.cpu;
 interface RowTerms {
     /** The sum of squares of {@code row[base..base+dim-1]}, in double. */
     double sumOfSquares(float[] row, int base, int dim);
+
+    /** {@code out[off + k] = row[base + k] * factor} for {@code k < dim}. */
+    void scale(float[] row, int base, int dim, float factor, float[] out, int off);
+
+    /** The first {@code k < dim} where {@code row[base + k]} is largest; the values are finite. */
+    int argmax(float[] row, int base, int dim);
 
     /**
      * Smooths {@code row[base..base+dim-1]} as {@code t = (x + eps) * scale} and takes {@code ln t},

@@ -32,6 +32,24 @@ final class ScalarRowTerms implements RowTerms {
     }
 
     @Override
+    public void scale(float[] row, int base, int dim, float factor, float[] out, int off) {
+        for (int k = 0; k < dim; k++) {
+            out[off + k] = row[base + k] * factor;
+        }
+    }
+
+    @Override
+    public int argmax(float[] row, int base, int dim) {
+        int best = 0;
+        for (int k = 1; k < dim; k++) {
+            if (row[base + k] > row[base + best]) {
+                best = k;
+            }
+        }
+        return best;
+    }
+
+    @Override
     public void smoothedLogs(float[] row, int base, int dim, double eps, double scale, float[] logs, int logOff,
                              float[] smooth, int smoothOff, double[] negEntropy, double[] logSum, int at) {
         double negH = 0;

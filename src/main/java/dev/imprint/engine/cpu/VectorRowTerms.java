@@ -23,6 +23,8 @@ final class VectorRowTerms implements RowTerms {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED.withShape(
             VectorShape.forBitSize(DOUBLES.vectorBitSize() / 2));
     private static final int LANES = DOUBLES.length();
+    private static final VectorSpecies<Float> WIDE = FloatVector.SPECIES_PREFERRED;
+    private static final int WIDE_LANES = WIDE.length();
 
     private VectorRowTerms() {}
 
@@ -40,6 +42,46 @@ final class VectorRowTerms implements RowTerms {
             sum += v * v;
         }
         return sum;
+    }
+
+    @Override
+    public void scale(float[] row, int base, int dim, float factor, float[] out, int off) {
+        int bound = WIDE.loopBound(dim);
+        for (int k = 0; k < bound; k += WIDE_LANES) {
+            FloatVector.fromArray(WIDE, row, base + k).mul(factor).intoArray(out, off + k);
+        }
+        for (int k = bound; k < dim; k++) {
+            out[off + k] = row[base + k] * factor;
+        }
+    }
+
+    @Override
+    public int argmax(float[] row, int base, int dim) {
+        // The largest value first, then where it first occurs: both passes over a row in L1.
+        int bound = WIDE.loopBound(dim);
+        float max = row[base];
+        if (bound > 0) {
+            FloatVector acc = FloatVector.fromArray(WIDE, row, base);
+            for (int k = WIDE_LANES; k < bound; k += WIDE_LANES) {
+                acc = acc.max(FloatVector.fromArray(WIDE, row, base + k));
+            }
+            max = acc.reduceLanes(VectorOperators.MAX);
+        }
+        for (int k = bound; k < dim; k++) {
+            max = Math.max(max, row[base + k]);
+        }
+        for (int k = 0; k < bound; k += WIDE_LANES) {
+            var hits = FloatVector.fromArray(WIDE, row, base + k).compare(VectorOperators.EQ, max);
+            if (hits.anyTrue()) {
+                return k + hits.firstTrue();
+            }
+        }
+        for (int k = bound; k < dim; k++) {
+            if (row[base + k] == max) {
+                return k;
+            }
+        }
+        throw new AssertionError("the largest value of a row was not found in it");
     }
 
     @Override

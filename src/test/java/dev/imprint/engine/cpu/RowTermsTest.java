@@ -35,9 +35,34 @@ class RowTermsTest {
         double[] sink = new double[2];
         for (int i = 0; i < 30_000; i++) {
             terms.smoothedLogs(row, 0, 67, EPS, 1, null, 0, null, 0, sink, sink, i & 1);
-            sink[0] += terms.sumOfSquares(row, 0, 67);
+            sink[0] += terms.sumOfSquares(row, 0, 67) + terms.argmax(row, 0, 67);
+            terms.scale(row, 0, 67, 2f, row, 0);
+            terms.scale(row, 0, 67, 0.5f, row, 0);
         }
         checkAgainstFloat64(terms, new int[] {8, 64, 67, 4096});
+    }
+
+    /** Ties go to the first, wherever it lies against the vector width: top-1 agreement must not depend on the path. */
+    @ParameterizedTest
+    @MethodSource("implementations")
+    void argmaxTakesTheFirstOfTiedLargestValues(RowTerms terms) {
+        for (int dim : new int[] {1, 2, 15, 16, 17, 33, 64, 100}) {
+            for (int first = 0; first < dim; first += Math.max(1, dim / 7)) {
+                float[] row = new float[3 + dim];
+                java.util.Arrays.fill(row, -1f);
+                row[3 + first] = 0.5f;
+                if (first + 1 < dim) {
+                    row[3 + dim - 1] = 0.5f;
+                }
+                row[0] = 9f;
+                assertEquals(first, terms.argmax(row, 3, dim), "dim=" + dim + " first=" + first);
+            }
+        }
+        float[] signedZeros = new float[40];
+        java.util.Arrays.fill(signedZeros, -1f);
+        signedZeros[0] = -0f;
+        signedZeros[1] = 0f;
+        assertEquals(0, terms.argmax(signedZeros, 0, 40), "-0 and 0 tie, as > sees them");
     }
 
     private static void checkAgainstFloat64(RowTerms terms, int[] dims) {
@@ -68,6 +93,20 @@ class RowTermsTest {
                 lnSum += Math.log(t);
             }
             assertEquals(sumSq, terms.sumOfSquares(row, base, dim), 1e-13 * sumSq, "sum of squares, dim=" + dim);
+
+            float[] scaled = new float[dim + 2];
+            terms.scale(row, base, dim, 3.5f, scaled, 1);
+            for (int k = 0; k < dim; k++) {
+                assertEquals(row[base + k] * 3.5f, scaled[1 + k], "scaled, k=" + k);
+            }
+            assertEquals(0f, scaled[0], "nothing before the output");
+            assertEquals(0f, scaled[dim + 1], "nothing past the output");
+
+            int best = 0;
+            for (int k = 1; k < dim; k++) {
+                best = row[base + k] > row[base + best] ? k : best;
+            }
+            assertEquals(best, terms.argmax(row, base, dim), "argmax, dim=" + dim);
 
             int logOff = 2;
             int smoothOff = 3;

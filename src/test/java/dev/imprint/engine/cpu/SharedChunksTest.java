@@ -1,0 +1,108 @@
+package dev.imprint.engine.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class SharedChunksTest {
+    private final ForkJoinPool pool = new ForkJoinPool(3);
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        pool.shutdownNow();
+        assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void returnsEveryChunksResultInChunkOrderWhoeverRanIt() {
+        Set<Thread> ran = ConcurrentHashMap.newKeySet();
+        List<Integer> results = SharedChunks.run(pool, 40, c -> {
+            ran.add(Thread.currentThread());
+            sleepMillis(c % 3);
+            return c * c;
+        });
+        assertEquals(IntStream.range(0, 40).map(c -> c * c).boxed().toList(), results);
+        assertTrue(ran.size() > 1, "the pool's workers helped the caller: " + ran);
+        assertTrue(ran.size() <= 3, "no more threads than the pool has, the caller counted: " + ran);
+    }
+
+    @Test
+    void theCallerRunsEveryChunkWhenNoWorkerIsFree() throws InterruptedException {
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch busy = new CountDownLatch(3);
+        for (int i = 0; i < 3; i++) {
+            pool.execute(() -> {
+                busy.countDown();
+                awaitQuietly(release);
+            });
+        }
+        assertTrue(busy.await(10, TimeUnit.SECONDS));
+        try {
+            Thread caller = Thread.currentThread();
+            Set<Thread> ran = ConcurrentHashMap.newKeySet();
+            List<Integer> results = SharedChunks.run(pool, 8, c -> {
+                ran.add(Thread.currentThread());
+                return c;
+            });
+            assertEquals(List.of(0, 1, 2, 3, 4, 5, 6, 7), results);
+            assertEquals(Set.of(caller), ran, "a call does not wait for a worker");
+        } finally {
+            release.countDown();
+        }
+    }
+
+    @Test
+    void aFailingChunkIsThrownOnceTheChunksTakenHaveEnded() {
+        IllegalStateException boom = new IllegalStateException("chunk 3");
+        AtomicInteger running = new AtomicInteger();
+        IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> SharedChunks.run(pool, 30,
+                c -> {
+                    running.incrementAndGet();
+                    try {
+                        if (c == 3) {
+                            throw boom;
+                        }
+                        sleepMillis(2);
+                        return c;
+                    } finally {
+                        running.decrementAndGet();
+                    }
+                }));
+        assertSame(boom, thrown);
+        assertEquals(0, running.get(), "no chunk still runs when the failure is thrown");
+    }
+
+    @Test
+    void oneChunkRunsOnTheCaller() {
+        Thread caller = Thread.currentThread();
+        assertEquals(List.of(true), SharedChunks.run(pool, 1, c -> Thread.currentThread() == caller));
+    }
+
+    private static void sleepMillis(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
