@@ -36,8 +36,16 @@ final class BackendOptions {
             description = "On the CUDA backend, hold EMBEDDING probe sets' reference rows as bf16: half the device "
                     + "memory and bytes read per query, products still fp32, COSINE off by up to 2^-8 (typically "
                     + "4e-5 at D=768; kernels/PERF-NOTES.md). DISTRIBUTION sets stay fp32; the CPU backend ignores "
-                    + "it (default: off).")
+                    + "it, see --cpu-bf16-cosine (default: off).")
     boolean cudaBf16Cosine;
+
+    @Option(names = "--cpu-bf16-cosine",
+            description = "On the CPU backend, hold EMBEDDING probe sets' unit rows as bf16: half the memory and "
+                    + "bytes read per query, products still fp32, COSINE off by up to 2^-8 (typically 3e-5 at "
+                    + "D=768; README, Performance). A single suspect scores about 1.5x faster; batches of more "
+                    + "than 4 widen each probe's rows to fp32 for BLAS first. DISTRIBUTION sets stay fp32; the "
+                    + "CUDA backend ignores it, see --cuda-bf16-cosine (default: off).")
+    boolean cpuBf16Cosine;
 
     @Option(names = "--devices", paramLabel = "all|N,N,...", defaultValue = "all",
             description = "CUDA devices to score on: all visible ones (default), or ordinals such as 0,1. With "
@@ -83,7 +91,7 @@ final class BackendOptions {
             cuda = cuda.withReferenceBudget(cudaMemoryBudget);
         }
         cuda = cuda.withBf16Cosine(cudaBf16Cosine);
-        return BackendProvider.select(choice, cuda, devices());
+        return BackendProvider.select(choice, cuda, devices(), cpuBf16Cosine);
     }
 
     /** Opens the data directory and loads it into an engine on the selected backend. */

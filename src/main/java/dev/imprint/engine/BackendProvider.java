@@ -57,7 +57,16 @@ public final class BackendProvider {
      * device); several devices share every probe set's references ({@link ShardedBackend}).
      */
     public static SelectedBackend select(Choice choice, CudaOptions options, List<Integer> devices) {
-        return select(choice, CudaProbe.of(options, devices));
+        return select(choice, options, devices, false);
+    }
+
+    /**
+     * As {@link #select(Choice, CudaOptions, List)}; with {@code cpuBf16Cosine}, a CPU backend
+     * (chosen or fallen back to) holds EMBEDDING sets' unit rows as bf16 ({@code --cpu-bf16-cosine}).
+     */
+    public static SelectedBackend select(Choice choice, CudaOptions options, List<Integer> devices,
+                                         boolean cpuBf16Cosine) {
+        return select(choice, CudaProbe.of(options, devices), 0, cpuBf16Cosine);
     }
 
     /**
@@ -65,20 +74,25 @@ public final class BackendProvider {
      * {@code cpuThreads} workers; 0 means one per available core, as everywhere else.
      */
     public static SelectedBackend select(Choice choice, CudaOptions options, int cpuThreads) {
+        return select(choice, options, cpuThreads, false);
+    }
+
+    /** As {@link #select(Choice, CudaOptions, int)}, EMBEDDING rows bf16 on the CPU when {@code cpuBf16Cosine}. */
+    public static SelectedBackend select(Choice choice, CudaOptions options, int cpuThreads, boolean cpuBf16Cosine) {
         if (cpuThreads < 0) {
             throw ImprintException.invalidArgument("cpu_threads=%d; expected 0 (one per core) or more", cpuThreads);
         }
-        return select(choice, CudaProbe.of(options), cpuThreads);
+        return select(choice, CudaProbe.of(options), cpuThreads, cpuBf16Cosine);
     }
 
     /** As {@link #select(Choice, CudaOptions)}, with {@code probe} looking for the device. */
     static SelectedBackend select(Choice choice, CudaProbe probe) {
-        return select(choice, probe, 0);
+        return select(choice, probe, 0, false);
     }
 
-    private static SelectedBackend select(Choice choice, CudaProbe probe, int cpuThreads) {
+    private static SelectedBackend select(Choice choice, CudaProbe probe, int cpuThreads, boolean cpuBf16Cosine) {
         SelectedBackend selected = switch (choice) {
-            case CPU -> cpu("requested with --backend cpu", cpuThreads);
+            case CPU -> cpu("requested with --backend cpu", cpuThreads, cpuBf16Cosine);
             case CUDA -> {
                 try {
                     yield probe.open();
@@ -91,7 +105,7 @@ public final class BackendProvider {
                 try {
                     yield probe.open();
                 } catch (CudaUnavailableException e) {
-                    yield cpu("CUDA unavailable (" + e.getMessage() + ")", cpuThreads);
+                    yield cpu("CUDA unavailable (" + e.getMessage() + ")", cpuThreads, cpuBf16Cosine);
                 }
             }
         };
@@ -99,8 +113,10 @@ public final class BackendProvider {
         return selected;
     }
 
-    private static SelectedBackend cpu(String why, int threads) {
-        return new SelectedBackend(threads == 0 ? new CpuBackend() : new CpuBackend(threads), String.format(Locale.ROOT,
-                "cpu: %s; the CPU backend (native BLAS via netlib: %s)", why, CpuBackend.blasImplementation()));
+    private static SelectedBackend cpu(String why, int threads, boolean bf16Cosine) {
+        int workers = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+        return new SelectedBackend(new CpuBackend(workers, CpuBackend.vectorApiLoaded(), bf16Cosine),
+                String.format(Locale.ROOT, "cpu: %s; the CPU backend (native BLAS via netlib: %s)%s", why,
+                        CpuBackend.blasImplementation(), bf16Cosine ? ", EMBEDDING rows bf16" : ""));
     }
 }

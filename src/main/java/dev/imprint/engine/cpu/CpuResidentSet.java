@@ -24,7 +24,8 @@ import java.util.concurrent.ForkJoinPool;
  * the column-major D×capacity matrices BLAS multiplies. Per (slot, probe), at {@code slot*P + p}:
  * the norm |r[p]|, the negative entropy {@code sum_k r~ ln r~} and the argmax of the raw row, all
  * but the argmax in double. Arrays grow by half again when full, so a put rarely copies; a remove
- * moves the last slot into the hole.
+ * moves the last slot into the hole. With {@code --cpu-bf16-cosine} an EMBEDDING set keeps its unit
+ * rows as bf16 bits in {@code unitBf16[p]} instead, same layout, half the bytes ({@link Bf16}).
  *
  * <p>Scoring, per probe of the batch: one product of the unit rows with the suspects' unit rows and
  * smoothed logs side by side (cosine and the cross term of KL(r~||s~), which is affine in
@@ -65,18 +66,22 @@ final class CpuResidentSet implements ResidentReferences {
     private final boolean vectorProducts;
     /** The suspect rows' terms: on the Vector API where the products are too. */
     private final RowTerms rowTerms;
+    /** EMBEDDING unit rows held as bf16 in {@link #unitBf16} rather than fp32 in {@link #unit} ({@code --cpu-bf16-cosine}). */
+    private final boolean bf16;
 
     private final Map<String, Integer> slotOf = new HashMap<>();
     private String[] idAt = new String[0];
     private int size;
     private int capacity;
     private final float[][] unit;
+    private final short[][] unitBf16;
     private final float[][] logs;
     private double[] norm = new double[0];
     private double[] negEntropy = new double[0];
     private int[] argmax = new int[0];
 
-    CpuResidentSet(ProbeSet set, BLAS blas, ForkJoinPool workers, boolean vectorProducts) {
+    /** With {@code bf16Cosine}, an EMBEDDING set holds its unit rows as bf16 (a DISTRIBUTION set ignores it). */
+    CpuResidentSet(ProbeSet set, BLAS blas, ForkJoinPool workers, boolean vectorProducts, boolean bf16Cosine) {
         this.set = set;
         this.probes = set.numProbes();
         this.dim = set.dim();
@@ -87,13 +92,21 @@ final class CpuResidentSet implements ResidentReferences {
         this.workers = workers;
         this.vectorProducts = vectorProducts;
         this.rowTerms = vectorProducts ? VectorRowTerms.INSTANCE : ScalarRowTerms.INSTANCE;
+        this.bf16 = bf16Cosine && !distribution;
         this.unit = emptyPerProbe();
+        this.unitBf16 = bf16 ? emptyHalvesPerProbe() : null;
         this.logs = distribution ? emptyPerProbe() : null;
     }
 
     private float[][] emptyPerProbe() {
         float[][] a = new float[probes][];
         Arrays.fill(a, new float[0]);
+        return a;
+    }
+
+    private short[][] emptyHalvesPerProbe() {
+        short[][] a = new short[probes][];
+        Arrays.fill(a, new short[0]);
         return a;
     }
 
@@ -136,9 +149,16 @@ final class CpuResidentSet implements ResidentReferences {
             int meta = slot * probes + p;
             norm[meta] = n;
             argmax[meta] = best;
-            float[] u = unit[p];
-            for (int k = 0; k < dim; k++) {
-                u[off + k] = (float) (rows[base + k] / n);
+            if (bf16) {
+                short[] u = unitBf16[p];
+                for (int k = 0; k < dim; k++) {
+                    u[off + k] = Bf16.fromFloat((float) (rows[base + k] / n));
+                }
+            } else {
+                float[] u = unit[p];
+                for (int k = 0; k < dim; k++) {
+                    u[off + k] = (float) (rows[base + k] / n);
+                }
             }
             if (distribution) {
                 float[] l = logs[p];
@@ -174,7 +194,11 @@ final class CpuResidentSet implements ResidentReferences {
 
     private void move(int from, int to) {
         for (int p = 0; p < probes; p++) {
-            System.arraycopy(unit[p], from * dim, unit[p], to * dim, dim);
+            if (bf16) {
+                System.arraycopy(unitBf16[p], from * dim, unitBf16[p], to * dim, dim);
+            } else {
+                System.arraycopy(unit[p], from * dim, unit[p], to * dim, dim);
+            }
             if (distribution) {
                 System.arraycopy(logs[p], from * dim, logs[p], to * dim, dim);
             }
@@ -203,7 +227,11 @@ final class CpuResidentSet implements ResidentReferences {
 
     private void resize(int newCapacity) {
         for (int p = 0; p < probes; p++) {
-            unit[p] = Arrays.copyOf(unit[p], newCapacity * dim);
+            if (bf16) {
+                unitBf16[p] = Arrays.copyOf(unitBf16[p], newCapacity * dim);
+            } else {
+                unit[p] = Arrays.copyOf(unit[p], newCapacity * dim);
+            }
             if (distribution) {
                 logs[p] = Arrays.copyOf(logs[p], newCapacity * dim);
             }
@@ -224,9 +252,9 @@ final class CpuResidentSet implements ResidentReferences {
 
     @Override
     public long bytesHeld() {
-        long floatsPerSlot = (long) probes * dim * (distribution ? 2 : 1);
+        long rowBytesPerSlot = (long) probes * dim * (distribution ? 2 * Float.BYTES : bf16 ? Short.BYTES : Float.BYTES);
         long metaPerSlot = (long) probes * (Double.BYTES * (distribution ? 2 : 1) + Integer.BYTES);
-        return capacity * (floatsPerSlot * Float.BYTES + metaPerSlot);
+        return capacity * (rowBytesPerSlot + metaPerSlot);
     }
 
     @Override
@@ -344,6 +372,9 @@ final class CpuResidentSet implements ResidentReferences {
             float[] x = unitColumns > 0 ? new float[dim * unitColumns] : null;
             float[] g = unitColumns > 0 ? new float[held * unitColumns] : null;
             float[] y = klSuspectRef ? new float[dim * suspects] : null;
+            // bf16 rows go to BLAS through an fp32 copy of one probe's block at a time.
+            float[] widened = bf16 && x != null && !(unitColumns <= SKINNY_COLUMNS && vectorProducts)
+                    ? new float[held * dim] : null;
             float[] h = klSuspectRef ? new float[held * suspects] : null;
             double[] sNegEntropy = new double[suspects];
             double[] sNegEntropySum = new double[suspects];
@@ -364,7 +395,7 @@ final class CpuResidentSet implements ResidentReferences {
                 // Summed products accumulate in float inside BLAS (beta = 1) over a block of probes.
                 boolean accumulate = (i - from) % SUM_BLOCK != 0;
                 if (x != null) {
-                    product(unit[p], x, unitColumns, g, sumUnitProducts && accumulate);
+                    unitProduct(p, x, unitColumns, g, sumUnitProducts && accumulate, widened);
                 }
                 if (y != null) {
                     product(logs[p], y, suspects, h, sumLogProducts && accumulate);
@@ -445,6 +476,25 @@ final class CpuResidentSet implements ResidentReferences {
                 }
             }
             Arrays.fill(blockNegEntropy, 0);
+        }
+
+        /**
+         * The product of probe p's unit rows with {@code columns} suspect columns, as {@link #product}:
+         * from the fp32 rows, or from the bf16 ones, widened as they are read on the Vector API or
+         * else into {@code widened} for BLAS.
+         */
+        private void unitProduct(int p, float[] x, int columns, float[] c, boolean accumulate, float[] widened) {
+            if (!bf16) {
+                product(unit[p], x, columns, c, accumulate);
+            } else if (widened == null) {
+                for (int k0 = 0; k0 < dim; k0 += K_BLOCK) {
+                    VectorProduct.multiplyBf16(unitBf16[p], dim, held, k0, Math.min(K_BLOCK, dim - k0), x, columns, c,
+                            accumulate || k0 > 0);
+                }
+            } else {
+                Bf16.widen(unitBf16[p], 0, widened, 0, held * dim);
+                product(widened, x, columns, c, accumulate);
+            }
         }
 
         /**

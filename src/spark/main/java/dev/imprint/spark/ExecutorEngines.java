@@ -92,7 +92,7 @@ final class ExecutorEngines {
         if (s.cudaMemoryBudget() != null) {
             cuda = cuda.withReferenceBudget(s.cudaMemoryBudget());
         }
-        SelectedBackend selected = BackendProvider.select(s.backend(), cuda, s.cpuThreads());
+        SelectedBackend selected = BackendProvider.select(s.backend(), cuda, s.cpuThreads(), s.cpuBf16Cosine());
         ImprintEngine engine = ImprintEngine.open(new SourceStore(spec.source()), selected, ScoreBatching.off());
         EngineInfo info = engine.info();
         LOG.info(String.format("engine for %s version %s: %d references, %d bytes resident on %s (%s), loaded in %.1f s",

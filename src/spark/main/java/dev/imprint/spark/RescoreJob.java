@@ -98,6 +98,9 @@ public final class RescoreJob implements Callable<Integer> {
     @Option(names = "--cuda-bf16-cosine", description = "bf16 reference rows for EMBEDDING sets on CUDA (as serve).")
     boolean cudaBf16Cosine;
 
+    @Option(names = "--cpu-bf16-cosine", description = "bf16 unit rows for EMBEDDING sets on the CPU backend (as serve).")
+    boolean cpuBf16Cosine;
+
     @Option(names = "--cpu-threads", paramLabel = "N", defaultValue = "0",
             description = "CPU backend workers per executor (default: 0, one per core the executor's JVM sees).")
     int cpuThreads;
@@ -147,6 +150,6 @@ public final class RescoreJob implements Callable<Integer> {
     RescoreSettings settings() {
         return new RescoreSettings(suspects, format, dataDir, references, probeSetId, out, overwrite, batch, partitions,
                 metrics, orderBy, alpha, !noVerdict, new RescoreSettings.EngineSettings(
-                        BackendProvider.Choice.parse(backend), cudaMemoryBudget, cudaBf16Cosine, cpuThreads));
+                        BackendProvider.Choice.parse(backend), cudaMemoryBudget, cudaBf16Cosine, cpuThreads, cpuBf16Cosine));
     }
 }

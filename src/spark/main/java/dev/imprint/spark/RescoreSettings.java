@@ -43,12 +43,13 @@ public record RescoreSettings(String suspects, InputFormat format, String dataDi
      *
      * @param cudaMemoryBudget bytes references may hold on a CUDA device; null for the default
      * @param cpuThreads       the CPU backend's workers; 0 for one per core of the executor's host
+     * @param cpuBf16Cosine    the CPU backend holds EMBEDDING sets' unit rows as bf16
      */
     public record EngineSettings(BackendProvider.Choice backend, Long cudaMemoryBudget, boolean cudaBf16Cosine,
-                                 int cpuThreads) implements java.io.Serializable {
+                                 int cpuThreads, boolean cpuBf16Cosine) implements java.io.Serializable {
         /** The CPU backend with one worker per core. */
         public static EngineSettings cpu() {
-            return new EngineSettings(BackendProvider.Choice.CPU, null, false, 0);
+            return new EngineSettings(BackendProvider.Choice.CPU, null, false, 0, false);
         }
     }
 

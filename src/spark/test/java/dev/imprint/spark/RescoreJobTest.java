@@ -255,7 +255,7 @@ class RescoreJobTest {
         Path out = root.resolve("out-cuda");
         RescoreSettings settings = new RescoreSettings(s.arrowDir.toString(), RescoreSettings.InputFormat.AUTO,
                 s.dataDir.toString(), List.of(), null, out.toString(), false, 64, PARTITIONS, List.of(), null, 0.01, true,
-                new RescoreSettings.EngineSettings(BackendProvider.Choice.CUDA, null, false, 0));
+                new RescoreSettings.EngineSettings(BackendProvider.Choice.CUDA, null, false, 0, false));
         ImprintException e = assertThrows(ImprintException.class, () -> BulkRescore.run(spark, settings));
         assertEquals(ImprintException.Code.FAILED_PRECONDITION, e.code());
         assertTrue(e.getMessage().startsWith("--backend cuda, but no usable CUDA device: ")

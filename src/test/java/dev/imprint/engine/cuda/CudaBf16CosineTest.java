@@ -16,6 +16,7 @@ import dev.imprint.core.ProbeSetKind;
 import dev.imprint.engine.BatchScores;
 import dev.imprint.engine.ResidentReferences;
 import dev.imprint.engine.SuspectBatch;
+import dev.imprint.testing.Bf16Oracle;
 import dev.imprint.testing.Float64Metrics;
 import dev.imprint.testing.TestFingerprints;
 import java.util.ArrayList;
@@ -41,17 +42,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * bound bf16 storage allows, and against itself with the mode off. Needs a GPU: every test is
  * skipped, with the reason, where no usable device is found.
  *
- * <p>The bound. bf16 keeps 8 significant bits, so rounding to nearest moves a value by at most
- * 2^-8 of itself; the unit value u = r/|r| is rounded to fp32 first (2^-24), so each stored value
- * b_k has |b_k - u_k| <= (2^-8 + 2^-23)|u_k|. The kernels compute sum b_k x_k / |x| with the
- * suspect x in fp32, so the cosine moves by at most (2^-8 + 2^-23) sum |u_k x_k| / |x|, which is
- * at most 2^-8 + 2^-23 by Cauchy-Schwarz, on top of the fp32 tolerance; a mean over probes by at
- * most the mean of its probes' bounds.
+ * <p>The bound is {@link Bf16Oracle}'s.
  */
 @Tag("gpu")
 class CudaBf16CosineTest {
-    /** Relative movement of one stored unit value: bf16 rounding of the fp32 rounding of u. */
-    private static final double ROUNDING = 0x1p-8 + 0x1p-23;
+    private static final double ROUNDING = Bf16Oracle.ROUNDING;
     private static final Set<Metric> COSINE = EnumSet.of(Metric.COSINE);
 
     /** bf16 EMBEDDING rows, cuBLAS allowed (it must not be used for them). */
@@ -139,8 +134,8 @@ class CudaBf16CosineTest {
                 norm = Math.sqrt(norm);
                 for (int j = 0; j < dim; j++) {
                     float unit = (float) (ref[p * dim + j] / norm);
-                    ties += isBf16Tie(unit) ? 1 : 0;
-                    assertEquals(nearestBf16(unit), scores.perProbe(Metric.COSINE, j, 0)[p], 0.0,
+                    ties += Bf16Oracle.isTie(unit) ? 1 : 0;
+                    assertEquals(Bf16Oracle.nearest(unit), scores.perProbe(Metric.COSINE, j, 0)[p], 0.0,
                             "probe " + p + " element " + j + " unit value " + unit);
                 }
             }
@@ -159,28 +154,6 @@ class CudaBf16CosineTest {
             }
         }
         throw new IllegalArgumentException("n=" + n + " is not a sum of three squares");
-    }
-
-    /** The bf16 values either side of {@code f}: toward zero and away from it. */
-    private static float[] bf16Neighbours(float f) {
-        int towardZero = Float.floatToRawIntBits(f) & 0xffff0000;
-        return new float[] {Float.intBitsToFloat(towardZero), Float.intBitsToFloat(towardZero + 0x10000)};
-    }
-
-    private static boolean isBf16Tie(float f) {
-        float[] n = bf16Neighbours(f);
-        return n[0] != f && Math.abs((double) f - n[0]) == Math.abs((double) n[1] - f);
-    }
-
-    /** The bf16 nearest {@code f}, a tie going to the one whose last kept bit is 0. */
-    private static double nearestBf16(float f) {
-        float[] n = bf16Neighbours(f);
-        double below = Math.abs((double) f - n[0]);
-        double above = Math.abs((double) n[1] - f);
-        if (below != above) {
-            return below < above ? n[0] : n[1];
-        }
-        return (Float.floatToRawIntBits(n[0]) & 0x10000) == 0 ? n[0] : n[1];
     }
 
     /** {probes, dim, references} over the awkward sizes. */
@@ -374,7 +347,7 @@ class CudaBf16CosineTest {
                 for (int r = 0; r < refs; r++) {
                     float[] ref = on.rows.get(on.ids.get(r));
                     exact[s][r] = Float64Metrics.perProbe(set, Metric.COSINE, ref, 0, rows.get(s), 0);
-                    bound[s][r] = ROUNDING * absDotOverNorm(ref, 0, rows.get(s), 0, dim)
+                    bound[s][r] = ROUNDING * Bf16Oracle.absDotOverNorm(ref, 0, rows.get(s), 0, dim)
                             + Float64Metrics.tolerance(Metric.COSINE, exact[s][r]);
                 }
                 double[] sorted = exact[s].clone();
@@ -445,21 +418,6 @@ class CudaBf16CosineTest {
         return best;
     }
 
-    /** sum_k |u_k x_k| / |x| for reference row p and suspect row i, u = r/|r|, in double. */
-    private static double absDotOverNorm(float[] reference, int p, float[] suspect, int i, int dim) {
-        double rr = 0;
-        double xx = 0;
-        double abs = 0;
-        for (int k = 0; k < dim; k++) {
-            double r = reference[p * dim + k];
-            double x = suspect[i * dim + k];
-            rr += r * r;
-            xx += x * x;
-            abs += Math.abs(r * x);
-        }
-        return abs / Math.sqrt(rr) / Math.sqrt(xx);
-    }
-
     /** Device bytes of one bf16 EMBEDDING slot: rows padded to a multiple of 8, norm and argmax. */
     private static long bf16SlotBytes(int probes, int dim) {
         return (long) probes * ((dim + 7) & ~7) * Short.BYTES + (long) probes * (Double.BYTES + Integer.BYTES);
@@ -516,43 +474,9 @@ class CudaBf16CosineTest {
             assertWithin(batch, modelIds, perProbe, ROUNDING);
         }
 
-        /**
-         * COSINE within {@code rounding} sum |u_k x_k| / |x| (per probe; its mean for means) plus
-         * the fp32 tolerance of the oracle's.
-         */
+        /** COSINE within {@code rounding} of the oracle's (see {@link Bf16Oracle#assertWithin}). */
         void assertWithin(SuspectBatch batch, List<String> modelIds, boolean perProbe, double rounding) {
-            BatchScores scores = resident.score(batch, modelIds, COSINE, perProbe);
-            assertEquals(batch.size(), scores.suspects(), "suspects");
-            assertEquals(modelIds.size(), scores.references(), "references");
-            int[] probes = batch.probeIndices();
-            for (int s = 0; s < batch.size(); s++) {
-                float[] suspect = batch.suspects().get(s);
-                for (int r = 0; r < modelIds.size(); r++) {
-                    float[] ref = rows.get(modelIds.get(r));
-                    double meanExpected = 0;
-                    double meanBound = 0;
-                    double[] values = perProbe ? scores.perProbe(Metric.COSINE, s, r) : null;
-                    for (int i = 0; i < probes.length; i++) {
-                        double e = Float64Metrics.perProbe(set, Metric.COSINE, ref, probes[i], suspect, i);
-                        double b = rounding * absDotOverNorm(ref, probes[i], suspect, i, set.dim());
-                        meanExpected += e / probes.length;
-                        meanBound += b / probes.length;
-                        if (perProbe) {
-                            check(e, values[i], b, "suspect " + s + " vs " + modelIds.get(r) + " probe " + probes[i]);
-                        }
-                    }
-                    check(meanExpected, scores.value(Metric.COSINE, s, r), meanBound,
-                            "suspect " + s + " vs " + modelIds.get(r));
-                }
-            }
-        }
-
-        private static void check(double expected, double actual, double bound, String what) {
-            double tolerance = bound + Float64Metrics.tolerance(Metric.COSINE, expected);
-            if (!(Math.abs(actual - expected) <= tolerance)) {
-                fail(String.format(Locale.ROOT, "%s COSINE: expected %.9g, got %.9g (error %.3g > bound %.3g)", what,
-                        expected, actual, Math.abs(actual - expected), tolerance));
-            }
+            Bf16Oracle.assertWithin(set, resident, rows, batch, modelIds, perProbe, rounding);
         }
 
         @Override
