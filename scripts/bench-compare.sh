@@ -7,9 +7,12 @@
 # each side's figure is the median of its per-round medians. Every run's own line goes to stderr.
 # FAISS runs the EMBEDDING workloads (W3, W4) only; a peer that is not installed shows "-".
 #
-# Usage: scripts/bench-compare.sh [W1,W2,W3,W4,W5,W6] (default W1-W4)
+# Usage: scripts/bench-compare.sh [W1,W2,W3,W4,W5,W6,W3+bf16,W4+bf16] (default W1-W4)
 # W5 and W6 (top-k answers) compare Imprint's compact form (`bench --compact-only`) with the peers on
-# the same compact rows.
+# the same compact rows. W3+bf16 and W4+bf16 run Imprint with --cpu-bf16-cosine (EMBEDDING unit rows
+# held as bf16) against the same fp32 peers: a row of its own, never in place of the fp32 one.
+# W5 runs at least 101 timed batches a round on every side: its batches take a tenth of a
+# millisecond, and seven of them are one scheduler hiccup from a different median.
 # Every side warms up with the same number of untimed batches, enough for the JVM's optimising
 # compiler to finish with the per-probe code (it is invoked P*S times a batch, and compiled after
 # ~10k invocations), so all are measured in their steady state, as a running server is.
@@ -39,8 +42,8 @@ launcher=${IMPRINT_LAUNCHER:-$root/scripts/imprint}
 
 for w in ${workloads//,/ }; do
   case "$w" in
-    W1 | W2 | W3 | W4 | W5 | W6) ;;
-    *) echo "bench-compare: workload '$w'; expected W1 to W6 (comma-separated)" >&2; exit 2 ;;
+    W1 | W2 | W3 | W4 | W5 | W6 | W3+bf16 | W4+bf16) ;;
+    *) echo "bench-compare: workload '$w'; expected W1 to W6, W3+bf16 or W4+bf16 (comma-separated)" >&2; exit 2 ;;
   esac
 done
 for peer in ${peers//,/ }; do
@@ -101,19 +104,27 @@ done
 echo "$header"
 for w in ${workloads//,/ }; do
   declare -A seconds=()
+  base=${w%+bf16}
+  options=()
+  case "$w" in
+    W5 | W6) options=(--compact-only) ;;
+    *+bf16) options=(--cpu-bf16-cosine) ;;
+  esac
+  w_reps=$reps
+  if [ "$base" = W5 ] && [ "$reps" -lt 101 ]; then
+    w_reps=101
+  fi
   for ((round = 1; round <= rounds; round++)); do
     # The CPU backend parallelises across probes itself; OpenBLAS threads on top would oversubscribe.
-    compact=()
-    case "$w" in W5 | W6) compact=(--compact-only) ;; esac
-    line=$(env "${imprint_env[@]}" "$launcher" bench --workload "$w" --reps "$reps" --warmup "$warmup" \
-      --scale "$scale" "${compact[@]}" 2>/dev/null | grep 'median_s=')
+    line=$(env "${imprint_env[@]}" "$launcher" bench --workload "$base" --reps "$w_reps" --warmup "$warmup" \
+      --scale "$scale" "${options[@]}" 2>/dev/null | grep 'median_s=')
     echo "round=$round $line" >&2
     seconds[imprint]+=" $(median_s <<<"$line")"
     for peer in ${peers//,/ }; do
-      runs "$peer" "$w" || continue
+      runs "$peer" "$base" || continue
       # This machine pins OpenBLAS's core type and L2 size for Java; the peers' own builds run best unpinned.
       line=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$root/scripts/bench_peers.py" \
-        --peer "$peer" --workload "$w" --reps "$reps" --warmup "$warmup" --scale "$scale" | grep 'median_s=')
+        --peer "$peer" --workload "$base" --reps "$w_reps" --warmup "$warmup" --scale "$scale" | grep 'median_s=')
       echo "round=$round $line" >&2
       seconds[$peer]+=" $(median_s <<<"$line")"
     done
