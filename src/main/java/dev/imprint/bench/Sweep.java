@@ -32,6 +32,12 @@ import java.util.stream.IntStream;
 public final class Sweep {
     private static final long WARMUP_NANOS = 500_000_000L;
     /**
+     * The first point of a curve warms up longer: it may be the first to run a path (a family's
+     * kernels, the verdict) at all, and a small call reaches its steady speed only after thousands
+     * of calls (as {@code bench}'s workloads do), which half a second left the M=10 verdict 4x slow.
+     */
+    private static final long FIRST_WARMUP_NANOS = 3_000_000_000L;
+    /**
      * Matches each call keeps, as a search asks for them: ranking and returning all M (what the
      * workloads W1-W6 do) would add a sort and M results per suspect, and a verdict's p-values for
      * all M matches cost M² by design (each tests its match against every control).
@@ -216,6 +222,7 @@ public final class Sweep {
         long seed = 20261206L + 31L * family.ordinal() + axis.ordinal();
         double bytesPerElement = Double.NaN;
         for (int value : family.values(axis, mCap)) {
+            long warmupNanos = points.isEmpty() ? FIRST_WARMUP_NANOS : WARMUP_NANOS;
             Shape shape = family.base().with(axis, value);
             System.gc(); // so that the heap left counts the last point's engine as free
             long needed = Double.isNaN(bytesPerElement) ? 0
@@ -234,12 +241,13 @@ public final class Sweep {
                 // The last point's engine and this one's generated rows are garbage now: collected here,
                 // not by collector threads that would take a core from the timed calls.
                 System.gc();
-                double plain = medianSeconds(engine, set, suspects, Bench.query(set, MATCHES), warmup, reps);
+                double plain = medianSeconds(engine, set, suspects, Bench.query(set, MATCHES), warmup, warmupNanos,
+                        reps);
                 double verdict = Double.NaN;
                 boolean tooLarge = false;
                 if (axis == Axis.M) {
                     ScoreQuery withVerdict = Bench.query(set, MATCHES).withAttribution(0.01);
-                    verdict = medianSeconds(engine, set, suspects, withVerdict, warmup, reps);
+                    verdict = medianSeconds(engine, set, suspects, withVerdict, warmup, warmupNanos, reps);
                     String reason = engine.scoreAll(set, suspects.subList(0, 1), withVerdict).get(0)
                             .attribution().reason();
                     tooLarge = reason != null && reason.contains("too large to attribute");
@@ -278,12 +286,12 @@ public final class Sweep {
 
     /**
      * The median of {@code reps} timed calls, after {@code warmup} untimed ones and more until
-     * {@value #WARMUP_NANOS} ns have gone by: the first points of a curve would otherwise time the
-     * JIT compiler, not the code.
+     * {@code warmupNanos} have gone by: the first points of a curve would otherwise time the JIT
+     * compiler, not the code.
      */
     private static double medianSeconds(ImprintEngine engine, ProbeSet set, List<Suspect> suspects, ScoreQuery query,
-                                        int warmup, int reps) {
-        return CudaStages.median(Bench.timedCalls(engine, set, suspects, query, warmup, WARMUP_NANOS, reps));
+                                        int warmup, long warmupNanos, int reps) {
+        return CudaStages.median(Bench.timedCalls(engine, set, suspects, query, warmup, warmupNanos, reps));
     }
 
     /**
