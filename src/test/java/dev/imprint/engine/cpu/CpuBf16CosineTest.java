@@ -13,14 +13,13 @@ import dev.imprint.engine.ResidentReferences;
 import dev.imprint.engine.SuspectBatch;
 import dev.imprint.testing.Bf16Oracle;
 import dev.imprint.testing.Float64Metrics;
+import dev.imprint.testing.HeldReferences;
 import dev.imprint.testing.TestFingerprints;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
@@ -85,7 +84,7 @@ class CpuBf16CosineTest {
         ProbeSet set = embeddingSet(probes, dim);
         for (CpuBackend backend : List.of(vector, blas)) {
             TestFingerprints gen = new TestFingerprints(41L * probes + dim);
-            try (Held f = new Held(set, gen, refs, backend)) {
+            try (HeldReferences<ResidentReferences> f = held(set, gen, refs, backend)) {
                 List<float[]> suspects = new ArrayList<>();
                 for (int s = 0; s < 9; s++) {
                     suspects.add(s % 3 == 2 ? gen.rows(set.kind(), probes, dim)
@@ -140,7 +139,7 @@ class CpuBf16CosineTest {
     void putReplaceAndRemoveKeepEveryReferenceIntact() {
         ProbeSet set = embeddingSet(6, 50);
         TestFingerprints gen = new TestFingerprints(103);
-        try (Held f = new Held(set, gen, 9, vector)) {
+        try (HeldReferences<ResidentReferences> f = held(set, gen, 9, vector)) {
             SuspectBatch one = new SuspectBatch(allProbes(6), List.of(gen.rows(set.kind(), 6, 50)));
             SuspectBatch nine = new SuspectBatch(allProbes(6),
                     IntStream.range(0, 9).mapToObj(s -> gen.rows(set.kind(), 6, 50)).toList());
@@ -165,14 +164,14 @@ class CpuBf16CosineTest {
     void anEmbeddingSetHoldsHalfTheRowBytesAndADistributionSetIgnoresTheMode() {
         ProbeSet embedding = embeddingSet(7, 768);
         TestFingerprints gen = new TestFingerprints(107);
-        try (Held on = new Held(embedding, gen, 5, vector); Held off = new Held(on, fp32)) {
+        try (HeldReferences<ResidentReferences> on = held(embedding, gen, 5, vector); HeldReferences<ResidentReferences> off = held(on, fp32)) {
             long meta = 7L * (Double.BYTES + Integer.BYTES);
             long capacity = off.resident.bytesHeld() / (7L * 768 * Float.BYTES + meta);
             assertEquals(capacity * (7L * 768 * Short.BYTES + meta), on.resident.bytesHeld());
         }
         ProbeSet distribution = new ProbeSet("cpu", 5, 33, ProbeSetKind.DISTRIBUTION, 1e-6, "");
         Set<Metric> all = EnumSet.allOf(Metric.class);
-        try (Held on = new Held(distribution, gen, 4, vector); Held off = new Held(on, fp32)) {
+        try (HeldReferences<ResidentReferences> on = held(distribution, gen, 4, vector); HeldReferences<ResidentReferences> off = held(on, fp32)) {
             assertEquals(off.resident.bytesHeld(), on.resident.bytesHeld());
             SuspectBatch batch = new SuspectBatch(allProbes(5),
                     IntStream.range(0, 3).mapToObj(s -> gen.rows(distribution.kind(), 5, 33)).toList());
@@ -197,7 +196,7 @@ class CpuBf16CosineTest {
         int refs = 1000;
         ProbeSet set = embeddingSet(1, dim);
         TestFingerprints gen = new TestFingerprints(127);
-        try (Held on = new Held(set, gen, refs, vector)) {
+        try (HeldReferences<ResidentReferences> on = held(set, gen, refs, vector)) {
             List<float[]> rows = new ArrayList<>();
             for (int s = 0; s < 16; s++) {
                 rows.add(s % 2 == 0 ? gen.rows(set.kind(), 1, dim)
@@ -232,47 +231,14 @@ class CpuBf16CosineTest {
         return IntStream.range(0, probes).toArray();
     }
 
-    /** References held by one backend's resident set, with their rows for the oracle. */
-    private static final class Held implements AutoCloseable {
-        final Map<String, float[]> rows = new LinkedHashMap<>();
-        final List<String> ids = new ArrayList<>();
-        final ProbeSet set;
-        final ResidentReferences resident;
+    /** {@code count} generated references held by {@code backend}. */
+    private static HeldReferences<ResidentReferences> held(ProbeSet set, TestFingerprints gen, int count,
+                                                           CpuBackend backend) {
+        return new HeldReferences<>(set, backend.createResidentSet(set), gen, count);
+    }
 
-        Held(ProbeSet set, TestFingerprints gen, int count, CpuBackend backend) {
-            this.set = set;
-            this.resident = backend.createResidentSet(set);
-            for (int i = 0; i < count; i++) {
-                put("m" + i, gen.rows(set.kind(), set.numProbes(), set.dim()));
-            }
-        }
-
-        /** The references of {@code source}, in its order, held by {@code backend}. */
-        Held(Held source, CpuBackend backend) {
-            this(source.set, new TestFingerprints(0), 0, backend);
-            source.rows.forEach(this::put);
-        }
-
-        void put(String id, float[] r) {
-            resident.put(id, r);
-            if (rows.put(id, r) == null) {
-                ids.add(id);
-            }
-        }
-
-        void remove(String id) {
-            resident.remove(id);
-            rows.remove(id);
-            ids.remove(id);
-        }
-
-        void assertWithinBound(SuspectBatch batch, List<String> modelIds, boolean perProbe) {
-            Bf16Oracle.assertWithin(set, resident, rows, batch, modelIds, perProbe, Bf16Oracle.ROUNDING);
-        }
-
-        @Override
-        public void close() {
-            resident.close();
-        }
+    /** The references of {@code source}, in its order, held by {@code backend}. */
+    private static HeldReferences<ResidentReferences> held(HeldReferences<?> source, CpuBackend backend) {
+        return new HeldReferences<>(source, backend.createResidentSet(source.set));
     }
 }

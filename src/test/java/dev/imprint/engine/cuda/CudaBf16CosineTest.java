@@ -18,11 +18,11 @@ import dev.imprint.engine.ResidentReferences;
 import dev.imprint.engine.SuspectBatch;
 import dev.imprint.testing.Bf16Oracle;
 import dev.imprint.testing.Float64Metrics;
+import dev.imprint.testing.HeldReferences;
 import dev.imprint.testing.TestFingerprints;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -89,7 +89,7 @@ class CudaBf16CosineTest {
                 bf16.describe());
         ProbeSet set = embeddingSet(7, 9);
         TestFingerprints gen = new TestFingerprints(101);
-        try (Held f = new Held(set, gen, 4, fp32)) {
+        try (HeldReferences<CudaResidentSet> f = held(set, gen, 4, fp32)) {
             long perSlot = 7L * 12 * Float.BYTES + 7L * (Double.BYTES + Integer.BYTES);
             assertEquals(4 * perSlot, f.resident.bytesHeld(), "fp32 rows padded to 12");
             SuspectBatch batch = new SuspectBatch(allProbes(7), List.of(gen.near(set.kind(), f.rows.get("m1"), 9, 0.1)));
@@ -169,7 +169,7 @@ class CudaBf16CosineTest {
         requireGpu();
         ProbeSet set = embeddingSet(probes, dim);
         TestFingerprints gen = new TestFingerprints(83L * probes + dim);
-        try (Held f = new Held(set, gen, refs, bf16)) {
+        try (HeldReferences<CudaResidentSet> f = held(set, gen, refs, bf16)) {
             List<float[]> suspects = List.of(
                     gen.near(set.kind(), f.rows.get("m0"), dim, 0.02),
                     gen.near(set.kind(), f.rows.get(f.ids.get(refs - 1)), dim, 0.3),
@@ -194,7 +194,7 @@ class CudaBf16CosineTest {
         requireGpu();
         ProbeSet set = embeddingSet(probes, dim);
         TestFingerprints gen = new TestFingerprints(89L * suspects + dim);
-        try (Held f = new Held(set, gen, refs, bf16)) {
+        try (HeldReferences<CudaResidentSet> f = held(set, gen, refs, bf16)) {
             List<float[]> rows = IntStream.range(0, suspects)
                     .mapToObj(s -> gen.near(set.kind(), f.rows.get(f.ids.get(s % refs)), dim, 0.1)).toList();
             f.assertWithinBound(new SuspectBatch(allProbes(probes), rows), f.ids, true);
@@ -213,13 +213,13 @@ class CudaBf16CosineTest {
         TestFingerprints gen = new TestFingerprints(97);
         List<float[]> two = List.of(gen.rows(set.kind(), 4, 37), gen.rows(set.kind(), 4, 37));
         List<float[]> many = IntStream.range(0, 10).mapToObj(s -> gen.rows(set.kind(), 4, 37)).toList();
-        try (Held none = new Held(set, gen, 0, bf16)) {
+        try (HeldReferences<CudaResidentSet> none = held(set, gen, 0, bf16)) {
             BatchScores scores = none.resident.score(new SuspectBatch(allProbes(4), two), List.of(), COSINE, true);
             assertEquals(0, scores.references());
             assertEquals(0, none.resident.bytesHeld());
         }
         for (int refs : new int[] {1, 300}) {
-            try (Held f = new Held(set, gen, refs, bf16)) {
+            try (HeldReferences<CudaResidentSet> f = held(set, gen, refs, bf16)) {
                 f.assertWithinBound(new SuspectBatch(allProbes(4), two), f.ids, true);
                 f.assertWithinBound(new SuspectBatch(allProbes(4), many), f.ids, false);
             }
@@ -231,7 +231,7 @@ class CudaBf16CosineTest {
         requireGpu();
         ProbeSet set = embeddingSet(6, 50);
         TestFingerprints gen = new TestFingerprints(103);
-        try (Held f = new Held(set, gen, 9, bf16)) {
+        try (HeldReferences<CudaResidentSet> f = held(set, gen, 9, bf16)) {
             SuspectBatch one = new SuspectBatch(allProbes(6), List.of(gen.rows(set.kind(), 6, 50)));
             SuspectBatch nine = new SuspectBatch(allProbes(6),
                     IntStream.range(0, 9).mapToObj(s -> gen.rows(set.kind(), 6, 50)).toList());
@@ -265,7 +265,7 @@ class CudaBf16CosineTest {
         requireGpu();
         ProbeSet set = embeddingSet(7, 768);
         TestFingerprints gen = new TestFingerprints(107);
-        try (Held on = new Held(set, gen, 5, bf16); Held off = new Held(on, fp32)) {
+        try (HeldReferences<CudaResidentSet> on = held(set, gen, 5, bf16); HeldReferences<CudaResidentSet> off = held(on, fp32)) {
             assertEquals(on.resident.capacity(), off.resident.capacity());
             long meta = 7L * (Double.BYTES + Integer.BYTES);
             assertEquals(off.resident.capacity() * (7L * 768 * Float.BYTES + meta), off.resident.bytesHeld());
@@ -283,7 +283,7 @@ class CudaBf16CosineTest {
         TestFingerprints gen = new TestFingerprints(109);
         try (CudaBackend tight = CudaBackend.open(CudaOptions.defaults().withBf16Cosine(true)
                 .withReferenceBudget(5 * perSlot));
-             Held f = new Held(set, gen, 5, tight)) {
+             HeldReferences<CudaResidentSet> f = held(set, gen, 5, tight)) {
             assertEquals(5 * perSlot, f.resident.bytesHeld(), "grown to exactly the budget");
             ImprintException e = assertThrows(ImprintException.class, () -> f.resident.put("m5",
                     gen.rows(set.kind(), 3, 100)));
@@ -305,7 +305,7 @@ class CudaBf16CosineTest {
         ProbeSet set = new ProbeSet("gpu", 5, dim, ProbeSetKind.DISTRIBUTION, 1e-6, "");
         Set<Metric> all = EnumSet.allOf(Metric.class);
         TestFingerprints gen = new TestFingerprints(113L + dim);
-        try (Held on = new Held(set, gen, 4, bf16); Held off = new Held(on, fp32)) {
+        try (HeldReferences<CudaResidentSet> on = held(set, gen, 4, bf16); HeldReferences<CudaResidentSet> off = held(on, fp32)) {
             assertEquals(off.resident.bytesHeld(), on.resident.bytesHeld());
             SuspectBatch batch = new SuspectBatch(allProbes(5),
                     IntStream.range(0, suspects).mapToObj(s -> gen.rows(set.kind(), 5, dim)).toList());
@@ -333,7 +333,7 @@ class CudaBf16CosineTest {
         int suspects = 32;
         ProbeSet set = embeddingSet(1, dim);
         TestFingerprints gen = new TestFingerprints(127L + dim);
-        try (Held on = new Held(set, gen, refs, bf16); Held off = new Held(on, fp32)) {
+        try (HeldReferences<CudaResidentSet> on = held(set, gen, refs, bf16); HeldReferences<CudaResidentSet> off = held(on, fp32)) {
             List<float[]> rows = new ArrayList<>();
             for (int s = 0; s < suspects; s++) {
                 float[] near = on.rows.get(on.ids.get(37 * s % refs));
@@ -431,57 +431,14 @@ class CudaBf16CosineTest {
         return IntStream.range(0, probes).toArray();
     }
 
-    /** References held by one backend's resident set, with their rows for the oracle. */
-    private static final class Held implements AutoCloseable {
-        final Map<String, float[]> rows = new LinkedHashMap<>();
-        final List<String> ids = new ArrayList<>();
-        final ProbeSet set;
-        final CudaResidentSet resident;
+    /** {@code count} generated references held by {@code backend}. */
+    private static HeldReferences<CudaResidentSet> held(ProbeSet set, TestFingerprints gen, int count,
+                                                        CudaBackend backend) {
+        return new HeldReferences<>(set, (CudaResidentSet) backend.createResidentSet(set), gen, count);
+    }
 
-        Held(ProbeSet set, TestFingerprints gen, int count, CudaBackend backend) {
-            this(set, backend);
-            for (int i = 0; i < count; i++) {
-                put("m" + i, gen.rows(set.kind(), set.numProbes(), set.dim()));
-            }
-        }
-
-        /** The references of {@code source}, in its order, held by {@code backend}. */
-        Held(Held source, CudaBackend backend) {
-            this(source.set, backend);
-            source.rows.forEach(this::put);
-        }
-
-        private Held(ProbeSet set, CudaBackend backend) {
-            this.set = set;
-            resident = (CudaResidentSet) backend.createResidentSet(set);
-        }
-
-        void put(String id, float[] r) {
-            resident.put(id, r);
-            if (rows.put(id, r) == null) {
-                ids.add(id);
-            }
-        }
-
-        void remove(String id) {
-            resident.remove(id);
-            rows.remove(id);
-            ids.remove(id);
-        }
-
-        /** COSINE means (and per-probe values) within the bf16 bound of the oracle's. */
-        void assertWithinBound(SuspectBatch batch, List<String> modelIds, boolean perProbe) {
-            assertWithin(batch, modelIds, perProbe, ROUNDING);
-        }
-
-        /** COSINE within {@code rounding} of the oracle's (see {@link Bf16Oracle#assertWithin}). */
-        void assertWithin(SuspectBatch batch, List<String> modelIds, boolean perProbe, double rounding) {
-            Bf16Oracle.assertWithin(set, resident, rows, batch, modelIds, perProbe, rounding);
-        }
-
-        @Override
-        public void close() {
-            resident.close();
-        }
+    /** The references of {@code source}, in its order, held by {@code backend}. */
+    private static HeldReferences<CudaResidentSet> held(HeldReferences<?> source, CudaBackend backend) {
+        return new HeldReferences<>(source, (CudaResidentSet) backend.createResidentSet(source.set));
     }
 }
