@@ -463,15 +463,20 @@ final class CpuResidentSet implements ResidentReferences {
          */
         private void flushSums(float[] g, float[] h, double[] cos, double[] klsr, double[] blockNegEntropy) {
             int refs = slots.length;
-            for (int r = 0; r < refs; r++) {
-                int m = slots[r];
-                for (int s = 0; s < blockNegEntropy.length; s++) {
-                    int j = s * refs + r;
-                    if (cosine && sumUnitProducts) {
-                        cos[j] += g[m + s * held];
+            // Suspect by suspect, the references in a row: at S=256 the other order strode through
+            // megabytes of sums and products a cache line per value.
+            for (int s = 0; s < blockNegEntropy.length; s++) {
+                int row = s * refs;
+                int at = s * held;
+                if (cosine && sumUnitProducts) {
+                    for (int r = 0; r < refs; r++) {
+                        cos[row + r] += g[at + slots[r]];
                     }
-                    if (klSuspectRef && sumLogProducts) {
-                        klsr[j] += blockNegEntropy[s] - h[m + s * held];
+                }
+                if (klSuspectRef && sumLogProducts) {
+                    double entropy = blockNegEntropy[s];
+                    for (int r = 0; r < refs; r++) {
+                        klsr[row + r] += entropy - h[at + slots[r]];
                     }
                 }
             }
