@@ -125,10 +125,15 @@ public final class ResultTable {
             this.csv = csv;
             this.probeSetId = probeSetId;
             this.draftPath = DurableFiles.temporaryFor(arrow);
-            this.draft = ArrowFileOutput.create(allocator, draftPath, schema(probeSetId));
             // A run stopped by Ctrl-C or SIGTERM never reaches commit or abort: the JVM's shutdown
-            // removes the draft then.
+            // removes the draft then. Asked for before the draft exists, so no moment leaves it behind.
             this.draftDeletion = DurableFiles.deleteAtShutdown(draftPath);
+            try {
+                this.draft = ArrowFileOutput.create(allocator, draftPath, schema(probeSetId));
+            } catch (IOException | RuntimeException e) {
+                draftDeletion.close();
+                throw e;
+            }
         }
 
         /** Appends one row per match of {@code result}, in rank order. */
@@ -158,7 +163,11 @@ public final class ResultTable {
             double[] q = qValues();
             Path arrowTmp = DurableFiles.temporaryFor(arrow);
             Path csvTmp = csv == null ? null : DurableFiles.temporaryFor(csv);
-            try {
+            // Copying the table with its q-values takes as long as writing it did: Ctrl-C then must
+            // not leave the copies behind either. Once a copy is renamed over its output, its
+            // temporary name is gone and the deletion finds nothing.
+            try (DurableFiles.ShutdownDeletion arrowCopy = DurableFiles.deleteAtShutdown(arrowTmp);
+                 DurableFiles.ShutdownDeletion csvCopy = csvTmp == null ? null : DurableFiles.deleteAtShutdown(csvTmp)) {
                 copyWithQValues(q, arrowTmp, csvTmp);
                 DurableFiles.commit(arrowTmp, arrow);
                 if (csvTmp != null) {
