@@ -54,7 +54,7 @@ public final class CpuBackend implements ScoringBackend {
     /**
      * As {@link #CpuBackend(int, boolean)}; with {@code bf16Cosine}, EMBEDDING sets hold their unit
      * rows as bf16 ({@code --cpu-bf16-cosine}): half the memory and the bytes a query reads, products
-     * still fp32, COSINE off by at most 2^-8 + 2^-23 of sum |u_k x_k| / |x| (README, Performance).
+     * still fp32, COSINE off by at most 2^-8 + 2^-23 of sum |u_k x_k| / |x| (README, Metrics).
      */
     public CpuBackend(int threads, boolean vectorProducts, boolean bf16Cosine) {
         if (threads < 1) {
