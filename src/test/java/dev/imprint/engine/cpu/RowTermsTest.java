@@ -24,8 +24,8 @@ class RowTermsTest {
     }
 
     /**
-     * Once the JIT has compiled them: the interpreter runs the Vector API's lanewise LOG through
-     * {@link Math#log}, and only compiled code uses the vector math library.
+     * Once the JIT has compiled them: the Vector API runs its operations as plain Java until then,
+     * and compiled code is what a warm server runs.
      */
     @ParameterizedTest
     @MethodSource("implementations")
