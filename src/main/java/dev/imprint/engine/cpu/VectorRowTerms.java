@@ -1,33 +1,55 @@
 package dev.imprint.engine.cpu;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link RowTerms} with the unit row and the argmax on the Vector API, in lanes as wide as the
- * CPU's vectors (C2 does not vectorise those loops itself: the two float arrays might be one).
- * Loaded only where {@code jdk.incubator.vector} is (see {@link CpuBackend#vectorApiLoaded()}).
+ * {@link RowTerms} on the Vector API, in lanes as wide as the CPU's vectors (C2 does not vectorise
+ * these loops itself: the two float arrays might be one). Loaded only where
+ * {@code jdk.incubator.vector} is (see {@link CpuBackend#vectorApiLoaded()}).
  *
- * <p>The sums and the logarithm stay {@link ScalarRowTerms}': both are exact functions of their
- * input there. On the Vector API they are not: its lanewise {@code LOG} compiles to the vector math
- * library (SVML) but falls back to {@link Math#log} until the JIT has compiled the caller, and its
- * sum of lanes may add in another order once compiled, so the same suspect scored its last bits
- * differently in a cold JVM and a warm one. That broke the bit-for-bit equality of the Spark job
- * (fresh executors) with the server (RescoreJobTest); it was some six times faster per element.
+ * <p>Every result is a fixed function of the input, whether the JIT has compiled this code or not:
+ * a Spark executor that has just started must score a suspect to the same bits as a warm server
+ * (RescoreJobTest). So the sums never use {@code reduceLanes}, which may add the lanes in another
+ * order once compiled: each lane keeps its own sum and the lanes are added in lane order at the end,
+ * then the elements past the last whole vector. And the logarithm is {@link BranchFreeLog}'s, in
+ * lanes, built from exactly rounded operations: the Vector API's own {@code LOG} is {@link Math#log}
+ * until compiled and the vector math library after. The sums' order depends on the lane count, so
+ * two CPUs of different vector widths may differ in the last bits of a sum, as their BLAS does.
  */
 final class VectorRowTerms implements RowTerms {
     static final VectorRowTerms INSTANCE = new VectorRowTerms();
     private static final VectorSpecies<Float> WIDE = FloatVector.SPECIES_PREFERRED;
     private static final int WIDE_LANES = WIDE.length();
+    /** Double lanes, and float lanes as many: each float vector widens into one double vector. */
+    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> NARROW =
+            VectorSpecies.of(float.class, VectorShape.forBitSize(DOUBLES.vectorBitSize() / 2));
+    /** How many partial sums the double loops keep: the order in which they add up. */
+    static final int LANES = DOUBLES.length();
 
     private VectorRowTerms() {}
 
     @Override
     public double sumOfSquares(float[] row, int base, int dim) {
-        return ScalarRowTerms.INSTANCE.sumOfSquares(row, base, dim);
+        int bound = NARROW.loopBound(dim);
+        DoubleVector acc = DoubleVector.zero(DOUBLES);
+        for (int k = 0; k < bound; k += LANES) {
+            DoubleVector v = widen(row, base + k);
+            acc = acc.add(v.mul(v));
+        }
+        double sum = sumInLaneOrder(acc);
+        for (int k = bound; k < dim; k++) {
+            double v = row[base + k];
+            sum += v * v;
+        }
+        return sum;
     }
-
     @Override
     public void scale(float[] row, int base, int dim, float factor, float[] out, int off) {
         int bound = WIDE.loopBound(dim);
@@ -71,7 +93,78 @@ final class VectorRowTerms implements RowTerms {
     @Override
     public void smoothedLogs(float[] row, int base, int dim, double eps, double scale, float[] logs, int logOff,
                              float[] smooth, int smoothOff, double[] negEntropy, double[] logSum, int at) {
-        ScalarRowTerms.INSTANCE.smoothedLogs(row, base, dim, eps, scale, logs, logOff, smooth, smoothOff, negEntropy,
-                logSum, at);
+        int bound = NARROW.loopBound(dim);
+        DoubleVector negH = DoubleVector.zero(DOUBLES);
+        DoubleVector sum = DoubleVector.zero(DOUBLES);
+        for (int k = 0; k < bound; k += LANES) {
+            DoubleVector t = widen(row, base + k).add(eps).mul(scale);
+            DoubleVector lt = ln(t);
+            negH = negH.add(t.mul(lt));
+            sum = sum.add(lt);
+            if (logs != null) {
+                ((FloatVector) lt.convertShape(VectorOperators.D2F, NARROW, 0)).intoArray(logs, logOff + k);
+            }
+            if (smooth != null) {
+                ((FloatVector) t.convertShape(VectorOperators.D2F, NARROW, 0)).intoArray(smooth, smoothOff + k);
+            }
+        }
+        double negHSum = sumInLaneOrder(negH);
+        double lnSum = sumInLaneOrder(sum);
+        for (int k = bound; k < dim; k++) {
+            double t = (row[base + k] + eps) * scale;
+            double lt = BranchFreeLog.ln(t);
+            negHSum += t * lt;
+            lnSum += lt;
+            if (logs != null) {
+                logs[logOff + k] = (float) lt;
+            }
+            if (smooth != null) {
+                smooth[smoothOff + k] = (float) t;
+            }
+        }
+        negEntropy[at] = negHSum;
+        logSum[at] = lnSum;
+    }
+
+    /** {@code row[from..from+LANES-1]} in double. */
+    private static DoubleVector widen(float[] row, int from) {
+        return (DoubleVector) FloatVector.fromArray(NARROW, row, from).convertShape(VectorOperators.F2D, DOUBLES, 0);
+    }
+
+    /** Lane 0 plus lane 1 plus ..., in that order: see the class comment. */
+    private static double sumInLaneOrder(DoubleVector v) {
+        double sum = 0;
+        for (int lane = 0; lane < LANES; lane++) {
+            sum += v.lane(lane);
+        }
+        return sum;
+    }
+
+    /** {@link BranchFreeLog#ln} in every lane, step for step, so to the same bits. */
+    static DoubleVector ln(DoubleVector x) {
+        VectorMask<Double> inRange = x.compare(VectorOperators.GE, Double.MIN_NORMAL)
+                .and(x.compare(VectorOperators.LE, Double.MAX_VALUE));
+        if (!inRange.allTrue()) {
+            // Zero, subnormal or worse (a smoothed probability never is): lane by lane.
+            double[] lanes = x.toArray();
+            for (int lane = 0; lane < lanes.length; lane++) {
+                lanes[lane] = BranchFreeLog.ln(lanes[lane]);
+            }
+            return DoubleVector.fromArray(x.species(), lanes, 0);
+        }
+        LongVector bits = x.reinterpretAsLongs().add(BranchFreeLog.SHIFT_TO_HALF_SQRT2);
+        DoubleVector k = bits.lanewise(VectorOperators.LSHR, 52).or(BranchFreeLog.TWO_TO_52_BITS)
+                .reinterpretAsDoubles().sub(BranchFreeLog.TWO_TO_52_PLUS_BIAS);
+        DoubleVector f = bits.and(BranchFreeLog.MANTISSA).add(BranchFreeLog.HALF_SQRT2_HIGH)
+                .reinterpretAsDoubles().sub(1.0);
+        DoubleVector hfsq = f.mul(0.5).mul(f);
+        DoubleVector s = f.div(f.add(2.0));
+        DoubleVector z = s.mul(s);
+        DoubleVector w = z.mul(z);
+        DoubleVector t1 = w.mul(w.mul(w.mul(BranchFreeLog.LG6).add(BranchFreeLog.LG4)).add(BranchFreeLog.LG2));
+        DoubleVector t2 = z.mul(w.mul(w.mul(w.mul(BranchFreeLog.LG7).add(BranchFreeLog.LG5)).add(BranchFreeLog.LG3))
+                .add(BranchFreeLog.LG1));
+        DoubleVector r = t2.add(t1);
+        return s.mul(hfsq.add(r)).add(k.mul(BranchFreeLog.LN2_LO)).sub(hfsq).add(f).add(k.mul(BranchFreeLog.LN2_HI));
     }
 }

@@ -42,6 +42,67 @@ class RowTermsTest {
         checkAgainstFloat64(terms, new int[] {8, 64, 67, 4096});
     }
 
+    /**
+     * The Vector API implementation is a fixed function of its input: lane sums in lane order, the
+     * logarithm of {@link BranchFreeLog}. Checked bit for bit against a scalar model of exactly that,
+     * on fresh rows from the first call (interpreted) until long after the JIT has compiled it.
+     */
+    @org.junit.jupiter.api.Test
+    void vectorSumsAndLogsAreTheSameBitsColdAndCompiled() {
+        RowTerms terms = VectorRowTerms.INSTANCE;
+        SplittableRandom rng = new SplittableRandom(17);
+        for (int call = 0; call < 20_000; call++) {
+            int dim = 1 + rng.nextInt(80);
+            float[] row = new float[dim + 1];
+            for (int k = 0; k < dim; k++) {
+                row[1 + k] = k % 11 == 0 ? 0f : (float) rng.nextDouble();
+            }
+            double scale = 1 / (1 + dim * EPS);
+            float[] logs = new float[dim];
+            float[] smooth = new float[dim];
+            double[] negEntropy = new double[1];
+            double[] logSum = new double[1];
+            terms.smoothedLogs(row, 1, dim, EPS, scale, logs, 0, smooth, 0, negEntropy, logSum, 0);
+
+            int lanes = VectorRowTerms.LANES;
+            int bound = dim - dim % lanes;
+            double[] negH = new double[lanes];
+            double[] ln = new double[lanes];
+            double[] sq = new double[lanes];
+            for (int k = 0; k < bound; k++) {
+                double v = row[1 + k];
+                double t = (v + EPS) * scale;
+                double lt = BranchFreeLog.ln(t);
+                negH[k % lanes] += t * lt;
+                ln[k % lanes] += lt;
+                sq[k % lanes] += v * v;
+                assertEquals(Float.floatToRawIntBits((float) lt), Float.floatToRawIntBits(logs[k]), "ln t");
+                assertEquals(Float.floatToRawIntBits((float) t), Float.floatToRawIntBits(smooth[k]), "t");
+            }
+            double wantNegH = 0;
+            double wantLn = 0;
+            double wantSq = 0;
+            for (int lane = 0; lane < lanes; lane++) {
+                wantNegH += negH[lane];
+                wantLn += ln[lane];
+                wantSq += sq[lane];
+            }
+            for (int k = bound; k < dim; k++) {
+                double v = row[1 + k];
+                double t = (v + EPS) * scale;
+                double lt = BranchFreeLog.ln(t);
+                wantNegH += t * lt;
+                wantLn += lt;
+                wantSq += v * v;
+            }
+            if (Double.doubleToRawLongBits(wantNegH) != Double.doubleToRawLongBits(negEntropy[0])
+                    || Double.doubleToRawLongBits(wantLn) != Double.doubleToRawLongBits(logSum[0])
+                    || Double.doubleToRawLongBits(wantSq) != Double.doubleToRawLongBits(terms.sumOfSquares(row, 1, dim))) {
+                throw new AssertionError("call " + call + ", dim " + dim + ": the sums differ from lane order");
+            }
+        }
+    }
+
     /** Ties go to the first, wherever it lies against the vector width: top-1 agreement must not depend on the path. */
     @ParameterizedTest
     @MethodSource("implementations")
