@@ -3,8 +3,10 @@ package dev.imprint.engine.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -24,6 +26,12 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Sums are float, as BLAS's are: each lane of each accumulator sums {@code k / lanes} products,
  * so a segment of 1024 (the caller's block, {@code K_BLOCK}) rounds like a sum of 64 at most.
+ *
+ * <p>The lanes of four accumulators are added up together ({@link #laneSums}), in a tree of
+ * lanewise operations: never {@code reduceLanes}, whose order of adding is unspecified and may
+ * change once the JIT compiles it, so that a cold JVM (a Spark executor) and a warm one (the server)
+ * score to the same bits; at D=64 (W5) closing a sum per reference and column cost more than the
+ * multiply-adds, and the tree takes a third of the work of four {@code reduceLanes}.
  */
 final class VectorProduct {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -34,8 +42,45 @@ final class VectorProduct {
     private static final VectorSpecies<Integer> WORDS = IntVector.SPECIES_PREFERRED.withShape(SPECIES.vectorShape());
     /** References that stream side by side. */
     private static final int REFS = 4;
+    /** Lanes whose index has the bit of half (a quarter of) the width set; see {@link #laneSums}. */
+    private static final VectorMask<Float> HALF_BIT = VectorMask.fromLong(SPECIES, lanesWithBit(LANES / 2));
+    private static final VectorMask<Float> QUARTER_BIT = VectorMask.fromLong(SPECIES, lanesWithBit(LANES / 4));
+    /** Lane i takes lane i ^ h: the lane half (a quarter, ...) of the width away. */
+    private static final VectorShuffle<Float> ACROSS_HALF = VectorShuffle.fromOp(SPECIES, i -> i ^ (LANES / 2));
+    private static final VectorShuffle<Float> ACROSS_QUARTER = VectorShuffle.fromOp(SPECIES, i -> i ^ (LANES / 4));
+    private static final VectorShuffle<Float> ACROSS_EIGHTH =
+            VectorShuffle.fromOp(SPECIES, i -> i ^ Math.max(1, LANES / 8));
+    private static final VectorShuffle<Float> ACROSS_SIXTEENTH =
+            VectorShuffle.fromOp(SPECIES, i -> i ^ Math.max(1, LANES / 16));
+    /** Where {@link #laneSums} leaves its second, third and fourth accumulator's sum. */
+    private static final int SECOND = LANES / 2;
+    private static final int THIRD = LANES / 4;
+    private static final int FOURTH = 3 * LANES / 4;
+
+    static {
+        if (LANES < 4 || LANES > 16) {
+            // Every x86-64 and AArch64 vector has 4 to 16 float lanes; laneSums is written for those.
+            throw new IllegalStateException("the Vector API's preferred float vector has " + LANES
+                    + " lanes; the CPU backend's kernels need 4 to 16");
+        }
+    }
 
     private VectorProduct() {}
+
+    /** The lanes of a float vector here: what {@link #laneSums} folds (for the tests' model of it). */
+    static int lanes() {
+        return LANES;
+    }
+
+    private static long lanesWithBit(int bit) {
+        long mask = 0;
+        for (int lane = 0; lane < LANES; lane++) {
+            if ((lane & bit) != 0) {
+                mask |= 1L << lane;
+            }
+        }
+        return mask;
+    }
 
     /**
      * {@code c[col*held + m] = (accumulate ? c[col*held + m] : 0) + sum_{j<k} a[m*dim + k0 + j] * x[col*dim + k0 + j]}
@@ -89,10 +134,11 @@ final class VectorProduct {
                 s2 = widened(a, a2 + j).fma(xv, s2);
                 s3 = widened(a, a3 + j).fma(xv, s3);
             }
-            store(c, cOff + m, s0.reduceLanes(VectorOperators.ADD) + tail(a, a0, x, xOff, bound, k), accumulate);
-            store(c, cOff + m + 1, s1.reduceLanes(VectorOperators.ADD) + tail(a, a1, x, xOff, bound, k), accumulate);
-            store(c, cOff + m + 2, s2.reduceLanes(VectorOperators.ADD) + tail(a, a2, x, xOff, bound, k), accumulate);
-            store(c, cOff + m + 3, s3.reduceLanes(VectorOperators.ADD) + tail(a, a3, x, xOff, bound, k), accumulate);
+            FloatVector sums = laneSums(s0, s1, s2, s3);
+            store(c, cOff + m, sums.lane(0) + tail(a, a0, x, xOff, bound, k), accumulate);
+            store(c, cOff + m + 1, sums.lane(SECOND) + tail(a, a1, x, xOff, bound, k), accumulate);
+            store(c, cOff + m + 2, sums.lane(THIRD) + tail(a, a2, x, xOff, bound, k), accumulate);
+            store(c, cOff + m + 3, sums.lane(FOURTH) + tail(a, a3, x, xOff, bound, k), accumulate);
         }
         for (; m < held; m++) {
             int a0 = m * dim + k0;
@@ -100,7 +146,7 @@ final class VectorProduct {
             for (int j = 0; j < bound; j += LANES) {
                 s0 = widened(a, a0 + j).fma(FloatVector.fromArray(SPECIES, x, xOff + j), s0);
             }
-            store(c, cOff + m, s0.reduceLanes(VectorOperators.ADD) + tail(a, a0, x, xOff, bound, k), accumulate);
+            store(c, cOff + m, laneSum(s0) + tail(a, a0, x, xOff, bound, k), accumulate);
         }
     }
 
@@ -130,10 +176,11 @@ final class VectorProduct {
                 s2 = FloatVector.fromArray(SPECIES, a, a2 + j).fma(xv, s2);
                 s3 = FloatVector.fromArray(SPECIES, a, a3 + j).fma(xv, s3);
             }
-            store(c, cOff + m, s0.reduceLanes(VectorOperators.ADD) + tail(a, a0, x, xOff, bound, k), accumulate);
-            store(c, cOff + m + 1, s1.reduceLanes(VectorOperators.ADD) + tail(a, a1, x, xOff, bound, k), accumulate);
-            store(c, cOff + m + 2, s2.reduceLanes(VectorOperators.ADD) + tail(a, a2, x, xOff, bound, k), accumulate);
-            store(c, cOff + m + 3, s3.reduceLanes(VectorOperators.ADD) + tail(a, a3, x, xOff, bound, k), accumulate);
+            FloatVector sums = laneSums(s0, s1, s2, s3);
+            store(c, cOff + m, sums.lane(0) + tail(a, a0, x, xOff, bound, k), accumulate);
+            store(c, cOff + m + 1, sums.lane(SECOND) + tail(a, a1, x, xOff, bound, k), accumulate);
+            store(c, cOff + m + 2, sums.lane(THIRD) + tail(a, a2, x, xOff, bound, k), accumulate);
+            store(c, cOff + m + 3, sums.lane(FOURTH) + tail(a, a3, x, xOff, bound, k), accumulate);
         }
         for (; m < held; m++) {
             int a0 = m * dim + k0;
@@ -141,7 +188,7 @@ final class VectorProduct {
             for (int j = 0; j < bound; j += LANES) {
                 s0 = FloatVector.fromArray(SPECIES, a, a0 + j).fma(FloatVector.fromArray(SPECIES, x, xOff + j), s0);
             }
-            store(c, cOff + m, s0.reduceLanes(VectorOperators.ADD) + tail(a, a0, x, xOff, bound, k), accumulate);
+            store(c, cOff + m, laneSum(s0) + tail(a, a0, x, xOff, bound, k), accumulate);
         }
     }
 
@@ -178,14 +225,16 @@ final class VectorProduct {
                 t2 = v2.fma(yv, t2);
                 t3 = v3.fma(yv, t3);
             }
-            store(c, cOff + m, s0.reduceLanes(VectorOperators.ADD) + tail(a, a0, x, xOff, bound, k), accumulate);
-            store(c, cOff + m + 1, s1.reduceLanes(VectorOperators.ADD) + tail(a, a1, x, xOff, bound, k), accumulate);
-            store(c, cOff + m + 2, s2.reduceLanes(VectorOperators.ADD) + tail(a, a2, x, xOff, bound, k), accumulate);
-            store(c, cOff + m + 3, s3.reduceLanes(VectorOperators.ADD) + tail(a, a3, x, xOff, bound, k), accumulate);
-            store(c, dOff + m, t0.reduceLanes(VectorOperators.ADD) + tail(a, a0, x, yOff, bound, k), accumulate);
-            store(c, dOff + m + 1, t1.reduceLanes(VectorOperators.ADD) + tail(a, a1, x, yOff, bound, k), accumulate);
-            store(c, dOff + m + 2, t2.reduceLanes(VectorOperators.ADD) + tail(a, a2, x, yOff, bound, k), accumulate);
-            store(c, dOff + m + 3, t3.reduceLanes(VectorOperators.ADD) + tail(a, a3, x, yOff, bound, k), accumulate);
+            FloatVector sums = laneSums(s0, s1, s2, s3);
+            store(c, cOff + m, sums.lane(0) + tail(a, a0, x, xOff, bound, k), accumulate);
+            store(c, cOff + m + 1, sums.lane(SECOND) + tail(a, a1, x, xOff, bound, k), accumulate);
+            store(c, cOff + m + 2, sums.lane(THIRD) + tail(a, a2, x, xOff, bound, k), accumulate);
+            store(c, cOff + m + 3, sums.lane(FOURTH) + tail(a, a3, x, xOff, bound, k), accumulate);
+            FloatVector other = laneSums(t0, t1, t2, t3);
+            store(c, dOff + m, other.lane(0) + tail(a, a0, x, yOff, bound, k), accumulate);
+            store(c, dOff + m + 1, other.lane(SECOND) + tail(a, a1, x, yOff, bound, k), accumulate);
+            store(c, dOff + m + 2, other.lane(THIRD) + tail(a, a2, x, yOff, bound, k), accumulate);
+            store(c, dOff + m + 3, other.lane(FOURTH) + tail(a, a3, x, yOff, bound, k), accumulate);
         }
         for (; m < held; m++) {
             int a0 = m * dim + k0;
@@ -196,9 +245,35 @@ final class VectorProduct {
                 s0 = v0.fma(FloatVector.fromArray(SPECIES, x, xOff + j), s0);
                 t0 = v0.fma(FloatVector.fromArray(SPECIES, x, yOff + j), t0);
             }
-            store(c, cOff + m, s0.reduceLanes(VectorOperators.ADD) + tail(a, a0, x, xOff, bound, k), accumulate);
-            store(c, dOff + m, t0.reduceLanes(VectorOperators.ADD) + tail(a, a0, x, yOff, bound, k), accumulate);
+            store(c, cOff + m, laneSum(s0) + tail(a, a0, x, xOff, bound, k), accumulate);
+            store(c, dOff + m, laneSum(t0) + tail(a, a0, x, yOff, bound, k), accumulate);
         }
+    }
+
+    /**
+     * The sums of the lanes of a, b, c and d, in lanes 0, {@link #SECOND}, {@link #THIRD} and
+     * {@link #FOURTH} of the result. Each step adds lane pairs that lie the remaining half width
+     * apart, and while there are four accumulators it folds two into one vector: lanes with the
+     * half bit clear carry a's partial sums, those with it set b's. Lanewise operations only, so the
+     * same bits interpreted and compiled (see the class comment).
+     */
+    private static FloatVector laneSums(FloatVector a, FloatVector b, FloatVector c, FloatVector d) {
+        FloatVector ab = a.blend(b, HALF_BIT).add(b.blend(a, HALF_BIT).rearrange(ACROSS_HALF));
+        FloatVector cd = c.blend(d, HALF_BIT).add(d.blend(c, HALF_BIT).rearrange(ACROSS_HALF));
+        FloatVector sums = ab.blend(cd, QUARTER_BIT).add(cd.blend(ab, QUARTER_BIT).rearrange(ACROSS_QUARTER));
+        if (LANES >= 8) {
+            sums = sums.add(sums.rearrange(ACROSS_EIGHTH));
+        }
+        if (LANES >= 16) {
+            sums = sums.add(sums.rearrange(ACROSS_SIXTEENTH));
+        }
+        return sums;
+    }
+
+    /** The sum of the lanes of one accumulator, as {@link #laneSums} adds them. */
+    private static float laneSum(FloatVector a) {
+        FloatVector zero = FloatVector.zero(SPECIES);
+        return laneSums(a, zero, zero, zero).lane(0);
     }
 
     /** The products past the last whole vector, {@code from..k-1}. */
