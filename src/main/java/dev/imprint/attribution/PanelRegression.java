@@ -27,6 +27,14 @@ import java.util.stream.IntStream;
  * this a sharpened sibling would get margins that a null of models at their own temperature never
  * reaches.
  *
+ * <p>The dual, for panels larger than a residual is long. With Z_p the D×M matrix of the members'
+ * residuals and s_p the suspect's, c_p = Z_pᵀ s_p, and {@code (G_p + λ I_M)^-1 Z_pᵀ = Z_pᵀ (Z_p Z_pᵀ +
+ * λ I_D)^-1}, so {@code β_p = Z_pᵀ u_p} with {@code u_p = K_p s_p}, K_p the D×D inverse: the
+ * suspect's residual transformed by K_p and then dotted with each member's, as the untransformed one
+ * is. That costs O(D²) per probe for the transform, and the products, which the backend computes
+ * anyway, instead of O(M²): when M > D ({@link #solvesInDual}), a suspect's regression costs
+ * O((D² + M·D)·N), linear in M. Factored once per panel and probe from Z_p Z_pᵀ, O(M·D²·N + D³·N).
+ *
  * <p>Leave-one-out. {@link #withoutMember} gives member k's coefficients (or those of a variant of
  * k, such as k truncated) on the rest of the panel from the same inverse by the block-inverse
  * identity, in O(M²·N), with the ridge of the full panel and the consensus the full panel's
@@ -42,12 +50,24 @@ public final class PanelRegression {
     private final double[][] gram;
     /** [N][M·M], row-major: (G_p + λ_p I)^-1. */
     private final double[][] inverse;
+    /** D, where the panel is regressed in the dual; 0 where it is not. */
+    private final int dim;
+    /** [N][D·D], row-major: K_p = (Z_p Z_pᵀ + λ_p I)^-1; null where the panel is not regressed in the dual. */
+    private final double[][] dualInverse;
 
-    private PanelRegression(int members, int probes, double[][] gram, double[][] inverse) {
+    private PanelRegression(int members, int probes, double[][] gram, double[][] inverse, int dim,
+                            double[][] dualInverse) {
         this.members = members;
         this.probes = probes;
         this.gram = gram;
         this.inverse = inverse;
+        this.dim = dim;
+        this.dualInverse = dualInverse;
+    }
+
+    /** Whether a panel of {@code members} residuals of length {@code dim} is cheaper to regress in the dual. */
+    public static boolean solvesInDual(int members, int dim) {
+        return members > dim;
     }
 
     /**
@@ -65,8 +85,76 @@ public final class PanelRegression {
             }
         }
         double[][] inverse = new double[gram.length][];
-        IntStream.range(0, gram.length).parallel().forEach(j -> inverse[j] = ridgeInverse(gram[j], members));
-        return new PanelRegression(members, gram.length, gram, inverse);
+        IntStream.range(0, gram.length).parallel().forEach(j -> inverse[j] = ridgeInverse(gram[j], members,
+                ridge(gram[j], members)));
+        return new PanelRegression(members, gram.length, gram, inverse, 0, null);
+    }
+
+    /**
+     * Factors the regression of each probe and its dual (see the class comment), for a panel with
+     * more members than dimensions ({@link #solvesInDual}); a suspect's coefficients are then
+     * {@link #dualCoefficients} of its residual transformed by {@link #dualSolve}.
+     *
+     * @param outer [N][D·D], row-major: probe j's sum over the members of z zᵀ, their residuals' outer products
+     * @throws IllegalArgumentException if a matrix is not M×M or D×D, or there are not as many of each
+     */
+    public static PanelRegression withDual(int members, double[][] gram, int dim, double[][] outer) {
+        PanelRegression primal = of(members, gram);
+        if (outer.length != gram.length) {
+            throw new IllegalArgumentException(outer.length + " outer-product sums for " + gram.length + " probes");
+        }
+        for (double[] o : outer) {
+            if (o.length != dim * dim) {
+                throw new IllegalArgumentException("an outer-product sum of " + o.length + " entries for residuals of "
+                        + dim + "; expected " + dim * dim);
+            }
+        }
+        // The same ridge as the primal's: trace(Z Zᵀ) = trace(Zᵀ Z), but λ is that over M, not D.
+        double[][] dual = new double[outer.length][];
+        IntStream.range(0, outer.length).parallel().forEach(j -> dual[j] = ridgeInverse(outer[j], dim,
+                ridge(gram[j], members)));
+        return new PanelRegression(members, gram.length, gram, primal.inverse, dim, dual);
+    }
+
+    /** Whether suspects are regressed in the dual: through {@link #dualSolve} and {@link #dualCoefficients}. */
+    public boolean dual() {
+        return dualInverse != null;
+    }
+
+    /**
+     * {@code u = K_j s}: the suspect's residual on probe j ({@code s[from..from+D)}) transformed for
+     * the dual, into {@code u[0..D)}.
+     *
+     * @throws IllegalStateException if this panel is not regressed in the dual
+     */
+    public void dualSolve(int probe, float[] s, int from, double[] u) {
+        if (dualInverse == null) {
+            throw new IllegalStateException("this panel of " + members + " is regressed in the primal");
+        }
+        double[] k = dualInverse[probe];
+        for (int r = 0; r < dim; r++) {
+            double sum = 0;
+            for (int t = 0; t < dim; t++) {
+                sum += k[r * dim + t] * s[from + t];
+            }
+            u[r] = sum;
+        }
+    }
+
+    /**
+     * The coefficients of one suspect from its {@link #dualSolve transformed} residual's products
+     * with each member's residual: those products are β_p already, so only the per-unit scaling of
+     * {@link #coefficients} is left.
+     *
+     * @param dualProducts [M][N]: z_r · u_p per member and probe
+     * @param norm2        [N]: the suspect's own squared residual norm (of s, not u), per probe
+     */
+    public double[][] dualCoefficients(double[][] dualProducts, double[] norm2) {
+        double[][] beta = new double[members][];
+        for (int r = 0; r < members; r++) {
+            beta[r] = dualProducts[r].clone();
+        }
+        return perUnit(beta, norm2);
     }
 
     public int members() {
@@ -179,9 +267,8 @@ public final class PanelRegression {
         return trace > 0 ? RIDGE * trace / m : 1e-12;
     }
 
-    /** (G + λI)^-1 by Cholesky. */
-    static double[] ridgeInverse(double[] g, int m) {
-        double lambda = ridge(g, m);
+    /** (G + λI)^-1 by Cholesky, G m×m. */
+    static double[] ridgeInverse(double[] g, int m, double lambda) {
         double[] l = new double[m * m];
         for (int i = 0; i < m; i++) {
             for (int j = 0; j <= i; j++) {

@@ -37,11 +37,25 @@ final class AttributionScorer {
         int s = batch.size();
         float[][] residual = new float[s][];
         double[][] residualNorm = new double[s][];
+        // In the dual the backend takes each residual transformed by K_p, and its products are β_p.
+        double[][] sentNorm = regression.dual() ? new double[s][] : residualNorm;
+        double[] transformed = regression.dual() ? new double[dim] : null;
         for (int i = 0; i < s; i++) {
             float[] form = forms.formOf(batch.suspects().get(i), n);
             double[] norm = new double[n];
+            double[] sent = regression.dual() ? new double[n] : norm;
             for (int j = 0; j < n; j++) {
                 norm[j] = Math.sqrt(removeConsensus(forms, form, j * dim, probes[j]));
+                if (norm[j] * norm[j] > NEGLIGIBLE && regression.dual()) {
+                    regression.dualSolve(j, form, j * dim, transformed);
+                    double n2 = 0;
+                    for (int k = 0; k < dim; k++) {
+                        float u = (float) transformed[k];
+                        form[j * dim + k] = u;
+                        n2 += (double) u * u;
+                    }
+                    sent[j] = Math.sqrt(n2);
+                }
                 if (norm[j] * norm[j] <= NEGLIGIBLE) {
                     // The backend's cosine needs a direction; the product is discarded below.
                     Arrays.fill(form, j * dim, (j + 1) * dim, 0f);
@@ -50,6 +64,7 @@ final class AttributionScorer {
             }
             residual[i] = form;
             residualNorm[i] = norm;
+            sentNorm[i] = sent;
         }
         List<String> ids = panel.members().stream().map(Panel.Member::modelId).toList();
         BatchScores cos = resident.score(new SuspectBatch(probes, List.of(residual)), ids, EnumSet.of(Metric.COSINE),
@@ -65,7 +80,7 @@ final class AttributionScorer {
                     double zs = residualNorm[i][j];
                     double norm2 = rn2[probes[j]];
                     if (zs * zs > NEGLIGIBLE && norm2 > NEGLIGIBLE) {
-                        products[r][j] = perProbe[(i * m + r) * n + j] * zs * Math.sqrt(norm2);
+                        products[r][j] = perProbe[(i * m + r) * n + j] * sentNorm[i][j] * Math.sqrt(norm2);
                     }
                 }
             }
@@ -73,9 +88,58 @@ final class AttributionScorer {
             for (int j = 0; j < n; j++) {
                 norm2[j] = residualNorm[i][j] * residualNorm[i][j];
             }
-            out[i] = regression.coefficients(products, norm2);
+            out[i] = regression.dual() ? regression.dualCoefficients(products, norm2)
+                    : regression.coefficients(products, norm2);
         }
         return out;
+    }
+
+    /**
+     * The panel's regression on {@code probes}: in the dual where it has more members than a
+     * residual has dimensions ({@link PanelRegression#solvesInDual}), so that each suspect's solve
+     * grows linearly in M.
+     */
+    static PanelRegression regression(AttributionForms forms, Panel panel, int[] probes) {
+        double[][] gram = gram(forms, panel, probes);
+        int dim = forms.set().dim();
+        return PanelRegression.solvesInDual(panel.size(), dim)
+                ? PanelRegression.withDual(panel.size(), gram, dim, outer(forms, panel, probes))
+                : PanelRegression.of(panel.size(), gram);
+    }
+
+    /**
+     * Per probe, the sum over the panel members of their residuals' outer products z zᵀ: [N][D·D],
+     * row-major. O(M·D²·N) on all cores, once per snapshot, panel and probe list.
+     */
+    static double[][] outer(AttributionForms forms, Panel panel, int[] probes) {
+        int dim = forms.set().dim();
+        AttributionForms.Row[] rows = panel.members().stream().map(p -> forms.row(p.modelId()))
+                .toArray(AttributionForms.Row[]::new);
+        double[][] outer = new double[probes.length][dim * dim];
+        IntStream.range(0, probes.length).parallel().forEach(j -> {
+            int p = probes[j];
+            double muNorm2 = forms.muNorm2(p);
+            double[] o = outer[j];
+            double[] z = new double[dim];
+            for (AttributionForms.Row row : rows) {
+                // z = r' - (r'·μ/|μ|²) μ, as residualProduct takes it.
+                double along = muNorm2 > 0 ? row.dotMu()[p] / muNorm2 : 0;
+                for (int k = 0; k < dim; k++) {
+                    z[k] = row.form()[p * dim + k] - along * forms.mu(p * dim + k);
+                }
+                for (int a = 0; a < dim; a++) {
+                    for (int b = 0; b <= a; b++) {
+                        o[a * dim + b] += z[a] * z[b];
+                    }
+                }
+            }
+            for (int a = 0; a < dim; a++) {
+                for (int b = 0; b < a; b++) {
+                    o[b * dim + a] = o[a * dim + b];
+                }
+            }
+        });
+        return outer;
     }
 
     /**

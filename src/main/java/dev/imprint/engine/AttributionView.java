@@ -225,8 +225,7 @@ final class AttributionView implements AutoCloseable {
         ModelCache cache = cache();
         AttributionForms snapshot = cache.forms();
         return cache.models().computeIfAbsent(PanelKey.of(panel, probes), k -> {
-            PanelRegression regression = PanelRegression.of(panel.size(),
-                    AttributionScorer.gram(snapshot, panel, probes));
+            PanelRegression regression = AttributionScorer.regression(snapshot, panel, probes);
             return new PanelModel(regression, nullValues(panel, regression::withoutMember));
         });
     }

@@ -153,6 +153,65 @@ class PanelRegressionTest {
         }
     }
 
+    /**
+     * More members than dimensions: the dual (the suspect's residual transformed by the D×D inverse,
+     * then dotted with each member's) gives the primal's coefficients, in double precision, with
+     * collinear siblings too; the primal stays what the leave-one-out uses.
+     */
+    @Test
+    void theDualGivesThePrimalsCoefficientsWhenMembersOutnumberDimensions() {
+        Random rng = new Random(41);
+        for (boolean collinear : new boolean[] {false, true}) {
+            int m = 13;
+            int n = 5;
+            int d = 4;
+            Problem p = problem(rng, m, n, d, collinear);
+            double[][] outer = new double[n][d * d];
+            for (int j = 0; j < n; j++) {
+                for (double[] z : p.x()[j]) {
+                    for (int a = 0; a < d; a++) {
+                        for (int b = 0; b < d; b++) {
+                            outer[j][a * d + b] += z[a] * z[b];
+                        }
+                    }
+                }
+            }
+            assertTrue(PanelRegression.solvesInDual(m, d));
+            PanelRegression dual = PanelRegression.withDual(m, p.gram(), d, outer);
+            assertTrue(dual.dual());
+            double[][] dualProducts = new double[m][n];
+            double[] u = new double[d];
+            for (int j = 0; j < n; j++) {
+                float[] s = new float[d + 2];
+                double[] exact = new double[d];
+                for (int k = 0; k < d; k++) {
+                    s[2 + k] = (float) p.s()[j][k];
+                    exact[k] = s[2 + k];
+                }
+                dual.dualSolve(j, s, 2, u);
+                for (int r = 0; r < m; r++) {
+                    dualProducts[r][j] = dot(p.x()[j][r], u);
+                    // The primal from the same float residual, so both see the same suspect.
+                    p.products()[r][j] = dot(p.x()[j][r], exact);
+                }
+            }
+            double[][] want = PanelRegression.of(m, p.gram()).coefficients(p.products(), p.norm2());
+            double[][] got = dual.dualCoefficients(dualProducts, p.norm2());
+            for (int r = 0; r < m; r++) {
+                for (int j = 0; j < n; j++) {
+                    assertEquals(want[r][j], got[r][j], 1e-9 * (1 + Math.abs(want[r][j])),
+                            "collinear=" + collinear + " member " + r + " probe " + j);
+                }
+            }
+            assertEquals(PanelRegression.of(m, p.gram()).withoutMember(3)[4][2], dual.withoutMember(3)[4][2],
+                    "the leave-one-out is the primal's");
+        }
+        assertThrows(IllegalStateException.class, () -> PanelRegression.of(2, new double[][] {new double[4]})
+                .dualSolve(0, new float[2], 0, new double[2]));
+        assertThrows(IllegalArgumentException.class, () -> PanelRegression.withDual(3, new double[][] {new double[9]},
+                2, new double[][] {new double[3]}));
+    }
+
     @Test
     void aZeroGramGivesZeroCoefficientsAndAMisshapenOneIsRefused() {
         double[][] gram = {new double[9]};
