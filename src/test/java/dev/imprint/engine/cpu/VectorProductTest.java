@@ -18,35 +18,38 @@ class VectorProductTest {
 
     @Test
     void fp32ProductsAreTheModelsBitsColdAndCompiled() {
-        SplittableRandom rng = new SplittableRandom(23);
-        for (int call = 0; call < 20_000; call++) {
-            Shape shape = Shape.random(rng);
-            float[] a = values(rng, shape.held * shape.dim);
-            float[] x = values(rng, shape.columns * shape.dim);
-            float[] c = values(rng, shape.columns * shape.held);
-            float[] want = c.clone();
-            VectorProduct.multiply(a, shape.dim, shape.held, shape.k0, shape.k, x, shape.columns, c, shape.accumulate);
-            model(a, null, shape, x, want);
-            assertSameBits(want, c, call, shape);
-        }
+        checkAgainstTheModel(23, false);
     }
 
     @Test
     void bf16ProductsAreTheModelsBitsColdAndCompiled() {
-        SplittableRandom rng = new SplittableRandom(29);
+        checkAgainstTheModel(29, true);
+    }
+
+    private static void checkAgainstTheModel(long seed, boolean bf16) {
+        SplittableRandom rng = new SplittableRandom(seed);
         for (int call = 0; call < 20_000; call++) {
             Shape shape = Shape.random(rng);
             float[] wide = values(rng, shape.held * shape.dim);
-            short[] a = new short[wide.length];
-            for (int i = 0; i < a.length; i++) {
-                a[i] = Bf16.fromFloat(wide[i]);
+            short[] halves = null;
+            if (bf16) {
+                halves = new short[wide.length];
+                for (int i = 0; i < halves.length; i++) {
+                    halves[i] = Bf16.fromFloat(wide[i]);
+                }
             }
             float[] x = values(rng, shape.columns * shape.dim);
             float[] c = values(rng, shape.columns * shape.held);
             float[] want = c.clone();
-            VectorProduct.multiplyBf16(a, shape.dim, shape.held, shape.k0, shape.k, x, shape.columns, c,
-                    shape.accumulate);
-            model(null, a, shape, x, want);
+            if (bf16) {
+                VectorProduct.multiplyBf16(halves, shape.dim, shape.held, shape.k0, shape.k, x, shape.columns, c,
+                        shape.accumulate);
+                model(null, halves, shape, x, want);
+            } else {
+                VectorProduct.multiply(wide, shape.dim, shape.held, shape.k0, shape.k, x, shape.columns, c,
+                        shape.accumulate);
+                model(wide, null, shape, x, want);
+            }
             assertSameBits(want, c, call, shape);
         }
     }
