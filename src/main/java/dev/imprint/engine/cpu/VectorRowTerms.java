@@ -50,6 +50,7 @@ final class VectorRowTerms implements RowTerms {
         }
         return sum;
     }
+
     @Override
     public void scale(float[] row, int base, int dim, float factor, float[] out, int off) {
         int bound = WIDE.loopBound(dim);
