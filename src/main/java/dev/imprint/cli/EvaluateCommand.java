@@ -61,6 +61,11 @@ final class EvaluateCommand implements Callable<Integer> {
             description = "Synthetic suspects per condition and seed (default: ${DEFAULT-VALUE}).")
     int perCondition;
 
+    @Option(names = "--probes", paramLabel = "N", defaultValue = "128",
+            description = "Probes of the synthetic scenarios (default: ${DEFAULT-VALUE}); more probes let "
+                    + "the probe-level tests see smaller leans.")
+    int probes;
+
     @Option(names = "--fixture", paramLabel = "DIR",
             description = "The real-network fixture (default: " + "src/test/resources/dev/imprint/realnet).")
     Path fixture = RealnetScenarios.DEFAULT_FIXTURE;
@@ -79,6 +84,9 @@ final class EvaluateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--seeds=" + seeds + " --per-condition=" + perCondition
                     + "; expected at least 1 each");
         }
+        if (probes < 16 || probes > 4096) {
+            throw new ParameterException(spec.commandLine(), "--probes=" + probes + "; expected 16 to 4096");
+        }
         if (!(alpha > 0 && alpha <= ScoreQuery.MAX_ALPHA)) {
             throw new ParameterException(spec.commandLine(),
                     "--alpha=" + alpha + "; expected a significance level in (0, " + ScoreQuery.MAX_ALPHA + "]");
@@ -88,11 +96,11 @@ final class EvaluateCommand implements Callable<Integer> {
         if (!scenario.equals("realnet")) {
             List<Scored> all = new ArrayList<>();
             for (int seed = 1; seed <= seeds; seed++) {
-                all.addAll(run(SynthScenarios.generate(seed, perCondition)));
+                all.addAll(run(SynthScenarios.generate(seed, perCondition, probes)));
             }
             EvaluationReport report = new EvaluationReport(all, alpha, Map.of());
-            out.print(report.render(String.format("== synthetic: %d seeds x %d suspects per condition", seeds,
-                    perCondition)));
+            out.print(report.render(String.format("== synthetic: %d seeds x %d suspects per condition, %d probes",
+                    seeds, perCondition, probes)));
             out.println();
             out.flush();
             calibrated = report.calibrated();

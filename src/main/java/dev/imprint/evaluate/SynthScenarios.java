@@ -49,9 +49,17 @@ public final class SynthScenarios {
 
     private SynthScenarios() {}
 
-    /** The scenario of one seed. */
+    /** The scenario of one seed, on {@value #PROBES} probes. */
     public static Scenario generate(long seed, int perCondition) {
-        ProbeSet set = new ProbeSet("synth-eval", PROBES, DIM, ProbeSetKind.DISTRIBUTION,
+        return generate(seed, perCondition, PROBES);
+    }
+
+    /**
+     * The scenario of one seed on {@code probes} probes: over more probes the probe-level tests
+     * detect smaller systematic leans, which is what the model-level calibration must absorb.
+     */
+    public static Scenario generate(long seed, int perCondition, int probes) {
+        ProbeSet set = new ProbeSet("synth-eval", probes, DIM, ProbeSetKind.DISTRIBUTION,
                 ProbeSet.DEFAULT_SMOOTHING_EPSILON, "imprint evaluate, synthetic, seed " + seed);
         FingerprintSynth synth = new FingerprintSynth(set, seed, SynthParams.defaults());
         List<Scenario.Reference> refs = new ArrayList<>();
