@@ -217,7 +217,8 @@ final class AttributionView implements AutoCloseable {
 
     /**
      * The regression and model-level null of {@code panel} on {@code probes}. Computed once per
-     * snapshot, panel and probe list: the Gram matrices (O(M²·N·D)), their factors (O(M³·N)) and
+     * snapshot, panel and probe list: the Gram matrices (O(M²·N·D)), their factors (O(M³·N)), for
+     * a panel larger than D the dual's (O(M·D²·N + D³·N), {@link AttributionScorer#regression}) and
      * each pseudo-suspect's leave-one-out coefficients from them (O(M²·N) each), with no backend
      * call.
      */
