@@ -61,8 +61,7 @@ public final class CpuBackend implements ScoringBackend {
             throw new IllegalArgumentException("threads=" + threads + "; expected at least 1");
         }
         if (vectorProducts && !vectorApiLoaded()) {
-            throw new IllegalStateException("the Vector API is not loaded: run the JVM with --add-modules "
-                    + VECTOR_MODULE);
+            throw new IllegalStateException("the Vector API kernels cannot run here: " + vectorApiAbsence());
         }
         this.vectorProducts = vectorProducts;
         this.bf16Cosine = bf16Cosine;
@@ -90,15 +89,26 @@ public final class CpuBackend implements ScoringBackend {
                     + "set OPENBLAS_NUM_THREADS=1 (scripts/imprint does) for the best throughput");
         }
         if (!vectorApiLoaded()) {
-            LOG.info("the Vector API is not loaded, so batches of a few suspects are scored through BLAS, "
-                    + "which reads the references once per column: run the JVM with --add-modules " + VECTOR_MODULE
-                    + " (scripts/imprint does)");
+            LOG.info("batches of a few suspects are scored through BLAS, which reads the references once per "
+                    + "column: " + vectorApiAbsence());
         }
     }
 
-    /** Whether the JVM runs with the incubating Vector API module, which {@link VectorProduct} needs. */
+    /**
+     * Whether the Vector API kernels ({@link VectorProduct}, {@link VectorRowTerms}) can run: the JVM
+     * has the incubating module, and the CPU's vectors are a width they are written for.
+     */
     public static boolean vectorApiLoaded() {
-        return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent();
+        // The module first: VectorWidth's class cannot load without it.
+        return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent() && VectorWidth.fitsTheKernels();
+    }
+
+    /** Why {@link #vectorApiLoaded()} is false, for a message. */
+    private static String vectorApiAbsence() {
+        return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent()
+                ? "this CPU's vectors do not hold 4 to 16 floats, the widths the Vector API kernels are written for"
+                : "the Vector API is not loaded; run the JVM with --add-modules " + VECTOR_MODULE
+                        + " (scripts/imprint does)";
     }
 
     /** The class name of the BLAS implementation netlib picked, e.g. "dev.ludovic.netlib.blas.JNIBLAS". */

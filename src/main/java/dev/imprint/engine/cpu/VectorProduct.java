@@ -59,14 +59,6 @@ final class VectorProduct {
     private static final int THIRD = LANES / 4;
     private static final int FOURTH = 3 * LANES / 4;
 
-    static {
-        if (LANES < 4 || LANES > 16) {
-            // Every x86-64 and AArch64 vector has 4 to 16 float lanes; laneSums is written for those.
-            throw new IllegalStateException("the Vector API's preferred float vector has " + LANES
-                    + " lanes; the CPU backend's kernels need 4 to 16");
-        }
-    }
-
     private VectorProduct() {}
 
     /** The lanes of a float vector here: what {@link #laneSums} folds (for the tests' model of it). */
