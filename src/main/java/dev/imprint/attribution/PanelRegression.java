@@ -99,7 +99,7 @@ public final class PanelRegression {
      * @throws IllegalArgumentException if a matrix is not M×M or D×D, or there are not as many of each
      */
     public static PanelRegression withDual(int members, double[][] gram, int dim, double[][] outer) {
-        PanelRegression primal = of(members, gram);
+        // Checked before the primal is factored, O(M³·N), so a misshapen call costs nothing.
         if (outer.length != gram.length) {
             throw new IllegalArgumentException(outer.length + " outer-product sums for " + gram.length + " probes");
         }
@@ -109,6 +109,7 @@ public final class PanelRegression {
                         + dim + "; expected " + dim * dim);
             }
         }
+        PanelRegression primal = of(members, gram);
         // The same ridge as the primal's: trace(Z Zᵀ) = trace(Zᵀ Z), but λ is that over M, not D.
         double[][] dual = new double[outer.length][];
         IntStream.range(0, outer.length).parallel().forEach(j -> dual[j] = ridgeInverse(outer[j], dim,

@@ -40,7 +40,7 @@ public record MachineLimits(int threads, double readGbps, double sgemmGflops) {
     public static MachineLimits measure(int threads) {
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
-            double read = CpuBackend.vectorApiLoaded() ? readGbps(pool, threads) : Double.NaN;
+            double read = CpuBackend.vectorKernelsUsable() ? readGbps(pool, threads) : Double.NaN;
             return new MachineLimits(threads, read, sgemmGflops(pool, threads));
         } finally {
             pool.shutdownNow();

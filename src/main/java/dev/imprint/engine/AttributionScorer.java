@@ -37,16 +37,18 @@ final class AttributionScorer {
         int s = batch.size();
         float[][] residual = new float[s][];
         double[][] residualNorm = new double[s][];
-        // In the dual the backend takes each residual transformed by K_p, and its products are β_p.
-        double[][] sentNorm = regression.dual() ? new double[s][] : residualNorm;
-        double[] transformed = regression.dual() ? new double[dim] : null;
+        // In the dual the backend takes each residual transformed by K_p, and its products are β_p;
+        // the norm of what it was sent turns its cosines back into products.
+        boolean dual = regression.dual();
+        double[][] sentNorm = new double[s][];
+        double[] transformed = dual ? new double[dim] : null;
         for (int i = 0; i < s; i++) {
             float[] form = forms.formOf(batch.suspects().get(i), n);
             double[] norm = new double[n];
-            double[] sent = regression.dual() ? new double[n] : norm;
+            double[] sent = dual ? new double[n] : norm;
             for (int j = 0; j < n; j++) {
                 norm[j] = Math.sqrt(removeConsensus(forms, form, j * dim, probes[j]));
-                if (norm[j] * norm[j] > NEGLIGIBLE && regression.dual()) {
+                if (norm[j] * norm[j] > NEGLIGIBLE && dual) {
                     regression.dualSolve(j, form, j * dim, transformed);
                     double n2 = 0;
                     for (int k = 0; k < dim; k++) {
@@ -88,7 +90,7 @@ final class AttributionScorer {
             for (int j = 0; j < n; j++) {
                 norm2[j] = residualNorm[i][j] * residualNorm[i][j];
             }
-            out[i] = regression.dual() ? regression.dualCoefficients(products, norm2)
+            out[i] = dual ? regression.dualCoefficients(products, norm2)
                     : regression.coefficients(products, norm2);
         }
         return out;

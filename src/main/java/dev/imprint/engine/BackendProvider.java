@@ -115,7 +115,7 @@ public final class BackendProvider {
 
     private static SelectedBackend cpu(String why, int threads, boolean bf16Cosine) {
         int workers = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
-        return new SelectedBackend(new CpuBackend(workers, CpuBackend.vectorApiLoaded(), bf16Cosine),
+        return new SelectedBackend(new CpuBackend(workers, CpuBackend.vectorKernelsUsable(), bf16Cosine),
                 String.format(Locale.ROOT, "cpu: %s; the CPU backend (native BLAS via netlib: %s)%s", why,
                         CpuBackend.blasImplementation(), bf16Cosine ? ", EMBEDDING rows bf16" : ""));
     }

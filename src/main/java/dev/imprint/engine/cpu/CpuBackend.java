@@ -40,12 +40,12 @@ public final class CpuBackend implements ScoringBackend {
 
     /** A backend scoring with {@code threads} worker threads (at least 1), on the Vector API where it is loaded. */
     public CpuBackend(int threads) {
-        this(threads, vectorApiLoaded());
+        this(threads, vectorKernelsUsable());
     }
 
     /**
      * A backend scoring with {@code threads} worker threads (at least 1); skinny batches go through
-     * the Vector API when {@code vectorProducts}, which needs {@link #vectorApiLoaded()}, else through BLAS.
+     * the Vector API when {@code vectorProducts}, which needs {@link #vectorKernelsUsable()}, else through BLAS.
      */
     public CpuBackend(int threads, boolean vectorProducts) {
         this(threads, vectorProducts, false);
@@ -60,7 +60,7 @@ public final class CpuBackend implements ScoringBackend {
         if (threads < 1) {
             throw new IllegalArgumentException("threads=" + threads + "; expected at least 1");
         }
-        if (vectorProducts && !vectorApiLoaded()) {
+        if (vectorProducts && !vectorKernelsUsable()) {
             throw new IllegalStateException("the Vector API kernels cannot run here: " + vectorApiAbsence());
         }
         this.vectorProducts = vectorProducts;
@@ -88,7 +88,7 @@ public final class CpuBackend implements ScoringBackend {
                     + " workers, and OpenBLAS threads on top of them oversubscribe the cores; "
                     + "set OPENBLAS_NUM_THREADS=1 (scripts/imprint does) for the best throughput");
         }
-        if (!vectorApiLoaded()) {
+        if (!vectorKernelsUsable()) {
             LOG.info("batches of a few suspects are scored through BLAS, which reads the references once per "
                     + "column: " + vectorApiAbsence());
         }
@@ -98,12 +98,12 @@ public final class CpuBackend implements ScoringBackend {
      * Whether the Vector API kernels ({@link VectorProduct}, {@link VectorRowTerms}) can run: the JVM
      * has the incubating module, and the CPU's vectors are a width they are written for.
      */
-    public static boolean vectorApiLoaded() {
+    public static boolean vectorKernelsUsable() {
         // The module first: VectorWidth's class cannot load without it.
         return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent() && VectorWidth.fitsTheKernels();
     }
 
-    /** Why {@link #vectorApiLoaded()} is false, for a message. */
+    /** Why {@link #vectorKernelsUsable()} is false, for a message. */
     private static String vectorApiAbsence() {
         return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent()
                 ? "this CPU's vectors do not hold 4 to 16 floats, the widths the Vector API kernels are written for"

@@ -18,7 +18,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>BLAS's matrix-vector product reads the block once per column: at S=1 a DISTRIBUTION set's
  * unit rows meet two columns (the suspect's unit row and its smoothed logs), so they were read
  * twice. This class is loaded only where {@code jdk.incubator.vector} is in the boot layer (see
- * {@link CpuBackend#vectorApiLoaded()}); the JVM compiles its loops to the CPU's widest vectors.
+ * {@link CpuBackend#vectorKernelsUsable()}); the JVM compiles its loops to the CPU's widest vectors.
  *
  * <p>One accumulator per reference and column: in the engine, on the development machine, two per
  * reference (eight chains of fused multiply-adds) made W3 some 30% slower, and eight references

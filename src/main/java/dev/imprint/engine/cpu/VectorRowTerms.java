@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * {@link RowTerms} on the Vector API, in lanes as wide as the CPU's vectors (C2 does not vectorise
  * these loops itself: the two float arrays might be one). Loaded only where
- * {@code jdk.incubator.vector} is (see {@link CpuBackend#vectorApiLoaded()}).
+ * {@code jdk.incubator.vector} is (see {@link CpuBackend#vectorKernelsUsable()}).
  *
  * <p>Every result is a fixed function of the input, whether the JIT has compiled this code or not:
  * a Spark executor that has just started must score a suspect to the same bits as a warm server

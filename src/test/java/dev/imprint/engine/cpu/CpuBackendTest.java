@@ -62,7 +62,7 @@ class CpuBackendTest {
     @MethodSource("awkwardSizes")
     void matchesFloat64OracleOnEveryMetricForAllAndMaskedProbes(ProbeSetKind kind, int probes, int dim, int refs,
                                                                boolean vectorProducts) {
-        assertTrue(CpuBackend.vectorApiLoaded(), "the tests run with --add-modules=jdk.incubator.vector (pom.xml)");
+        assertTrue(CpuBackend.vectorKernelsUsable(), "the tests run with --add-modules=jdk.incubator.vector (pom.xml)");
         ProbeSet set = probeSet(kind, probes, dim);
         TestFingerprints gen = new TestFingerprints(31L * probes + dim + kind.ordinal());
         try (CpuBackend products = new CpuBackend(2, vectorProducts)) {
