@@ -18,8 +18,8 @@ import dev.imprint.engine.SuspectBatch;
 import dev.imprint.engine.cuda.CudaBackend;
 import dev.imprint.engine.cuda.CudaStages;
 import dev.imprint.store.FingerprintStore;
-import dev.imprint.store.LoadReport;
 import dev.imprint.topk.TopKRows;
+import dev.imprint.store.MemoryOnlyStore;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -118,7 +118,7 @@ public final class Bench {
         int m = workload.references(scale);
         ProbeSet set = probeSet(workload);
         TimedBackend timed = new TimedBackend(selected.backend());
-        try (ImprintEngine engine = ImprintEngine.open(new DiscardingStore(),
+        try (ImprintEngine engine = ImprintEngine.open(new MemoryOnlyStore(),
                 new SelectedBackend(timed, selected.reason()))) {
             List<Suspect> suspects = populate(engine, set, workload, m);
             return time(engine, timed, workload, null, set, m, suspects, warmup, reps, profile, topK, null);
@@ -153,7 +153,7 @@ public final class Bench {
         TopKData data = TopKData.generate(workload, m);
         String name = "bench-" + workload.name().toLowerCase(Locale.ROOT);
         TimedBackend timed = new TimedBackend(selected.backend());
-        try (ImprintEngine engine = ImprintEngine.open(new DiscardingStore(),
+        try (ImprintEngine engine = ImprintEngine.open(new MemoryOnlyStore(),
                 new SelectedBackend(timed, selected.reason()))) {
             ProbeSet compactSet = ProbeSet.fromRequest(name + "-compact", workload.probes(), workload.dim(),
                     ProbeSetKind.DISTRIBUTION, 0, "benchmark " + workload + ", compact top-k rows");
@@ -354,7 +354,7 @@ public final class Bench {
 
     /** A store that keeps nothing, for engines whose references are regenerated each run. */
     static FingerprintStore discardingStore() {
-        return new DiscardingStore();
+        return new MemoryOnlyStore();
     }
 
     /** The backend the engine was given, with the time its resident sets spend in score summed. */
@@ -394,42 +394,6 @@ public final class Bench {
             } finally {
                 scoreNanos += System.nanoTime() - start;
             }
-        }
-    }
-
-    /**
-     * A store that loads nothing and keeps nothing: the benchmark measures scoring, and its
-     * references are regenerated each run. The sweep's store extends it to load generated ones.
-     */
-    static class DiscardingStore implements FingerprintStore {
-        @Override
-        public LoadReport load(LoadVisitor visitor) {
-            return new LoadReport(0, 0, List.of(), 0);
-        }
-
-        @Override
-        public void saveProbeSet(ProbeSet set) {
-        }
-
-        @Override
-        public void deleteProbeSet(String probeSetId) {
-        }
-
-        @Override
-        public void saveReference(Reference reference) {
-        }
-
-        @Override
-        public void deleteReference(String probeSetId, String modelId) {
-        }
-
-        @Override
-        public String location() {
-            return "(memory only)";
-        }
-
-        @Override
-        public void close() {
         }
     }
 }

@@ -10,6 +10,7 @@ import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.SelectedBackend;
 import dev.imprint.engine.cuda.CudaStages;
 import dev.imprint.store.LoadReport;
+import dev.imprint.store.MemoryOnlyStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -299,7 +300,7 @@ public final class Sweep {
      * seed as the engine loads them (so the first M of a larger M are the same), and keeps nothing
      * written to it.
      */
-    private static final class GeneratedReferences extends Bench.DiscardingStore {
+    private static final class GeneratedReferences extends MemoryOnlyStore {
         private final ProbeSet set;
         private final int m;
         private final SplittableRandom rng;

@@ -10,6 +10,7 @@ import dev.imprint.engine.cuda.CudaOptions;
 import dev.imprint.store.ArrowFingerprintStore;
 import dev.imprint.store.FingerprintStore;
 import dev.imprint.store.TenantDirectories;
+import dev.imprint.store.MemoryOnlyStore;
 import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
@@ -110,6 +111,11 @@ final class BackendOptions {
             throw e;
         }
         return ImprintEngine.open(store, selected, batching);
+    }
+
+    /** An engine on the selected backend whose references live in memory only ({@link MemoryOnlyStore}). */
+    ImprintEngine openMemoryOnlyEngine() {
+        return ImprintEngine.open(new MemoryOnlyStore(), select(), ScoreBatching.defaults());
     }
 
     /**

@@ -9,10 +9,8 @@ import dev.imprint.evaluate.RealnetScenarios;
 import dev.imprint.evaluate.Scenario;
 import dev.imprint.evaluate.Scored;
 import dev.imprint.evaluate.SynthScenarios;
-import dev.imprint.io.DurableFiles;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -124,8 +122,8 @@ final class EvaluateCommand implements Callable<Integer> {
     }
 
     private List<Scored> run(Scenario s) throws IOException {
-        Path dir = Files.createTempDirectory("imprint-evaluate-");
-        try (ImprintEngine engine = backendOptions.openEngine(dir);
+        // In memory only: a scenario is scored once, and an interrupted run leaves nothing behind.
+        try (ImprintEngine engine = backendOptions.openMemoryOnlyEngine();
              ProgressBar progress = new ProgressBar(spec.commandLine().getErr(), s.name() + " suspects",
                      s.suspects().size(), ProgressBar.interactive(), System::nanoTime)) {
             int[] done = {0};
@@ -133,8 +131,6 @@ final class EvaluateCommand implements Callable<Integer> {
                 progress.advance(n - done[0]);
                 done[0] = n;
             });
-        } finally {
-            DurableFiles.deleteRecursively(dir);
         }
     }
 }
