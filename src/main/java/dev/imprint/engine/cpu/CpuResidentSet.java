@@ -497,7 +497,11 @@ final class CpuResidentSet implements ResidentReferences {
                             accumulate || k0 > 0);
                 }
             } else {
-                Bf16.widen(unitBf16[p], 0, widened, 0, held * dim);
+                if (vectorProducts) {
+                    VectorProduct.widen(unitBf16[p], 0, widened, 0, held * dim);
+                } else {
+                    Bf16.widen(unitBf16[p], 0, widened, 0, held * dim);
+                }
                 product(widened, x, columns, c, accumulate);
             }
         }

@@ -26,6 +26,29 @@ class VectorProductTest {
         checkAgainstTheModel(29, true);
     }
 
+    @Test
+    void widenedBf16RowsAreTheScalarWidensValues() {
+        SplittableRandom rng = new SplittableRandom(31);
+        for (int call = 0; call < 20_000; call++) {
+            int count = rng.nextInt(6 * LANES);
+            int inOff = rng.nextInt(LANES);
+            int outOff = rng.nextInt(LANES);
+            short[] in = new short[inOff + count + rng.nextInt(LANES)];
+            for (int i = 0; i < in.length; i++) {
+                // Every bit pattern: signed zeros, subnormals, infinities and NaNs included.
+                in[i] = (short) rng.nextInt(1 << 16);
+            }
+            float[] got = values(rng, outOff + count + LANES);
+            float[] want = got.clone();
+            VectorProduct.widen(in, inOff, got, outOff, count);
+            Bf16.widen(in, inOff, want, outOff, count);
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
+                        "call " + call + ", count " + count + ", value " + i);
+            }
+        }
+    }
+
     private static void checkAgainstTheModel(long seed, boolean bf16) {
         SplittableRandom rng = new SplittableRandom(seed);
         for (int call = 0; call < 20_000; call++) {
