@@ -76,9 +76,14 @@ final class CpuResidentSet implements ResidentReferences {
     private final float[][] unit;
     private final short[][] unitBf16;
     private final float[][] logs;
-    private double[] norm = new double[0];
-    private double[] negEntropy = new double[0];
-    private int[] argmax = new int[0];
+    /**
+     * Per probe, each slot's row norm, negative entropy of its smoothed row and argmax: by probe,
+     * as the rows are, so that scoring one probe reads each reference's values side by side (slot
+     * by slot they lay a probe's values 2 KiB apart at P=256).
+     */
+    private final double[][] norm;
+    private final double[][] negEntropy;
+    private final int[][] argmax;
 
     /** With {@code bf16Cosine}, an EMBEDDING set holds its unit rows as bf16 (a DISTRIBUTION set ignores it). */
     CpuResidentSet(ProbeSet set, BLAS blas, ForkJoinPool workers, boolean vectorProducts, boolean bf16Cosine) {
@@ -96,6 +101,9 @@ final class CpuResidentSet implements ResidentReferences {
         this.unit = emptyPerProbe();
         this.unitBf16 = bf16 ? emptyHalvesPerProbe() : null;
         this.logs = distribution ? emptyPerProbe() : null;
+        this.norm = new double[probes][0];
+        this.negEntropy = distribution ? new double[probes][0] : null;
+        this.argmax = new int[probes][0];
     }
 
     private float[][] emptyPerProbe() {
@@ -146,9 +154,8 @@ final class CpuResidentSet implements ResidentReferences {
                 }
             }
             double n = Math.sqrt(sumSq);
-            int meta = slot * probes + p;
-            norm[meta] = n;
-            argmax[meta] = best;
+            norm[p][slot] = n;
+            argmax[p][slot] = best;
             if (bf16) {
                 short[] u = unitBf16[p];
                 for (int k = 0; k < dim; k++) {
@@ -169,7 +176,7 @@ final class CpuResidentSet implements ResidentReferences {
                     h += t * lt;
                     l[off + k] = (float) lt;
                 }
-                negEntropy[meta] = h;
+                negEntropy[p][slot] = h;
             }
         }
     }
@@ -201,12 +208,10 @@ final class CpuResidentSet implements ResidentReferences {
             }
             if (distribution) {
                 System.arraycopy(logs[p], from * dim, logs[p], to * dim, dim);
+                negEntropy[p][to] = negEntropy[p][from];
             }
-        }
-        System.arraycopy(norm, from * probes, norm, to * probes, probes);
-        System.arraycopy(argmax, from * probes, argmax, to * probes, probes);
-        if (distribution) {
-            System.arraycopy(negEntropy, from * probes, negEntropy, to * probes, probes);
+            norm[p][to] = norm[p][from];
+            argmax[p][to] = argmax[p][from];
         }
     }
 
@@ -234,12 +239,10 @@ final class CpuResidentSet implements ResidentReferences {
             }
             if (distribution) {
                 logs[p] = Arrays.copyOf(logs[p], newCapacity * dim);
+                negEntropy[p] = Arrays.copyOf(negEntropy[p], newCapacity);
             }
-        }
-        norm = Arrays.copyOf(norm, newCapacity * probes);
-        argmax = Arrays.copyOf(argmax, newCapacity * probes);
-        if (distribution) {
-            negEntropy = Arrays.copyOf(negEntropy, newCapacity * probes);
+            norm[p] = Arrays.copyOf(norm[p], newCapacity);
+            argmax[p] = Arrays.copyOf(argmax[p], newCapacity);
         }
         idAt = Arrays.copyOf(idAt, newCapacity);
         capacity = newCapacity;
@@ -415,11 +418,12 @@ final class CpuResidentSet implements ResidentReferences {
                         double[] pp = perProbeOut[Metric.KL_REF_SUSPECT.ordinal()];
                         int at = (logColumn + s) * held;
                         double suspectTerm = eps * sLogSum[s];
+                        double[] norms = norm[p];
+                        double[] negEntropies = negEntropy[p];
                         for (int r = 0; r < refs; r++) {
                             int m = slots[r];
-                            int meta = m * probes + p;
-                            double cross = (norm[meta] * g[at + m] + suspectTerm) * scale;
-                            record(klrs, pp, row + r, i, count, negEntropy[meta] - cross);
+                            double cross = (norms[m] * g[at + m] + suspectTerm) * scale;
+                            record(klrs, pp, row + r, i, count, negEntropies[m] - cross);
                         }
                     }
                     if (klSuspectRef && !sumLogProducts) {
@@ -438,8 +442,9 @@ final class CpuResidentSet implements ResidentReferences {
                     if (top1) {
                         double[] pp = perProbeOut[Metric.TOP1_AGREEMENT.ordinal()];
                         int best = sArgmax[s];
+                        int[] bests = argmax[p];
                         for (int r = 0; r < refs; r++) {
-                            record(agree, pp, row + r, i, count, argmax[slots[r] * probes + p] == best ? 1 : 0);
+                            record(agree, pp, row + r, i, count, bests[slots[r]] == best ? 1 : 0);
                         }
                     }
                 }
@@ -567,13 +572,13 @@ final class CpuResidentSet implements ResidentReferences {
             int off = m * dim;
             float[] rows = batch.suspects().get(s);
             int base = i * dim;
-            double n = norm[m * probes + p];
+            double n = norm[p][m];
             double acc = 0;
             for (int k = 0; k < dim; k++) {
                 double a = (n * u[off + k] + eps) * scale + (rows[base + k] + eps) * scale;
                 acc += a * FastLog.ln(0.5 * a);
             }
-            return 0.5 * (negEntropy[m * probes + p] + suspectNegEntropy) - 0.5 * acc;
+            return 0.5 * (negEntropy[p][m] + suspectNegEntropy) - 0.5 * acc;
         }
     }
 }
