@@ -383,12 +383,12 @@ final class CpuResidentSet implements ResidentReferences {
             double[] sNegEntropySum = new double[suspects];
             double[] sLogSum = new double[suspects];
             int[] sArgmax = new int[suspects];
-            double[] cos = cosine ? new double[suspects * refs] : null;
-            double[] klrs = klRefSuspect ? new double[suspects * refs] : null;
-            double[] klsr = klSuspectRef ? new double[suspects * refs] : null;
-            double[] jsv = js ? new double[suspects * refs] : null;
-            double[] agree = top1 ? new double[suspects * refs] : null;
-            int count = batch.probeCount();
+            double[][] sums = new double[METRICS.length][];
+            sums[Metric.COSINE.ordinal()] = cosine ? new double[suspects * refs] : null;
+            sums[Metric.KL_REF_SUSPECT.ordinal()] = klRefSuspect ? new double[suspects * refs] : null;
+            sums[Metric.KL_SUSPECT_REF.ordinal()] = klSuspectRef ? new double[suspects * refs] : null;
+            sums[Metric.JS.ordinal()] = js ? new double[suspects * refs] : null;
+            sums[Metric.TOP1_AGREEMENT.ordinal()] = top1 ? new double[suspects * refs] : null;
             for (int i = from; i < to; i++) {
                 int p = batch.probeIndices()[i];
                 for (int s = 0; s < suspects; s++) {
@@ -403,62 +403,79 @@ final class CpuResidentSet implements ResidentReferences {
                 if (y != null) {
                     product(logs[p], y, suspects, h, sumLogProducts && accumulate);
                 }
-                // Suspect by suspect, each metric's sums for every reference in a row: consecutive
-                // writes, and the products read along one column.
-                for (int s = 0; perPair && s < suspects; s++) {
-                    int row = s * refs;
-                    if (cosine && !sumUnitProducts) {
-                        double[] pp = perProbeOut[Metric.COSINE.ordinal()];
-                        int at = s * held;
-                        for (int r = 0; r < refs; r++) {
-                            record(cos, pp, row + r, i, count, g[at + slots[r]]);
-                        }
-                    }
-                    if (klRefSuspect) {
-                        double[] pp = perProbeOut[Metric.KL_REF_SUSPECT.ordinal()];
-                        int at = (logColumn + s) * held;
-                        double suspectTerm = eps * sLogSum[s];
-                        double[] norms = norm[p];
-                        double[] negEntropies = negEntropy[p];
-                        for (int r = 0; r < refs; r++) {
-                            int m = slots[r];
-                            double cross = (norms[m] * g[at + m] + suspectTerm) * scale;
-                            record(klrs, pp, row + r, i, count, negEntropies[m] - cross);
-                        }
-                    }
-                    if (klSuspectRef && !sumLogProducts) {
-                        double[] pp = perProbeOut[Metric.KL_SUSPECT_REF.ordinal()];
-                        int at = s * held;
-                        for (int r = 0; r < refs; r++) {
-                            record(klsr, pp, row + r, i, count, sNegEntropy[s] - h[at + slots[r]]);
-                        }
-                    }
-                    if (js) {
-                        double[] pp = perProbeOut[Metric.JS.ordinal()];
-                        for (int r = 0; r < refs; r++) {
-                            record(jsv, pp, row + r, i, count, jensenShannon(slots[r], p, s, i, sNegEntropy[s]));
-                        }
-                    }
-                    if (top1) {
-                        double[] pp = perProbeOut[Metric.TOP1_AGREEMENT.ordinal()];
-                        int best = sArgmax[s];
-                        int[] bests = argmax[p];
-                        for (int r = 0; r < refs; r++) {
-                            record(agree, pp, row + r, i, count, bests[slots[r]] == best ? 1 : 0);
-                        }
-                    }
+                if (perPair) {
+                    addPairTerms(i, p, g, h, sNegEntropy, sLogSum, sArgmax, sums);
                 }
                 if ((i - from) % SUM_BLOCK == SUM_BLOCK - 1 || i == to - 1) {
-                    flushSums(g, h, cos, klsr, sNegEntropySum);
+                    flushSums(g, h, sums[Metric.COSINE.ordinal()], sums[Metric.KL_SUSPECT_REF.ordinal()],
+                            sNegEntropySum);
                 }
             }
-            double[][] sums = new double[METRICS.length][];
-            sums[Metric.COSINE.ordinal()] = cos;
-            sums[Metric.KL_REF_SUSPECT.ordinal()] = klrs;
-            sums[Metric.KL_SUSPECT_REF.ordinal()] = klsr;
-            sums[Metric.JS.ordinal()] = jsv;
-            sums[Metric.TOP1_AGREEMENT.ordinal()] = agree;
             return sums;
+        }
+
+        /**
+         * Adds probe p's (batch row i's) term of every pair whose metric needs one besides what the
+         * products summed to the metric's {@code sums}, and records it as the probe's value when
+         * per-probe values are asked. A method of its own: inside {@link #run} the JIT did not
+         * inline {@link #record} ("callee uses too much stack"), and these loops took as long as
+         * the products at W5.
+         */
+        private void addPairTerms(int i, int p, float[] g, float[] h, double[] sNegEntropy, double[] sLogSum,
+                                  int[] sArgmax, double[][] sums) {
+            int suspects = batch.size();
+            int refs = slots.length;
+            int count = batch.probeCount();
+            // Suspect by suspect, each metric's sums for every reference in a row: consecutive
+            // writes, and the products read along one column.
+            for (int s = 0; s < suspects; s++) {
+                int row = s * refs;
+                if (cosine && !sumUnitProducts) {
+                    double[] pp = perProbeOut[Metric.COSINE.ordinal()];
+                    double[] sum = sums[Metric.COSINE.ordinal()];
+                    int at = s * held;
+                    for (int r = 0; r < refs; r++) {
+                        record(sum, pp, row + r, i, count, g[at + slots[r]]);
+                    }
+                }
+                if (klRefSuspect) {
+                    double[] pp = perProbeOut[Metric.KL_REF_SUSPECT.ordinal()];
+                    double[] sum = sums[Metric.KL_REF_SUSPECT.ordinal()];
+                    int at = (logColumn + s) * held;
+                    double suspectTerm = eps * sLogSum[s];
+                    double[] norms = norm[p];
+                    double[] negEntropies = negEntropy[p];
+                    for (int r = 0; r < refs; r++) {
+                        int m = slots[r];
+                        double cross = (norms[m] * g[at + m] + suspectTerm) * scale;
+                        record(sum, pp, row + r, i, count, negEntropies[m] - cross);
+                    }
+                }
+                if (klSuspectRef && !sumLogProducts) {
+                    double[] pp = perProbeOut[Metric.KL_SUSPECT_REF.ordinal()];
+                    double[] sum = sums[Metric.KL_SUSPECT_REF.ordinal()];
+                    int at = s * held;
+                    for (int r = 0; r < refs; r++) {
+                        record(sum, pp, row + r, i, count, sNegEntropy[s] - h[at + slots[r]]);
+                    }
+                }
+                if (js) {
+                    double[] pp = perProbeOut[Metric.JS.ordinal()];
+                    double[] sum = sums[Metric.JS.ordinal()];
+                    for (int r = 0; r < refs; r++) {
+                        record(sum, pp, row + r, i, count, jensenShannon(slots[r], p, s, i, sNegEntropy[s]));
+                    }
+                }
+                if (top1) {
+                    double[] pp = perProbeOut[Metric.TOP1_AGREEMENT.ordinal()];
+                    double[] sum = sums[Metric.TOP1_AGREEMENT.ordinal()];
+                    int best = sArgmax[s];
+                    int[] bests = argmax[p];
+                    for (int r = 0; r < refs; r++) {
+                        record(sum, pp, row + r, i, count, bests[slots[r]] == best ? 1 : 0);
+                    }
+                }
+            }
         }
 
         /**
