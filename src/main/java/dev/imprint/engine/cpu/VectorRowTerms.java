@@ -109,8 +109,14 @@ final class VectorRowTerms implements RowTerms {
                 ((FloatVector) t.convertShape(VectorOperators.D2F, NARROW, 0)).intoArray(smooth, smoothOff + k);
             }
         }
-        double negHSum = sumInLaneOrder(negH);
-        double lnSum = sumInLaneOrder(sum);
+        // The lanes added here rather than in sumInLaneOrder: the JIT sometimes left that call out
+        // of line in this long method (NodeCountInliningCutoff), boxing both vectors on every row.
+        double negHSum = 0;
+        double lnSum = 0;
+        for (int lane = 0; lane < LANES; lane++) {
+            negHSum += negH.lane(lane);
+            lnSum += sum.lane(lane);
+        }
         for (int k = bound; k < dim; k++) {
             double t = (row[base + k] + eps) * scale;
             double lt = BranchFreeLog.ln(t);
