@@ -5,8 +5,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntFunction;
 
 /**
@@ -15,59 +18,56 @@ import java.util.function.IntFunction;
  * wake. On the development machine a wake-up and the hand-back took some 40 µs, a fifth of a small
  * call (W5); when no worker is up in time, the caller runs every chunk itself.
  *
+ * <p>Nor does a call wait long for a worker that the machine's other load has stopped: once every
+ * chunk is taken, the caller waits as long as one of its own chunks took, then runs whatever is
+ * still unfinished itself. The first result of a chunk is the one kept, and a chunk's work is a
+ * function of the chunk alone, so who ran it changes nothing. On the development machine, under
+ * another process's load, W5 (a tenth of a millisecond on two threads) took a median 4 ms a call
+ * in one round of a benchmark: a worker holding a chunk had lost its core for a scheduler's slice.
+ *
  * <p>The caller counts as one of the pool's threads: it asks for {@code parallelism - 1} helpers,
  * so a call keeps as many threads busy as the pool has. Results come back in chunk order whoever
  * ran them, so what is added from them is added in the same order every time.
  */
 final class SharedChunks {
-    /** How long a caller whose chunks are all taken spins for the helpers' before it parks. */
+    /**
+     * How long a caller whose chunks are all taken spins for the helpers before it parks: a parked
+     * caller woke some 40 µs after the last chunk ended, a third of a small call (W5).
+     */
     private static final long SPIN_NANOS = 200_000;
+    /** A chunk whose work returned null. */
+    private static final Object NULL = new Object();
+    /** A chunk that failed, or that was skipped after another failed. */
+    private static final Object FAILED = new Object();
 
     private SharedChunks() {}
 
     /**
-     * {@code work.apply(c)} for every chunk {@code c < chunks}, in chunk order. The first failure
-     * is thrown once every chunk taken has ended; chunks not yet begun by then are skipped.
+     * {@code work.apply(c)} for every chunk {@code c < chunks}, in chunk order. A worker's late
+     * copy of a chunk the caller ran again may still be running when this returns; its result is
+     * dropped. The first failure is thrown once no chunk runs any more; chunks not yet begun by
+     * then are skipped.
      *
      * @throws ImprintException INTERNAL when the caller is interrupted while helpers finish
      */
     static <T> List<T> run(ForkJoinPool pool, int chunks, IntFunction<T> work) {
-        Object[] results = new Object[chunks];
-        AtomicInteger next = new AtomicInteger();
-        CountDownLatch ended = new CountDownLatch(chunks);
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        Runnable taker = () -> {
-            for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
-                try {
-                    if (failure.get() == null) {
-                        results[c] = work.apply(c);
-                    }
-                } catch (Throwable t) {
-                    failure.compareAndSet(null, t);
-                } finally {
-                    ended.countDown();
-                }
-            }
-        };
+        Call call = new Call(chunks, work);
         int helpers = Math.min(pool.getParallelism() - 1, chunks - 1);
         for (int i = 0; i < helpers; i++) {
-            pool.execute(taker);
+            pool.execute(call::takeChunks);
         }
-        taker.run();
-        // The helpers are finishing their last chunks: wait for them awake, as long as a chunk
-        // could take, before parking. On the development machine a parked caller woke some 40 µs
-        // after the last chunk ended, a third of a small call (W5).
-        long spinUntil = System.nanoTime() + SPIN_NANOS;
-        while (ended.getCount() > 0 && System.nanoTime() < spinUntil) {
-            Thread.onSpinWait();
+        long start = System.nanoTime();
+        int own = call.takeChunks();
+        call.awaitEnded(own > 0 ? (System.nanoTime() - start) / own : SPIN_NANOS);
+        for (int c = 0; c < chunks && call.failure.get() == null; c++) {
+            if (call.results.get(c) == null) {
+                call.run(c);
+            }
         }
-        try {
-            ended.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ImprintException(ImprintException.Code.INTERNAL, "interrupted while scoring", e);
+        Throwable t = call.failure.get();
+        if (t != null) {
+            call.awaitNoneRunning();
         }
-        Throwable t = failure.get();
         if (t instanceof RuntimeException re) {
             throw re;
         }
@@ -78,11 +78,85 @@ final class SharedChunks {
             throw new ImprintException(ImprintException.Code.INTERNAL, "scoring failed: " + t, t);
         }
         List<T> out = new ArrayList<>(chunks);
-        for (Object r : results) {
+        for (int c = 0; c < chunks; c++) {
+            Object r = call.results.get(c);
             @SuppressWarnings("unchecked")
-            T typed = (T) r;
+            T typed = r == NULL ? null : (T) r;
             out.add(typed);
         }
         return out;
+    }
+
+    /** One call's chunks: who takes the next, their first outcomes, and what still runs. */
+    private static final class Call {
+        final IntFunction<?> work;
+        final int chunks;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicReferenceArray<Object> results;
+        /** Counts down once per chunk, at its first outcome. */
+        final CountDownLatch ended;
+        final AtomicInteger running = new AtomicInteger();
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        Call(int chunks, IntFunction<?> work) {
+            this.work = work;
+            this.chunks = chunks;
+            this.results = new AtomicReferenceArray<>(chunks);
+            this.ended = new CountDownLatch(chunks);
+        }
+
+        /** Runs chunks nobody has taken until none are left; returns how many it ran. */
+        int takeChunks() {
+            int ran = 0;
+            for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
+                run(c);
+                ran++;
+            }
+            return ran;
+        }
+
+        /** Runs chunk c (skips it once a chunk has failed) and keeps the outcome if it is the chunk's first. */
+        void run(int c) {
+            running.incrementAndGet();
+            Object outcome;
+            try {
+                Object r = failure.get() == null ? work.apply(c) : FAILED;
+                outcome = r == null ? NULL : r;
+            } catch (Throwable t) {
+                failure.compareAndSet(null, t);
+                outcome = FAILED;
+            } finally {
+                running.decrementAndGet();
+            }
+            if (results.compareAndSet(c, null, outcome)) {
+                ended.countDown();
+            }
+        }
+
+        /** Waits until every chunk has an outcome or {@code nanos} have passed; awake for the first {@link #SPIN_NANOS}. */
+        void awaitEnded(long nanos) {
+            long start = System.nanoTime();
+            long spin = Math.min(nanos, SPIN_NANOS);
+            while (ended.getCount() > 0 && System.nanoTime() - start < spin) {
+                Thread.onSpinWait();
+            }
+            long left = nanos - (System.nanoTime() - start);
+            if (ended.getCount() == 0 || left <= 0) {
+                return;
+            }
+            try {
+                ended.await(left, TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ImprintException(ImprintException.Code.INTERNAL, "interrupted while scoring", e);
+            }
+        }
+
+        /** After a failure: waits until no copy of any chunk runs, so none outlives the call. */
+        void awaitNoneRunning() {
+            while (running.get() > 0) {
+                LockSupport.parkNanos(50_000);
+            }
+        }
     }
 }

@@ -85,6 +85,36 @@ class SharedChunksTest {
     }
 
     @Test
+    void aChunkStuckOnAStalledWorkerIsRunAgainByTheCaller() throws InterruptedException {
+        Thread caller = Thread.currentThread();
+        CountDownLatch workerStarted = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger stalled = new AtomicInteger(-1);
+        try {
+            long start = System.nanoTime();
+            List<Integer> results = SharedChunks.run(pool, 12, c -> {
+                if (Thread.currentThread() != caller && stalled.compareAndSet(-1, c)) {
+                    // This worker loses its core, as to another process's load, until the test ends.
+                    workerStarted.countDown();
+                    awaitQuietly(release);
+                } else {
+                    awaitQuietly(workerStarted);
+                    sleepMillis(2);
+                }
+                return c * c;
+            });
+            assertEquals(IntStream.range(0, 12).map(c -> c * c).boxed().toList(), results);
+            assertTrue(stalled.get() >= 0, "a worker took a chunk");
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            // Twelve chunks of 2 ms: the stalled worker holds one for 30 s unless the call stops waiting.
+            assertTrue(millis < 5_000, "the call took " + millis + " ms");
+            assertEquals(1, release.getCount(), "the call ended while the worker still held its chunk");
+        } finally {
+            release.countDown();
+        }
+    }
+
+    @Test
     void oneChunkRunsOnTheCaller() {
         Thread caller = Thread.currentThread();
         assertEquals(List.of(true), SharedChunks.run(pool, 1, c -> Thread.currentThread() == caller));
