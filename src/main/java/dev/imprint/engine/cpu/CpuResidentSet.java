@@ -294,8 +294,10 @@ final class CpuResidentSet implements ResidentReferences {
         // Several chunks per worker, taken as threads free up: a worker slowed by other load on
         // the machine holds back the call by one small chunk, not by half of it.
         int chunks = Math.min(count, workers.getParallelism() * CHUNKS_PER_WORKER);
+        // A chunk writes its per-probe values straight into the output: only without them may a
+        // stalled worker's chunk be run again (a late copy would write into a returned result).
         List<double[][]> parts = SharedChunks.run(workers, chunks,
-                c -> pass.run((int) ((long) count * c / chunks), (int) ((long) count * (c + 1) / chunks)));
+                c -> pass.run((int) ((long) count * c / chunks), (int) ((long) count * (c + 1) / chunks)), !perProbe);
         double[][] sums = new double[METRICS.length][];
         for (double[][] part : parts) {
             for (Metric m : metrics) {

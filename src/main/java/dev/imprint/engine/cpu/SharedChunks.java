@@ -18,10 +18,12 @@ import java.util.function.IntFunction;
  * wake. On the development machine a wake-up and the hand-back took some 40 µs, a fifth of a small
  * call (W5); when no worker is up in time, the caller runs every chunk itself.
  *
- * <p>Nor does a call wait long for a worker that the machine's other load has stopped: once every
- * chunk is taken, the caller waits as long as one of its own chunks took, then runs whatever is
- * still unfinished itself. The first result of a chunk is the one kept, and a chunk's work is a
- * function of the chunk alone, so who ran it changes nothing. On the development machine, under
+ * <p>Nor does a call of rerunnable chunks wait long for a worker that the machine's other load has
+ * stopped: once every chunk is taken, the caller waits as long as one of its own chunks took, then
+ * runs whatever is still unfinished itself. The first result of a chunk is the one kept, and a
+ * rerunnable chunk's work only reads what the call shares and returns its result, so who ran it
+ * changes nothing. (A chunk that writes into shared output is not rerunnable: a late copy could
+ * write into it after the call has returned it.) On the development machine, under
  * another process's load, W5 (a tenth of a millisecond on two threads) took a median 4 ms a call
  * in one round of a benchmark: a worker holding a chunk had lost its core for a scheduler's slice.
  *
@@ -43,14 +45,16 @@ final class SharedChunks {
     private SharedChunks() {}
 
     /**
-     * {@code work.apply(c)} for every chunk {@code c < chunks}, in chunk order. A worker's late
-     * copy of a chunk the caller ran again may still be running when this returns; its result is
-     * dropped. The first failure is thrown once no chunk runs any more; chunks not yet begun by
-     * then are skipped.
+     * {@code work.apply(c)} for every chunk {@code c < chunks}, in chunk order. With
+     * {@code rerunnable}, a worker's late copy of a chunk the caller ran again may still be running
+     * when this returns; its result is dropped. The first failure is thrown once no chunk runs any
+     * more; chunks not yet begun by then are skipped.
      *
+     * @param rerunnable whether a chunk may run twice: its work reads what the call shares, writes
+     *                   nothing but its result, and returns the same result whoever runs it
      * @throws ImprintException INTERNAL when the caller is interrupted while helpers finish
      */
-    static <T> List<T> run(ForkJoinPool pool, int chunks, IntFunction<T> work) {
+    static <T> List<T> run(ForkJoinPool pool, int chunks, IntFunction<T> work, boolean rerunnable) {
         Call call = new Call(chunks, work);
         int helpers = Math.min(pool.getParallelism() - 1, chunks - 1);
         for (int i = 0; i < helpers; i++) {
@@ -58,11 +62,15 @@ final class SharedChunks {
         }
         long start = System.nanoTime();
         int own = call.takeChunks();
-        call.awaitEnded(own > 0 ? (System.nanoTime() - start) / own : SPIN_NANOS);
-        for (int c = 0; c < chunks && call.failure.get() == null; c++) {
-            if (call.results.get(c) == null) {
-                call.run(c);
+        if (rerunnable) {
+            call.awaitEnded(own > 0 ? (System.nanoTime() - start) / own : SPIN_NANOS);
+            for (int c = 0; c < chunks && call.failure.get() == null; c++) {
+                if (call.results.get(c) == null) {
+                    call.run(c);
+                }
             }
+        } else {
+            call.awaitEnded(Long.MAX_VALUE);
         }
         Throwable t = call.failure.get();
         if (t != null) {
@@ -133,7 +141,10 @@ final class SharedChunks {
             }
         }
 
-        /** Waits until every chunk has an outcome or {@code nanos} have passed; awake for the first {@link #SPIN_NANOS}. */
+        /**
+         * Waits until every chunk has an outcome or {@code nanos} have passed ({@code Long.MAX_VALUE}:
+         * no limit); awake for the first {@link #SPIN_NANOS}.
+         */
         void awaitEnded(long nanos) {
             long start = System.nanoTime();
             long spin = Math.min(nanos, SPIN_NANOS);
@@ -145,7 +156,11 @@ final class SharedChunks {
                 return;
             }
             try {
-                ended.await(left, TimeUnit.NANOSECONDS);
+                if (nanos == Long.MAX_VALUE) {
+                    ended.await();
+                } else {
+                    ended.await(left, TimeUnit.NANOSECONDS);
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new ImprintException(ImprintException.Code.INTERNAL, "interrupted while scoring", e);

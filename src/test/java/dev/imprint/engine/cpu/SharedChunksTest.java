@@ -32,7 +32,7 @@ class SharedChunksTest {
             ran.add(Thread.currentThread());
             sleepMillis(c % 3);
             return c * c;
-        });
+        }, true);
         assertEquals(IntStream.range(0, 40).map(c -> c * c).boxed().toList(), results);
         assertTrue(ran.size() > 1, "the pool's workers helped the caller: " + ran);
         assertTrue(ran.size() <= 3, "no more threads than the pool has, the caller counted: " + ran);
@@ -55,7 +55,7 @@ class SharedChunksTest {
             List<Integer> results = SharedChunks.run(pool, 8, c -> {
                 ran.add(Thread.currentThread());
                 return c;
-            });
+            }, true);
             assertEquals(List.of(0, 1, 2, 3, 4, 5, 6, 7), results);
             assertEquals(Set.of(caller), ran, "a call does not wait for a worker");
         } finally {
@@ -79,36 +79,58 @@ class SharedChunksTest {
                     } finally {
                         running.decrementAndGet();
                     }
-                }));
+                }, true));
         assertSame(boom, thrown);
         assertEquals(0, running.get(), "no chunk still runs when the failure is thrown");
     }
 
     @Test
-    void aChunkStuckOnAStalledWorkerIsRunAgainByTheCaller() throws InterruptedException {
+    void aChunkStuckOnAStalledWorkerIsRunAgainByTheCaller() {
+        // Twelve chunks of 2 ms: the stalled worker holds one for 30 s unless the call stops waiting.
+        Stall stall = callWithAStalledWorker(true, 30_000);
+        assertTrue(stall.millis < 5_000, "the call took " + stall.millis + " ms");
+        assertEquals(1, stall.runsOfTheStalledChunk, "the caller ran the stalled chunk again, and the worker had not ended it");
+    }
+
+    @Test
+    void aChunkThatIsNotRerunnableIsWaitedFor() {
+        Stall stall = callWithAStalledWorker(false, 300);
+        assertTrue(stall.millis >= 300, "the call waited for the stalled worker: " + stall.millis + " ms");
+        assertEquals(1, stall.runsOfTheStalledChunk, "the stalled chunk ran once");
+    }
+
+    /** What {@link #callWithAStalledWorker} saw: how long the call took, and how often the stalled chunk had ended by then. */
+    private record Stall(long millis, int runsOfTheStalledChunk) {}
+
+    /**
+     * Runs twelve chunks of 2 ms, the first a worker takes stalling for {@code stallMillis} (as a
+     * worker does whose core another process has taken), and checks every result came back.
+     */
+    private Stall callWithAStalledWorker(boolean rerunnable, long stallMillis) {
         Thread caller = Thread.currentThread();
         CountDownLatch workerStarted = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         AtomicInteger stalled = new AtomicInteger(-1);
+        AtomicInteger stalledChunkEnded = new AtomicInteger();
         try {
             long start = System.nanoTime();
             List<Integer> results = SharedChunks.run(pool, 12, c -> {
                 if (Thread.currentThread() != caller && stalled.compareAndSet(-1, c)) {
-                    // This worker loses its core, as to another process's load, until the test ends.
                     workerStarted.countDown();
-                    awaitQuietly(release);
+                    awaitQuietly(release, stallMillis);
                 } else {
-                    awaitQuietly(workerStarted);
+                    awaitQuietly(workerStarted, 30_000);
                     sleepMillis(2);
                 }
+                if (c == stalled.get()) {
+                    stalledChunkEnded.incrementAndGet();
+                }
                 return c * c;
-            });
+            }, rerunnable);
+            long millis = (System.nanoTime() - start) / 1_000_000;
             assertEquals(IntStream.range(0, 12).map(c -> c * c).boxed().toList(), results);
             assertTrue(stalled.get() >= 0, "a worker took a chunk");
-            long millis = (System.nanoTime() - start) / 1_000_000;
-            // Twelve chunks of 2 ms: the stalled worker holds one for 30 s unless the call stops waiting.
-            assertTrue(millis < 5_000, "the call took " + millis + " ms");
-            assertEquals(1, release.getCount(), "the call ended while the worker still held its chunk");
+            return new Stall(millis, stalledChunkEnded.get());
         } finally {
             release.countDown();
         }
@@ -117,7 +139,7 @@ class SharedChunksTest {
     @Test
     void oneChunkRunsOnTheCaller() {
         Thread caller = Thread.currentThread();
-        assertEquals(List.of(true), SharedChunks.run(pool, 1, c -> Thread.currentThread() == caller));
+        assertEquals(List.of(true), SharedChunks.run(pool, 1, c -> Thread.currentThread() == caller, true));
     }
 
     private static void sleepMillis(long millis) {
@@ -129,8 +151,12 @@ class SharedChunksTest {
     }
 
     private static void awaitQuietly(CountDownLatch latch) {
+        awaitQuietly(latch, 30_000);
+    }
+
+    private static void awaitQuietly(CountDownLatch latch, long millis) {
         try {
-            latch.await(30, TimeUnit.SECONDS);
+            latch.await(millis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
