@@ -62,8 +62,9 @@ final class SharedChunks {
         }
         long start = System.nanoTime();
         int own = call.takeChunks();
-        if (rerunnable) {
-            call.awaitEnded(own > 0 ? (System.nanoTime() - start) / own : SPIN_NANOS);
+        // Without a chunk of its own the caller has no measure of how long one takes: it waits.
+        if (rerunnable && own > 0) {
+            call.awaitEnded((System.nanoTime() - start) / own);
             for (int c = 0; c < chunks && call.failure.get() == null; c++) {
                 if (call.results.get(c) == null) {
                     call.run(c);
