@@ -17,9 +17,8 @@ import dev.imprint.engine.SelectedBackend;
 import dev.imprint.engine.SuspectBatch;
 import dev.imprint.engine.cuda.CudaBackend;
 import dev.imprint.engine.cuda.CudaStages;
-import dev.imprint.store.FingerprintStore;
-import dev.imprint.topk.TopKRows;
 import dev.imprint.store.MemoryOnlyStore;
+import dev.imprint.topk.TopKRows;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -350,11 +349,6 @@ public final class Bench {
             out[i] = (float) ((1 - w) * base[i] + w * other[i]);
         }
         return out;
-    }
-
-    /** A store that keeps nothing, for engines whose references are regenerated each run. */
-    static FingerprintStore discardingStore() {
-        return new MemoryOnlyStore();
     }
 
     /** The backend the engine was given, with the time its resident sets spend in score summed. */

@@ -4,11 +4,12 @@ import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ScoreQuery;
 import dev.imprint.core.Suspect;
 import dev.imprint.engine.EngineInfo;
-import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.ForwardingBackend;
+import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.ScoreBatching;
 import dev.imprint.engine.ScoringBackend;
 import dev.imprint.engine.SelectedBackend;
+import dev.imprint.store.MemoryOnlyStore;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -80,14 +81,14 @@ public final class ConcurrentBench {
         Run unbatched;
         // One engine per setting over the same backend would need two resident copies; the
         // references are cheap to rebuild, the backend is not, so the engines share it in turn.
-        try (ImprintEngine engine = ImprintEngine.open(Bench.discardingStore(), new SelectedBackend(
+        try (ImprintEngine engine = ImprintEngine.open(new MemoryOnlyStore(), new SelectedBackend(
                 new SharedBackend(selected.backend()), selected.reason()), batching)) {
             backend = engine.backendName();
             List<Suspect> suspects = Bench.populate(engine, set, workload, m);
             batched = time(engine, set, suspects, Bench.query(set, topK), callers, warmupPerCaller, callsPerCaller,
                     describe(batching));
         }
-        try (ImprintEngine engine = ImprintEngine.open(Bench.discardingStore(), selected, ScoreBatching.off())) {
+        try (ImprintEngine engine = ImprintEngine.open(new MemoryOnlyStore(), selected, ScoreBatching.off())) {
             List<Suspect> suspects = Bench.populate(engine, set, workload, m);
             unbatched = time(engine, set, suspects, Bench.query(set, topK), callers, warmupPerCaller, callsPerCaller,
                     "off");

@@ -100,12 +100,16 @@ public final class CpuBackend implements ScoringBackend {
      */
     public static boolean vectorKernelsUsable() {
         // The module first: VectorWidth's class cannot load without it.
-        return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent() && VectorWidth.fitsTheKernels();
+        return vectorModuleLoaded() && VectorWidth.fitsTheKernels();
+    }
+
+    private static boolean vectorModuleLoaded() {
+        return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent();
     }
 
     /** Why {@link #vectorKernelsUsable()} is false, for a message. */
     private static String vectorApiAbsence() {
-        return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent()
+        return vectorModuleLoaded()
                 ? "this CPU's vectors do not hold 4 to 16 floats, the widths the Vector API kernels are written for"
                 : "the Vector API is not loaded; run the JVM with --add-modules " + VECTOR_MODULE
                         + " (scripts/imprint does)";

@@ -332,6 +332,7 @@ final class CpuResidentSet implements ResidentReferences {
     private final class Pass {
         private final SuspectBatch batch;
         private final int[] slots;
+        private final Set<Metric> metrics;
         private final double[][] perProbeOut;
         private final boolean cosine;
         private final boolean klRefSuspect;
@@ -353,6 +354,7 @@ final class CpuResidentSet implements ResidentReferences {
         Pass(SuspectBatch batch, int[] slots, Set<Metric> metrics, double[][] perProbeOut, boolean perProbe) {
             this.batch = batch;
             this.slots = slots;
+            this.metrics = metrics;
             this.perProbeOut = perProbeOut;
             this.cosine = metrics.contains(Metric.COSINE);
             this.klRefSuspect = metrics.contains(Metric.KL_REF_SUSPECT);
@@ -386,11 +388,9 @@ final class CpuResidentSet implements ResidentReferences {
             double[] sLogSum = new double[suspects];
             int[] sArgmax = new int[suspects];
             double[][] sums = new double[METRICS.length][];
-            sums[Metric.COSINE.ordinal()] = cosine ? new double[suspects * refs] : null;
-            sums[Metric.KL_REF_SUSPECT.ordinal()] = klRefSuspect ? new double[suspects * refs] : null;
-            sums[Metric.KL_SUSPECT_REF.ordinal()] = klSuspectRef ? new double[suspects * refs] : null;
-            sums[Metric.JS.ordinal()] = js ? new double[suspects * refs] : null;
-            sums[Metric.TOP1_AGREEMENT.ordinal()] = top1 ? new double[suspects * refs] : null;
+            for (Metric m : metrics) {
+                sums[m.ordinal()] = new double[suspects * refs];
+            }
             for (int i = from; i < to; i++) {
                 int p = batch.probeIndices()[i];
                 for (int s = 0; s < suspects; s++) {
