@@ -5,6 +5,8 @@ import dev.imprint.core.ProbeSet;
 import dev.imprint.core.ProbeSetKind;
 import dev.imprint.core.Reference;
 import dev.imprint.core.ScoreQuery;
+import dev.imprint.synth.SynthParams;
+import dev.imprint.synth.SynthScenario;
 import dev.imprint.core.Suspect;
 import dev.imprint.engine.BackendProvider;
 import dev.imprint.engine.BatchScores;
@@ -114,12 +116,16 @@ public final class Bench {
         if (workload.topK()) {
             throw new IllegalArgumentException(workload + " scores two forms; run it with runTopK");
         }
+        if (workload.attribution() && scale != 1) {
+            throw new IllegalArgumentException(workload + " is a fixed scenario; scale=" + scale + " applies to W1-W6");
+        }
         int m = workload.references(scale);
         ProbeSet set = probeSet(workload);
         TimedBackend timed = new TimedBackend(selected.backend());
         try (ImprintEngine engine = ImprintEngine.open(new MemoryOnlyStore(),
                 new SelectedBackend(timed, selected.reason()))) {
-            List<Suspect> suspects = populate(engine, set, workload, m);
+            List<Suspect> suspects = workload.attribution() ? populateScenario(engine, set)
+                    : populate(engine, set, workload, m);
             return time(engine, timed, workload, null, set, m, suspects, warmup, reps, profile, topK, null);
         }
     }
@@ -198,7 +204,8 @@ public final class Bench {
     private static Result time(ImprintEngine engine, TimedBackend timed, Workload workload, String form,
                                ProbeSet set, int m, List<Suspect> suspects, int warmup, int reps, boolean profile,
                                int topK, Result compact) {
-        ScoreQuery query = query(set, topK);
+        ScoreQuery query = workload.attribution() ? query(set, topK).withAttribution(Workload.ATTRIBUTION_ALPHA)
+                : query(set, topK);
         // At least three seconds of warm-up too: a small workload's thirty calls end before the JIT
         // has compiled its per-probe code, and would time the interpreter; W5 reaches its steady
         // speed after some 8000 calls (2 s), a second in it still ran 1.5x slower.
@@ -274,6 +281,24 @@ public final class Bench {
             float[] rows = near(first, rows(kind, set.numProbes(), set.dim(), rng), 0.1 + 0.8 * s
                     / Math.max(1, workload.suspects()));
             suspects.add(Suspect.of(set, set.numProbes(), set.dim(), rows, null));
+        }
+        return suspects;
+    }
+
+    /**
+     * Creates {@code set} in {@code engine} with the references of {@link Workload#A1}'s synthetic
+     * scenario, labelled as {@code imprint synth} labels them, and returns its suspects.
+     */
+    static List<Suspect> populateScenario(ImprintEngine engine, ProbeSet set) {
+        engine.createProbeSet(set);
+        SynthScenario scenario = SynthScenario.generate(set, Workload.ATTRIBUTION_SEED, Workload.ATTRIBUTION_SPEC,
+                SynthParams.defaults());
+        for (SynthScenario.SyntheticModel model : scenario.references()) {
+            engine.putReference(set.id(), model.modelId(), model.labels(), model.rows(), false);
+        }
+        List<Suspect> suspects = new ArrayList<>();
+        for (SynthScenario.SyntheticModel model : scenario.suspects()) {
+            suspects.add(Suspect.of(set, set.numProbes(), set.dim(), model.rows(), null));
         }
         return suspects;
     }

@@ -2,6 +2,7 @@ package dev.imprint.bench;
 
 import dev.imprint.core.Metric;
 import dev.imprint.core.ProbeSetKind;
+import dev.imprint.synth.SynthScenario;
 import java.util.Set;
 
 /**
@@ -23,7 +24,22 @@ public enum Workload {
     /** Top-k rows, one suspect: compact over a support of 64 keys, then dense over 32000 tokens. */
     W5(ProbeSetKind.DISTRIBUTION, 20, 256, 64, 1, 32000),
     /** Top-k rows, a batch of 64 suspects: compact, then dense. */
-    W6(ProbeSetKind.DISTRIBUTION, 20, 256, 64, 64, 32000);
+    W6(ProbeSetKind.DISTRIBUTION, 20, 256, 64, 64, 32000),
+    /**
+     * Attribution: the synthetic scenario {@code imprint synth --kind EMBEDDING --probes 128 --dim 512
+     * --families 8 --models-per-family 4 --students 4 --seed 11} writes (32 references in 8 families;
+     * 4 students, a sibling and an unrelated model as suspects), the batch of its 6 suspects scored
+     * with a verdict each and every reference's p-value. scripts/bench-compare.sh writes the same
+     * scenario for the peers.
+     */
+    A1(ProbeSetKind.EMBEDDING, 32, 128, 512, 6, 0);
+
+    /** The scenario of {@link #A1}: families, models per family, students and their beta. */
+    public static final SynthScenario.Spec ATTRIBUTION_SPEC = new SynthScenario.Spec(8, 4, 4, 0.7);
+    /** The seed of {@link #A1}'s scenario. */
+    public static final long ATTRIBUTION_SEED = 11;
+    /** The level of {@link #A1}'s verdicts. */
+    public static final double ATTRIBUTION_ALPHA = 0.01;
 
     private final ProbeSetKind kind;
     private final int references;
@@ -65,6 +81,11 @@ public enum Workload {
 
     public int dim() {
         return dim;
+    }
+
+    /** True for the attribution workload, whose references and suspects are a synthetic scenario's. */
+    public boolean attribution() {
+        return this == A1;
     }
 
     /** True for the top-k workloads, which score a compact and a dense form of the same distributions. */

@@ -29,6 +29,9 @@ import picocli.CommandLine.Spec;
                 + "dense_over_compact=<ratio of the medians>; W6: same, S=64. The dense form of 20 references (with the "
                 + "attribution forms the engine keeps beside it) needs about 14 GiB of heap (IMPRINT_JAVA_OPTS=-Xmx14g), "
                 + "so W5 and W6 run only when named, not with all.",
+            "A1: attribution, the scenario of 'synth --kind EMBEDDING --probes 128 --dim 512 --families 8 "
+                + "--models-per-family 4 --students 4 --seed 11' (M=32, S=6), each suspect scored with a verdict and "
+                + "every reference's p-value.",
             "With --sweep, measures cost curves instead: the machine's limits (memory read rate, SGEMM rate), then "
                 + "per family and axis one 'sweep' line per point and 'fit' lines with the exponent and the knee "
                 + "(see README, Performance)."})
@@ -37,7 +40,8 @@ public final class BenchCommand implements Callable<Integer> {
     private CommandSpec spec;
 
     @Option(names = "--workload", split = ",", paramLabel = "W",
-            description = "Workloads to run: W1 to W6, or all (W1 to W4); repeatable or comma-separated (default: ${DEFAULT-VALUE}).",
+            description = "Workloads to run: W1 to W6, A1, or all (W1 to W4, and A1 at --scale 1); repeatable or "
+                    + "comma-separated (default: ${DEFAULT-VALUE}).",
             defaultValue = "all")
     private List<String> workloads = new ArrayList<>();
 
@@ -119,9 +123,13 @@ public final class BenchCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--profile times single calls; it cannot go with --concurrency");
         }
         EnumSet<Workload> chosen = selected();
-        if (concurrency > 0 && chosen.stream().anyMatch(Workload::topK)) {
+        if (concurrency > 0 && chosen.stream().anyMatch(w -> w.topK() || w.attribution())) {
             throw new ParameterException(spec.commandLine(), "--concurrency runs W1-W4; W5 and W6 time two "
-                    + "forms of one workload one call at a time");
+                    + "forms of one workload, and A1 its scenario's suspects, one call at a time");
+        }
+        if (scale != 1 && chosen.contains(Workload.A1)) {
+            throw new ParameterException(spec.commandLine(), "--scale=" + scale + " multiplies M of W1-W6; A1 is a "
+                    + "fixed scenario");
         }
         for (Workload w : chosen) {
             if (w.topK()) {
@@ -194,15 +202,17 @@ public final class BenchCommand implements Callable<Integer> {
         for (String name : workloads) {
             String w = name.trim().toUpperCase(Locale.ROOT);
             if (w.equals("ALL")) {
-                // W5 and W6 hold a dense copy of a vocabulary-wide set: run only when named.
-                EnumSet.allOf(Workload.class).stream().filter(x -> !x.topK()).forEach(chosen::add);
+                // W5 and W6 hold a dense copy of a vocabulary-wide set: run only when named. A1 is a
+                // fixed scenario, which --scale does not resize: it runs with all at scale 1 only.
+                EnumSet.allOf(Workload.class).stream().filter(x -> !x.topK() && (!x.attribution() || scale == 1))
+                        .forEach(chosen::add);
                 continue;
             }
             try {
                 chosen.add(Workload.valueOf(w));
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec.commandLine(),
-                        "--workload=" + name + "; expected W1, W2, W3, W4, W5, W6 or all");
+                        "--workload=" + name + "; expected W1, W2, W3, W4, W5, W6, A1 or all");
             }
         }
         return chosen;

@@ -3,9 +3,18 @@ package dev.imprint.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.imprint.core.Attribution;
+import dev.imprint.core.ProbeSet;
+import dev.imprint.core.ScoreResult;
+import dev.imprint.core.Suspect;
+import dev.imprint.core.Verdict;
 import dev.imprint.engine.BackendProvider;
+import dev.imprint.engine.ImprintEngine;
 import dev.imprint.engine.ScoreBatching;
 import dev.imprint.engine.cuda.CudaOptions;
+import dev.imprint.store.MemoryOnlyStore;
+import dev.imprint.synth.SynthParams;
+import dev.imprint.synth.SynthScenario;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,6 +61,36 @@ class BenchTest {
         assertTrue(lines.get(1).matches("workload=W5 form=dense backend=cpu kind=DISTRIBUTION M=1 P=256 D=32000 S=1 "
                 + ".* dense_over_compact=[0-9.]+ median_s=[0-9.]+"), lines.get(1));
         assertEquals(result.dense().medianS() / result.compact().medianS(), result.dense().denseOverCompact(), 1e-12);
+    }
+
+    @Test
+    void theAttributionWorkloadScoresTheSynthScenarioWithAVerdictForEachSuspect() {
+        Bench.Result result = Bench.run(Workload.A1, 1, 0, 5,
+                BackendProvider.select(BackendProvider.Choice.CPU, CudaOptions.defaults()));
+        assertTrue(result.line().matches("workload=A1 backend=cpu kind=EMBEDDING M=32 P=128 D=512 S=6 metrics=COSINE "
+                + "top_k=0 reps=5 .* median_s=[0-9.]+"), result.line());
+
+        // What it times: imprint synth's scenario, whose students the verdicts name and whose others they do not.
+        ProbeSet set = Bench.probeSet(Workload.A1);
+        try (ImprintEngine engine = ImprintEngine.open(new MemoryOnlyStore(),
+                BackendProvider.select(BackendProvider.Choice.CPU, CudaOptions.defaults()))) {
+            List<Suspect> suspects = Bench.populateScenario(engine, set);
+            List<ScoreResult> scored = engine.scoreAll(set, suspects,
+                    Bench.query(set, 0).withAttribution(Workload.ATTRIBUTION_ALPHA));
+            List<SynthScenario.SyntheticModel> truth = SynthScenario.generate(set, Workload.ATTRIBUTION_SEED,
+                    Workload.ATTRIBUTION_SPEC, SynthParams.defaults()).suspects();
+            assertEquals(6, scored.size());
+            for (int s = 0; s < scored.size(); s++) {
+                Attribution a = scored.get(s).attribution();
+                assertEquals(32, scored.get(s).matches().size());
+                if (truth.get(s).teacher().isPresent()) {
+                    assertEquals(Verdict.DISTILLED_FROM, a.verdict(), truth.get(s).modelId() + ": " + a.reason());
+                    assertEquals(truth.get(s).teacher().get(), a.modelId());
+                } else {
+                    assertTrue(a.verdict() != Verdict.DISTILLED_FROM, truth.get(s).modelId() + ": " + a.reason());
+                }
+            }
+        }
     }
 
     @Test
