@@ -7,19 +7,24 @@
 # each side's figure is the median of its per-round medians. Every run's own line goes to stderr.
 # FAISS runs the EMBEDDING workloads (W3, W4) only; a peer that is not installed shows "-".
 #
-# Usage: scripts/bench-compare.sh [W1,W2,W3,W4,W5,W6,W3+bf16,W4+bf16] (default W1-W4)
+# Usage: scripts/bench-compare.sh [W1,W2,W3,W4,W5,W6,W3+bf16,W4+bf16,A1] (default W1-W4)
 # W5 and W6 (top-k answers) compare Imprint's compact form (`bench --compact-only`) with the peers on
 # the same compact rows. W3+bf16 and W4+bf16 run Imprint with --cpu-bf16-cosine (EMBEDDING unit rows
 # held as bf16) against the same fp32 peers: a row of its own, never in place of the fp32 one.
 # W5 runs at least 101 timed batches a round on every side: its batches take a tenth of a
 # millisecond, and seven of them are one scheduler hiccup from a different median.
+# A1 (attribution) scores `imprint synth`'s EMBEDDING scenario with a verdict per suspect; its only
+# peer is numpy (scripts/bench_attribution.py, the verdict ported to numpy), run on the same files.
+# Before timing, the peer's verdicts and p-values are checked against `imprint score`'s on them: a
+# peer that does not compute what Imprint computes stops the run instead of giving a ratio.
 # Every side warms up with the same number of untimed batches, enough for the JVM's optimising
 # compiler to finish with the per-probe code (it is invoked P*S times a batch, and compiled after
 # ~10k invocations), so all are measured in their steady state, as a running server is.
 #
 # The peers run in a venv of their own, .bench-venv, filled on first use from pip's configured
-# index (on the development machine its local wheel mirror): numpy, faiss-cpu and the CPU build of
-# torch. IMPRINT_BENCH_PYTHON names another Python to use instead.
+# index (on the development machine its local wheel mirror): numpy, faiss-cpu, the CPU build of
+# torch, and pyarrow (A1 reads the scenario's Arrow files). IMPRINT_BENCH_PYTHON names another
+# Python to use instead.
 #
 # Imprint runs through scripts/imprint with JAVA_HOME's Java (its Vector API kernels run best on
 # 21 or newer) and, on a CPU with AVX-512, OPENBLAS_CORETYPE=SkylakeX for its BLAS products: the
@@ -42,8 +47,8 @@ launcher=${IMPRINT_LAUNCHER:-$root/scripts/imprint}
 
 for w in ${workloads//,/ }; do
   case "$w" in
-    W1 | W2 | W3 | W4 | W5 | W6 | W3+bf16 | W4+bf16) ;;
-    *) echo "bench-compare: workload '$w'; expected W1 to W6, W3+bf16 or W4+bf16 (comma-separated)" >&2; exit 2 ;;
+    W1 | W2 | W3 | W4 | W5 | W6 | W3+bf16 | W4+bf16 | A1) ;;
+    *) echo "bench-compare: workload '$w'; expected W1 to W6, W3+bf16, W4+bf16 or A1 (comma-separated)" >&2; exit 2 ;;
   esac
 done
 for peer in ${peers//,/ }; do
@@ -59,12 +64,12 @@ if [ -z "$python" ]; then
   if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
   fi
-  if ! "$venv/bin/python" -c 'import numpy, torch, faiss' 2>/dev/null; then
+  if ! "$venv/bin/python" -c 'import numpy, torch, faiss, pyarrow' 2>/dev/null; then
     # The configured index (on the development machine, its local wheel mirror), as .ci/run finds it.
     index=$(python3 -m pip config get global.index-url 2>/dev/null \
       || python3 -m pip config get global.extra-index-url 2>/dev/null | awk '{print $1}' || true)
-    echo "installing numpy, torch (CPU) and faiss-cpu into $venv ..." >&2
-    "$venv/bin/pip" install -q ${index:+--index-url "$index"} numpy faiss-cpu 'torch==2.13.0+cpu' >&2 \
+    echo "installing numpy, torch (CPU), faiss-cpu and pyarrow into $venv ..." >&2
+    "$venv/bin/pip" install -q ${index:+--index-url "$index"} numpy faiss-cpu 'torch==2.13.0+cpu' pyarrow >&2 \
       || echo "warning: could not install every peer into $venv; those missing show '-'" >&2
   fi
   python="$venv/bin/python"
@@ -87,14 +92,45 @@ java_version=$("${JAVA_HOME:+$JAVA_HOME/bin/}java" -version 2>&1 | head -n 1)
 echo "imprint: $java_version; ${imprint_env[*]}" >&2
 
 median_s() { sed -n 's/.*median_s=\([0-9.]*\).*/\1/p' | tail -n 1; }
+shape() { grep -o ' M=[0-9]* P=[0-9]* D=[0-9]* S=[0-9]*' || true; }
 median_of() { python3 -c 'import statistics, sys; print(f"{statistics.median(map(float, sys.argv[1:])):.6f}")' "$@"; }
 
 # Whether peer $1 runs workload $2 here: FAISS scores EMBEDDING only, and a peer must import.
 runs() {
   case "$1:$2" in
-    faiss:W1 | faiss:W2 | faiss:W5 | faiss:W6) return 1 ;;
+    faiss:W1 | faiss:W2 | faiss:W5 | faiss:W6 | faiss:A1 | torch:A1) return 1 ;;
   esac
   "$python" -c "import $1" 2>/dev/null
+}
+
+# A1's scenario, written once: what `bench --workload A1` generates in-process (Workload.A1).
+a1_dir=
+if [[ ",$workloads," == *",A1,"* ]]; then
+  a1_dir=$(mktemp -d)
+  trap 'rm -rf "$a1_dir"' EXIT
+  "$launcher" synth --out "$a1_dir/scenario" --kind EMBEDDING --probes 128 --dim 512 --families 8 \
+    --models-per-family 4 --students 4 --seed 11 >/dev/null
+  if runs numpy A1; then
+    env "${imprint_env[@]}" "$launcher" put --data-dir "$a1_dir/store" "$a1_dir/scenario/references" >/dev/null
+    env "${imprint_env[@]}" "$launcher" score --data-dir "$a1_dir/store" "$a1_dir/scenario/suspects.arrow" \
+      --top-k 0 --format json >"$a1_dir/imprint.jsonl"
+    if ! env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$root/scripts/bench_attribution.py" \
+      --data "$a1_dir/scenario" --reps 5 --warmup 1 --check "$a1_dir/imprint.jsonl" >&2; then
+      echo "bench-compare: the numpy peer of A1 does not give imprint score's verdicts; no ratio for A1" >&2
+      exit 1
+    fi
+  fi
+fi
+
+# One side's timing line for workload $2 (base name) and peer $1, on stdout.
+peer_line() {
+  if [ "$2" = A1 ]; then
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$root/scripts/bench_attribution.py" \
+      --data "$a1_dir/scenario" --reps "$w_reps" --warmup "$warmup"
+  else
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$root/scripts/bench_peers.py" \
+      --peer "$1" --workload "$2" --reps "$w_reps" --warmup "$warmup" --scale "$scale"
+  fi
 }
 
 header=$(printf '%-8s %12s' workload imprint_s)
@@ -110,6 +146,11 @@ for w in ${workloads//,/ }; do
     W5 | W6) options=(--compact-only) ;;
     *+bf16) options=(--cpu-bf16-cosine) ;;
   esac
+  # A1 is a fixed scenario: --scale resizes W1-W6 only.
+  scaled=(--scale "$scale")
+  if [ "$base" = A1 ]; then
+    scaled=()
+  fi
   w_reps=$reps
   if [ "$base" = W5 ] && [ "$reps" -lt 101 ]; then
     w_reps=101
@@ -117,15 +158,19 @@ for w in ${workloads//,/ }; do
   for ((round = 1; round <= rounds; round++)); do
     # The CPU backend parallelises across probes itself; OpenBLAS threads on top would oversubscribe.
     line=$(env "${imprint_env[@]}" "$launcher" bench --workload "$base" --reps "$w_reps" --warmup "$warmup" \
-      --scale "$scale" "${options[@]}" 2>/dev/null | grep 'median_s=')
+      "${scaled[@]}" "${options[@]}" 2>/dev/null | grep 'median_s=')
     echo "round=$round $line" >&2
     seconds[imprint]+=" $(median_s <<<"$line")"
+    imprint_shape=$(shape <<<"$line")
     for peer in ${peers//,/ }; do
       runs "$peer" "$base" || continue
       # This machine pins OpenBLAS's core type and L2 size for Java; the peers' own builds run best unpinned.
-      line=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$root/scripts/bench_peers.py" \
-        --peer "$peer" --workload "$base" --reps "$w_reps" --warmup "$warmup" --scale "$scale" | grep 'median_s=')
+      line=$(peer_line "$peer" "$base" | grep 'median_s=')
       echo "round=$round $line" >&2
+      if [ "$(shape <<<"$line")" != "$imprint_shape" ]; then
+        echo "bench-compare: $peer ran$(shape <<<"$line") for $w, Imprint$imprint_shape; not the same workload" >&2
+        exit 1
+      fi
       seconds[$peer]+=" $(median_s <<<"$line")"
     done
   done
