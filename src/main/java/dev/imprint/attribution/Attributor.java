@@ -98,6 +98,7 @@ public final class Attributor {
             mean[i] = TeacherControls.mean(memberSim[i]);
         }
 
+        PairedTests tests = new PairedTests(memberSim);
         // A lower bound on each candidate's intersection-union p: its test against its strongest control.
         double[] lowerBound = new double[m];
         Comparison[] full = new Comparison[m];
@@ -106,11 +107,11 @@ public final class Attributor {
                 continue;
             }
             TeacherControls.Control strongest = TeacherControls.strongest(panel, memberSim, mean, i);
-            lowerBound[i] = SignedRankTest.greater(difference(memberSim[i], strongest.series())).pValue();
+            lowerBound[i] = tests.test(i, strongest).pValue();
         }
         for (int i : pValuesFor) {
             if (panel.member(i).isCandidate()) {
-                full[i] = intersectionUnion(panel, memberSim, i);
+                full[i] = intersectionUnion(panel, memberSim, tests, i);
             }
         }
         // The smallest p: exact for every candidate whose bound does not rule it out.
@@ -123,7 +124,7 @@ public final class Attributor {
                 break;
             }
             if (full[i] == null) {
-                full[i] = intersectionUnion(panel, memberSim, i);
+                full[i] = intersectionUnion(panel, memberSim, tests, i);
             }
             if (best < 0 || full[i].p < full[best].p || (full[i].p == full[best].p && mean[i] > mean[best])) {
                 best = i;
@@ -208,10 +209,10 @@ public final class Attributor {
     private record Comparison(double p, TeacherControls.Control control, double effect, int n) {
     }
 
-    private static Comparison intersectionUnion(Panel panel, double[][] beta, int candidate) {
+    private static Comparison intersectionUnion(Panel panel, double[][] beta, PairedTests tests, int candidate) {
         Comparison worst = null;
         for (TeacherControls.Control c : TeacherControls.of(panel, beta, candidate)) {
-            SignedRankTest.Result r = SignedRankTest.greater(difference(beta[candidate], c.series()));
+            SignedRankTest.Result r = tests.test(candidate, c);
             if (worst == null || r.pValue() > worst.p || (r.pValue() == worst.p && r.effectSize() < worst.effect)) {
                 worst = new Comparison(r.pValue(), c, r.effectSize(), r.n());
             }

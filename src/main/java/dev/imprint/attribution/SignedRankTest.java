@@ -42,64 +42,93 @@ public final class SignedRankTest {
 
     /** Tests whether {@code d} (finite values) tends to be positive. */
     public static Result greater(double[] d) {
-        int n = 0;
-        for (double v : d) {
-            if (!Double.isFinite(v)) {
-                throw new IllegalArgumentException("difference " + v + " is not finite");
+        Ranks ranks = Ranks.of(d);
+        return ranks == null ? new Result(0, 0, 1, 0) : ranks.result(ranks.w2);
+    }
+
+    /**
+     * {@link #greater} of {@code d} and of {@code -d}, from one ranking: the same magnitudes with every
+     * sign flipped, so the same ranks, and W+ of {@code -d} is the rank total less W+ of {@code d}.
+     * Each is what {@code greater} gives, bit for bit (a - b is exactly -(b - a) in floating point,
+     * so a pair of members tested both ways is ranked once).
+     */
+    public static Result[] greaterBothWays(double[] d) {
+        Ranks ranks = Ranks.of(d);
+        if (ranks == null) {
+            Result none = new Result(0, 0, 1, 0);
+            return new Result[] {none, none};
+        }
+        return new Result[] {ranks.result(ranks.w2), ranks.result((long) ranks.n * (ranks.n + 1) - ranks.w2)};
+    }
+
+    /** The doubled ranks of the non-zero magnitudes of some differences, and their positives' sum. */
+    private record Ranks(int n, int[] rank2, boolean tied, long w2) {
+        /** Null when every difference is zero. */
+        static Ranks of(double[] d) {
+            int n = 0;
+            for (double v : d) {
+                if (!Double.isFinite(v)) {
+                    throw new IllegalArgumentException("difference " + v + " is not finite");
+                }
+                if (v != 0) {
+                    n++;
+                }
             }
-            if (v != 0) {
-                n++;
+            if (n == 0) {
+                return null;
             }
-        }
-        if (n == 0) {
-            return new Result(0, 0, 1, 0);
-        }
-        // One primitive sort of the magnitudes, each with its sign in the lowest bit: a magnitude's
-        // bits (sign bit clear) shifted left keep its order as unsigned longs, and flipping the top
-        // bit makes that the signed order Arrays.sort gives. Equal magnitudes of either sign end up
-        // next to each other, a tie group. (A sort of boxed indices by magnitude once cost most of a
-        // verdict, a test per candidate and control; two sorts, one per sign, half of what is left.)
-        long[] keys = new long[n];
-        int at = 0;
-        for (double v : d) {
-            if (v != 0) {
-                long magnitude = Double.doubleToRawLongBits(Math.abs(v));
-                keys[at++] = ((magnitude << 1) | (v > 0 ? 1 : 0)) ^ Long.MIN_VALUE;
+            // One primitive sort of the magnitudes, each with its sign in the lowest bit: a magnitude's
+            // bits (sign bit clear) shifted left keep its order as unsigned longs, and flipping the top
+            // bit makes that the signed order Arrays.sort gives. Equal magnitudes of either sign end up
+            // next to each other, a tie group. (A sort of boxed indices by magnitude once cost most of a
+            // verdict, a test per candidate and control; two sorts, one per sign, half of what is left.)
+            long[] keys = new long[n];
+            int at = 0;
+            for (double v : d) {
+                if (v != 0) {
+                    long magnitude = Double.doubleToRawLongBits(Math.abs(v));
+                    keys[at++] = ((magnitude << 1) | (v > 0 ? 1 : 0)) ^ Long.MIN_VALUE;
+                }
             }
-        }
-        Arrays.sort(keys);
-        // A tie group at a time. Doubled mid-ranks are integers: a group occupying ranks r+1..r+k
-        // gets 2r+k+1. The null distribution and the normal tail depend on the multiset of ranks
-        // only, not on their order.
-        int[] rank2 = new int[n];
-        boolean tied = false;
-        long w2 = 0;
-        int ranked = 0;
-        while (ranked < n) {
-            long magnitude = keys[ranked] >>> 1;
-            int k = 0;
-            int fromUp = 0;
-            while (ranked + k < n && keys[ranked + k] >>> 1 == magnitude) {
-                fromUp += (int) (keys[ranked + k] & 1);
-                k++;
+            Arrays.sort(keys);
+            // A tie group at a time. Doubled mid-ranks are integers: a group occupying ranks r+1..r+k
+            // gets 2r+k+1. The null distribution and the normal tail depend on the multiset of ranks
+            // only, not on their order.
+            int[] rank2 = new int[n];
+            boolean tied = false;
+            long w2 = 0;
+            int ranked = 0;
+            while (ranked < n) {
+                long magnitude = keys[ranked] >>> 1;
+                int k = 0;
+                int fromUp = 0;
+                while (ranked + k < n && keys[ranked + k] >>> 1 == magnitude) {
+                    fromUp += (int) (keys[ranked + k] & 1);
+                    k++;
+                }
+                int r2 = 2 * ranked + k + 1;
+                Arrays.fill(rank2, ranked, ranked + k, r2);
+                w2 += (long) fromUp * r2;
+                tied |= k > 1;
+                ranked += k;
             }
-            int r2 = 2 * ranked + k + 1;
-            Arrays.fill(rank2, ranked, ranked + k, r2);
-            w2 += (long) fromUp * r2;
-            tied |= k > 1;
-            ranked += k;
+            return new Ranks(n, rank2, tied, w2);
         }
-        long total2 = (long) n * (n + 1);
-        double effect = (2.0 * w2 - total2) / total2;
-        double p;
-        if (n > EXACT_LIMIT) {
-            p = normalUpperTail(w2, rank2);
-        } else if (tied) {
-            p = survival(rank2)[(int) w2];
-        } else {
-            p = UNTIED.computeIfAbsent(n, SignedRankTest::untiedSurvival)[(int) w2];
+
+        /** The test's outcome for a doubled positive-rank sum {@code w2} over these ranks. */
+        Result result(long w2) {
+            long total2 = (long) n * (n + 1);
+            double effect = (2.0 * w2 - total2) / total2;
+            double p;
+            if (n > EXACT_LIMIT) {
+                p = normalUpperTail(w2, rank2);
+            } else if (tied) {
+                p = survival(rank2)[(int) w2];
+            } else {
+                p = UNTIED.computeIfAbsent(n, SignedRankTest::untiedSurvival)[(int) w2];
+            }
+            return new Result(n, w2 / 2.0, Math.min(1, p), effect);
         }
-        return new Result(n, w2 / 2.0, Math.min(1, p), effect);
     }
 
     /**

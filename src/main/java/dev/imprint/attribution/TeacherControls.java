@@ -16,8 +16,11 @@ import java.util.StringJoiner;
  * lean pass as a copy.
  */
 final class TeacherControls {
-    /** One control: a name for the reader and its per-probe coefficient. */
-    record Control(String name, double[] series) {
+    /**
+     * One control: a name for the reader, its per-probe coefficient, and the outsider it is (its
+     * member index), or {@link #SIBLINGS} for the siblings' sum.
+     */
+    record Control(String name, double[] series, int member) {
     }
 
     private TeacherControls() {}
@@ -30,7 +33,7 @@ final class TeacherControls {
         }
         for (int c = 0; c < panel.size(); c++) {
             if (panel.familyOf(c) != panel.familyOf(candidate)) {
-                out.add(new Control(panel.member(c).modelId(), beta[c]));
+                out.add(new Control(panel.member(c).modelId(), beta[c], c));
             }
         }
         return out;
@@ -39,7 +42,7 @@ final class TeacherControls {
     /** The control of {@code candidate} with the largest mean, building only its series. */
     static Control strongest(Panel panel, double[][] beta, double[] memberMean, int candidate) {
         int c = strongestIndex(panel, memberMean, candidate);
-        return c == SIBLINGS ? siblings(panel, beta, candidate) : new Control(panel.member(c).modelId(), beta[c]);
+        return c == SIBLINGS ? siblings(panel, beta, candidate) : new Control(panel.member(c).modelId(), beta[c], c);
     }
 
     /**
@@ -52,8 +55,8 @@ final class TeacherControls {
                 : c < 0 ? Double.NEGATIVE_INFINITY : memberMean[c];
     }
 
-    /** Stands for the siblings' sum in {@link #strongestIndex}. */
-    private static final int SIBLINGS = -1;
+    /** Stands for the siblings' sum in {@link #strongestIndex} and {@link Control#member}. */
+    static final int SIBLINGS = -1;
 
     /** The strongest control: {@link #SIBLINGS}, an outsider's index, or -2 when there is none. */
     private static int strongestIndex(Panel panel, double[] memberMean, int candidate) {
@@ -97,7 +100,7 @@ final class TeacherControls {
                 }
             }
         }
-        return new Control(name.toString(), sum);
+        return new Control(name.toString(), sum, SIBLINGS);
     }
 
     static double mean(double[] v) {

@@ -64,6 +64,31 @@ class SignedRankTestTest {
     }
 
     @Test
+    void bothWaysIsEachDirectionsOwnTestToTheBit() {
+        Random rng = new Random(17);
+        for (int trial = 0; trial < 2000; trial++) {
+            // Untied, tied (with zeros), all zero, and past the exact limit (the normal tail).
+            int n = trial % 50 == 0 ? SignedRankTest.EXACT_LIMIT + 1 + rng.nextInt(40) : rng.nextInt(130);
+            double[] a = new double[n];
+            double[] b = new double[n];
+            for (int i = 0; i < n; i++) {
+                boolean tie = trial % 3 == 0;
+                a[i] = tie ? rng.nextInt(4) : rng.nextGaussian();
+                b[i] = tie || trial % 7 == 0 ? rng.nextInt(4) : rng.nextGaussian() + 0.3;
+            }
+            double[] ab = new double[n];
+            double[] ba = new double[n];
+            for (int i = 0; i < n; i++) {
+                ab[i] = a[i] - b[i];
+                ba[i] = b[i] - a[i];
+            }
+            SignedRankTest.Result[] both = SignedRankTest.greaterBothWays(ab);
+            assertEquals(SignedRankTest.greater(ab), both[0], "trial " + trial);
+            assertEquals(SignedRankTest.greater(ba), both[1], "trial " + trial);
+        }
+    }
+
+    @Test
     void allPositiveDifferencesReachTwoToTheMinusN() {
         double[] d = new double[40];
         Arrays.fill(d, 0, 40, 1);
