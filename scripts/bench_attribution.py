@@ -73,6 +73,7 @@ import time
 import zlib
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.ipc as ipc
 
 NEGLIGIBLE = 1e-20          # AttributionScorer.NEGLIGIBLE
@@ -905,11 +906,16 @@ def main():
     if args.reps < 1:
         ap.error("--reps must be at least 1")
 
-    refs = read_references(os.path.join(args.data, "references"))
-    if not refs:
-        ap.error(f"no references under {args.data}/references")
-    p_count, d = refs[0][3].shape
-    suspects = read_suspects(os.path.join(args.data, "suspects.arrow"), d)
+    try:
+        refs = read_references(os.path.join(args.data, "references"))
+        if not refs:
+            ap.error(f"no references under {args.data}/references (expected `imprint synth --out DIR`'s files)")
+        p_count, d = refs[0][3].shape
+        suspects = read_suspects(os.path.join(args.data, "suspects.arrow"), d)
+    except (OSError, KeyError, ValueError, pa.ArrowException) as e:
+        # A missing, cut or foreign file: one line naming it, not a traceback.
+        print(f"bench_attribution: cannot read {args.data}: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
     peer = Peer(refs, args.alpha)
     for _, probes, _ in suspects:
         peer.prepare(probes)
