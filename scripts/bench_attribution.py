@@ -241,28 +241,12 @@ def family_sums(panel, beta):
 
 def strongest(panel, mean):
     """TeacherControls.strongestIndex and strongestMean for every member: (row, mean); the row is
-    i for the siblings' sum, M + c for outsider c, -1 for none."""
+    i for the siblings' sum, M + c for outsider c, -1 for none. Ties as the Java: the siblings'
+    sum unless an outsider's mean is strictly larger, then the first outsider of the largest mean."""
     m = panel.size
     sib_mean = ordered_sums(mean[:, None], panel.sib_index, panel.sib_valid)[:, 0]
-    rows = np.full(m, -1, np.int64)
-    best = np.full(m, -np.inf)
-    for i in range(m):
-        b, bm = -2, -math.inf
-        if panel.has_siblings[i]:
-            b, bm = -1, sib_mean[i]
-        for c in panel.outsiders[i]:
-            if b == -2 or mean[c] > bm:
-                b, bm = c, mean[c]
-        rows[i] = i if b == -1 else (panel.size + b if b >= 0 else -1)
-        best[i] = bm
-    return rows, best
-
-
-def strongest_fast(panel, mean, sib_mean):
-    """strongest() without the Python loop over outsiders (same ties: siblings, then first max)."""
-    m = panel.size
-    masked = np.where(panel.family_of[None, :] != panel.family_of[:, None], mean[None, :], -np.inf)
     has_out = panel.family_of[None, :] != panel.family_of[:, None]
+    masked = np.where(has_out, mean[None, :], -np.inf)
     first = np.argmax(masked, axis=1)
     out_mean = masked[np.arange(m), first]
     any_out = has_out.any(axis=1)
@@ -716,8 +700,7 @@ class Peer:
         mean = means(beta)
         sib = sibling_sums(panel, beta)
         series = np.concatenate([sib, beta])                         # control rows
-        sib_mean = ordered_sums(mean[:, None], panel.sib_index, panel.sib_valid)[:, 0]
-        strong_row, strong_mean = strongest_fast(panel, mean, sib_mean)
+        strong_row, strong_mean = strongest(panel, mean)
 
         cands = panel.cand_array
         # Lower bounds (one test each) and the full tests of the wanted candidates, in one batch.

@@ -12,7 +12,10 @@ package dev.imprint.attribution;
 final class PairedTests {
     private final double[][] beta;
     private final int members;
-    /** At {@code candidate * (members + 1) + control}: the control's member index, or {@code members} for the siblings' sum. */
+    /**
+     * At {@code candidate * (members + 1) + control}, where control is the outsider's member index,
+     * or {@code members} for the siblings' sum.
+     */
     private final SignedRankTest.Result[] done;
 
     PairedTests(double[][] beta) {
@@ -32,7 +35,8 @@ final class PairedTests {
         if (c == TeacherControls.SIBLINGS) {
             r = SignedRankTest.greater(Attributor.difference(beta[candidate], control.series()));
         } else {
-            SignedRankTest.Result[] both = SignedRankTest.greaterBothWays(Attributor.difference(beta[candidate], beta[c]));
+            SignedRankTest.Result[] both =
+                    SignedRankTest.greaterBothWays(Attributor.difference(beta[candidate], beta[c]));
             r = both[0];
             // The outsider's test against this candidate, should the outsider be a candidate too.
             done[c * (members + 1) + candidate] = both[1];

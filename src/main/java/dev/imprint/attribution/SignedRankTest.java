@@ -62,10 +62,13 @@ public final class SignedRankTest {
     }
 
     /**
-     * How the non-zero magnitudes of some differences rank: their count, their doubled ranks (null
-     * when untied and within {@link #EXACT_LIMIT}: then 2, 4, ..., 2n), and the positives' sum of them.
+     * How the non-zero magnitudes of some differences rank: their count, the positives' sum of
+     * their doubled ranks, and what a p-value is read from: within {@link #EXACT_LIMIT}, the exact
+     * upper tail P(W+ >= w) by doubled w (the table cached per n when untied, else built once for
+     * the tie pattern, so both directions of {@link #greaterBothWays} read one); beyond it, the
+     * doubled ranks for the normal tail.
      */
-    private record Ranks(int n, int[] rank2, boolean tied, long w2) {
+    private record Ranks(int n, long w2, double[] upperTail, int[] rank2) {
         /** Null when every difference is zero. */
         static Ranks of(double[] d) {
             int n = 0;
@@ -126,21 +129,18 @@ public final class SignedRankTest {
                     r += k;
                 }
             }
-            return new Ranks(n, rank2, tied, w2);
+            if (n > EXACT_LIMIT) {
+                return new Ranks(n, w2, null, rank2);
+            }
+            return new Ranks(n, w2, tied ? survival(rank2) : UNTIED.computeIfAbsent(n, SignedRankTest::untiedSurvival),
+                    null);
         }
 
         /** The test's outcome for a doubled positive-rank sum {@code w2} over these ranks. */
         Result result(long w2) {
             long total2 = (long) n * (n + 1);
             double effect = (2.0 * w2 - total2) / total2;
-            double p;
-            if (n > EXACT_LIMIT) {
-                p = normalUpperTail(w2, rank2);
-            } else if (tied) {
-                p = survival(rank2)[(int) w2];
-            } else {
-                p = UNTIED.computeIfAbsent(n, SignedRankTest::untiedSurvival)[(int) w2];
-            }
+            double p = upperTail == null ? normalUpperTail(w2, rank2) : upperTail[(int) w2];
             return new Result(n, w2 / 2.0, Math.min(1, p), effect);
         }
     }
