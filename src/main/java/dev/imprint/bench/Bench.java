@@ -41,6 +41,8 @@ import java.util.stream.Collectors;
  */
 public final class Bench {
     private static final long MIN_WARMUP_NANOS = 3_000_000_000L;
+    /** Longest a warm-up goes on for the JIT to settle ({@link JitSettling}). */
+    private static final long MAX_WARMUP_NANOS = 20_000_000_000L;
     private static final int MAX_WARMUP_CALLS = 20_000;
 
     private Bench() {}
@@ -208,8 +210,11 @@ public final class Bench {
                 : query(set, topK);
         // At least three seconds of warm-up too: a small workload's thirty calls end before the JIT
         // has compiled its per-probe code, and would time the interpreter; W5 reaches its steady
-        // speed after some 8000 calls (2 s), a second in it still ran 1.5x slower.
-        double[] seconds = timedCalls(engine, set, suspects, query, warmup, warmup > 0 ? MIN_WARMUP_NANOS : 0, reps);
+        // speed after some 8000 calls (2 s), a second in it still ran 1.5x slower. Then on until the
+        // JIT has settled: a compiler thread still at work takes one of two cores from the scoring.
+        double[] seconds = warmup > 0
+                ? timedCalls(engine, set, suspects, query, warmup, MIN_WARMUP_NANOS, JitSettling.ofThisJvm(), reps)
+                : timedCalls(engine, set, suspects, query, 0, 0, null, reps);
         double median = CudaStages.median(seconds);
         List<String> lines = List.of();
         if (profile) {
@@ -229,13 +234,21 @@ public final class Bench {
 
     /**
      * Seconds of {@code reps} calls, sorted, after {@code warmup} untimed calls and more until
-     * {@code minWarmupNanos} have passed (at most {@value #MAX_WARMUP_CALLS} in all).
+     * {@code minWarmupNanos} have passed and, given {@code jit}, until it has settled (at most
+     * {@value #MAX_WARMUP_CALLS} calls and {@link #MAX_WARMUP_NANOS} past the first two).
      */
     static double[] timedCalls(ImprintEngine engine, ProbeSet set, List<Suspect> suspects, ScoreQuery query,
-                               int warmup, long minWarmupNanos, int reps) {
+                               int warmup, long minWarmupNanos, JitSettling jit, int reps) {
         long warmStart = System.nanoTime();
-        for (int i = 0; i < warmup || (System.nanoTime() - warmStart < minWarmupNanos && i < MAX_WARMUP_CALLS);
-             i++) {
+        for (int i = 0; i < warmup; i++) {
+            engine.scoreAll(set, suspects, query);
+        }
+        for (int i = warmup; i < MAX_WARMUP_CALLS; i++) {
+            long warm = System.nanoTime() - warmStart;
+            boolean settled = jit == null || jit.settled();
+            if (warm >= MAX_WARMUP_NANOS || (warm >= minWarmupNanos && settled)) {
+                break;
+            }
             engine.scoreAll(set, suspects, query);
         }
         double[] seconds = new double[reps];

@@ -50,8 +50,9 @@ public final class BenchCommand implements Callable<Integer> {
     private int reps;
 
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "30",
-            description = "Untimed batches scored first, and unless 0, more until a second has passed, so the JIT has "
-                    + "compiled a small workload's code (default: ${DEFAULT-VALUE}).")
+            description = "Untimed batches scored first, and unless 0, more until three seconds have passed and the JIT "
+                    + "compilers have settled (at most 5 ms of compiling in half a second; 20 s at most), so what is "
+                    + "timed is the compiled code with no compiler thread taking a core (default: ${DEFAULT-VALUE}).")
     private int warmup;
 
     @Mixin
