@@ -234,8 +234,8 @@ public final class Bench {
 
     /**
      * Seconds of {@code reps} calls, sorted, after {@code warmup} untimed calls and more until
-     * {@code minWarmupNanos} have passed and, given {@code jit}, until it has settled (at most
-     * {@value #MAX_WARMUP_CALLS} calls and {@link #MAX_WARMUP_NANOS} past the first two).
+     * {@code minWarmupNanos} have passed and, given {@code jit}, it has settled; those further calls
+     * stop at {@value #MAX_WARMUP_CALLS} calls in all or {@link #MAX_WARMUP_NANOS} from the start.
      */
     static double[] timedCalls(ImprintEngine engine, ProbeSet set, List<Suspect> suspects, ScoreQuery query,
                                int warmup, long minWarmupNanos, JitSettling jit, int reps) {
