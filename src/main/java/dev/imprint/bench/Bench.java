@@ -212,9 +212,9 @@ public final class Bench {
         // has compiled its per-probe code, and would time the interpreter; W5 reaches its steady
         // speed after some 8000 calls (2 s), a second in it still ran 1.5x slower. Then on until the
         // JIT has settled: a compiler thread still at work takes one of two cores from the scoring.
-        double[] seconds = warmup > 0
-                ? timedCalls(engine, set, suspects, query, warmup, MIN_WARMUP_NANOS, JitSettling.ofThisJvm(), reps)
-                : timedCalls(engine, set, suspects, query, 0, 0, null, reps);
+        boolean warm = warmup > 0;
+        double[] seconds = timedCalls(engine, set, suspects, query, warmup, warm ? MIN_WARMUP_NANOS : 0,
+                warm ? JitSettling.ofThisJvm() : null, reps);
         double median = CudaStages.median(seconds);
         List<String> lines = List.of();
         if (profile) {
