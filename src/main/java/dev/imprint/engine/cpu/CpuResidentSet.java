@@ -25,7 +25,9 @@ import java.util.concurrent.ForkJoinPool;
  * the norm |r[p]|, the negative entropy {@code sum_k r~ ln r~} and the argmax of the raw row, all
  * but the argmax in double. Arrays grow by half again when full, so a put rarely copies; a remove
  * moves the last slot into the hole. With {@code --cpu-bf16-cosine} an EMBEDDING set keeps its unit
- * rows as bf16 bits in {@code unitBf16[p]} instead, same layout, half the bytes ({@link Bf16}).
+ * rows as bf16 bits in {@code unitBf16[p]} instead, same layout, half the bytes ({@link Bf16}). On the
+ * Vector API an EMBEDDING set holds its unit rows (fp32 or bf16) in {@link PanelProduct}'s panels
+ * instead of row by row, and its capacity is whole panels.
  *
  * <p>Scoring, per probe of the batch: one product of the unit rows with the suspects' unit rows and
  * smoothed logs side by side (cosine and the cross term of KL(r~||s~), which is affine in
@@ -68,6 +70,8 @@ final class CpuResidentSet implements ResidentReferences {
     private final RowTerms rowTerms;
     /** EMBEDDING unit rows held as bf16 in {@link #unitBf16} rather than fp32 in {@link #unit} ({@code --cpu-bf16-cosine}). */
     private final boolean bf16;
+    /** Unit rows in {@link PanelProduct}'s panels, multiplied by it: EMBEDDING sets on the Vector API. */
+    private final boolean panels;
 
     private final Map<String, Integer> slotOf = new HashMap<>();
     private String[] idAt = new String[0];
@@ -98,6 +102,7 @@ final class CpuResidentSet implements ResidentReferences {
         this.vectorProducts = vectorProducts;
         this.rowTerms = vectorProducts ? VectorRowTerms.INSTANCE : ScalarRowTerms.INSTANCE;
         this.bf16 = bf16Cosine && !distribution;
+        this.panels = vectorProducts && !distribution;
         this.unit = emptyPerProbe();
         this.unitBf16 = bf16 ? emptyHalvesPerProbe() : null;
         this.logs = distribution ? emptyPerProbe() : null;
@@ -140,6 +145,9 @@ final class CpuResidentSet implements ResidentReferences {
     /** Computes every precomputed form of one reference into {@code slot}. */
     private void fill(int slot, float[] rows) {
         int off = slot * dim;
+        // Where the slot's unit value k lies is off + k*step: row by row, or in its panel.
+        int unitOff = panels ? PanelProduct.at(slot, dim, 0) : off;
+        int step = panels ? PanelProduct.WIDTH : 1;
         for (int p = 0; p < probes; p++) {
             int base = p * dim;
             double sumSq = 0;
@@ -159,12 +167,12 @@ final class CpuResidentSet implements ResidentReferences {
             if (bf16) {
                 short[] u = unitBf16[p];
                 for (int k = 0; k < dim; k++) {
-                    u[off + k] = Bf16.fromFloat((float) (rows[base + k] / n));
+                    u[unitOff + k * step] = Bf16.fromFloat((float) (rows[base + k] / n));
                 }
             } else {
                 float[] u = unit[p];
                 for (int k = 0; k < dim; k++) {
-                    u[off + k] = (float) (rows[base + k] / n);
+                    u[unitOff + k * step] = (float) (rows[base + k] / n);
                 }
             }
             if (distribution) {
@@ -201,7 +209,9 @@ final class CpuResidentSet implements ResidentReferences {
 
     private void move(int from, int to) {
         for (int p = 0; p < probes; p++) {
-            if (bf16) {
+            if (panels) {
+                movePanelled(p, from, to);
+            } else if (bf16) {
                 System.arraycopy(unitBf16[p], from * dim, unitBf16[p], to * dim, dim);
             } else {
                 System.arraycopy(unit[p], from * dim, unit[p], to * dim, dim);
@@ -215,12 +225,30 @@ final class CpuResidentSet implements ResidentReferences {
         }
     }
 
+    /** A slot's unit values, one k at a time: in a panel they lie {@link PanelProduct#WIDTH} apart. */
+    private void movePanelled(int p, int from, int to) {
+        int src = PanelProduct.at(from, dim, 0);
+        int dst = PanelProduct.at(to, dim, 0);
+        for (int k = 0; k < dim; k++) {
+            int step = k * PanelProduct.WIDTH;
+            if (bf16) {
+                unitBf16[p][dst + step] = unitBf16[p][src + step];
+            } else {
+                unit[p][dst + step] = unit[p][src + step];
+            }
+        }
+    }
+
     private void ensureCapacity(int needed) {
         if (needed <= capacity) {
             return;
         }
-        // One float array per probe holds every slot, so a Java array's length bounds the slots.
+        // One float array per probe holds every slot, so a Java array's length bounds the slots
+        // (whole panels of them where they are held in panels).
         int limit = (Integer.MAX_VALUE - 16) / dim;
+        if (panels) {
+            limit -= limit % PanelProduct.WIDTH;
+        }
         if (needed > limit) {
             throw new ImprintException(ImprintException.Code.RESOURCE_EXHAUSTED, String.format(
                     "probe set %s holds %d references of dim=%d; the CPU backend holds at most %d at that dim",
@@ -230,7 +258,9 @@ final class CpuResidentSet implements ResidentReferences {
         resize((int) Math.min(grown, limit));
     }
 
-    private void resize(int newCapacity) {
+    private void resize(int wanted) {
+        // Panels are appended whole, so growing or shrinking keeps every slot where it lies.
+        int newCapacity = panels ? PanelProduct.padded(wanted) : wanted;
         for (int p = 0; p < probes; p++) {
             if (bf16) {
                 unitBf16[p] = Arrays.copyOf(unitBf16[p], newCapacity * dim);
@@ -343,6 +373,7 @@ final class CpuResidentSet implements ResidentReferences {
         /** Columns of the product with the unit rows: the unit suspect rows, then their smoothed logs. */
         private final int unitColumns;
         private final int logColumn;
+        /** Slots the products cover, and the length of a product's column: whole panels where there are panels. */
         private final int held;
         /** Cosine only and no per-probe values: BLAS sums the unit products over probes. */
         private final boolean sumUnitProducts;
@@ -365,7 +396,7 @@ final class CpuResidentSet implements ResidentReferences {
             int s = batch.size();
             this.logColumn = cosine ? s : 0;
             this.unitColumns = logColumn + (klRefSuspect ? s : 0);
-            this.held = size;
+            this.held = panels ? PanelProduct.padded(size) : size;
             this.sumUnitProducts = !perProbe && !klRefSuspect;
             this.sumLogProducts = !perProbe;
             this.perPair = (cosine && !sumUnitProducts) || klRefSuspect || (klSuspectRef && !sumLogProducts) || js
@@ -379,9 +410,12 @@ final class CpuResidentSet implements ResidentReferences {
             float[] x = unitColumns > 0 ? new float[dim * unitColumns] : null;
             float[] g = unitColumns > 0 ? new float[held * unitColumns] : null;
             float[] y = klSuspectRef ? new float[dim * suspects] : null;
-            // bf16 rows go to BLAS through an fp32 copy of one probe's block at a time.
-            float[] widened = bf16 && x != null && !(unitColumns <= SKINNY_COLUMNS && vectorProducts)
-                    ? new float[held * dim] : null;
+            // bf16 rows are multiplied from an fp32 copy: of a few panels' segments at a time, or
+            // for BLAS of one probe's block.
+            float[] widened = !bf16 || x == null ? null
+                    : new float[panels ? PanelProduct.widenedLength(Math.min(dim, K_BLOCK)) : held * dim];
+            float[] packed = panels && x != null
+                    ? new float[PanelProduct.packedLength(unitColumns, Math.min(dim, K_BLOCK))] : null;
             float[] h = klSuspectRef ? new float[held * suspects] : null;
             double[] sNegEntropy = new double[suspects];
             double[] sNegEntropySum = new double[suspects];
@@ -400,7 +434,7 @@ final class CpuResidentSet implements ResidentReferences {
                 // Summed products accumulate in float inside BLAS (beta = 1) over a block of probes.
                 boolean accumulate = (i - from) % SUM_BLOCK != 0;
                 if (x != null) {
-                    unitProduct(p, x, unitColumns, g, sumUnitProducts && accumulate, widened);
+                    unitProduct(p, x, unitColumns, g, sumUnitProducts && accumulate, packed, widened);
                 }
                 if (y != null) {
                     product(logs[p], y, suspects, h, sumLogProducts && accumulate);
@@ -509,24 +543,26 @@ final class CpuResidentSet implements ResidentReferences {
 
         /**
          * The product of probe p's unit rows with {@code columns} suspect columns, as {@link #product}:
-         * from the fp32 rows, or from the bf16 ones, widened as they are read on the Vector API or
-         * else into {@code widened} for BLAS.
+         * from panels on {@link PanelProduct} (its columns packed into {@code packed}), or from rows
+         * through {@link #product}; bf16 values are widened into {@code widened} on the way.
          */
-        private void unitProduct(int p, float[] x, int columns, float[] c, boolean accumulate, float[] widened) {
-            if (!bf16) {
-                product(unit[p], x, columns, c, accumulate);
-            } else if (widened == null) {
+        private void unitProduct(int p, float[] x, int columns, float[] c, boolean accumulate, float[] packed,
+                                 float[] widened) {
+            if (panels) {
                 for (int k0 = 0; k0 < dim; k0 += K_BLOCK) {
-                    VectorProduct.multiplyBf16(unitBf16[p], dim, held, k0, Math.min(K_BLOCK, dim - k0), x, columns, c,
-                            accumulate || k0 > 0);
+                    int k = Math.min(K_BLOCK, dim - k0);
+                    if (bf16) {
+                        PanelProduct.multiplyBf16(unitBf16[p], dim, held, k0, k, x, columns, c, accumulate || k0 > 0,
+                                packed, widened);
+                    } else {
+                        PanelProduct.multiply(unit[p], dim, held, k0, k, x, columns, c, accumulate || k0 > 0, packed);
+                    }
                 }
-            } else {
-                if (vectorProducts) {
-                    VectorProduct.widen(unitBf16[p], 0, widened, 0, held * dim);
-                } else {
-                    Bf16.widen(unitBf16[p], 0, widened, 0, held * dim);
-                }
+            } else if (bf16) {
+                Bf16.widen(unitBf16[p], 0, widened, 0, held * dim);
                 product(widened, x, columns, c, accumulate);
+            } else {
+                product(unit[p], x, columns, c, accumulate);
             }
         }
 

@@ -1,17 +1,15 @@
 package dev.imprint.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Products of a per-probe reference block with a few suspect columns on the Vector API, for the
- * skinny batches (S of 1 to a few) whose scoring is memory-bound: each reference value is loaded
+ * Products of a per-probe block of DISTRIBUTION reference rows with a few suspect columns on the
+ * Vector API, for the skinny batches (S of 1 to a few) whose scoring is memory-bound (EMBEDDING sets
+ * are held in panels and multiplied by {@link PanelProduct}): each reference value is loaded
  * once per pair of columns (so once at S=1), four references stream side by side (four prefetch
  * streams, each column value loaded once for the four), and nothing is packed or copied.
  *
@@ -20,7 +18,8 @@ import jdk.incubator.vector.VectorSpecies;
  * row-major matrix-vector product's do, where four neighbouring rows start four short streams per
  * row (a probe's row is a few KiB) that the hardware prefetcher must pick up anew each time. On the
  * development machine that alone made W3 14% faster, W1 28% and W3 on bf16 rows 33% (alternating
- * builds, medians of four to six runs each). Each slot's sum is added in the same order wherever
+ * builds, medians of four to six runs each, when this class multiplied EMBEDDING rows too; their
+ * panels now stream the same way). Each slot's sum is added in the same order wherever
  * it sits, so the bits are those of neighbouring slots.
  *
  * <p>BLAS's matrix-vector product reads the block once per column: at S=1 a DISTRIBUTION set's
@@ -46,10 +45,6 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorProduct {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
-    /** bf16 values loaded as many at a time as a float vector has lanes, and widened to it. */
-    private static final VectorSpecies<Short> HALVES = ShortVector.SPECIES_PREFERRED.withShape(
-            VectorShape.forBitSize(SPECIES.vectorBitSize() / 2));
-    private static final VectorSpecies<Integer> WORDS = IntVector.SPECIES_PREFERRED.withShape(SPECIES.vectorShape());
     /** References that stream side by side. */
     private static final int REFS = 4;
     /** Lanes whose index has the bit of half (a quarter of) the width set; see {@link #laneSums}. */
@@ -98,77 +93,6 @@ final class VectorProduct {
         if (col < columns) {
             oneColumn(a, dim, held, k0, k, x, col * dim + k0, c, col * held, accumulate);
         }
-    }
-
-    /**
-     * As {@link #multiply} for a block of bf16 values ({@link Bf16}), each widened to fp32 as it is
-     * loaded: half the bytes read of an fp32 block. One column at a time: at S=1, where the read
-     * is what costs, that reads the block once.
-     */
-    static void multiplyBf16(short[] a, int dim, int held, int k0, int k, float[] x, int columns, float[] c,
-                             boolean accumulate) {
-        for (int col = 0; col < columns; col++) {
-            oneColumnBf16(a, dim, held, k0, k, x, col * dim + k0, c, col * held, accumulate);
-        }
-    }
-
-    /**
-     * {@link #oneColumn} on bf16 values. Kept apart from it, not generic over the element type: the
-     * loads are the hot loop, and an indirection there would not be compiled away.
-     */
-    private static void oneColumnBf16(short[] a, int dim, int held, int k0, int k, float[] x, int xOff, float[] c,
-                                      int cOff, boolean accumulate) {
-        int bound = SPECIES.loopBound(k);
-        int quarter = held / REFS;
-        for (int m = 0; m < quarter; m++) {
-            int a0 = m * dim + k0;
-            int a1 = a0 + quarter * dim;
-            int a2 = a1 + quarter * dim;
-            int a3 = a2 + quarter * dim;
-            FloatVector s0 = FloatVector.zero(SPECIES);
-            FloatVector s1 = s0;
-            FloatVector s2 = s0;
-            FloatVector s3 = s0;
-            for (int j = 0; j < bound; j += LANES) {
-                FloatVector xv = FloatVector.fromArray(SPECIES, x, xOff + j);
-                s0 = widened(a, a0 + j).fma(xv, s0);
-                s1 = widened(a, a1 + j).fma(xv, s1);
-                s2 = widened(a, a2 + j).fma(xv, s2);
-                s3 = widened(a, a3 + j).fma(xv, s3);
-            }
-            FloatVector sums = laneSums(s0, s1, s2, s3);
-            store(c, cOff + m, sums.lane(0) + tail(a, a0, x, xOff, bound, k), accumulate);
-            store(c, cOff + m + quarter, sums.lane(SECOND) + tail(a, a1, x, xOff, bound, k), accumulate);
-            store(c, cOff + m + 2 * quarter, sums.lane(THIRD) + tail(a, a2, x, xOff, bound, k), accumulate);
-            store(c, cOff + m + 3 * quarter, sums.lane(FOURTH) + tail(a, a3, x, xOff, bound, k), accumulate);
-        }
-        for (int m = REFS * quarter; m < held; m++) {
-            int a0 = m * dim + k0;
-            FloatVector s0 = FloatVector.zero(SPECIES);
-            for (int j = 0; j < bound; j += LANES) {
-                s0 = widened(a, a0 + j).fma(FloatVector.fromArray(SPECIES, x, xOff + j), s0);
-            }
-            store(c, cOff + m, laneSum(s0) + tail(a, a0, x, xOff, bound, k), accumulate);
-        }
-    }
-
-    /**
-     * {@link Bf16#widen} in lanes, the same values exactly: bf16 unit rows go to BLAS's matrix
-     * product (S above a few) as an fp32 copy of the probe's block, and widening it one value at a
-     * time took most of what made W4 slower with bf16 rows than with fp32 ones.
-     */
-    static void widen(short[] in, int inOff, float[] out, int outOff, int count) {
-        int bound = SPECIES.loopBound(count);
-        for (int k = 0; k < bound; k += LANES) {
-            widened(in, inOff + k).intoArray(out, outOff + k);
-        }
-        Bf16.widen(in, inOff + bound, out, outOff + bound, count - bound);
-    }
-
-    /** LANES bf16 values from {@code a[from]} as floats: sign-extended to 32 bits, then shifted into the high half. */
-    private static FloatVector widened(short[] a, int from) {
-        return ((IntVector) ShortVector.fromArray(HALVES, a, from).convertShape(VectorOperators.S2I, WORDS, 0))
-                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
     private static void oneColumn(float[] a, int dim, int held, int k0, int k, float[] x, int xOff, float[] c,
@@ -296,14 +220,6 @@ final class VectorProduct {
         float sum = 0;
         for (int j = from; j < k; j++) {
             sum += a[aOff + j] * x[xOff + j];
-        }
-        return sum;
-    }
-
-    private static float tail(short[] a, int aOff, float[] x, int xOff, int from, int k) {
-        float sum = 0;
-        for (int j = from; j < k; j++) {
-            sum += Bf16.toFloat(a[aOff + j]) * x[xOff + j];
         }
         return sum;
     }

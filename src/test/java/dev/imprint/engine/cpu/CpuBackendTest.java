@@ -22,6 +22,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -161,6 +162,37 @@ class CpuBackendTest {
         List<String> after = List.of("m0", "m1", "m2", "m4");
         assertMatchesOracle(f.set, f.rows, after, batch, supported(f.set.kind()), false,
                 f.resident.score(batch, after, supported(f.set.kind()), false));
+    }
+
+    @Test
+    void embeddingReferencesInPanelsSurviveRemovalsAcrossPanelsAndShrinking() {
+        // Three panels' worth (PanelProduct): each removal moves the last slot into the hole, from
+        // the last panel into an earlier one, and emptying most of the set shrinks its arrays.
+        int count = 2 * PanelProduct.WIDTH + 5;
+        Fixture f = new Fixture(probeSet(ProbeSetKind.EMBEDDING, 3, 21), 29, count);
+        SuspectBatch batch = new SuspectBatch(allProbes(3), IntStream.range(0, 6)
+                .mapToObj(s -> f.gen.rows(ProbeSetKind.EMBEDDING, 3, 21)).toList());
+        List<String> left = new ArrayList<>(f.ids);
+        for (int i = 0; i < count; i += 3) {
+            f.resident.remove("m" + i);
+            left.remove("m" + i);
+        }
+        assertEquals(left.size(), f.resident.size());
+        for (int suspects : new int[] {1, 6}) {
+            SuspectBatch some = new SuspectBatch(batch.probeIndices(), batch.suspects().subList(0, suspects));
+            assertMatchesOracle(f.set, f.rows, left, some, supported(f.set.kind()), true,
+                    f.resident.score(some, left, supported(f.set.kind()), true));
+        }
+
+        while (left.size() > 2) {
+            f.resident.remove(left.remove(0));
+        }
+        float[] back = f.gen.rows(ProbeSetKind.EMBEDDING, 3, 21);
+        f.resident.put("m0", back);
+        f.rows.put("m0", back);
+        left.add("m0");
+        assertMatchesOracle(f.set, f.rows, left, batch, supported(f.set.kind()), false,
+                f.resident.score(batch, left, supported(f.set.kind()), false));
     }
 
     @Test

@@ -18,61 +18,19 @@ class VectorProductTest {
 
     @Test
     void fp32ProductsAreTheModelsBitsColdAndCompiled() {
-        checkAgainstTheModel(23, false);
+        checkAgainstTheModel(23);
     }
 
-    @Test
-    void bf16ProductsAreTheModelsBitsColdAndCompiled() {
-        checkAgainstTheModel(29, true);
-    }
-
-    @Test
-    void widenedBf16RowsAreTheScalarWidensValues() {
-        SplittableRandom rng = new SplittableRandom(31);
-        for (int call = 0; call < 20_000; call++) {
-            int count = rng.nextInt(6 * LANES);
-            int inOff = rng.nextInt(LANES);
-            int outOff = rng.nextInt(LANES);
-            short[] in = new short[inOff + count + rng.nextInt(LANES)];
-            for (int i = 0; i < in.length; i++) {
-                // Every bit pattern: signed zeros, subnormals, infinities and NaNs included.
-                in[i] = (short) rng.nextInt(1 << 16);
-            }
-            float[] got = values(rng, outOff + count + LANES);
-            float[] want = got.clone();
-            VectorProduct.widen(in, inOff, got, outOff, count);
-            Bf16.widen(in, inOff, want, outOff, count);
-            for (int i = 0; i < want.length; i++) {
-                assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
-                        "call " + call + ", count " + count + ", value " + i);
-            }
-        }
-    }
-
-    private static void checkAgainstTheModel(long seed, boolean bf16) {
+    private static void checkAgainstTheModel(long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
         for (int call = 0; call < 20_000; call++) {
             Shape shape = Shape.random(rng);
-            float[] wide = values(rng, shape.held * shape.dim);
-            short[] halves = null;
-            if (bf16) {
-                halves = new short[wide.length];
-                for (int i = 0; i < halves.length; i++) {
-                    halves[i] = Bf16.fromFloat(wide[i]);
-                }
-            }
+            float[] a = values(rng, shape.held * shape.dim);
             float[] x = values(rng, shape.columns * shape.dim);
             float[] c = values(rng, shape.columns * shape.held);
             float[] want = c.clone();
-            if (bf16) {
-                VectorProduct.multiplyBf16(halves, shape.dim, shape.held, shape.k0, shape.k, x, shape.columns, c,
-                        shape.accumulate);
-                model(null, halves, shape, x, want);
-            } else {
-                VectorProduct.multiply(wide, shape.dim, shape.held, shape.k0, shape.k, x, shape.columns, c,
-                        shape.accumulate);
-                model(wide, null, shape, x, want);
-            }
+            VectorProduct.multiply(a, shape.dim, shape.held, shape.k0, shape.k, x, shape.columns, c, shape.accumulate);
+            model(a, shape, x, want);
             assertSameBits(want, c, call, shape);
         }
     }
@@ -93,7 +51,7 @@ class VectorProductTest {
         }
     }
 
-    private static void model(float[] a, short[] bf16, Shape s, float[] x, float[] c) {
+    private static void model(float[] a, Shape s, float[] x, float[] c) {
         int bound = s.k - s.k % LANES;
         for (int col = 0; col < s.columns; col++) {
             for (int m = 0; m < s.held; m++) {
@@ -101,8 +59,7 @@ class VectorProductTest {
                 int row = m * s.dim + s.k0;
                 int xRow = col * s.dim + s.k0;
                 for (int j = 0; j < bound; j++) {
-                    float v = a != null ? a[row + j] : Bf16.toFloat(bf16[row + j]);
-                    lane[j % LANES] = Math.fma(v, x[xRow + j], lane[j % LANES]);
+                    lane[j % LANES] = Math.fma(a[row + j], x[xRow + j], lane[j % LANES]);
                 }
                 for (int half = LANES / 2; half >= 1; half /= 2) {
                     float[] folded = new float[LANES];
@@ -113,8 +70,7 @@ class VectorProductTest {
                 }
                 float tail = 0;
                 for (int j = bound; j < s.k; j++) {
-                    float v = a != null ? a[row + j] : Bf16.toFloat(bf16[row + j]);
-                    tail += v * x[xRow + j];
+                    tail += a[row + j] * x[xRow + j];
                 }
                 int at = col * s.held + m;
                 float value = lane[0] + tail;
