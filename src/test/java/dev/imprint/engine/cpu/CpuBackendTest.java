@@ -213,6 +213,29 @@ class CpuBackendTest {
     }
 
     @Test
+    void anEmbeddingSuspectScoresTheSameBitsAloneAndInAnyBatch() {
+        // PanelProduct sums each value in order of k whatever the tile: one column, four, or the
+        // repeats past the last four. D past the 1024 block, and references in three panels.
+        Fixture f = new Fixture(probeSet(ProbeSetKind.EMBEDDING, 20, 1100), 31, 2 * PanelProduct.WIDTH + 3);
+        List<float[]> suspects = IntStream.range(0, 9)
+                .mapToObj(s -> f.gen.near(ProbeSetKind.EMBEDDING, f.rows.get("m" + s), 1100, 0.2)).toList();
+        for (boolean perProbe : new boolean[] {false, true}) {
+            for (int count : new int[] {2, 5, 9}) {
+                BatchScores batch = f.resident.score(new SuspectBatch(allProbes(20), suspects.subList(0, count)),
+                        f.ids, EnumSet.of(Metric.COSINE), perProbe);
+                for (int s = 0; s < count; s++) {
+                    BatchScores alone = f.resident.score(new SuspectBatch(allProbes(20), List.of(suspects.get(s))),
+                            f.ids, EnumSet.of(Metric.COSINE), perProbe);
+                    for (int r = 0; r < f.ids.size(); r++) {
+                        assertEquals(alone.value(Metric.COSINE, 0, r), batch.value(Metric.COSINE, s, r), 0.0,
+                                "suspect " + s + " of " + count + ", reference " + r + ", perProbe " + perProbe);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void concurrentScoresAgreeWithASingleScore() throws Exception {
         Fixture f = new Fixture(probeSet(ProbeSetKind.DISTRIBUTION, 16, 64), 23, 8);
         SuspectBatch batch = new SuspectBatch(allProbes(16), List.of(f.gen.rows(f.set.kind(), 16, 64),
