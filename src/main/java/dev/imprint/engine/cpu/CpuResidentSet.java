@@ -410,8 +410,8 @@ final class CpuResidentSet implements ResidentReferences {
             float[] x = unitColumns > 0 ? new float[dim * unitColumns] : null;
             float[] g = unitColumns > 0 ? new float[held * unitColumns] : null;
             float[] y = klSuspectRef ? new float[dim * suspects] : null;
-            // bf16 rows are multiplied from an fp32 copy: of a few panels' segments at a time, or
-            // for BLAS of one probe's block.
+            // bf16 rows are multiplied from an fp32 copy (but for one column, which widens in
+            // lanes): of one panel's segment at a time, or for BLAS of one probe's block.
             float[] widened = !bf16 || x == null ? null
                     : new float[panels ? PanelProduct.widenedLength(Math.min(dim, K_BLOCK)) : held * dim];
             float[] packed = panels && x != null
