@@ -72,16 +72,7 @@ final class PanelProduct {
     static void multiply(float[] a, int dim, int held, int k0, int k, float[] x, int columns, float[] c,
                          boolean accumulate, float[] packed) {
         if (columns == 1) {
-            int quarter = held / WIDTH / PANELS;
-            for (int panel = 0; panel < held / WIDTH; panel++) {
-                // Four panels a quarter of the block apart, then any past the last four one by one.
-                int[] slots = fourPanels(panel, quarter);
-                if (slots == null) {
-                    continue;
-                }
-                oneColumn(a, at(slots[0], dim, k0), at(slots[1], dim, k0), at(slots[2], dim, k0),
-                        at(slots[3], dim, k0), k, x, k0, c, slots, accumulate);
-            }
+            oneColumnTiles(a, null, dim, held, k0, k, x, c, accumulate);
             return;
         }
         pack(x, dim, k0, k, columns, packed);
@@ -99,15 +90,7 @@ final class PanelProduct {
                              boolean accumulate, float[] packed, float[] widened) {
         int segment = k * WIDTH;
         if (columns == 1) {
-            int quarter = held / WIDTH / PANELS;
-            for (int panel = 0; panel < held / WIDTH; panel++) {
-                int[] slots = fourPanels(panel, quarter);
-                if (slots == null) {
-                    continue;
-                }
-                oneColumnBf16(a, at(slots[0], dim, k0), at(slots[1], dim, k0), at(slots[2], dim, k0),
-                        at(slots[3], dim, k0), k, x, k0, c, slots, accumulate);
-            }
+            oneColumnTiles(null, a, dim, held, k0, k, x, c, accumulate);
             return;
         }
         pack(x, dim, k0, k, columns, packed);
@@ -123,20 +106,36 @@ final class PanelProduct {
     }
 
     /**
-     * The first slots of the panels one column's tile reads together when it starts at {@code panel}:
-     * panel, panel + quarter, + 2 quarter and + 3 quarter for a panel in the first quarter of the
-     * block, the panel four times for one past the last four quarters, and null for the rest (their
-     * tile has run).
+     * One column over the block, from fp32 panels {@code a} or else bf16 ones {@code halves}: four
+     * panels a quarter of the block apart at a time, then any past the last four alone (the tile
+     * reading it four times).
      */
-    private static int[] fourPanels(int panel, int quarter) {
-        if (panel < quarter) {
-            return new int[] {panel * WIDTH, (panel + quarter) * WIDTH, (panel + 2 * quarter) * WIDTH,
-                (panel + 3 * quarter) * WIDTH};
+    private static void oneColumnTiles(float[] a, short[] halves, int dim, int held, int k0, int k, float[] x,
+                                       float[] c, boolean accumulate) {
+        int panels = held / WIDTH;
+        int quarter = panels / PANELS;
+        for (int panel = 0; panel < quarter; panel++) {
+            oneColumnTile(a, halves, dim, k0, k, x, c, accumulate, new int[] {panel * WIDTH,
+                (panel + quarter) * WIDTH, (panel + 2 * quarter) * WIDTH, (panel + 3 * quarter) * WIDTH});
         }
-        if (panel >= PANELS * quarter) {
-            return new int[] {panel * WIDTH, panel * WIDTH, panel * WIDTH, panel * WIDTH};
+        for (int panel = PANELS * quarter; panel < panels; panel++) {
+            int slot = panel * WIDTH;
+            oneColumnTile(a, halves, dim, k0, k, x, c, accumulate, new int[] {slot, slot, slot, slot});
         }
-        return null;
+    }
+
+    /** One column's tile over the panels starting at {@code slots}, on the kernel for the element type. */
+    private static void oneColumnTile(float[] a, short[] halves, int dim, int k0, int k, float[] x, float[] c,
+                                      boolean accumulate, int[] slots) {
+        int a0 = at(slots[0], dim, k0);
+        int a1 = at(slots[1], dim, k0);
+        int a2 = at(slots[2], dim, k0);
+        int a3 = at(slots[3], dim, k0);
+        if (halves != null) {
+            oneColumnBf16(halves, a0, a1, a2, a3, k, x, k0, c, slots, accumulate);
+        } else {
+            oneColumn(a, a0, a1, a2, a3, k, x, k0, c, slots, accumulate);
+        }
     }
 
     /** The floats {@link #multiply} packs {@code columns} segments of {@code k} values into: whole tiles of them. */
