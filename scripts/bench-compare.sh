@@ -3,16 +3,19 @@
 # the same workloads in the same run and prints a table of the medians (seconds per batch of S
 # suspects) and each peer's ratio peer/imprint (above 1: Imprint is faster).
 #
-# All sides alternate, workload by workload, for several rounds, so they see the same machine load;
-# each side's figure is the median of its per-round medians. Every run's own line goes to stderr.
+# Per workload, every side runs at once in its own process, warm, and scripts/bench_paired.py starts
+# their calls in turn, one each per cycle (each timed call right after an untimed one), so a burst
+# of outside load slows every side's neighbouring calls alike. Each side's figure is the median of
+# its calls; each ratio is the median over cycles of (the peer's call / Imprint's call in the same
+# cycle). The driver's lines, and every side's own summary line, go to stderr.
 # FAISS runs the EMBEDDING workloads (W3, W4) only; a peer that is not installed shows "-".
 #
 # Usage: scripts/bench-compare.sh [W1,W2,W3,W4,W5,W6,W3+bf16,W4+bf16,A1] (default W1-W4)
 # W5 and W6 (top-k answers) compare Imprint's compact form (`bench --compact-only`) with the peers on
 # the same compact rows. W3+bf16 and W4+bf16 run Imprint with --cpu-bf16-cosine (EMBEDDING unit rows
 # held as bf16) against the same fp32 peers: a row of its own, never in place of the fp32 one.
-# W5 runs at least 101 timed batches a round on every side: its batches take a tenth of a
-# millisecond, and seven of them are one scheduler hiccup from a different median.
+# W5 runs at least 101 timed calls on every side: its batches take a tenth of a millisecond, and a
+# few of them are one scheduler hiccup from a different median.
 # A1 (attribution) scores `imprint synth`'s EMBEDDING scenario with a verdict per suspect; its only
 # peer is numpy (scripts/bench_attribution.py, the verdict ported to numpy), run on the same files.
 # Before timing, the peer's verdicts and p-values are checked against `imprint score`'s on them: a
@@ -31,15 +34,14 @@
 # system OpenBLAS picks its AVX-512 kernels only when told (IMPRINT_BENCH_CORETYPE overrides; "keep"
 # leaves the environment's), as the peers' newer builds do by themselves.
 #
-# Environment: IMPRINT_BENCH_ROUNDS (default 3), IMPRINT_BENCH_REPS (default 7),
+# Environment: IMPRINT_BENCH_CALLS (timed calls per side, default 31),
 #              IMPRINT_BENCH_WARMUP (default 30), IMPRINT_BENCH_SCALE (default 1),
 #              IMPRINT_BENCH_PEERS (default numpy,torch,faiss), IMPRINT_LAUNCHER (default scripts/imprint).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 workloads=${1:-W1,W2,W3,W4}
-rounds=${IMPRINT_BENCH_ROUNDS:-3}
-reps=${IMPRINT_BENCH_REPS:-7}
+calls=${IMPRINT_BENCH_CALLS:-31}
 warmup=${IMPRINT_BENCH_WARMUP:-30}
 scale=${IMPRINT_BENCH_SCALE:-1}
 peers=${IMPRINT_BENCH_PEERS:-numpy,torch,faiss}
@@ -91,9 +93,7 @@ fi
 java_version=$("${JAVA_HOME:+$JAVA_HOME/bin/}java" -version 2>&1 | head -n 1)
 echo "imprint: $java_version; ${imprint_env[*]}" >&2
 
-median_s() { sed -n 's/.*median_s=\([0-9.]*\).*/\1/p' | tail -n 1; }
 shape() { grep -o ' M=[0-9]* P=[0-9]* D=[0-9]* S=[0-9]*' || true; }
-median_of() { python3 -c 'import statistics, sys; print(f"{statistics.median(map(float, sys.argv[1:])):.6f}")' "$@"; }
 
 # Whether peer $1 runs workload $2 here: FAISS scores EMBEDDING only, and a peer must import.
 runs() {
@@ -122,14 +122,15 @@ if [[ ",$workloads," == *",A1,"* ]]; then
   fi
 fi
 
-# One side's timing line for workload $2 (base name) and peer $1, on stdout.
-peer_line() {
+# The paced command of peer $1 for workload $2 (base name), as one shell word list.
+# This machine pins OpenBLAS's core type and L2 size for Java; the peers' own builds run best unpinned.
+peer_command() {
   if [ "$2" = A1 ]; then
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$root/scripts/bench_attribution.py" \
-      --data "$a1_dir/scenario" --reps "$w_reps" --warmup "$warmup"
+    printf '%q ' env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$root/scripts/bench_attribution.py" \
+      --data "$a1_dir/scenario" --warmup "$warmup" --paced
   else
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$root/scripts/bench_peers.py" \
-      --peer "$1" --workload "$2" --reps "$w_reps" --warmup "$warmup" --scale "$scale"
+    printf '%q ' env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$root/scripts/bench_peers.py" \
+      --peer "$1" --workload "$2" --warmup "$warmup" --scale "$scale" --paced
   fi
 }
 
@@ -139,7 +140,6 @@ for peer in ${peers//,/ }; do
 done
 echo "$header"
 for w in ${workloads//,/ }; do
-  declare -A seconds=()
   base=${w%+bf16}
   options=()
   case "$w" in
@@ -151,41 +151,42 @@ for w in ${workloads//,/ }; do
   if [ "$base" = A1 ]; then
     scaled=()
   fi
-  w_reps=$reps
-  if [ "$base" = W5 ] && [ "$reps" -lt 101 ]; then
-    w_reps=101
+  w_calls=$calls
+  if [ "$base" = W5 ] && [ "$calls" -lt 101 ]; then
+    w_calls=101
   fi
-  for ((round = 1; round <= rounds; round++)); do
-    # The CPU backend parallelises across probes itself; OpenBLAS threads on top would oversubscribe.
-    line=$(env "${imprint_env[@]}" "$launcher" bench --workload "$base" --reps "$w_reps" --warmup "$warmup" \
-      "${scaled[@]}" "${options[@]}" 2>/dev/null | grep 'median_s=')
-    echo "round=$round $line" >&2
-    seconds[imprint]+=" $(median_s <<<"$line")"
-    imprint_shape=$(shape <<<"$line")
-    for peer in ${peers//,/ }; do
-      runs "$peer" "$base" || continue
-      # This machine pins OpenBLAS's core type and L2 size for Java; the peers' own builds run best unpinned.
-      line=$(peer_line "$peer" "$base" | grep 'median_s=')
-      echo "round=$round $line" >&2
-      if [ "$(shape <<<"$line")" != "$imprint_shape" ]; then
-        echo "bench-compare: $peer ran$(shape <<<"$line") for $w, Imprint$imprint_shape; not the same workload" >&2
-        exit 1
-      fi
-      seconds[$peer]+=" $(median_s <<<"$line")"
-    done
+  # The CPU backend parallelises across probes itself; OpenBLAS threads on top would oversubscribe.
+  sides=(--side "imprint=$(printf '%q ' env "${imprint_env[@]}" "$launcher" bench --workload "$base" --paced \
+    --warmup "$warmup" "${scaled[@]}" "${options[@]}") 2>/dev/null")
+  ran=()
+  for peer in ${peers//,/ }; do
+    runs "$peer" "$base" || continue
+    sides+=(--side "$peer=$(peer_command "$peer" "$base")")
+    ran+=("$peer")
   done
-  # shellcheck disable=SC2086 # the per-round medians are words on purpose
-  imprint_s=$(median_of ${seconds[imprint]})
+  if ! out=$("$python" "$root/scripts/bench_paired.py" --calls "$w_calls" "${sides[@]}"); then
+    echo "bench-compare: $w failed (above)" >&2
+    exit 1
+  fi
+  sed "s/^/$w /" <<<"$out" >&2
+  imprint_shape=$(grep '^summary=imprint ' <<<"$out" | shape)
+  for peer in "${ran[@]}"; do
+    if [ "$(grep "^summary=$peer " <<<"$out" | shape)" != "$imprint_shape" ]; then
+      echo "bench-compare: $peer ran$(grep "^summary=$peer " <<<"$out" | shape) for $w, Imprint$imprint_shape;" \
+        "not the same workload" >&2
+      exit 1
+    fi
+  done
+  imprint_s=$(sed -n 's/^side=imprint .*median_s=\([0-9.]*\).*/\1/p' <<<"$out")
   row=$(printf '%-8s %12s' "$w" "$imprint_s")
   for peer in ${peers//,/ }; do
-    if [ -n "${seconds[$peer]:-}" ]; then
-      # shellcheck disable=SC2086
-      peer_s=$(median_of ${seconds[$peer]})
-      row+=$(printf ' %12s %10s' "$peer_s" "$(python3 -c "print(f'{$peer_s / $imprint_s:.2f}')")")
+    peer_s=$(sed -n "s/^side=$peer .*median_s=\([0-9.]*\).*/\1/p" <<<"$out")
+    ratio=$(sed -n "s/^ratio=$peer\/imprint .*median=\([0-9.]*\).*/\1/p" <<<"$out")
+    if [ -n "$peer_s" ]; then
+      row+=$(printf ' %12s %10s' "$peer_s" "$(python3 -c "print(f'{$ratio:.2f}')")")
     else
       row+=$(printf ' %12s %10s' - -)
     fi
   done
   echo "$row"
-  unset seconds
 done

@@ -61,7 +61,7 @@ the coefficients by ~5e-7 relative; deep in the Student-t tail that is amplified
 relative at p = 6e-11, 1e-6 at p = 6.5e-6), while a formula or decision difference shows up orders of
 magnitude above 1e-4. The summary's "max |p difference|" is the largest absolute difference.
 
-Usage: bench_attribution.py --data DIR [--reps 7] [--warmup 2] [--check IMPRINT.jsonl] [--alpha 0.01]
+Usage: bench_attribution.py --data DIR [--reps 7] [--warmup 2] [--check IMPRINT.jsonl] [--alpha 0.01] [--paced]
 """
 import argparse
 import glob
@@ -69,11 +69,12 @@ import json
 import math
 import os
 import sys
-import time
 import zlib
 
 import numpy as np
 import pyarrow as pa
+
+from bench_pacing import timed_calls
 import pyarrow.ipc as ipc
 
 NEGLIGIBLE = 1e-20          # AttributionScorer.NEGLIGIBLE
@@ -885,9 +886,13 @@ def main():
     ap.add_argument("--warmup", type=int, default=2, help="untimed repetitions first (default: 2)")
     ap.add_argument("--check", help="Imprint's `score --format json --top-k 0` output to compare with")
     ap.add_argument("--alpha", type=float, default=0.01, help="significance level (default: 0.01)")
+    ap.add_argument("--paced", action="store_true",
+                    help="one timed call per line of stdin instead of --reps (scripts/bench_pacing.py)")
     args = ap.parse_args()
     if args.reps < 1:
         ap.error("--reps must be at least 1")
+    if args.paced and args.check:
+        ap.error("--paced times calls as another process asks; run --check on its own")
 
     try:
         refs = read_references(os.path.join(args.data, "references"))
@@ -906,19 +911,22 @@ def main():
     def step():
         return [peer.score(probes, rows) for _, probes, rows in suspects]
 
-    results = None
+    last = [None]
+
+    def timed():
+        last[0] = step()
+
     for _ in range(args.warmup):
-        results = step()
-    times = []
-    for _ in range(args.reps):
-        start = time.perf_counter()
-        results = step()
-        times.append(time.perf_counter() - start)
+        timed()
+    times = timed_calls(timed, args.reps, args.paced)
+    if not times:
+        return 0
+    results = last[0]
     status = 0
     if args.check:
         status = 0 if check(peer, suspects, results, args.check) else 1
     # One batch is the whole suspect file, as `imprint bench --workload A1` times its S suspects.
-    print(f"workload=A1 backend=numpy kind=EMBEDDING M={len(refs)} P={p_count} D={d} S={len(suspects)} reps={args.reps} "
+    print(f"workload=A1 backend=numpy kind=EMBEDDING M={len(refs)} P={p_count} D={d} S={len(suspects)} reps={len(times)} "
           f"min_s={min(times):.6f} max_s={max(times):.6f} median_s={float(np.median(times)):.6f}", flush=True)
     return status
 

@@ -17,13 +17,14 @@ W5 and W6 are top-k answers as compact rows over each probe's support (D=64), as
 score them in their compact form (`imprint bench --compact-only`).
 
 Usage: bench_peers.py [--peer numpy|torch|faiss] [--workload W1,...,W6|all] [--reps 7] [--warmup 2]
-                      [--scale 1]
+                      [--scale 1] [--paced]
 """
 import argparse
 import sys
-import time
 
 import numpy as np
+
+from bench_pacing import timed_calls
 
 WORKLOADS = {
     # name: (kind, M, P, D, S)
@@ -180,7 +181,7 @@ def rank(scores, kind):
     return np.argsort(-scores["COSINE"], axis=0, kind="stable")
 
 
-def run(peer, name, scale, warmup, reps):
+def run(peer, name, scale, warmup, reps, paced=False):
     kind, m, p, d, s = WORKLOADS[name]
     m = max(1, round(m * scale))
     rng = np.random.default_rng(20261128 + list(WORKLOADS).index(name))
@@ -196,13 +197,11 @@ def run(peer, name, scale, warmup, reps):
     step = query(peer, refs, kind)
     for _ in range(warmup):
         step(suspects)
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        step(suspects)
-        times.append(time.perf_counter() - start)
+    times = timed_calls(lambda: step(suspects), reps, paced)
+    if not times:
+        return
     print(f"workload={name} backend={peer} kind={kind} M={m} P={p} D={d} S={s} "
-          f"metrics={DEFAULT_METRICS[kind]} reps={reps} min_s={min(times):.6f} max_s={max(times):.6f} "
+          f"metrics={DEFAULT_METRICS[kind]} reps={len(times)} min_s={min(times):.6f} max_s={max(times):.6f} "
           f"median_s={float(np.median(times)):.6f}", flush=True)
 
 
@@ -215,6 +214,8 @@ def main():
     ap.add_argument("--reps", type=int, default=7, help="timed repetitions, at least 5 (default: 7)")
     ap.add_argument("--warmup", type=int, default=2, help="untimed batches first (default: 2)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies M (default: 1)")
+    ap.add_argument("--paced", action="store_true",
+                    help="one timed call per line of stdin instead of --reps (scripts/bench_pacing.py); one workload")
     args = ap.parse_args()
     if args.reps < 5:
         ap.error(f"--reps={args.reps}; expected at least 5")
@@ -228,10 +229,12 @@ def main():
                 names.append(w)
             else:
                 ap.error(f"--workload={w}; expected W1 to W6 or all")
+    if args.paced and len(dict.fromkeys(names)) != 1:
+        ap.error(f"--paced times one workload; --workload names {len(dict.fromkeys(names))}")
     for name in dict.fromkeys(names):
         if args.peer == "faiss" and WORKLOADS[name][0] != "EMBEDDING":
             ap.error(f"--peer faiss scores EMBEDDING workloads only (W3, W4), not {name}")
-        run(args.peer, name, args.scale, args.warmup, args.reps)
+        run(args.peer, name, args.scale, args.warmup, args.reps, args.paced)
     return 0
 
 

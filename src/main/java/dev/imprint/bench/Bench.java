@@ -115,6 +115,12 @@ public final class Bench {
      */
     public static Result run(Workload workload, double scale, int warmup, int reps, SelectedBackend selected,
                              boolean profile, int topK) {
+        return run(workload, scale, warmup, Pacing.fixed(reps), selected, profile, topK);
+    }
+
+    /** As {@link #run(Workload, double, int, int, SelectedBackend, boolean, int)}, its timed calls started by {@code pacing}. */
+    public static Result run(Workload workload, double scale, int warmup, Pacing pacing, SelectedBackend selected,
+                             boolean profile, int topK) {
         if (workload.topK()) {
             throw new IllegalArgumentException(workload + " scores two forms; run it with runTopK");
         }
@@ -128,7 +134,7 @@ public final class Bench {
                 new SelectedBackend(timed, selected.reason()))) {
             List<Suspect> suspects = workload.attribution() ? populateScenario(engine, set)
                     : populate(engine, set, workload, m);
-            return time(engine, timed, workload, null, set, m, suspects, warmup, reps, profile, topK, null);
+            return time(engine, timed, workload, null, set, m, suspects, warmup, pacing, profile, topK, null);
         }
     }
 
@@ -153,6 +159,15 @@ public final class Bench {
      */
     public static TopKResult runTopK(Workload workload, double scale, int warmup, int reps, SelectedBackend selected,
                                      boolean profile, int topK, boolean alsoDense) {
+        return runTopK(workload, scale, warmup, () -> Pacing.fixed(reps), selected, profile, topK, alsoDense);
+    }
+
+    /**
+     * As {@link #runTopK(Workload, double, int, int, SelectedBackend, boolean, int, boolean)}, each form's
+     * timed calls started by a pacing from {@code pacing}.
+     */
+    public static TopKResult runTopK(Workload workload, double scale, int warmup, Supplier<Pacing> pacing,
+                                     SelectedBackend selected, boolean profile, int topK, boolean alsoDense) {
         if (!workload.topK()) {
             throw new IllegalArgumentException(workload + " is not a top-k workload");
         }
@@ -165,8 +180,8 @@ public final class Bench {
             ProbeSet compactSet = ProbeSet.fromRequest(name + "-compact", workload.probes(), workload.dim(),
                     ProbeSetKind.DISTRIBUTION, 0, "benchmark " + workload + ", compact top-k rows");
             List<Suspect> suspects = populate(engine, compactSet, data, m, data::compact);
-            Result compact = time(engine, timed, workload, "compact", compactSet, m, suspects, warmup, reps, profile,
-                    topK, null);
+            Result compact = time(engine, timed, workload, "compact", compactSet, m, suspects, warmup, pacing.get(),
+                    profile, topK, null);
             if (!alsoDense) {
                 return new TopKResult(compact, null);
             }
@@ -175,8 +190,8 @@ public final class Bench {
             ProbeSet denseSet = ProbeSet.fromRequest(name + "-dense", workload.probes(), workload.denseDim(),
                     ProbeSetKind.DISTRIBUTION, 0, "benchmark " + workload + ", the same distributions dense");
             suspects = populate(engine, denseSet, data, m, data::dense);
-            Result dense = time(engine, timed, workload, "dense", denseSet, m, suspects, warmup, reps, profile, topK,
-                    compact);
+            Result dense = time(engine, timed, workload, "dense", denseSet, m, suspects, warmup, pacing.get(), profile,
+                    topK, compact);
             return new TopKResult(compact, dense);
         }
     }
@@ -200,12 +215,12 @@ public final class Bench {
     }
 
     /**
-     * Scores {@code warmup} batches untimed, then times {@code reps}, then profiles as many more when
-     * asked; {@code compact} is the compact run a dense run is compared with, else null.
+     * Scores {@code warmup} batches untimed, then times the calls {@code pacing} starts, then profiles
+     * as many more when asked; {@code compact} is the compact run a dense run is compared with, else null.
      */
     private static Result time(ImprintEngine engine, TimedBackend timed, Workload workload, String form,
-                               ProbeSet set, int m, List<Suspect> suspects, int warmup, int reps, boolean profile,
-                               int topK, Result compact) {
+                               ProbeSet set, int m, List<Suspect> suspects, int warmup, Pacing pacing,
+                               boolean profile, int topK, Result compact) {
         ScoreQuery query = workload.attribution() ? query(set, topK).withAttribution(Workload.ATTRIBUTION_ALPHA)
                 : query(set, topK);
         // At least three seconds of warm-up too: a small workload's thirty calls end before the JIT
@@ -214,7 +229,11 @@ public final class Bench {
         // JIT has settled: a compiler thread still at work takes one of two cores from the scoring.
         boolean warm = warmup > 0;
         double[] seconds = timedCalls(engine, set, suspects, query, warmup, warm ? MIN_WARMUP_NANOS : 0,
-                warm ? JitSettling.ofThisJvm() : null, reps);
+                warm ? JitSettling.ofThisJvm() : null, pacing);
+        if (seconds.length == 0) {
+            throw new IllegalStateException("the pace ended before the first timed call of " + workload);
+        }
+        int reps = seconds.length;
         double median = CudaStages.median(seconds);
         List<String> lines = List.of();
         if (profile) {
@@ -233,12 +252,12 @@ public final class Bench {
     }
 
     /**
-     * Seconds of {@code reps} calls, sorted, after {@code warmup} untimed calls and more until
-     * {@code minWarmupNanos} have passed and, given {@code jit}, it has settled; those further calls
-     * stop at {@value #MAX_WARMUP_CALLS} calls in all or {@link #MAX_WARMUP_NANOS} from the start.
+     * Seconds of the calls {@code pacing} starts, sorted, after {@code warmup} untimed calls and more
+     * until {@code minWarmupNanos} have passed and, given {@code jit}, it has settled; those further
+     * calls stop at {@value #MAX_WARMUP_CALLS} calls in all or {@link #MAX_WARMUP_NANOS} from the start.
      */
     static double[] timedCalls(ImprintEngine engine, ProbeSet set, List<Suspect> suspects, ScoreQuery query,
-                               int warmup, long minWarmupNanos, JitSettling jit, int reps) {
+                               int warmup, long minWarmupNanos, JitSettling jit, Pacing pacing) {
         long warmStart = System.nanoTime();
         for (int i = 0; i < warmup; i++) {
             engine.scoreAll(set, suspects, query);
@@ -251,12 +270,23 @@ public final class Bench {
             }
             engine.scoreAll(set, suspects, query);
         }
-        double[] seconds = new double[reps];
-        for (int i = 0; i < reps; i++) {
+        double[] seconds = new double[16];
+        int calls = 0;
+        pacing.ready();
+        while (pacing.next()) {
+            for (int i = 0; i < pacing.untimedBefore(); i++) {
+                engine.scoreAll(set, suspects, query);
+            }
             long start = System.nanoTime();
             engine.scoreAll(set, suspects, query);
-            seconds[i] = (System.nanoTime() - start) / 1e9;
+            double s = (System.nanoTime() - start) / 1e9;
+            if (calls == seconds.length) {
+                seconds = Arrays.copyOf(seconds, 2 * calls);
+            }
+            seconds[calls++] = s;
+            pacing.timed(s);
         }
+        seconds = Arrays.copyOf(seconds, calls);
         Arrays.sort(seconds);
         return seconds;
     }

@@ -292,7 +292,8 @@ public final class Sweep {
      */
     private static double medianSeconds(ImprintEngine engine, ProbeSet set, List<Suspect> suspects, ScoreQuery query,
                                         int warmup, long warmupNanos, int reps) {
-        return CudaStages.median(Bench.timedCalls(engine, set, suspects, query, warmup, warmupNanos, null, reps));
+        return CudaStages.median(Bench.timedCalls(engine, set, suspects, query, warmup, warmupNanos, null,
+                Pacing.fixed(reps)));
     }
 
     /**

@@ -3,9 +3,13 @@ package dev.imprint.cli;
 import dev.imprint.bench.Bench;
 import dev.imprint.bench.ConcurrentBench;
 import dev.imprint.bench.MachineLimits;
+import dev.imprint.bench.Pacing;
 import dev.imprint.bench.Sweep;
 import dev.imprint.bench.Workload;
 import dev.imprint.engine.ScoreBatching;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -84,6 +88,14 @@ public final class BenchCommand implements Callable<Integer> {
                     + "of heap (default: off).")
     private boolean compactOnly;
 
+    @Option(names = "--paced",
+            description = "Time one call per line read from standard input instead of --reps: prints 'ready' once "
+                    + "warm, 'call_s=<seconds>' after each call, and the usual line at the end of input. For "
+                    + "scripts/bench-compare.sh, which keeps every side of a comparison warm and starts their calls "
+                    + "in turn. One workload; W5 and W6 with --compact-only; not with --profile or --concurrency "
+                    + "(default: off).")
+    private boolean paced;
+
     @Option(names = "--sweep", split = ",", paramLabel = "AXIS",
             description = "Measure cost curves along these axes instead of the workloads: M, P, D, S, or all; "
                     + "comma-separated. Each point scores --reps calls after --warmup (capped at 5).")
@@ -128,14 +140,17 @@ public final class BenchCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--concurrency runs W1-W4; W5 and W6 time two "
                     + "forms of one workload, and A1 its scenario's suspects, one call at a time");
         }
+        if (paced) {
+            checkPaced(chosen);
+        }
         if (scale != 1 && chosen.contains(Workload.A1)) {
             throw new ParameterException(spec.commandLine(), "--scale=" + scale + " multiplies M of W1-W6; A1 is a "
                     + "fixed scenario");
         }
         for (Workload w : chosen) {
             if (w.topK()) {
-                Bench.runTopK(w, scale, warmup, reps, backendOptions.select(), profile, topK, !compactOnly).lines()
-                        .forEach(System.out::println);
+                Bench.runTopK(w, scale, warmup, this::pacing, backendOptions.select(), profile, topK, !compactOnly)
+                        .lines().forEach(System.out::println);
                 System.out.flush();
                 continue;
             }
@@ -145,12 +160,35 @@ public final class BenchCommand implements Callable<Integer> {
                 System.out.flush();
                 continue;
             }
-            Bench.Result result = Bench.run(w, scale, warmup, reps, backendOptions.select(), profile, topK);
+            Bench.Result result = Bench.run(w, scale, warmup, pacing(), backendOptions.select(), profile, topK);
             System.out.println(result.line());
             result.profile().forEach(System.out::println);
             System.out.flush();
         }
         return 0;
+    }
+
+    /** With --paced, the one run a paced bench may make; each reason it cannot is the option's own error. */
+    private void checkPaced(EnumSet<Workload> chosen) {
+        if (chosen.size() != 1) {
+            throw new ParameterException(spec.commandLine(), "--paced times one workload; --workload names "
+                    + chosen.size());
+        }
+        if (profile || concurrency > 0) {
+            throw new ParameterException(spec.commandLine(), "--paced times single calls as another process asks; "
+                    + "it cannot go with " + (profile ? "--profile" : "--concurrency"));
+        }
+        Workload w = chosen.iterator().next();
+        if (w.topK() && !compactOnly) {
+            throw new ParameterException(spec.commandLine(), "--paced times one form; " + w
+                    + " times two unless --compact-only");
+        }
+    }
+
+    /** What starts a run's timed calls: standard input's lines with --paced, else --reps calls. */
+    private Pacing pacing() {
+        return paced ? Pacing.lines(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)),
+                System.out) : Pacing.fixed(reps);
     }
 
     /** Prints the machine's limits, then every chosen curve's points and fits. */

@@ -439,9 +439,16 @@ final class ProbeSetState implements AutoCloseable {
         List<Match> matches = new ArrayList<>(keep);
         for (int i = 0; i < keep; i++) {
             int r = byRank[i];
-            Map<Metric, Double> values = new EnumMap<>(Metric.class);
-            for (Metric m : metrics) {
-                values.put(m, scores.value(m, suspect, r));
+            Map<Metric, Double> values;
+            if (metrics.length == 1) {
+                // The common query: one map object per match, not an EnumMap, its table and a view.
+                values = Map.of(metrics[0], scores.value(metrics[0], suspect, r));
+            } else {
+                values = new EnumMap<>(Metric.class);
+                for (Metric m : metrics) {
+                    values.put(m, scores.value(m, suspect, r));
+                }
+                values = Collections.unmodifiableMap(values);
             }
             Map<Metric, double[]> perProbe = Map.of();
             if (query.includePerProbe()) {
@@ -452,7 +459,7 @@ final class ProbeSetState implements AutoCloseable {
                 perProbe = Collections.unmodifiableMap(perProbe);
             }
             ReferenceMeta meta = refs.get(r);
-            matches.add(new Match(meta.modelId(), meta.labels(), i + 1, Collections.unmodifiableMap(values), perProbe));
+            matches.add(new Match(meta.modelId(), meta.labels(), i + 1, values, perProbe));
         }
         return matches;
     }

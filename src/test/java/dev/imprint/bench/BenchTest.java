@@ -1,6 +1,7 @@
 package dev.imprint.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.core.Attribution;
@@ -15,6 +16,12 @@ import dev.imprint.engine.cuda.CudaOptions;
 import dev.imprint.store.MemoryOnlyStore;
 import dev.imprint.synth.SynthParams;
 import dev.imprint.synth.SynthScenario;
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +48,38 @@ class BenchTest {
         assertTrue(ms.get("backend_score_total") > 0 && ms.get("backend_score_total") <= ms.get("engine_score_all_total"),
                 ms::toString);
         assertTrue(result.line().endsWith(String.format(java.util.Locale.ROOT, "median_s=%.6f", result.medianS())));
+    }
+
+    @Test
+    void aPacedRunTimesOneCallPerLineItReadsAndSaysSoAfterEach() {
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        Pacing pacing = Pacing.lines(new BufferedReader(new StringReader("go\ngo\ngo\n")),
+                new PrintStream(printed, true, StandardCharsets.UTF_8));
+        Bench.Result result = Bench.run(Workload.W3, 0.002, 0, pacing,
+                BackendProvider.select(BackendProvider.Choice.CPU, CudaOptions.defaults()), false, 0);
+        List<String> lines = printed.toString(StandardCharsets.UTF_8).lines().toList();
+        assertEquals(4, lines.size(), lines::toString);
+        assertEquals("ready", lines.get(0));
+        List<Double> calls = new ArrayList<>();
+        for (String line : lines.subList(1, 4)) {
+            assertTrue(line.matches("call_s=[0-9]+\\.[0-9]{6}"), line);
+            calls.add(Double.parseDouble(line.substring("call_s=".length())));
+        }
+        // The result summarises exactly the calls reported, each as printed (to its six decimals).
+        assertEquals(3, result.reps());
+        calls.sort(null);
+        assertEquals(calls.get(0), result.minS(), 5e-7);
+        assertEquals(calls.get(1), result.medianS(), 5e-7);
+        assertEquals(calls.get(2), result.maxS(), 5e-7);
+    }
+
+    @Test
+    void aPaceThatEndsBeforeTheFirstCallIsAnErrorNotAnEmptyTiming() {
+        Pacing none = Pacing.lines(new BufferedReader(new StringReader("")),
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Bench.run(Workload.W3, 0.002, 0,
+                none, BackendProvider.select(BackendProvider.Choice.CPU, CudaOptions.defaults()), false, 0));
+        assertTrue(e.getMessage().contains("the pace ended before the first timed call of W3"), e.getMessage());
     }
 
     @Test

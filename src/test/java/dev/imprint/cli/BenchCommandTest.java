@@ -34,4 +34,25 @@ class BenchCommandTest {
         assertEquals(2, unknown.exit(), unknown.err());
         assertTrue(unknown.err().contains("--workload=A2; expected W1, W2, W3, W4, W5, W6, A1 or all"), unknown.err());
     }
+
+    @Test
+    void pacedTimesOneFormOfOneWorkloadAndNothingElseOrSaysWhyItCannot() {
+        CliRun two = CliRun.run("bench", "--paced", "--workload", "W3,W4");
+        assertEquals(2, two.exit(), two.err());
+        assertTrue(two.err().contains("--paced times one workload; --workload names 2"), two.err());
+        assertEquals("", two.out());
+
+        CliRun profiled = CliRun.run("bench", "--paced", "--workload", "W3", "--profile");
+        assertEquals(2, profiled.exit(), profiled.err());
+        assertTrue(profiled.err().contains("it cannot go with --profile"), profiled.err());
+
+        CliRun concurrent = CliRun.run("bench", "--paced", "--workload", "W3", "--concurrency", "2");
+        assertEquals(2, concurrent.exit(), concurrent.err());
+        assertTrue(concurrent.err().contains("it cannot go with --concurrency"), concurrent.err());
+
+        CliRun bothForms = CliRun.run("bench", "--paced", "--workload", "W5");
+        assertEquals(2, bothForms.exit(), bothForms.err());
+        assertTrue(bothForms.err().contains("--paced times one form; W5 times two unless --compact-only"),
+                bothForms.err());
+    }
 }

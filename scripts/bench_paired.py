@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Times the sides of a benchmark comparison call by call, in turn, each side warm in its own process.
+
+Each side is a shell command that speaks scripts/bench_pacing.py's protocol (`imprint bench --paced`,
+`bench_peers.py --paced`, `bench_attribution.py --paced`): it warms up, prints `ready`, then runs one
+timed call per line it reads and prints `call_s=<seconds>`, and at the end of its input prints its
+usual summary line. All sides start at once; once every one is ready, each cycle starts one call of
+every side, the first side rotating from cycle to cycle, so neighbouring calls see the same load.
+
+Why: on a shared machine outside load comes in bursts of seconds. Sides timed one after another,
+seven calls each, measure whichever burst they fall into; calls taken in turn share the bursts, and
+the ratio of a cycle's two calls cancels most of one. The ratio reported for a side is the median
+over cycles of (its call / the first side's call in the same cycle).
+
+Prints, on stdout:
+  side=NAME calls=N min_s=... median_s=...         per side, in --side order
+  ratio=NAME/FIRST cycles=N median=...             per side after the first
+  summary=NAME <the side's own summary line>
+Each side's standard error goes to this script's. Exits 1 when a side fails or stalls (after
+--timeout seconds without a line it owes), naming it; Ctrl-C stops every side.
+
+Usage: bench_paired.py --calls N [--timeout 900] --side NAME=COMMAND --side NAME=COMMAND [...]
+"""
+import argparse
+import os
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+
+class Side:
+    """One side's process, and its output read a line at a time with a deadline."""
+
+    def __init__(self, name, command):
+        self.name = name
+        self.command = command
+        # A session of its own: stopping the side stops what its shell started (the JVM, Python).
+        self.proc = subprocess.Popen(["bash", "-c", command], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     start_new_session=True)
+        self.buffer = b""
+        self.seconds = []
+
+    def line(self, deadline, owed):
+        """The next line of the side's output; fails when it ends or stays silent past the deadline."""
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SideFailed(f"side {self.name} printed no {owed} in time (see --timeout)")
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                code = self.proc.wait()
+                raise SideFailed(f"side {self.name} ended (exit {code}) before its {owed}: {self.command}")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line.decode("utf-8", "replace").strip()
+
+    def await_ready(self, deadline):
+        """Waits for `ready`; lines before it go to stderr."""
+        while True:
+            line = self.line(deadline, "'ready'")
+            if line == "ready":
+                return
+            print(f"[{self.name}] {line}", file=sys.stderr)
+
+    def call(self, deadline):
+        """Starts one timed call and returns its seconds."""
+        try:
+            self.proc.stdin.write(b"go\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise SideFailed(f"side {self.name} ended (exit {self.proc.wait()}) before a call: {self.command}")
+        line = self.line(deadline, "call_s= line")
+        if not line.startswith("call_s="):
+            raise SideFailed(f"side {self.name} answered {line!r}, not call_s=<seconds>")
+        seconds = float(line.split("=", 1)[1])
+        self.seconds.append(seconds)
+        return seconds
+
+    def finish(self, deadline):
+        """Ends the side's input and returns its summary line ('' when it printed none)."""
+        try:
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        lines = []
+        try:
+            while True:
+                lines.append(self.line(deadline, "summary line"))
+        except SideFailed:
+            pass
+        code = self.proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        if code != 0:
+            raise SideFailed(f"side {self.name} exited {code} after its calls")
+        return lines[-1] if lines else ""
+
+    def stop(self):
+        """Stops the side's whole session, if it still runs."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
+class SideFailed(Exception):
+    pass
+
+
+def interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
+def parse_side(text):
+    name, sep, command = text.partition("=")
+    if not sep or not name or not command.strip():
+        raise argparse.ArgumentTypeError(f"--side {text!r}; expected NAME=COMMAND")
+    return name, command
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--calls", type=int, required=True, help="timed calls per side, at least 3")
+    ap.add_argument("--timeout", type=float, default=900,
+                    help="seconds a side may take to be ready, and then any one call (default: 900)")
+    ap.add_argument("--side", type=parse_side, action="append", required=True,
+                    help="NAME=COMMAND, a shell command speaking the paced protocol; the first is the baseline")
+    args = ap.parse_args()
+    if args.calls < 3:
+        ap.error(f"--calls={args.calls}; expected at least 3")
+    if not args.timeout > 0:
+        ap.error(f"--timeout={args.timeout}; expected a positive number of seconds")
+    names = [name for name, _ in args.side]
+    if len(set(names)) != len(names):
+        ap.error(f"--side names repeat: {', '.join(names)}")
+
+    sides = []
+    # SIGTERM (a CI timeout, `kill`) stops the sides as Ctrl-C does.
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        for name, command in args.side:
+            sides.append(Side(name, command))
+        deadline = time.monotonic() + args.timeout
+        for side in sides:
+            side.await_ready(deadline)
+        ratios = {side.name: [] for side in sides[1:]}
+        for cycle in range(args.calls):
+            turn = cycle % len(sides)
+            seconds = {}
+            for side in sides[turn:] + sides[:turn]:
+                seconds[side.name] = side.call(time.monotonic() + args.timeout)
+            for side in sides[1:]:
+                ratios[side.name].append(seconds[side.name] / seconds[sides[0].name])
+        summaries = [side.finish(time.monotonic() + 60) for side in sides]
+    except SideFailed as e:
+        print(f"bench_paired: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench_paired: interrupted; stopping every side", file=sys.stderr)
+        return 130
+    finally:
+        for side in sides:
+            side.stop()
+
+    for side in sides:
+        print(f"side={side.name} calls={len(side.seconds)} min_s={min(side.seconds):.6f} "
+              f"median_s={statistics.median(side.seconds):.6f}")
+    for side in sides[1:]:
+        print(f"ratio={side.name}/{sides[0].name} cycles={len(ratios[side.name])} "
+              f"median={statistics.median(ratios[side.name]):.4f}")
+    for side, summary in zip(sides, summaries):
+        print(f"summary={side.name} {summary}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
