@@ -12,6 +12,12 @@ seven calls each, measure whichever burst they fall into; calls taken in turn sh
 the ratio of a cycle's two calls cancels most of one. The ratio reported for a side is the median
 over cycles of (its call / the first side's call in the same cycle).
 
+Before each side's turn the driver waits until the machine's CPUs are idle (under a fifth busy over
+20 ms, by /proc/stat; 2 s at most): the sides that just ran may still spin, OpenBLAS's and OpenMP's
+worker threads for up to a few hundred milliseconds after a call, and a spinning thread takes one
+of the cores the next side's call needs. Timed right after numpy's calls, Imprint's W3 took 15-16
+ms instead of 12, and numpy's after Imprint's (whose threads park within 0.2 ms) did not slow.
+
 Prints, on stdout:
   side=NAME calls=N min_s=... median_s=...         per side, in --side order
   ratio=NAME/FIRST cycles=N median=...             per side after the first
@@ -117,6 +123,33 @@ class SideFailed(Exception):
     pass
 
 
+def cpu_jiffies():
+    """(busy, total) clock ticks of every CPU since boot, from /proc/stat; None where there is none."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and iowait
+    # Steal is time the host gave to others, not what this machine's processes ran.
+    steal = fields[7] if len(fields) > 7 else 0
+    total = sum(fields[:8])
+    return total - idle - steal, total - steal
+
+
+def wait_idle(window=0.02, busy_share=0.2, longest=2.0):
+    """Returns once the CPUs were under busy_share busy over a window, or after longest seconds."""
+    give_up = time.monotonic() + longest
+    before = cpu_jiffies()
+    while before is not None and time.monotonic() < give_up:
+        time.sleep(window)
+        after = cpu_jiffies()
+        busy, total = after[0] - before[0], after[1] - before[1]
+        if total > 0 and busy <= busy_share * total:
+            return
+        before = after
+
+
 def interrupted(signum, frame):
     raise KeyboardInterrupt
 
@@ -158,6 +191,7 @@ def main():
             turn = cycle % len(sides)
             seconds = {}
             for side in sides[turn:] + sides[:turn]:
+                wait_idle()
                 seconds[side.name] = side.call(time.monotonic() + args.timeout)
             for side in sides[1:]:
                 ratios[side.name].append(seconds[side.name] / seconds[sides[0].name])
