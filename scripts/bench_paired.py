@@ -25,7 +25,7 @@ Prints, on stdout:
 Each side's standard error goes to this script's. Exits 1 when a side fails or stalls (after
 --timeout seconds without a line it owes), naming it; Ctrl-C stops every side.
 
-Usage: bench_paired.py --calls N [--timeout 900] --side NAME=COMMAND --side NAME=COMMAND [...]
+Usage: bench_paired.py --calls N [--timeout 900] [--trace] --side NAME=COMMAND --side NAME=COMMAND [...]
 """
 import argparse
 import os
@@ -166,6 +166,7 @@ def main():
     ap.add_argument("--calls", type=int, required=True, help="timed calls per side, at least 3")
     ap.add_argument("--timeout", type=float, default=900,
                     help="seconds a side may take to be ready, and then any one call (default: 900)")
+    ap.add_argument("--trace", action="store_true", help="print every call as it ends, on stderr")
     ap.add_argument("--side", type=parse_side, action="append", required=True,
                     help="NAME=COMMAND, a shell command speaking the paced protocol; the first is the baseline")
     args = ap.parse_args()
@@ -193,6 +194,8 @@ def main():
             for side in sides[turn:] + sides[:turn]:
                 wait_idle()
                 seconds[side.name] = side.call(time.monotonic() + args.timeout)
+                if args.trace:
+                    print(f"cycle={cycle} side={side.name} call_s={seconds[side.name]:.6f}", file=sys.stderr)
             for side in sides[1:]:
                 ratios[side.name].append(seconds[side.name] / seconds[sides[0].name])
         summaries = [side.finish(time.monotonic() + 60) for side in sides]

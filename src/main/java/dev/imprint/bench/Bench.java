@@ -274,8 +274,12 @@ public final class Bench {
         int calls = 0;
         pacing.ready();
         while (pacing.next()) {
-            for (int i = 0; i < pacing.untimedBefore(); i++) {
-                engine.scoreAll(set, suspects, query);
+            long warmNanos = pacing.untimedNanosBefore();
+            if (warmNanos > 0) {
+                long turnStart = System.nanoTime();
+                do {
+                    engine.scoreAll(set, suspects, query);
+                } while (System.nanoTime() - turnStart < warmNanos);
             }
             long start = System.nanoTime();
             engine.scoreAll(set, suspects, query);

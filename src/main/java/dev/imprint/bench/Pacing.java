@@ -16,9 +16,11 @@ import java.util.Locale;
  * comparison running, warm, and starts their calls in turn, one each, so a burst slows calls of
  * every side alike and the ratio of each pair of neighbouring calls cancels it.
  *
- * <p>A paced call follows an untimed one, as a call in a stream of batches follows the last: timed
- * right after the idle wait for its turn, W3 took 17 ms a call instead of 12 (the pool's threads,
- * and the virtual machine's idle CPUs, wake slowly), which measures the wait, not the scoring.
+ * <p>A paced call follows untimed ones, 50 ms of them (at least one), as a call in a stream of
+ * batches follows the last: the driver lets the machine go idle before each side's turn, and a call
+ * timed right after that wait measures the wake-up of the pool's threads and of the virtual
+ * machine's idle CPUs, not the scoring. After one untimed call W5 (0.15 ms a call back to back)
+ * still took 0.4 ms on every side, and torch's 3.9.
  */
 public interface Pacing {
     /** Called once, warm, before the first timed call. */
@@ -30,8 +32,11 @@ public interface Pacing {
     /** Reports the seconds the call that {@link #next} let start took. */
     void timed(double seconds);
 
-    /** Untimed calls to make right before each timed one. */
-    int untimedBefore();
+    /** How long to make untimed calls right before each timed one (at least one call when positive). */
+    long untimedNanosBefore();
+
+    /** How long a paced turn scores untimed before its timed call. */
+    long TURN_WARMUP_NANOS = 50_000_000L;
 
     /** {@code reps} calls back to back. */
     static Pacing fixed(int reps) {
@@ -53,7 +58,7 @@ public interface Pacing {
             public void timed(double seconds) {}
 
             @Override
-            public int untimedBefore() {
+            public long untimedNanosBefore() {
                 // Back to back, each call already follows the last.
                 return 0;
             }
@@ -61,7 +66,7 @@ public interface Pacing {
     }
 
     /**
-     * One call per line read from {@code in}, until its end, each after an untimed one: prints
+     * One call per line read from {@code in}, until its end, each after untimed ones: prints
      * {@code ready} once warm and {@code call_s=<seconds>} after each timed call to {@code out}, each
      * line flushed at once, since the process on the other end waits for it before it starts the
      * next side's call.
@@ -90,8 +95,8 @@ public interface Pacing {
             }
 
             @Override
-            public int untimedBefore() {
-                return 1;
+            public long untimedNanosBefore() {
+                return TURN_WARMUP_NANOS;
             }
         };
     }
