@@ -115,8 +115,12 @@ public final class BackendProvider {
 
     private static SelectedBackend cpu(String why, int threads, boolean bf16Cosine) {
         int workers = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
-        return new SelectedBackend(new CpuBackend(workers, CpuBackend.vectorKernelsUsable(), bf16Cosine),
-                String.format(Locale.ROOT, "cpu: %s; the CPU backend (native BLAS via netlib: %s)%s", why,
-                        CpuBackend.blasImplementation(), bf16Cosine ? ", EMBEDDING rows bf16" : ""));
+        boolean vector = CpuBackend.vectorKernelsUsable();
+        boolean panels = CpuBackend.panelKernelsCompiled();
+        return new SelectedBackend(new CpuBackend(workers, vector, panels, bf16Cosine),
+                String.format(Locale.ROOT, "cpu: %s; the CPU backend (native BLAS via netlib: %s)%s%s", why,
+                        CpuBackend.blasImplementation(), bf16Cosine ? ", EMBEDDING rows bf16" : "",
+                        vector && !panels ? ", EMBEDDING rows not in panels (their kernel needs Java 25 or newer; "
+                                + "this is " + Runtime.version().feature() + ")" : ""));
     }
 }

@@ -31,16 +31,23 @@ public final class CpuBackend implements ScoringBackend {
     private final BLAS blas = BLAS.getInstance();
     private final ForkJoinPool workers;
     private final boolean vectorProducts;
+    private final boolean panelProducts;
     private final boolean bf16Cosine;
+    /** The first Java release measured to compile {@link PanelProduct}'s kernels (see {@link #panelKernelsCompiled}). */
+    private static final int PANEL_KERNELS_FROM = 25;
 
     /** A backend using every available core. */
     public CpuBackend() {
         this(Runtime.getRuntime().availableProcessors());
     }
 
-    /** A backend scoring with {@code threads} worker threads (at least 1), on the Vector API where it is loaded. */
+    /**
+     * A backend scoring with {@code threads} worker threads (at least 1), on the Vector API where it
+     * is loaded, and with EMBEDDING rows in panels where this JVM compiles their kernel
+     * ({@link #panelKernelsCompiled()}).
+     */
     public CpuBackend(int threads) {
-        this(threads, vectorKernelsUsable());
+        this(threads, vectorKernelsUsable(), panelKernelsCompiled(), false);
     }
 
     /**
@@ -57,6 +64,19 @@ public final class CpuBackend implements ScoringBackend {
      * still fp32, COSINE off by at most 2^-8 + 2^-23 of sum |u_k x_k| / |x| (README, Metrics).
      */
     public CpuBackend(int threads, boolean vectorProducts, boolean bf16Cosine) {
+        this(threads, vectorProducts, vectorProducts, bf16Cosine);
+    }
+
+    /**
+     * As {@link #CpuBackend(int, boolean, boolean)}, EMBEDDING rows held in {@link PanelProduct}'s
+     * panels and multiplied by its kernel only when {@code panelProducts} (which needs
+     * {@code vectorProducts}); else they are rows, multiplied by {@link VectorProduct} or BLAS.
+     */
+    public CpuBackend(int threads, boolean vectorProducts, boolean panelProducts, boolean bf16Cosine) {
+        if (panelProducts && !vectorProducts) {
+            throw new IllegalArgumentException("panelProducts needs vectorProducts: the panels' kernel is on the "
+                    + "Vector API");
+        }
         if (threads < 1) {
             throw new IllegalArgumentException("threads=" + threads + "; expected at least 1");
         }
@@ -64,6 +84,7 @@ public final class CpuBackend implements ScoringBackend {
             throw new IllegalStateException("the Vector API kernels cannot run here: " + vectorApiAbsence());
         }
         this.vectorProducts = vectorProducts;
+        this.panelProducts = panelProducts;
         this.bf16Cosine = bf16Cosine;
         AtomicInteger counter = new AtomicInteger();
         this.workers = new ForkJoinPool(threads, pool -> {
@@ -103,6 +124,18 @@ public final class CpuBackend implements ScoringBackend {
         return vectorModuleLoaded() && VectorWidth.fitsTheKernels();
     }
 
+    /**
+     * Whether this JVM compiles {@link PanelProduct}'s kernels: the Vector API is usable and the
+     * release is {@value #PANEL_KERNELS_FROM} or newer. JDK 17 left the kernel's fused multiply-adds
+     * to the Vector API's Java fallback, an array allocated per operation: W4 took 2.2 s a batch
+     * there against 0.091 s with the rows on BLAS, W3 51 ms against 14 (2026-12-07, AVX2). JDK 25
+     * compiles them (W4 0.086-0.106 s); the releases between were not measured, so they keep the
+     * rows too.
+     */
+    public static boolean panelKernelsCompiled() {
+        return vectorKernelsUsable() && Runtime.version().feature() >= PANEL_KERNELS_FROM;
+    }
+
     private static boolean vectorModuleLoaded() {
         return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent();
     }
@@ -127,7 +160,7 @@ public final class CpuBackend implements ScoringBackend {
 
     @Override
     public ResidentReferences createResidentSet(ProbeSet set) {
-        return new CpuResidentSet(set, blas, workers, vectorProducts, bf16Cosine);
+        return new CpuResidentSet(set, blas, workers, vectorProducts, panelProducts, bf16Cosine);
     }
 
     @Override

@@ -70,7 +70,7 @@ final class CpuResidentSet implements ResidentReferences {
     private final RowTerms rowTerms;
     /** EMBEDDING unit rows held as bf16 in {@link #unitBf16} rather than fp32 in {@link #unit} ({@code --cpu-bf16-cosine}). */
     private final boolean bf16;
-    /** Unit rows in {@link PanelProduct}'s panels, multiplied by it: EMBEDDING sets on the Vector API. */
+    /** Unit rows in {@link PanelProduct}'s panels, multiplied by it: EMBEDDING sets where its kernel compiles. */
     private final boolean panels;
 
     private final Map<String, Integer> slotOf = new HashMap<>();
@@ -90,7 +90,8 @@ final class CpuResidentSet implements ResidentReferences {
     private final int[][] argmax;
 
     /** With {@code bf16Cosine}, an EMBEDDING set holds its unit rows as bf16 (a DISTRIBUTION set ignores it). */
-    CpuResidentSet(ProbeSet set, BLAS blas, ForkJoinPool workers, boolean vectorProducts, boolean bf16Cosine) {
+    CpuResidentSet(ProbeSet set, BLAS blas, ForkJoinPool workers, boolean vectorProducts, boolean panelProducts,
+                   boolean bf16Cosine) {
         this.set = set;
         this.probes = set.numProbes();
         this.dim = set.dim();
@@ -102,7 +103,7 @@ final class CpuResidentSet implements ResidentReferences {
         this.vectorProducts = vectorProducts;
         this.rowTerms = vectorProducts ? VectorRowTerms.INSTANCE : ScalarRowTerms.INSTANCE;
         this.bf16 = bf16Cosine && !distribution;
-        this.panels = vectorProducts && !distribution;
+        this.panels = panelProducts && !distribution;
         this.unit = emptyPerProbe();
         this.unitBf16 = bf16 ? emptyHalvesPerProbe() : null;
         this.logs = distribution ? emptyPerProbe() : null;

@@ -36,7 +36,9 @@ class CpuBackendTest {
 
     @BeforeAll
     static void startBackend() {
-        backend = new CpuBackend(2);
+        // The Vector API kernels, EMBEDDING panels included, on any JVM that loads the module: the
+        // panels' tests check what they compute, wherever the JIT would compile them slowly.
+        backend = new CpuBackend(2, CpuBackend.vectorKernelsUsable());
     }
 
     @AfterAll
@@ -257,6 +259,30 @@ class CpuBackendTest {
             }
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void panelsAreAskedForWithTheVectorApiAndChosenOnlyWhereTheirKernelCompiles() {
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new CpuBackend(1, false, true, false));
+        assertTrue(e.getMessage().contains("panelProducts needs vectorProducts"), e.getMessage());
+        // JDK 17 compiled the panels' kernel to the Vector API's Java fallback (README, Performance).
+        assertEquals(CpuBackend.vectorKernelsUsable() && Runtime.version().feature() >= 25,
+                CpuBackend.panelKernelsCompiled());
+        // Rows or panels, an EMBEDDING set scores the same within float rounding.
+        ProbeSet set = probeSet(ProbeSetKind.EMBEDDING, 5, 40);
+        Fixture panels = new Fixture(set, 37, 35);
+        try (CpuBackend rowsBackend = new CpuBackend(2, CpuBackend.vectorKernelsUsable(), false, false)) {
+            Fixture rows = new Fixture(set, new TestFingerprints(37), 35, rowsBackend);
+            SuspectBatch batch = randomSuspect(set, new TestFingerprints(38));
+            BatchScores x = panels.resident.score(batch, panels.ids, supported(set.kind()), true);
+            BatchScores y = rows.resident.score(batch, rows.ids, supported(set.kind()), true);
+            assertEquals(panels.ids, rows.ids);
+            for (int r = 0; r < panels.ids.size(); r++) {
+                assertEquals(x.value(Metric.COSINE, 0, r), y.value(Metric.COSINE, 0, r), 1e-6);
+            }
+            assertMatchesOracle(set, rows.rows, rows.ids, batch, supported(set.kind()), true, y);
         }
     }
 
