@@ -53,6 +53,14 @@ for w in ${workloads//,/ }; do
     *) echo "bench-compare: workload '$w'; expected W1 to W6, W3+bf16, W4+bf16 or A1 (comma-separated)" >&2; exit 2 ;;
   esac
 done
+if ! [[ "$calls" =~ ^[0-9]+$ ]] || [ "$calls" -lt 3 ]; then
+  echo "bench-compare: IMPRINT_BENCH_CALLS=$calls; expected a whole number of calls, at least 3" >&2
+  exit 2
+fi
+if ! [[ "$warmup" =~ ^[0-9]+$ ]]; then
+  echo "bench-compare: IMPRINT_BENCH_WARMUP=$warmup; expected a whole number of calls" >&2
+  exit 2
+fi
 for peer in ${peers//,/ }; do
   case "$peer" in
     numpy | torch | faiss) ;;
