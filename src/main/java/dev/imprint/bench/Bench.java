@@ -22,7 +22,6 @@ import dev.imprint.synth.SynthParams;
 import dev.imprint.synth.SynthScenario;
 import dev.imprint.topk.TopKRows;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,6 +30,7 @@ import java.util.SplittableRandom;
 import java.util.function.IntFunction;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
+import java.util.stream.DoubleStream;
 
 /**
  * Runs one benchmark workload in-process through the product path, {@link ImprintEngine#scoreAll},
@@ -270,8 +270,7 @@ public final class Bench {
             }
             engine.scoreAll(set, suspects, query);
         }
-        double[] seconds = new double[16];
-        int calls = 0;
+        DoubleStream.Builder seconds = DoubleStream.builder();
         pacing.ready();
         while (pacing.next()) {
             long warmNanos = pacing.untimedNanosBefore();
@@ -284,15 +283,10 @@ public final class Bench {
             long start = System.nanoTime();
             engine.scoreAll(set, suspects, query);
             double s = (System.nanoTime() - start) / 1e9;
-            if (calls == seconds.length) {
-                seconds = Arrays.copyOf(seconds, 2 * calls);
-            }
-            seconds[calls++] = s;
+            seconds.add(s);
             pacing.timed(s);
         }
-        seconds = Arrays.copyOf(seconds, calls);
-        Arrays.sort(seconds);
-        return seconds;
+        return seconds.build().sorted().toArray();
     }
 
     /** The workload's query: the kind's default metrics and order, the best {@code topK} matches (0: all). */

@@ -131,11 +131,7 @@ final class PanelProduct {
         int a1 = at(slots[1], dim, k0);
         int a2 = at(slots[2], dim, k0);
         int a3 = at(slots[3], dim, k0);
-        if (halves != null) {
-            oneColumnBf16(halves, a0, a1, a2, a3, k, x, k0, c, slots, accumulate);
-        } else {
-            oneColumn(a, a0, a1, a2, a3, k, x, k0, c, slots, accumulate);
-        }
+        oneColumn(a, halves, a0, a1, a2, a3, k, x, k0, c, slots, accumulate);
     }
 
     /** The floats {@link #multiply} packs {@code columns} segments of {@code k} values into: whole tiles of them. */
@@ -241,9 +237,12 @@ final class PanelProduct {
      * four streams a quarter of the block apart, the block streams at up to twice the rate of one
      * stream a thread (as {@link VectorProduct} found for rows); a panel's stream runs on into the
      * next panel of its quarter. Each output's sum is in order of k, as {@link #fourColumns}'s.
+     * The panels are fp32 {@code a} or else bf16 {@code halves}, each value widened as it is loaded:
+     * half the bytes read (widened into a buffer first, four panels at a time, W3 with bf16 rows took
+     * as long as with fp32 ones). Which one is a test the JIT takes out of the loop.
      */
-    private static void oneColumn(float[] a, int a0, int a1, int a2, int a3, int k, float[] x, int k0, float[] c,
-                                  int[] slots, boolean accumulate) {
+    private static void oneColumn(float[] a, short[] halves, int a0, int a1, int a2, int a3, int k, float[] x,
+                                  int k0, float[] c, int[] slots, boolean accumulate) {
         FloatVector s0;
         FloatVector s1;
         FloatVector t0;
@@ -274,71 +273,14 @@ final class PanelProduct {
         for (int j = 0; j < k; j++) {
             int step = j * WIDTH;
             FloatVector b = FloatVector.broadcast(SPECIES, x[k0 + j]);
-            s0 = FloatVector.fromArray(SPECIES, a, a0 + step).fma(b, s0);
-            s1 = FloatVector.fromArray(SPECIES, a, a0 + step + LANES).fma(b, s1);
-            t0 = FloatVector.fromArray(SPECIES, a, a1 + step).fma(b, t0);
-            t1 = FloatVector.fromArray(SPECIES, a, a1 + step + LANES).fma(b, t1);
-            u0 = FloatVector.fromArray(SPECIES, a, a2 + step).fma(b, u0);
-            u1 = FloatVector.fromArray(SPECIES, a, a2 + step + LANES).fma(b, u1);
-            v0 = FloatVector.fromArray(SPECIES, a, a3 + step).fma(b, v0);
-            v1 = FloatVector.fromArray(SPECIES, a, a3 + step + LANES).fma(b, v1);
-        }
-        s0.intoArray(c, slots[0]);
-        s1.intoArray(c, slots[0] + LANES);
-        t0.intoArray(c, slots[1]);
-        t1.intoArray(c, slots[1] + LANES);
-        u0.intoArray(c, slots[2]);
-        u1.intoArray(c, slots[2] + LANES);
-        v0.intoArray(c, slots[3]);
-        v1.intoArray(c, slots[3] + LANES);
-    }
-
-    /**
-     * {@link #oneColumn} on bf16 panels, each value widened as it is loaded: half the bytes read. Kept
-     * apart from it, not generic over the element type: the loads are the hot loop, and an
-     * indirection there would not be compiled away. (Widened into a buffer first, four panels at a
-     * time, W3 with bf16 rows took as long as with fp32 ones.)
-     */
-    private static void oneColumnBf16(short[] a, int a0, int a1, int a2, int a3, int k, float[] x, int k0, float[] c,
-                                  int[] slots, boolean accumulate) {
-        FloatVector s0;
-        FloatVector s1;
-        FloatVector t0;
-        FloatVector t1;
-        FloatVector u0;
-        FloatVector u1;
-        FloatVector v0;
-        FloatVector v1;
-        if (accumulate) {
-            s0 = FloatVector.fromArray(SPECIES, c, slots[0]);
-            s1 = FloatVector.fromArray(SPECIES, c, slots[0] + LANES);
-            t0 = FloatVector.fromArray(SPECIES, c, slots[1]);
-            t1 = FloatVector.fromArray(SPECIES, c, slots[1] + LANES);
-            u0 = FloatVector.fromArray(SPECIES, c, slots[2]);
-            u1 = FloatVector.fromArray(SPECIES, c, slots[2] + LANES);
-            v0 = FloatVector.fromArray(SPECIES, c, slots[3]);
-            v1 = FloatVector.fromArray(SPECIES, c, slots[3] + LANES);
-        } else {
-            s0 = FloatVector.zero(SPECIES);
-            s1 = s0;
-            t0 = s0;
-            t1 = s0;
-            u0 = s0;
-            u1 = s0;
-            v0 = s0;
-            v1 = s0;
-        }
-        for (int j = 0; j < k; j++) {
-            int step = j * WIDTH;
-            FloatVector b = FloatVector.broadcast(SPECIES, x[k0 + j]);
-            s0 = widened(a, a0 + step).fma(b, s0);
-            s1 = widened(a, a0 + step + LANES).fma(b, s1);
-            t0 = widened(a, a1 + step).fma(b, t0);
-            t1 = widened(a, a1 + step + LANES).fma(b, t1);
-            u0 = widened(a, a2 + step).fma(b, u0);
-            u1 = widened(a, a2 + step + LANES).fma(b, u1);
-            v0 = widened(a, a3 + step).fma(b, v0);
-            v1 = widened(a, a3 + step + LANES).fma(b, v1);
+            s0 = load(a, halves, a0 + step).fma(b, s0);
+            s1 = load(a, halves, a0 + step + LANES).fma(b, s1);
+            t0 = load(a, halves, a1 + step).fma(b, t0);
+            t1 = load(a, halves, a1 + step + LANES).fma(b, t1);
+            u0 = load(a, halves, a2 + step).fma(b, u0);
+            u1 = load(a, halves, a2 + step + LANES).fma(b, u1);
+            v0 = load(a, halves, a3 + step).fma(b, v0);
+            v1 = load(a, halves, a3 + step + LANES).fma(b, v1);
         }
         s0.intoArray(c, slots[0]);
         s1.intoArray(c, slots[0] + LANES);
@@ -358,6 +300,11 @@ final class PanelProduct {
         for (int k = 0; k < count; k += LANES) {
             widened(in, inOff + k).intoArray(out, k);
         }
+    }
+
+    /** LANES panel values from {@code from}: of fp32 {@code a}, or else of bf16 {@code halves}, widened. */
+    private static FloatVector load(float[] a, short[] halves, int from) {
+        return halves == null ? FloatVector.fromArray(SPECIES, a, from) : widened(halves, from);
     }
 
     /** LANES bf16 values from {@code in[from]} as floats. */
