@@ -7,7 +7,13 @@
 # their calls in turn, one each per cycle (each timed call right after an untimed one), so a burst
 # of outside load slows every side's neighbouring calls alike. Each side's figure is the median of
 # its calls; each ratio is the median over cycles of (the peer's call / Imprint's call in the same
-# cycle). The driver's lines, and every side's own summary line, go to stderr.
+# cycle). The sides are started afresh IMPRINT_BENCH_SESSIONS times (default 3), the calls split
+# between the sessions: on a virtual machine a process's memory placement makes it a few percent
+# faster or slower for its whole life (two processes of one build ran W4 0.93-1.10 times each other's
+# speed), so one pair of processes is one draw of that luck, and three are three. The peer "control"
+# (IMPRINT_BENCH_PEERS=numpy,torch,faiss,control) is a second Imprint process running the same
+# command: its ratio, which ideally is 1.00, shows how far the run's own noise reaches.
+# The driver's lines, and every side's own summary line, go to stderr.
 # FAISS runs the EMBEDDING workloads (W3, W4) only; a peer that is not installed shows "-".
 #
 # Usage: scripts/bench-compare.sh [W1,W2,W3,W4,W5,W6,W3+bf16,W4+bf16,A1] (default W1-W4)
@@ -34,14 +40,16 @@
 # system OpenBLAS picks its AVX-512 kernels only when told (IMPRINT_BENCH_CORETYPE overrides; "keep"
 # leaves the environment's), as the peers' newer builds do by themselves.
 #
-# Environment: IMPRINT_BENCH_CALLS (timed calls per side, default 31),
+# Environment: IMPRINT_BENCH_CALLS (timed calls per side over all sessions, default 45),
+#              IMPRINT_BENCH_SESSIONS (default 3),
 #              IMPRINT_BENCH_WARMUP (default 30), IMPRINT_BENCH_SCALE (default 1),
-#              IMPRINT_BENCH_PEERS (default numpy,torch,faiss), IMPRINT_LAUNCHER (default scripts/imprint).
+#              IMPRINT_BENCH_PEERS (default numpy,torch,faiss; control adds a second Imprint), IMPRINT_LAUNCHER (default scripts/imprint).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 workloads=${1:-W1,W2,W3,W4}
-calls=${IMPRINT_BENCH_CALLS:-31}
+calls=${IMPRINT_BENCH_CALLS:-45}
+sessions=${IMPRINT_BENCH_SESSIONS:-3}
 warmup=${IMPRINT_BENCH_WARMUP:-30}
 scale=${IMPRINT_BENCH_SCALE:-1}
 peers=${IMPRINT_BENCH_PEERS:-numpy,torch,faiss}
@@ -57,14 +65,18 @@ if ! [[ "$calls" =~ ^[0-9]+$ ]] || [ "$calls" -lt 3 ]; then
   echo "bench-compare: IMPRINT_BENCH_CALLS=$calls; expected a whole number of calls, at least 3" >&2
   exit 2
 fi
+if ! [[ "$sessions" =~ ^[0-9]+$ ]] || [ "$sessions" -lt 1 ] || [ "$sessions" -gt "$calls" ]; then
+  echo "bench-compare: IMPRINT_BENCH_SESSIONS=$sessions; expected a whole number from 1 to IMPRINT_BENCH_CALLS ($calls)" >&2
+  exit 2
+fi
 if ! [[ "$warmup" =~ ^[0-9]+$ ]]; then
   echo "bench-compare: IMPRINT_BENCH_WARMUP=$warmup; expected a whole number of calls" >&2
   exit 2
 fi
 for peer in ${peers//,/ }; do
   case "$peer" in
-    numpy | torch | faiss) ;;
-    *) echo "bench-compare: IMPRINT_BENCH_PEERS names '$peer'; expected numpy, torch or faiss" >&2; exit 2 ;;
+    numpy | torch | faiss | control) ;;
+    *) echo "bench-compare: IMPRINT_BENCH_PEERS names '$peer'; expected numpy, torch, faiss or control" >&2; exit 2 ;;
   esac
 done
 
@@ -106,6 +118,7 @@ shape() { grep -o ' M=[0-9]* P=[0-9]* D=[0-9]* S=[0-9]*' || true; }
 # Whether peer $1 runs workload $2 here: FAISS scores EMBEDDING only, and a peer must import.
 runs() {
   case "$1:$2" in
+    control:*) return 0 ;;
     faiss:W1 | faiss:W2 | faiss:W5 | faiss:W6 | faiss:A1 | torch:A1) return 1 ;;
   esac
   "$python" -c "import $1" 2>/dev/null
@@ -164,15 +177,20 @@ for w in ${workloads//,/ }; do
     w_calls=101
   fi
   # The CPU backend parallelises across probes itself; OpenBLAS threads on top would oversubscribe.
-  sides=(--side "imprint=$(printf '%q ' env "${imprint_env[@]}" "$launcher" bench --workload "$base" --paced \
-    --warmup "$warmup" "${scaled[@]}" "${options[@]}") 2>/dev/null")
+  imprint_command="$(printf '%q ' env "${imprint_env[@]}" "$launcher" bench --workload "$base" --paced \
+    --warmup "$warmup" "${scaled[@]}" "${options[@]}") 2>/dev/null"
+  sides=(--side "imprint=$imprint_command")
   ran=()
   for peer in ${peers//,/ }; do
     runs "$peer" "$base" || continue
-    sides+=(--side "$peer=$(peer_command "$peer" "$base")")
+    if [ "$peer" = control ]; then
+      sides+=(--side "control=$imprint_command")
+    else
+      sides+=(--side "$peer=$(peer_command "$peer" "$base")")
+    fi
     ran+=("$peer")
   done
-  if ! out=$("$python" "$root/scripts/bench_paired.py" --calls "$w_calls" "${sides[@]}"); then
+  if ! out=$("$python" "$root/scripts/bench_paired.py" --calls "$w_calls" --sessions "$sessions" "${sides[@]}"); then
     echo "bench-compare: $w failed (above)" >&2
     exit 1
   fi

@@ -12,6 +12,13 @@ seven calls each, measure whichever burst they fall into; calls taken in turn sh
 the ratio of a cycle's two calls cancels most of one. The ratio reported for a side is the median
 over cycles of (its call / the first side's call in the same cycle).
 
+With --sessions K the sides are started K times, one set after another, and the calls are split
+between the sessions. Why: on a virtual machine each process's memory lands on host pages of its
+own luck, and two processes of the same build ran W4 1.10, 1.02, 0.98 and 0.93 times each other's
+speed in four paired runs of 31-61 cycles; that spread stays for a process's life, so cycles alone
+do not cancel it, fresh processes do. Each session's ratio is printed too, and the reported ratio
+pools the cycles of all of them.
+
 Before each side's turn the driver waits until the machine's CPUs are idle (under a fifth busy over
 20 ms, by /proc/stat; 2 s at most): the sides that just ran may still spin, OpenBLAS's and OpenMP's
 worker threads for up to a few hundred milliseconds after a call, and a spinning thread takes one
@@ -19,13 +26,15 @@ of the cores the next side's call needs. Timed right after numpy's calls, Imprin
 ms instead of 12, and numpy's after Imprint's (whose threads park within 0.2 ms) did not slow.
 
 Prints, on stdout:
+  session=I ratio=NAME/FIRST cycles=N median=...   per session and side after the first (--sessions > 1)
   side=NAME calls=N min_s=... median_s=...         per side, in --side order
-  ratio=NAME/FIRST cycles=N median=...             per side after the first
-  summary=NAME <the side's own summary line>
+  ratio=NAME/FIRST cycles=N median=...             per side after the first, over every session's cycles
+  summary=NAME <the side's own summary line>       the last session's
 Each side's standard error goes to this script's. Exits 1 when a side fails or stalls (after
 --timeout seconds without a line it owes), naming it; Ctrl-C stops every side.
 
-Usage: bench_paired.py --calls N [--timeout 900] [--trace] --side NAME=COMMAND --side NAME=COMMAND [...]
+Usage: bench_paired.py --calls N [--sessions K] [--timeout 900] [--trace]
+                      --side NAME=COMMAND --side NAME=COMMAND [...]
 """
 import argparse
 import os
@@ -47,7 +56,6 @@ class Side:
         self.proc = subprocess.Popen(["bash", "-c", command], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      start_new_session=True)
         self.buffer = b""
-        self.seconds = []
 
     def line(self, deadline, owed):
         """The next line of the side's output; fails when it ends or stays silent past the deadline."""
@@ -85,9 +93,7 @@ class Side:
         line = self.line(deadline, "call_s= line")
         if not line.startswith("call_s="):
             raise SideFailed(f"side {self.name} answered {line!r}, not call_s=<seconds>")
-        seconds = float(line.split("=", 1)[1])
-        self.seconds.append(seconds)
-        return seconds
+        return float(line.split("=", 1)[1])
 
     def finish(self, deadline):
         """Ends the side's input and returns its summary line ('' when it printed none)."""
@@ -164,6 +170,8 @@ def parse_side(text):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, required=True, help="timed calls per side, at least 3")
+    ap.add_argument("--sessions", type=int, default=1,
+                    help="how many times to start the sides afresh, the calls split between them (default: 1)")
     ap.add_argument("--timeout", type=float, default=900,
                     help="seconds a side may take to be ready, and then any one call (default: 900)")
     ap.add_argument("--trace", action="store_true", help="print every call as it ends, on stderr")
@@ -172,15 +180,53 @@ def main():
     args = ap.parse_args()
     if args.calls < 3:
         ap.error(f"--calls={args.calls}; expected at least 3")
+    if not 1 <= args.sessions <= args.calls:
+        ap.error(f"--sessions={args.sessions}; expected 1 to --calls ({args.calls})")
     if not args.timeout > 0:
         ap.error(f"--timeout={args.timeout}; expected a positive number of seconds")
     names = [name for name, _ in args.side]
     if len(set(names)) != len(names):
         ap.error(f"--side names repeat: {', '.join(names)}")
 
-    sides = []
     # SIGTERM (a CI timeout, `kill`) stops the sides as Ctrl-C does.
     signal.signal(signal.SIGTERM, interrupted)
+    seconds = {name: [] for name in names}
+    ratios = {name: [] for name in names[1:]}
+    session_lines = []
+    cycle = 0
+    try:
+        for session in range(args.sessions):
+            share = args.calls * (session + 1) // args.sessions - args.calls * session // args.sessions
+            summaries, session_ratios = run_session(args, share, cycle, seconds)
+            cycle += share
+            for name in names[1:]:
+                ratios[name].extend(session_ratios[name])
+                session_lines.append(f"session={session + 1} ratio={name}/{names[0]} cycles={share} "
+                                     f"median={statistics.median(session_ratios[name]):.4f}")
+    except SideFailed as e:
+        print(f"bench_paired: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench_paired: interrupted; stopping every side", file=sys.stderr)
+        return 130
+
+    if args.sessions > 1:
+        print("\n".join(session_lines))
+    for name in names:
+        print(f"side={name} calls={len(seconds[name])} min_s={min(seconds[name]):.6f} "
+              f"median_s={statistics.median(seconds[name]):.6f}")
+    for name in names[1:]:
+        print(f"ratio={name}/{names[0]} cycles={len(ratios[name])} "
+              f"median={statistics.median(ratios[name]):.4f}")
+    for name, summary in zip(names, summaries):
+        print(f"summary={name} {summary}")
+    return 0
+
+
+def run_session(args, calls, first_cycle, seconds):
+    """Starts every side, runs `calls` cycles, ends the sides; adds each call's seconds to `seconds`.
+    Returns the sides' summary lines and, per side after the first, its ratio in each cycle."""
+    sides = []
     try:
         for name, command in args.side:
             sides.append(Side(name, command))
@@ -188,36 +234,23 @@ def main():
         for side in sides:
             side.await_ready(deadline)
         ratios = {side.name: [] for side in sides[1:]}
-        for cycle in range(args.calls):
+        for cycle in range(first_cycle, first_cycle + calls):
             turn = cycle % len(sides)
-            seconds = {}
+            took = {}
             for side in sides[turn:] + sides[:turn]:
                 wait_idle()
-                seconds[side.name] = side.call(time.monotonic() + args.timeout)
+                took[side.name] = side.call(time.monotonic() + args.timeout)
                 if args.trace:
-                    print(f"cycle={cycle} side={side.name} call_s={seconds[side.name]:.6f}", file=sys.stderr)
+                    print(f"cycle={cycle} side={side.name} call_s={took[side.name]:.6f}", file=sys.stderr)
+            for side in sides:
+                seconds[side.name].append(took[side.name])
             for side in sides[1:]:
-                ratios[side.name].append(seconds[side.name] / seconds[sides[0].name])
+                ratios[side.name].append(took[side.name] / took[sides[0].name])
         summaries = [side.finish(time.monotonic() + 60) for side in sides]
-    except SideFailed as e:
-        print(f"bench_paired: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("bench_paired: interrupted; stopping every side", file=sys.stderr)
-        return 130
+        return summaries, ratios
     finally:
         for side in sides:
             side.stop()
-
-    for side in sides:
-        print(f"side={side.name} calls={len(side.seconds)} min_s={min(side.seconds):.6f} "
-              f"median_s={statistics.median(side.seconds):.6f}")
-    for side in sides[1:]:
-        print(f"ratio={side.name}/{sides[0].name} cycles={len(ratios[side.name])} "
-              f"median={statistics.median(ratios[side.name]):.4f}")
-    for side, summary in zip(sides, summaries):
-        print(f"summary={side.name} {summary}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -43,8 +43,9 @@ final class BackendOptions {
     @Option(names = "--cpu-bf16-cosine",
             description = "On the CPU backend, hold EMBEDDING probe sets' unit rows as bf16: half the memory and "
                     + "bytes read per query, products still fp32, COSINE off by up to 2^-8 (typically 4e-5 at "
-                    + "D=768; README, Metrics). A single suspect scores about 1.5x faster; batches of more "
-                    + "than 4 widen each probe's rows to fp32 for BLAS first. DISTRIBUTION sets stay fp32; the "
+                    + "D=768; README, Metrics). A single suspect scores about 1.5x faster; larger batches "
+                    + "widen the rows to fp32 as they go (on Java 25, a panel at a time) and gain nothing "
+                    + "in speed (README, Performance). DISTRIBUTION sets stay fp32; the "
                     + "CUDA backend ignores it, see --cuda-bf16-cosine (default: off).")
     boolean cpuBf16Cosine;
 

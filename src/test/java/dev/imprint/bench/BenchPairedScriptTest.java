@@ -65,6 +65,31 @@ class BenchPairedScriptTest {
     }
 
     @Test
+    void eachSessionStartsTheSidesAfreshAndTheRatioPoolsEverySessionsCycles() throws Exception {
+        // The peer's process is as slow as its start's number: 2 ms in the first session, 4 in the
+        // second (a process's own memory luck, which lasts its life). The base is 2 ms throughout.
+        Path starts = dir.resolve("starts");
+        String numbered = "n=$(($(cat " + starts + " 2>/dev/null || echo 0) + 1)); echo $n > " + starts + "; "
+                + "echo ready; while read -r line; do echo call_s=0.00$((2 * n)); done; echo summary of start $n";
+        Run r = driver("--calls", "7", "--sessions", "2", "--side", "base=" + steady(0.002), "--side", "peer=" + numbered);
+        assertEquals(0, r.exit, r.err);
+        assertEquals("2", Files.readString(starts).trim(), "the peer was not started once per session");
+        List<String> lines = r.out.lines().toList();
+        // 7 calls split 3 and 4; pooled, four of the seven ratios are 2.
+        assertEquals(List.of("session=1 ratio=peer/base cycles=3 median=1.0000",
+                "session=2 ratio=peer/base cycles=4 median=2.0000",
+                "side=base calls=7 min_s=0.002000 median_s=0.002000",
+                "side=peer calls=7 min_s=0.002000 median_s=0.004000",
+                "ratio=peer/base cycles=7 median=2.0000",
+                "summary=base summary of mine",
+                "summary=peer summary of start 2"), lines);
+
+        Run tooMany = driver("--calls", "3", "--sessions", "4", "--side", "base=" + steady(0.001));
+        assertEquals(2, tooMany.exit, tooMany.err);
+        assertTrue(tooMany.err.contains("--sessions=4; expected 1 to --calls (3)"), tooMany.err);
+    }
+
+    @Test
     void aSideThatEndsBeforeItIsReadyFailsTheRunAndNamesIt() throws Exception {
         Run r = driver("--calls", "3", "--side", "base=" + steady(0.001), "--side", "broken=echo oops >&2; exit 3");
         assertEquals(1, r.exit, r.out);
