@@ -8,9 +8,10 @@
 # of outside load slows every side's neighbouring calls alike. Each side's figure is the median of
 # its calls; each ratio is the median over cycles of (the peer's call / Imprint's call in the same
 # cycle). The sides are started afresh IMPRINT_BENCH_SESSIONS times (default 3), the calls split
-# between the sessions: on a virtual machine a process's memory placement makes it a few percent
-# faster or slower for its whole life (two processes of one build ran W4 0.93-1.10 times each other's
-# speed), so one pair of processes is one draw of that luck, and three are three. The peer "control"
+# between the sessions: on this virtual machine two processes of one build, paired, ran W4 0.93-1.10
+# times each other's speed from run to run, a spread the cycles of one set of processes do not
+# average away (where each process's memory landed on the host is the likely cause, not shown), so
+# one set of processes is one draw of it, and three sessions are three. The peer "control"
 # (IMPRINT_BENCH_PEERS=numpy,torch,faiss,control) is a second Imprint process running the same
 # command: its ratio, which ideally is 1.00, shows how far the run's own noise reaches.
 # The driver's lines, and every side's own summary line, go to stderr.

@@ -13,10 +13,10 @@ the ratio of a cycle's two calls cancels most of one. The ratio reported for a s
 over cycles of (its call / the first side's call in the same cycle).
 
 With --sessions K the sides are started K times, one set after another, and the calls are split
-between the sessions. Why: on a virtual machine each process's memory lands on host pages of its
-own luck, and two processes of the same build ran W4 1.10, 1.02, 0.98 and 0.93 times each other's
-speed in four paired runs of 31-61 cycles; that spread stays for a process's life, so cycles alone
-do not cancel it, fresh processes do. Each session's ratio is printed too, and the reported ratio
+between the sessions. Why: two processes of the same build ran W4 1.10, 1.02, 0.98 and 0.93 times
+each other's speed in four paired runs of 31-61 cycles on the development machine (a virtual one;
+where each process's memory landed on the host is the likely cause, not shown). More cycles with
+the same processes do not average that away; fresh processes do. Each session's ratio is printed too, and the reported ratio
 pools the cycles of all of them.
 
 Before each side's turn the driver waits until the machine's CPUs are idle (under a fifth busy over
