@@ -5,7 +5,13 @@ Each side is a shell command that speaks scripts/bench_pacing.py's protocol (`im
 `bench_peers.py --paced`, `bench_attribution.py --paced`): it warms up, prints `ready`, then runs one
 timed call per line it reads and prints `call_s=<seconds>`, and at the end of its input prints its
 usual summary line. All sides start at once; once every one is ready, each cycle starts one call of
-every side, the first side rotating from cycle to cycle, so neighbouring calls see the same load.
+every side, so neighbouring calls see the same load. The order within a cycle follows a Williams
+design: over every n cycles (2n for an odd number n of sides) each side comes first equally often
+and follows every other side equally often. A call can carry something of the call before it (a
+peer's OpenMP threads waking, its data in the caches), and with the first side merely rotating each
+side always followed the same neighbour: in a run of five sides on 2026-12-07 the second Imprint
+process, which always followed FAISS or torch, ran slower than the first, which followed it, in
+19 of 27 sessions (every one of W4's and W6's).
 
 Why: on a shared machine outside load comes in bursts of seconds. Sides timed one after another,
 seven calls each, measure whichever burst they fall into; calls taken in turn share the bursts, and
@@ -156,6 +162,18 @@ def wait_idle(window=0.02, busy_share=0.2, longest=2.0):
         before = after
 
 
+def williams_orders(n):
+    """Orders of n sides, one per cycle in turn: each side comes first equally often, and each
+    ordered pair of sides is adjacent equally often (a Williams design; 2n orders for odd n)."""
+    first = [0]
+    for j in range(1, n):
+        first.append((j + 1) // 2 if j % 2 else n - j // 2)
+    orders = [[(side + i) % n for side in first] for i in range(n)]
+    if n % 2:
+        orders += [list(reversed(order)) for order in orders]
+    return orders
+
+
 def interrupted(signum, frame):
     raise KeyboardInterrupt
 
@@ -234,10 +252,10 @@ def run_session(args, calls, first_cycle, seconds):
         for side in sides:
             side.await_ready(deadline)
         ratios = {side.name: [] for side in sides[1:]}
+        orders = williams_orders(len(sides))
         for cycle in range(first_cycle, first_cycle + calls):
-            turn = cycle % len(sides)
             took = {}
-            for side in sides[turn:] + sides[:turn]:
+            for side in (sides[i] for i in orders[cycle % len(orders)]):
                 wait_idle()
                 took[side.name] = side.call(time.monotonic() + args.timeout)
                 if args.trace:

@@ -10,8 +10,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,6 +67,32 @@ class BenchPairedScriptTest {
                 "--side", "peer=" + burst.formatted("0.060", "0.006"));
         assertEquals(0, r.exit, r.err);
         assertTrue(r.out.contains("ratio=peer/base cycles=5 median=3.0000"), r.out);
+    }
+
+    @Test
+    void everySideComesFirstAndFollowsEveryOtherSideEquallyOften() throws Exception {
+        // Three sides, six cycles: a Williams design's full round for an odd count. The trace names
+        // the sides in the order their calls ran.
+        Run r = driver("--calls", "6", "--trace", "--side", "a=" + steady(0.001), "--side", "b=" + steady(0.001),
+                "--side", "c=" + steady(0.001));
+        assertEquals(0, r.exit, r.err);
+        Map<String, List<String>> orderByCycle = new TreeMap<>();
+        Matcher m = Pattern.compile("cycle=(\\d+) side=(\\w+)").matcher(r.err);
+        while (m.find()) {
+            orderByCycle.computeIfAbsent(m.group(1), k -> new ArrayList<>()).add(m.group(2));
+        }
+        assertEquals(6, orderByCycle.size(), r.err);
+        Map<String, Integer> firsts = new TreeMap<>();
+        Map<String, Integer> follows = new TreeMap<>();
+        for (List<String> order : orderByCycle.values()) {
+            assertEquals(3, new HashSet<>(order).size(), "a cycle did not call each side once: " + order);
+            firsts.merge(order.get(0), 1, Integer::sum);
+            for (int i = 1; i < order.size(); i++) {
+                follows.merge(order.get(i - 1) + ">" + order.get(i), 1, Integer::sum);
+            }
+        }
+        assertEquals(Map.of("a", 2, "b", 2, "c", 2), firsts);
+        assertEquals(Map.of("a>b", 2, "a>c", 2, "b>a", 2, "b>c", 2, "c>a", 2, "c>b", 2), follows);
     }
 
     @Test
