@@ -5,8 +5,8 @@
 #
 # Per workload, every side runs at once in its own process, warm, and scripts/bench_paired.py starts
 # their calls in turn, one each per cycle in balanced orders (each side first, and after each other
-# side, equally often) (each timed call right after an untimed one), so a burst
-# of outside load slows every side's neighbouring calls alike. Each side's figure is the median of
+# side, equally often), each timed call after 50 ms of untimed ones, so a burst of outside load
+# slows every side's neighbouring calls alike. Each side's figure is the median of
 # its calls; each ratio is the median over cycles of (the peer's call / Imprint's call in the same
 # cycle). The sides are started afresh IMPRINT_BENCH_SESSIONS times (default 3), the calls split
 # between the sessions: on this virtual machine two processes of one build, paired, ran W4 0.93-1.10
