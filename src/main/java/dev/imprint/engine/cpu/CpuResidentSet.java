@@ -39,8 +39,6 @@ final class CpuResidentSet implements ResidentReferences {
     private static final int INITIAL_CAPACITY = 4;
     /** Up to this many suspect columns, products run as matrix-vector products (see {@code product}). */
     private static final int SKINNY_COLUMNS = 4;
-    /** Probe chunks per worker thread in one scoring call. */
-    private static final int CHUNKS_PER_WORKER = 4;
     /**
      * Probes whose products BLAS sums in float before they are added in double: long enough to
      * save most per-probe work, short enough that float rounding stays near 1e-6 of the value.
@@ -322,13 +320,15 @@ final class CpuResidentSet implements ResidentReferences {
             }
         }
         Pass pass = new Pass(batch, slots, metrics, perProbeOut, perProbe);
-        // Several chunks per worker, taken as threads free up: a worker slowed by other load on
-        // the machine holds back the call by one small chunk, not by half of it.
-        int chunks = Math.min(count, workers.getParallelism() * CHUNKS_PER_WORKER);
+        // Chunks taken as threads free up, shrinking towards the end: a thread slowed by other load
+        // on the machine holds back the call by one small chunk, not by half of it. The bounds
+        // depend on the probe count and the threads only, so a suspect's sums are added in the same
+        // order alone or in any batch.
+        int[] bounds = SharedChunks.shrinkingBounds(count, workers.getParallelism());
+        int chunks = bounds.length - 1;
         // A chunk writes its per-probe values straight into the output: only without them may a
         // stalled worker's chunk be run again (a late copy would write into a returned result).
-        List<double[][]> parts = SharedChunks.run(workers, chunks,
-                c -> pass.run((int) ((long) count * c / chunks), (int) ((long) count * (c + 1) / chunks)), !perProbe);
+        List<double[][]> parts = SharedChunks.run(workers, chunks, c -> pass.run(bounds[c], bounds[c + 1]), !perProbe);
         double[][] sums = new double[METRICS.length][];
         for (double[][] part : parts) {
             for (Metric m : metrics) {

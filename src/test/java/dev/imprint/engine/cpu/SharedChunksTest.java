@@ -26,6 +26,34 @@ class SharedChunksTest {
     }
 
     @Test
+    void chunksCoverEveryItemOnceAndShrinkTowardsTheEnd() {
+        // W4's 128 probes on two threads: a quarter of what is left each time, down to 4.
+        assertEquals(List.of(0, 32, 56, 74, 88, 98, 106, 112, 116, 120, 124, 128),
+                IntStream.of(SharedChunks.shrinkingBounds(128, 2)).boxed().toList());
+        for (int items = 1; items <= 600; items++) {
+            for (int threads = 1; threads <= 9; threads++) {
+                int[] bounds = SharedChunks.shrinkingBounds(items, threads);
+                String shape = items + " items on " + threads + " threads: " + java.util.Arrays.toString(bounds);
+                assertEquals(0, bounds[0], shape);
+                assertEquals(items, bounds[bounds.length - 1], shape);
+                // The float64 reference: a quarter (for two threads) of what is left, at least a
+                // sixteenth of a thread's share, and never more than is left.
+                double smallest = Math.max(1, Math.ceil(items / (threads * 16.0)));
+                for (int c = 0; c + 1 < bounds.length; c++) {
+                    int left = items - bounds[c];
+                    double wanted = Math.min(left, Math.max(smallest, Math.ceil(left / (2.0 * threads))));
+                    assertEquals(wanted, bounds[c + 1] - bounds[c], shape);
+                    if (c > 0) {
+                        assertTrue(bounds[c + 1] - bounds[c] <= bounds[c] - bounds[c - 1], "a chunk grew: " + shape);
+                    }
+                }
+                // At most 2·threads·ln(16·threads)-ish chunks: never one per item for large counts.
+                assertTrue(bounds.length - 1 <= Math.min(items, 2 * threads * 6 + 16), shape);
+            }
+        }
+    }
+
+    @Test
     void returnsEveryChunksResultInChunkOrderWhoeverRanIt() {
         Set<Thread> ran = ConcurrentHashMap.newKeySet();
         List<Integer> results = SharedChunks.run(pool, 40, c -> {
