@@ -7,9 +7,10 @@ comparison warm and starts their calls in turn, so a burst of outside load on a 
 every side's neighbouring calls alike. The untimed calls first make the timed one follow others, as
 in a stream of batches, not the idle wait the driver makes before each turn (see Pacing.java).
 """
-TURN_WARMUP_S = 0.05
 import sys
 import time
+
+TURN_WARMUP_S = 0.05  # Pacing.TURN_WARMUP_NANOS
 
 
 def timed_calls(step, reps, paced):

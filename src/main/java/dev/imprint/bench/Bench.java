@@ -271,9 +271,10 @@ public final class Bench {
             engine.scoreAll(set, suspects, query);
         }
         // The references' registration left gigabytes of garbage (each growth of a set copies its
-        // arrays) that G1 otherwise collects in mixed pauses of 60-150 ms in the middle of the timed
-        // calls (W4, -Xlog:gc). A running server paid for that long before; collected here, the
-        // timed calls collect only their own garbage, as the server's calls do.
+        // arrays; in a sweep, the last point's engine too) that G1 otherwise collects in mixed pauses
+        // of 60-150 ms in the middle of the timed calls (W4, -Xlog:gc). A running server paid for
+        // that long before; collected here, the timed calls collect only their own garbage, as the
+        // server's calls do.
         System.gc();
         DoubleStream.Builder seconds = DoubleStream.builder();
         pacing.ready();

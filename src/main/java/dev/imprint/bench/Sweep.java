@@ -239,9 +239,6 @@ public final class Sweep {
             try (ImprintEngine engine = ImprintEngine.open(generated, backends.get())) {
                 List<Suspect> suspects = generated.suspects(shape.s());
                 ProbeSet set = generated.set;
-                // The last point's engine and this one's generated rows are garbage now: collected here,
-                // not by collector threads that would take a core from the timed calls.
-                System.gc();
                 double plain = medianSeconds(engine, set, suspects, Bench.query(set, MATCHES), warmup, warmupNanos,
                         reps);
                 double verdict = Double.NaN;

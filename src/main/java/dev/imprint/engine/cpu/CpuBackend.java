@@ -28,13 +28,13 @@ public final class CpuBackend implements ScoringBackend {
     private static final String NATIVE_BLAS = "dev.ludovic.netlib.blas.JNIBLAS";
     private static final AtomicBoolean HINTED = new AtomicBoolean();
     private static final String VECTOR_MODULE = "jdk.incubator.vector";
+    /** The first Java release measured to compile {@link PanelProduct}'s kernels (see {@link #panelKernelsCompiled}). */
+    private static final int PANEL_KERNELS_FROM = 25;
     private final BLAS blas = BLAS.getInstance();
     private final ForkJoinPool workers;
     private final boolean vectorProducts;
     private final boolean panelProducts;
     private final boolean bf16Cosine;
-    /** The first Java release measured to compile {@link PanelProduct}'s kernels (see {@link #panelKernelsCompiled}). */
-    private static final int PANEL_KERNELS_FROM = 25;
 
     /** A backend using every available core. */
     public CpuBackend() {
