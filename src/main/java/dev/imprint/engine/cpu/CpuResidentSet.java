@@ -418,6 +418,8 @@ final class CpuResidentSet implements ResidentReferences {
             float[] packed = panels && x != null
                     ? new float[PanelProduct.packedLength(unitColumns, Math.min(dim, K_BLOCK))] : null;
             float[] h = klSuspectRef ? new float[held * suspects] : null;
+            // Room for a suspect row's smoothed logs (from 0) and values (from dim) where no product reads them.
+            float[] spare = smoothedSuspect && !(klRefSuspect && klSuspectRef) ? new float[2 * dim] : null;
             double[] sNegEntropy = new double[suspects];
             double[] sNegEntropySum = new double[suspects];
             double[] sLogSum = new double[suspects];
@@ -429,7 +431,7 @@ final class CpuResidentSet implements ResidentReferences {
             for (int i = from; i < to; i++) {
                 int p = batch.probeIndices()[i];
                 for (int s = 0; s < suspects; s++) {
-                    prepareSuspect(s, i, x, y, sNegEntropy, sLogSum, sArgmax);
+                    prepareSuspect(s, i, x, y, spare, sNegEntropy, sLogSum, sArgmax);
                     sNegEntropySum[s] += sNegEntropy[s];
                 }
                 // Summed products accumulate in float inside BLAS (beta = 1) over a block of probes.
@@ -599,9 +601,12 @@ final class CpuResidentSet implements ResidentReferences {
             }
         }
 
-        /** Writes suspect s's row i into the product operands and its per-row terms into the arrays. */
-        private void prepareSuspect(int s, int i, float[] x, float[] y, double[] sNegEntropy, double[] sLogSum,
-                                    int[] sArgmax) {
+        /**
+         * Writes suspect s's row i into the product operands and its per-row terms into the arrays;
+         * smoothed logs or values that no product reads go to {@code spare} (logs from 0, values from dim).
+         */
+        private void prepareSuspect(int s, int i, float[] x, float[] y, float[] spare, double[] sNegEntropy,
+                                    double[] sLogSum, int[] sArgmax) {
             float[] rows = batch.suspects().get(s);
             int base = i * dim;
             if (cosine) {
@@ -613,8 +618,9 @@ final class CpuResidentSet implements ResidentReferences {
                 sArgmax[s] = rowTerms.argmax(rows, base, dim);
             }
             if (smoothedSuspect) {
-                rowTerms.smoothedLogs(rows, base, dim, eps, scale, klRefSuspect ? x : null, (logColumn + s) * dim,
-                        klSuspectRef ? y : null, s * dim, sNegEntropy, sLogSum, s);
+                rowTerms.smoothedLogs(rows, base, dim, eps, scale, klRefSuspect ? x : spare,
+                        klRefSuspect ? (logColumn + s) * dim : 0, klSuspectRef ? y : spare, klSuspectRef ? s * dim : dim,
+                        sNegEntropy, sLogSum, s);
             }
         }
 

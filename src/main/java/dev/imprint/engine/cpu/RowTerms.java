@@ -20,10 +20,11 @@ interface RowTerms {
     int argmax(float[] row, int base, int dim);
 
     /**
-     * Smooths {@code row[base..base+dim-1]} as {@code t = (x + eps) * scale} and takes {@code ln t},
-     * both in double; writes each {@code ln t} as float to {@code logs} from {@code logOff} and each
-     * {@code t} to {@code smooth} from {@code smoothOff} (either array null: not written), and the
-     * sums {@code Σ t ln t} to {@code negEntropy[at]} and {@code Σ ln t} to {@code logSum[at]}.
+     * Smooths {@code row[base..base+dim-1]} as {@code t = (x + eps) * scale} and takes {@code ln t};
+     * writes each {@code ln t} as float to {@code logs} from {@code logOff} and each {@code t} to
+     * {@code smooth} from {@code smoothOff} (a caller that needs neither passes room for them), and
+     * the sums {@code Σ t ln t} to {@code negEntropy[at]} and {@code Σ ln t} to {@code logSum[at]},
+     * added in double.
      */
     void smoothedLogs(float[] row, int base, int dim, double eps, double scale, float[] logs, int logOff,
                       float[] smooth, int smoothOff, double[] negEntropy, double[] logSum, int at);

@@ -59,12 +59,8 @@ final class ScalarRowTerms implements RowTerms {
             double lt = FastLog.ln(t);
             negH += t * lt;
             sum += lt;
-            if (logs != null) {
-                logs[logOff + k] = (float) lt;
-            }
-            if (smooth != null) {
-                smooth[smoothOff + k] = (float) t;
-            }
+            logs[logOff + k] = (float) lt;
+            smooth[smoothOff + k] = (float) t;
         }
         negEntropy[at] = negH;
         logSum[at] = sum;

@@ -2,7 +2,7 @@ package dev.imprint.engine.cpu;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -94,20 +94,32 @@ final class VectorRowTerms implements RowTerms {
     @Override
     public void smoothedLogs(float[] row, int base, int dim, double eps, double scale, float[] logs, int logOff,
                              float[] smooth, int smoothOff, double[] negEntropy, double[] logSum, int at) {
+        float epsF = (float) eps;
+        float scaleF = (float) scale;
+        // First t and ln t in float lanes, into the outputs; then their sums in double lanes from
+        // there. Widening the upper half of a float vector in place (convertShape's part 1) was
+        // not compiled to an instruction on JDK 25 and took twice as long as the double logarithm.
+        int wide = WIDE.loopBound(dim);
+        for (int k = 0; k < wide; k += WIDE_LANES) {
+            FloatVector t = FloatVector.fromArray(WIDE, row, base + k).add(epsF).mul(scaleF);
+            t.intoArray(smooth, smoothOff + k);
+            ln(t).intoArray(logs, logOff + k);
+        }
+        for (int k = wide; k < dim; k++) {
+            float t = (row[base + k] + epsF) * scaleF;
+            smooth[smoothOff + k] = t;
+            logs[logOff + k] = BranchFreeLog.ln(t);
+        }
         int bound = NARROW.loopBound(dim);
         DoubleVector negH = DoubleVector.zero(DOUBLES);
         DoubleVector sum = DoubleVector.zero(DOUBLES);
         for (int k = 0; k < bound; k += LANES) {
-            DoubleVector t = widen(row, base + k).add(eps).mul(scale);
-            DoubleVector lt = ln(t);
-            negH = negH.add(t.mul(lt));
-            sum = sum.add(lt);
-            if (logs != null) {
-                ((FloatVector) lt.convertShape(VectorOperators.D2F, NARROW, 0)).intoArray(logs, logOff + k);
-            }
-            if (smooth != null) {
-                ((FloatVector) t.convertShape(VectorOperators.D2F, NARROW, 0)).intoArray(smooth, smoothOff + k);
-            }
+            FloatVector t = FloatVector.fromArray(NARROW, smooth, smoothOff + k);
+            FloatVector lt = FloatVector.fromArray(NARROW, logs, logOff + k);
+            // Converted here, not in a helper taking a FloatVector: through one, JDK 25 boxed the
+            // vectors and this loop took five times as long (a harness on the development machine).
+            negH = negH.add((DoubleVector) t.mul(lt).convertShape(VectorOperators.F2D, DOUBLES, 0));
+            sum = sum.add((DoubleVector) lt.convertShape(VectorOperators.F2D, DOUBLES, 0));
         }
         // The lanes added here rather than in sumInLaneOrder: the JIT sometimes left that call out
         // of line in this long method (NodeCountInliningCutoff), boxing both vectors on every row.
@@ -118,16 +130,10 @@ final class VectorRowTerms implements RowTerms {
             lnSum += sum.lane(lane);
         }
         for (int k = bound; k < dim; k++) {
-            double t = (row[base + k] + eps) * scale;
-            double lt = BranchFreeLog.ln(t);
+            float t = smooth[smoothOff + k];
+            float lt = logs[logOff + k];
             negHSum += t * lt;
             lnSum += lt;
-            if (logs != null) {
-                logs[logOff + k] = (float) lt;
-            }
-            if (smooth != null) {
-                smooth[smoothOff + k] = (float) t;
-            }
         }
         negEntropy[at] = negHSum;
         logSum[at] = lnSum;
@@ -148,30 +154,29 @@ final class VectorRowTerms implements RowTerms {
     }
 
     /** {@link BranchFreeLog#ln} in every lane, step for step, so to the same bits. */
-    static DoubleVector ln(DoubleVector x) {
-        VectorMask<Double> inRange = x.compare(VectorOperators.GE, Double.MIN_NORMAL)
-                .and(x.compare(VectorOperators.LE, Double.MAX_VALUE));
+    static FloatVector ln(FloatVector x) {
+        VectorMask<Float> inRange = x.compare(VectorOperators.GE, Float.MIN_NORMAL)
+                .and(x.compare(VectorOperators.LE, Float.MAX_VALUE));
         if (!inRange.allTrue()) {
             // Zero, subnormal or worse (a smoothed probability never is): lane by lane.
-            double[] lanes = x.toArray();
+            float[] lanes = x.toArray();
             for (int lane = 0; lane < lanes.length; lane++) {
                 lanes[lane] = BranchFreeLog.ln(lanes[lane]);
             }
-            return DoubleVector.fromArray(x.species(), lanes, 0);
+            return FloatVector.fromArray(x.species(), lanes, 0);
         }
-        LongVector bits = x.reinterpretAsLongs().add(BranchFreeLog.SHIFT_TO_HALF_SQRT2);
-        DoubleVector k = bits.lanewise(VectorOperators.LSHR, 52).or(BranchFreeLog.TWO_TO_52_BITS)
-                .reinterpretAsDoubles().sub(BranchFreeLog.TWO_TO_52_PLUS_BIAS);
-        DoubleVector f = bits.and(BranchFreeLog.MANTISSA).add(BranchFreeLog.HALF_SQRT2_HIGH)
-                .reinterpretAsDoubles().sub(1.0);
-        DoubleVector hfsq = f.mul(0.5).mul(f);
-        DoubleVector s = f.div(f.add(2.0));
-        DoubleVector z = s.mul(s);
-        DoubleVector w = z.mul(z);
-        DoubleVector t1 = w.mul(w.mul(w.mul(BranchFreeLog.LG6).add(BranchFreeLog.LG4)).add(BranchFreeLog.LG2));
-        DoubleVector t2 = z.mul(w.mul(w.mul(w.mul(BranchFreeLog.LG7).add(BranchFreeLog.LG5)).add(BranchFreeLog.LG3))
-                .add(BranchFreeLog.LG1));
-        DoubleVector r = t2.add(t1);
+        IntVector bits = x.reinterpretAsInts().add(BranchFreeLog.SHIFT_TO_HALF_SQRT2);
+        FloatVector k = bits.lanewise(VectorOperators.LSHR, 23).or(BranchFreeLog.TWO_TO_23_BITS)
+                .reinterpretAsFloats().sub(BranchFreeLog.TWO_TO_23_PLUS_BIAS);
+        FloatVector f = bits.and(BranchFreeLog.MANTISSA).add(BranchFreeLog.HALF_SQRT2)
+                .reinterpretAsFloats().sub(1f);
+        FloatVector hfsq = f.mul(0.5f).mul(f);
+        FloatVector s = f.div(f.add(2f));
+        FloatVector z = s.mul(s);
+        FloatVector w = z.mul(z);
+        FloatVector t1 = w.mul(w.mul(BranchFreeLog.LG4).add(BranchFreeLog.LG2));
+        FloatVector t2 = z.mul(w.mul(BranchFreeLog.LG3).add(BranchFreeLog.LG1));
+        FloatVector r = t2.add(t1);
         return s.mul(hfsq.add(r)).add(k.mul(BranchFreeLog.LN2_LO)).sub(hfsq).add(f).add(k.mul(BranchFreeLog.LN2_HI));
     }
 }
