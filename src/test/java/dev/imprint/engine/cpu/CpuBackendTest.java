@@ -106,6 +106,29 @@ class CpuBackendTest {
         assertMatchesOracle(f.set, f.rows, f.ids, batch, asked, false, scores);
     }
 
+    /**
+     * Each DISTRIBUTION metric alone, with and without per-probe values: the suspect's smoothed
+     * logs and values then go to the product operands or, where no product reads them, to room
+     * of their own, and every arrangement must give the oracle's sums.
+     */
+    @ParameterizedTest
+    @MethodSource("distributionMetrics")
+    void eachDistributionMetricAloneMatchesTheOracle(Metric metric) {
+        Fixture f = new Fixture(probeSet(ProbeSetKind.DISTRIBUTION, 6, 37), 11, 4);
+        List<float[]> suspects = List.of(f.gen.near(ProbeSetKind.DISTRIBUTION, f.rows.get("m1"), 37, 0.05),
+                f.gen.rows(ProbeSetKind.DISTRIBUTION, 6, 37));
+        SuspectBatch batch = new SuspectBatch(allProbes(6), suspects);
+        Set<Metric> asked = EnumSet.of(metric);
+        for (boolean perProbe : new boolean[] {false, true}) {
+            assertMatchesOracle(f.set, f.rows, f.ids, batch, asked, perProbe,
+                    f.resident.score(batch, f.ids, asked, perProbe));
+        }
+    }
+
+    static Stream<Metric> distributionMetrics() {
+        return Stream.of(Metric.values());
+    }
+
     @Test
     void scoresTheNamedReferencesInTheGivenOrder() {
         Fixture f = new Fixture(probeSet(ProbeSetKind.EMBEDDING, 4, 17), 11, 6);
