@@ -213,6 +213,54 @@ class LauncherIT {
         assertTrue(out.contains("demo passed: every verdict is right"), out);
     }
 
+    /**
+     * Two launchers started at once on a stale jar (bench-compare starts two Imprint sides
+     * together) build it once: a copy of the launcher in a root of its own, with a Maven on PATH
+     * that logs each build, notes one that overlaps another, and "builds" by copying the real jar
+     * after two seconds. Without the launcher's build lock both built, overlapping, and in a real
+     * target/ one of the two Maven builds failed.
+     */
+    @Test
+    void twoLaunchersStartedTogetherOnAStaleJarBuildItOnce() throws Exception {
+        Path root = tmp.resolve("root");
+        Files.createDirectories(root.resolve("scripts"));
+        Files.createDirectories(root.resolve("src/main"));
+        Files.createDirectories(root.resolve("proto"));
+        Files.writeString(root.resolve("pom.xml"), "<project/>");
+        Files.writeString(root.resolve("src/main/Changed.java"), "class Changed {}");
+        Path launcher = root.resolve("scripts/imprint");
+        Files.copy(LAUNCHER, launcher);
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        Path log = tmp.resolve("builds.log");
+        Path mvn = bin.resolve("mvn");
+        Files.writeString(mvn, String.join("\n",
+                "#!/bin/sh",
+                "[ -e \"$FAKE_RUNNING\" ] && echo overlap >> \"$FAKE_LOG\"",
+                "touch \"$FAKE_RUNNING\"",
+                "echo build >> \"$FAKE_LOG\"",
+                "sleep 2",
+                "mkdir -p target && cp \"$REAL_JAR\" target/imprint-test-all.jar",
+                "rm -f \"$FAKE_RUNNING\"",
+                ""));
+        assertTrue(mvn.toFile().setExecutable(true), "the fake mvn is executable");
+
+        List<Process> launchers = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            ProcessBuilder pb = new ProcessBuilder(launcher.toString(), "--help").redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+            pb.environment().put("FAKE_LOG", log.toString());
+            pb.environment().put("FAKE_RUNNING", tmp.resolve("running").toString());
+            pb.environment().put("REAL_JAR", builtJar().orElseThrow().toString());
+            launchers.add(pb.start());
+        }
+        for (Process p : launchers) {
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "a launcher still runs after 120 s");
+            assertEquals(0, p.exitValue(), "each launcher runs the jar once it is built");
+        }
+        assertEquals(List.of("build"), Files.readAllLines(log), "one build, and none overlapping another");
+    }
+
     private static Optional<Path> builtJar() throws IOException {
         Path target = ROOT.resolve("target");
         if (!Files.isDirectory(target)) {
