@@ -618,9 +618,12 @@ final class CpuResidentSet implements ResidentReferences {
                 sArgmax[s] = rowTerms.argmax(rows, base, dim);
             }
             if (smoothedSuspect) {
-                rowTerms.smoothedLogs(rows, base, dim, eps, scale, klRefSuspect ? x : spare,
-                        klRefSuspect ? (logColumn + s) * dim : 0, klSuspectRef ? y : spare, klSuspectRef ? s * dim : dim,
-                        sNegEntropy, sLogSum, s);
+                float[] logOut = klRefSuspect ? x : spare;
+                int logOff = klRefSuspect ? (logColumn + s) * dim : 0;
+                float[] smoothOut = klSuspectRef ? y : spare;
+                int smoothOff = klSuspectRef ? s * dim : dim;
+                rowTerms.smoothedLogs(rows, base, dim, eps, scale, logOut, logOff, smoothOut, smoothOff, sNegEntropy,
+                        sLogSum, s);
             }
         }
 
