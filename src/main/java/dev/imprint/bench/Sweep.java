@@ -12,6 +12,7 @@ import dev.imprint.engine.cuda.CudaStages;
 import dev.imprint.store.LoadReport;
 import dev.imprint.store.MemoryOnlyStore;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -136,14 +137,30 @@ public final class Sweep {
     /**
      * One measured point.
      *
-     * @param batchSeconds            median seconds of one call scoring S suspects
+     * @param batchSeconds            seconds of one call scoring S suspects: the median of its
+     *                                calls, and over several rounds the median of the rounds' medians
      * @param bytesPerReference       what the engine holds per reference, every form together
-     * @param attributionBatchSeconds median seconds of the same call with a verdict; NaN off the M axis
+     * @param attributionBatchSeconds the same for the call with a verdict; NaN off the M axis
      * @param verdictTooLarge         the panel was too large to attribute, so the verdict was
      *                                INCONCLUSIVE without its regression (see ScoreResult's reason)
+     * @param roundSeconds            each round's median call without a verdict, in the order run
      */
     public record Point(Family family, Axis axis, Shape shape, double batchSeconds, double bytesPerReference,
-                        double attributionBatchSeconds, boolean verdictTooLarge) {
+                        double attributionBatchSeconds, boolean verdictTooLarge, double[] roundSeconds) {
+
+        /**
+         * One point of several rounds of the same shape: the median of their medians, with and
+         * without a verdict. A burst of outside load on a shared machine lasts seconds, as long as a
+         * point's calls, so it can move one round's median of a point by a factor of two; rounds
+         * run a curve apart, and their median leaves out a round that fell into one.
+         */
+        static Point ofRounds(List<Point> rounds) {
+            Point last = rounds.get(rounds.size() - 1);
+            double[] seconds = rounds.stream().mapToDouble(Point::batchSeconds).toArray();
+            double verdict = CudaStages.median(rounds.stream().mapToDouble(Point::attributionBatchSeconds).toArray());
+            return new Point(last.family, last.axis, last.shape, CudaStages.median(seconds), last.bytesPerReference,
+                    verdict, last.verdictTooLarge, seconds);
+        }
 
         public double secondsPerSuspect() {
             return batchSeconds / shape.s();
@@ -166,17 +183,29 @@ public final class Sweep {
             return family.kind() == ProbeSetKind.DISTRIBUTION;
         }
 
-        /** One line; the read and compute rates are per call, against {@link MachineLimits}'s. */
+        /**
+         * One line; the read and compute rates are per call, against {@link MachineLimits}'s. Over
+         * several rounds it ends in {@code rounds=N spread=LO-HI}: the fastest and slowest round's
+         * median over the point's.
+         */
         public String line() {
+            String spread = "";
+            if (roundSeconds.length > 1) {
+                double[] sorted = roundSeconds.clone();
+                Arrays.sort(sorted);
+                spread = String.format(Locale.ROOT, " rounds=%d spread=%.2f-%.2f", sorted.length,
+                        sorted[0] / batchSeconds, sorted[sorted.length - 1] / batchSeconds);
+            }
             return String.format(Locale.ROOT,
                     "sweep family=%s axis=%s M=%d P=%d D=%d S=%d s_per_suspect=%.3e bytes_per_reference=%.0f "
-                            + "read_gbps=%.2f gflops=%.2f%s",
+                            + "read_gbps=%.2f gflops=%.2f%s%s",
                     family, axis, shape.m(), shape.p(), shape.d(), shape.s(), secondsPerSuspect(), bytesPerReference,
                     bytesRead() / batchSeconds / 1e9, flops() / batchSeconds / 1e9,
                     Double.isNaN(attributionBatchSeconds) ? ""
                             : String.format(Locale.ROOT, " with_verdict_s_per_suspect=%.3e verdict=%s",
                                     attributionBatchSeconds / shape.s(), verdictTooLarge ? "panel_too_large"
-                                            : "regressed"));
+                                            : "regressed"),
+                    spread);
         }
     }
 
@@ -209,56 +238,79 @@ public final class Sweep {
     /**
      * Measures one curve: every value of {@code axis} up to {@code mCap} references, each timed
      * as {@code reps} calls after {@code warmup}, each on an engine of its own with a backend from
-     * {@code backends}. Each point's line goes to {@code progress} as it is measured. A point
-     * whose forms would not fit the heap left is skipped, and so is every larger one.
+     * {@code backends}, the whole curve {@code rounds} times over; a point is the median of its
+     * rounds ({@link Point#ofRounds}). Each round's point goes to {@code progress} as it is
+     * measured, as {@code round R/N } and its line, and then, over more than one round, each
+     * point's own line. A point whose forms would not fit the heap left is skipped, and so is every
+     * larger one.
      *
      * <p>Each engine finds its references in its store at start, as a server restarting on a data
      * directory does, so their attribution forms are derived once; a put derives them again for
      * every reference held, which would make building M references cost M² (README, Performance).
      */
-    public static Curve run(Family family, Axis axis, int mCap, int warmup, int reps,
+    public static Curve run(Family family, Axis axis, int mCap, int warmup, int reps, int rounds,
                             Supplier<SelectedBackend> backends, Consumer<String> progress) {
-        List<Point> points = new ArrayList<>();
+        if (rounds < 1) {
+            throw new IllegalArgumentException("rounds=" + rounds + "; expected at least 1");
+        }
+        List<List<Point>> byValue = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
-        long seed = 20261206L + 31L * family.ordinal() + axis.ordinal();
-        double bytesPerElement = Double.NaN;
-        for (int value : family.values(axis, mCap)) {
-            long warmupNanos = points.isEmpty() ? FIRST_WARMUP_NANOS : WARMUP_NANOS;
-            Shape shape = family.base().with(axis, value);
-            System.gc(); // so that the heap left counts the last point's engine as free
-            long needed = Double.isNaN(bytesPerElement) ? 0
-                    : (long) (bytesPerElement * shape.m() * shape.p() * shape.d());
-            if (needed > 0.7 * freeHeap()) {
-                skipped.add(String.format(Locale.ROOT, "%s=%d and larger: the forms need about %.1f GiB, "
-                        + "more than 70%% of the %.1f GiB of heap left (raise -Xmx through IMPRINT_JAVA_OPTS)",
-                        axis, value, needed / 1073741824.0, freeHeap() / 1073741824.0));
-                break;
-            }
-            GeneratedReferences generated = new GeneratedReferences(family, shape, seed);
-            Point point;
-            try (ImprintEngine engine = ImprintEngine.open(generated, backends.get())) {
-                List<Suspect> suspects = generated.suspects(shape.s());
-                ProbeSet set = generated.set;
-                double plain = medianSeconds(engine, set, suspects, Bench.query(set, MATCHES), warmup, warmupNanos,
-                        reps);
-                double verdict = Double.NaN;
-                boolean tooLarge = false;
-                if (axis == Axis.M) {
-                    ScoreQuery withVerdict = Bench.query(set, MATCHES).withAttribution(0.01);
-                    verdict = medianSeconds(engine, set, suspects, withVerdict, warmup, warmupNanos, reps);
-                    String reason = engine.scoreAll(set, suspects.subList(0, 1), withVerdict).get(0)
-                            .attribution().reason();
-                    tooLarge = reason != null && reason.contains("too large to attribute");
+        int[] values = family.values(axis, mCap);
+        for (int round = 1; round <= rounds; round++) {
+            double bytesPerElement = Double.NaN;
+            int measured = round == 1 ? values.length : byValue.size();
+            for (int i = 0; i < measured; i++) {
+                Shape shape = family.base().with(axis, values[i]);
+                System.gc(); // so that the heap left counts the last point's engine as free
+                long needed = Double.isNaN(bytesPerElement) ? 0
+                        : (long) (bytesPerElement * shape.m() * shape.p() * shape.d());
+                if (round == 1 && needed > 0.7 * freeHeap()) {
+                    skipped.add(String.format(Locale.ROOT, "%s=%d and larger: the forms need about %.1f GiB, "
+                            + "more than 70%% of the %.1f GiB of heap left (raise -Xmx through IMPRINT_JAVA_OPTS)",
+                            axis, values[i], needed / 1073741824.0, freeHeap() / 1073741824.0));
+                    break;
                 }
-                double bytes = (double) engine.info().referenceBytes() / shape.m();
-                bytesPerElement = bytes / ((double) shape.p() * shape.d());
-                point = new Point(family, axis, shape, plain, bytes, verdict, tooLarge);
+                long warmupNanos = round == 1 && i == 0 ? FIRST_WARMUP_NANOS : WARMUP_NANOS;
+                Point point = measure(family, axis, shape, warmup, warmupNanos, reps, backends);
+                bytesPerElement = point.bytesPerReference() / ((double) shape.p() * shape.d());
+                if (round == 1) {
+                    byValue.add(new ArrayList<>());
+                }
+                byValue.get(i).add(point);
+                progress.accept(rounds == 1 ? point.line()
+                        : String.format(Locale.ROOT, "round %d/%d %s", round, rounds, point.line()));
             }
-            points.add(point);
-            progress.accept(point.line());
+        }
+        List<Point> points = byValue.stream().map(Point::ofRounds).toList();
+        if (rounds > 1) {
+            points.forEach(p -> progress.accept(p.line()));
         }
         return new Curve(family, axis, points, fit(points, axis, false), axis == Axis.M ? fit(points, axis, true) : null,
                 skipped);
+    }
+
+    /** One round of one point: its median call on an engine of its own, with a verdict too along M. */
+    private static Point measure(Family family, Axis axis, Shape shape, int warmup, long warmupNanos, int reps,
+                                 Supplier<SelectedBackend> backends) {
+        // The same seed in every round and at every point, so the first M references of a larger M are the same.
+        long seed = 20261206L + 31L * family.ordinal() + axis.ordinal();
+        GeneratedReferences generated = new GeneratedReferences(family, shape, seed);
+        try (ImprintEngine engine = ImprintEngine.open(generated, backends.get())) {
+            List<Suspect> suspects = generated.suspects(shape.s());
+            ProbeSet set = generated.set;
+            double plain = medianSeconds(engine, set, suspects, Bench.query(set, MATCHES), warmup, warmupNanos, reps);
+            double verdict = Double.NaN;
+            boolean tooLarge = false;
+            if (axis == Axis.M) {
+                ScoreQuery withVerdict = Bench.query(set, MATCHES).withAttribution(0.01);
+                verdict = medianSeconds(engine, set, suspects, withVerdict, warmup, warmupNanos, reps);
+                String reason = engine.scoreAll(set, suspects.subList(0, 1), withVerdict).get(0)
+                        .attribution().reason();
+                tooLarge = reason != null && reason.contains("too large to attribute");
+            }
+            double bytes = (double) engine.info().referenceBytes() / shape.m();
+            return new Point(family, axis, shape, plain, bytes, verdict, tooLarge, new double[] {plain});
+        }
     }
 
     /**

@@ -112,6 +112,12 @@ public final class BenchCommand implements Callable<Integer> {
                     + "not fit the heap are skipped and say so.")
     private int sweepMaxM;
 
+    @Option(names = "--sweep-rounds", paramLabel = "N", defaultValue = "3",
+            description = "With --sweep, how many times each curve is measured; each point is the median of its rounds, "
+                    + "so a burst of other load on the machine moves one round of a point, not the point "
+                    + "(default: ${DEFAULT-VALUE}).")
+    private int sweepRounds;
+
     @Override
     public Integer call() {
         if (!sweepAxes.isEmpty()) {
@@ -199,6 +205,9 @@ public final class BenchCommand implements Callable<Integer> {
         if (sweepMaxM < 10) {
             throw new ParameterException(spec.commandLine(), "--sweep-max-m=" + sweepMaxM + "; expected at least 10");
         }
+        if (sweepRounds < 1) {
+            throw new ParameterException(spec.commandLine(), "--sweep-rounds=" + sweepRounds + "; expected at least 1");
+        }
         List<Sweep.Axis> axes = choices(sweepAxes, Sweep.Axis.class, "--sweep", "M, P, D, S or all");
         List<Sweep.Family> families = choices(sweepFamilies, Sweep.Family.class, "--sweep-family",
                 "embedding, distribution, topk or all");
@@ -206,7 +215,7 @@ public final class BenchCommand implements Callable<Integer> {
         System.out.flush();
         for (Sweep.Family family : families) {
             for (Sweep.Axis axis : axes) {
-                Sweep.Curve curve = Sweep.run(family, axis, sweepMaxM, Math.min(warmup, 5), reps,
+                Sweep.Curve curve = Sweep.run(family, axis, sweepMaxM, Math.min(warmup, 5), reps, sweepRounds,
                         backendOptions::select, line -> {
                             System.out.println(line);
                             System.out.flush();

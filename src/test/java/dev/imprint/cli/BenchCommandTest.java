@@ -21,6 +21,11 @@ class BenchCommandTest {
         CliRun small = CliRun.run("bench", "--sweep", "M", "--sweep-max-m", "5");
         assertEquals(2, small.exit(), small.err());
         assertTrue(small.err().contains("--sweep-max-m=5; expected at least 10"), small.err());
+
+        CliRun rounds = CliRun.run("bench", "--sweep", "M", "--sweep-rounds", "0");
+        assertEquals(2, rounds.exit(), rounds.err());
+        assertTrue(rounds.err().contains("--sweep-rounds=0; expected at least 1"), rounds.err());
+        assertEquals("", rounds.out());
     }
 
     @Test
