@@ -253,32 +253,32 @@ public final class Sweep {
         if (rounds < 1) {
             throw new IllegalArgumentException("rounds=" + rounds + "; expected at least 1");
         }
+        // Round 1 measures every value whose forms fit the heap; later rounds measure those again.
         List<List<Point>> byValue = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
-        int[] values = family.values(axis, mCap);
-        for (int round = 1; round <= rounds; round++) {
-            double bytesPerElement = Double.NaN;
-            int measured = round == 1 ? values.length : byValue.size();
-            for (int i = 0; i < measured; i++) {
-                Shape shape = family.base().with(axis, values[i]);
-                System.gc(); // so that the heap left counts the last point's engine as free
-                long needed = Double.isNaN(bytesPerElement) ? 0
-                        : (long) (bytesPerElement * shape.m() * shape.p() * shape.d());
-                if (round == 1 && needed > 0.7 * freeHeap()) {
-                    skipped.add(String.format(Locale.ROOT, "%s=%d and larger: the forms need about %.1f GiB, "
-                            + "more than 70%% of the %.1f GiB of heap left (raise -Xmx through IMPRINT_JAVA_OPTS)",
-                            axis, values[i], needed / 1073741824.0, freeHeap() / 1073741824.0));
-                    break;
-                }
-                long warmupNanos = round == 1 && i == 0 ? FIRST_WARMUP_NANOS : WARMUP_NANOS;
-                Point point = measure(family, axis, shape, warmup, warmupNanos, reps, backends);
-                bytesPerElement = point.bytesPerReference() / ((double) shape.p() * shape.d());
-                if (round == 1) {
-                    byValue.add(new ArrayList<>());
-                }
-                byValue.get(i).add(point);
-                progress.accept(rounds == 1 ? point.line()
-                        : String.format(Locale.ROOT, "round %d/%d %s", round, rounds, point.line()));
+        double bytesPerElement = Double.NaN;
+        for (int value : family.values(axis, mCap)) {
+            Shape shape = family.base().with(axis, value);
+            System.gc(); // so that the heap left counts the last point's engine as free
+            long needed = Double.isNaN(bytesPerElement) ? 0
+                    : (long) (bytesPerElement * shape.m() * shape.p() * shape.d());
+            if (needed > 0.7 * freeHeap()) {
+                skipped.add(String.format(Locale.ROOT, "%s=%d and larger: the forms need about %.1f GiB, "
+                        + "more than 70%% of the %.1f GiB of heap left (raise -Xmx through IMPRINT_JAVA_OPTS)",
+                        axis, value, needed / 1073741824.0, freeHeap() / 1073741824.0));
+                break;
+            }
+            long warmupNanos = byValue.isEmpty() ? FIRST_WARMUP_NANOS : WARMUP_NANOS;
+            Point point = measure(family, axis, shape, warmup, warmupNanos, reps, backends);
+            bytesPerElement = point.bytesPerReference() / ((double) shape.p() * shape.d());
+            byValue.add(new ArrayList<>(List.of(point)));
+            progress.accept(roundLine(1, rounds, point));
+        }
+        for (int round = 2; round <= rounds; round++) {
+            for (List<Point> measured : byValue) {
+                Point point = measure(family, axis, measured.get(0).shape(), warmup, WARMUP_NANOS, reps, backends);
+                measured.add(point);
+                progress.accept(roundLine(round, rounds, point));
             }
         }
         List<Point> points = byValue.stream().map(Point::ofRounds).toList();
@@ -287,6 +287,11 @@ public final class Sweep {
         }
         return new Curve(family, axis, points, fit(points, axis, false), axis == Axis.M ? fit(points, axis, true) : null,
                 skipped);
+    }
+
+    /** A round's point as progress: its line, after {@code round R/N } when there are several rounds. */
+    private static String roundLine(int round, int rounds, Point point) {
+        return rounds == 1 ? point.line() : String.format(Locale.ROOT, "round %d/%d %s", round, rounds, point.line());
     }
 
     /** One round of one point: its median call on an engine of its own, with a verdict too along M. */
